@@ -1,0 +1,204 @@
+/*
+ * libquota: claims (ResourceClaim) with atomic reserve / commit / release.
+ *
+ * A claim asks for amounts of one or more resource types for a consumer.
+ * Every operation on it is all-or-nothing across all its requests: either
+ * every bucket holds its share or nothing changed.
+ *
+ * States: RESERVED (held, not committed; may carry a TTL) -> GRANTED
+ * (committed) -> RELEASED. Release works from any state. A denial is an
+ * answer, not a state: denied claims are not stored.
+ *
+ * Claims are idempotent by (ns, name): repeating reserve or acquire with the
+ * same spec (consumer, resource, and the set of (type, amount) requests)
+ * never charges twice; with another spec it is QUOTA_ERR_CONFLICT.
+ *
+ * SPDX-License-Identifier: MIT
+ */
+#ifndef QUOTA_CLAIM_H
+#define QUOTA_CLAIM_H
+
+#include "bucket.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** Most requests in one claim. */
+#define QUOTA_MAX_REQUESTS 20
+
+/** Claim states. */
+typedef enum quota_claim_state {
+	QUOTA_CLAIM_RESERVED = 1,
+	QUOTA_CLAIM_GRANTED = 2,
+	QUOTA_CLAIM_RELEASED = 3
+} quota_claim_state;
+
+/**
+ * One request: amount > 0 of a registered type, once per claim.
+ * In an array every element must carry the same size.
+ */
+typedef struct quota_request {
+	size_t size;
+	const char *resource_type;
+	int64_t amount;
+} quota_request;
+
+/**
+ * A claim.
+ *
+ * - ns, name: identity (ns may be NULL/""; name 1-253).
+ * - consumer: who is charged. Its kind must be each registration's
+ *   consumer kind; its api_group, when set, must match.
+ * - resource: the object that consumes (resourceRef). Optional (kind NULL),
+ *   but a registration with a claiming_resources list only admits claims
+ *   whose resource kind is on it.
+ * - requests, request_count: 1-20 requests, no type twice.
+ * - flags: must be 0 for now.
+ * - ttl_ms: a reservation not committed within this time expires and its
+ *   capacity returns; 0 means no TTL. Ignored by acquire.
+ */
+typedef struct quota_claim {
+	size_t size;
+	const char *ns;
+	const char *name;
+	quota_ref consumer;
+	quota_ref resource;
+	const quota_request *requests;
+	uint32_t request_count;
+	uint32_t flags;
+	int64_t ttl_ms;
+} quota_claim;
+
+/** Initialise a request. QUOTA_OK or QUOTA_ERR_INVALID. */
+QUOTA_API int quota_request_init(quota_request *r, size_t size);
+/** Initialise a claim. QUOTA_OK or QUOTA_ERR_INVALID. */
+QUOTA_API int quota_claim_init(quota_claim *c, size_t size);
+
+/**
+ * Reserve every request of a claim, atomically.
+ *
+ * @param answer  optional; says the resulting state, and on denial which
+ *                request and bucket bind, with requested and available.
+ * @return QUOTA_OK (state RESERVED, or the existing state of an identical
+ *         claim with QUOTA_ANSWER_EXISTED); QUOTA_ERR_EXCEEDED (nothing
+ *         held, nothing stored); QUOTA_ERR_INVALID; QUOTA_ERR_UNREGISTERED;
+ *         QUOTA_ERR_NOT_ALLOWED; QUOTA_ERR_CONFLICT (name taken by another
+ *         spec); QUOTA_ERR_OVERFLOW; QUOTA_ERR_NOMEM.
+ * Thread-safe. The claim is copied.
+ */
+QUOTA_API int quota_claim_reserve(quota_engine *e, const quota_claim *c, quota_answer *answer);
+
+/**
+ * Reserve and commit in one step (state GRANTED). An identical claim that is
+ * still RESERVED is committed; one that is GRANTED is returned as is.
+ * Return codes as quota_claim_reserve().
+ */
+QUOTA_API int quota_claim_acquire(quota_engine *e, const quota_claim *c, quota_answer *answer);
+
+/**
+ * Dry run: would quota_claim_acquire() succeed now? Changes nothing and
+ * stores nothing. An existing claim of that name is not considered.
+ * Return codes as quota_claim_reserve().
+ */
+QUOTA_API int quota_claim_check(quota_engine *e, const quota_claim *c, quota_answer *answer);
+
+/**
+ * Commit a reservation: RESERVED -> GRANTED.
+ *
+ * @param actual, actual_count  optional settlement: for the types listed,
+ *        the amount actually used, 0 <= actual <= reserved; the difference
+ *        returns to the buckets at once. Types not listed commit in full.
+ * @return QUOTA_OK (also when already GRANTED: a no-op, settlement
+ *         ignored); QUOTA_ERR_NOT_FOUND; QUOTA_ERR_WRONG_STATE (released or
+ *         expired); QUOTA_ERR_INVALID (bad settlement, field named).
+ * Thread-safe.
+ */
+QUOTA_API int quota_claim_commit(quota_engine *e, const char *ns, const char *name,
+				 const quota_request *actual, uint32_t actual_count);
+
+/**
+ * Release a claim from any state; its capacity returns at once.
+ *
+ * @return QUOTA_OK (also when already released: a no-op);
+ *         QUOTA_ERR_NOT_FOUND; QUOTA_ERR_INVALID. Thread-safe.
+ */
+QUOTA_API int quota_claim_release(quota_engine *e, const char *ns, const char *name);
+
+/**
+ * Change the amounts of a GRANTED claim, atomically. Each request names one
+ * of the claim's types with its new amount (>= 0); types not listed keep
+ * theirs. Increases must fit; decreases always succeed.
+ *
+ * @return QUOTA_OK; QUOTA_ERR_EXCEEDED (nothing changed); QUOTA_ERR_NOT_FOUND;
+ *         QUOTA_ERR_WRONG_STATE (not GRANTED); QUOTA_ERR_INVALID;
+ *         QUOTA_ERR_OVERFLOW. Thread-safe.
+ */
+QUOTA_API int quota_claim_resize(quota_engine *e, const char *ns, const char *name,
+				 const quota_request *requests, uint32_t request_count,
+				 quota_answer *answer);
+
+/** One request's allocation (Milo status.allocations[]). */
+typedef struct quota_allocation {
+	size_t size;
+	const char *resource_type;
+	int64_t requested; /**< the amount asked for at creation */
+	int64_t amount;    /**< held now: reserved or allocated per the state */
+	const char *bucket; /**< allocating bucket id */
+} quota_allocation;
+
+/** A claim as read by quota_claim_get() and the claim iterator. */
+typedef struct quota_claim_info {
+	size_t size;
+	const char *ns;
+	const char *name;
+	quota_ref consumer;
+	quota_ref resource;
+	int32_t state;
+	uint32_t flags;
+	int64_t created_ns;
+	int64_t updated_ns;
+	int64_t expires_ns; /**< TTL deadline of a reservation, 0 if none */
+	uint32_t allocation_count;
+	uint32_t reserved0;
+	quota_allocation *const *allocations;
+} quota_claim_info;
+
+/**
+ * Read a claim (including a released one within its retention).
+ *
+ * @param[out] out  a copy in one allocation; free with quota_free().
+ * @return QUOTA_OK; QUOTA_ERR_INVALID; QUOTA_ERR_NOT_FOUND; QUOTA_ERR_NOMEM.
+ * Thread-safe.
+ */
+QUOTA_API int quota_claim_get(quota_engine *e, const char *ns, const char *name,
+			      quota_claim_info **out);
+
+/** A claim iterator. Opaque. */
+typedef struct quota_claim_iter quota_claim_iter;
+
+/**
+ * List claims, weakly consistent like quota_bucket_iter_new().
+ *
+ * @param consumer  only claims of this consumer (kind, ns, name), or NULL.
+ * @param state     only claims in this state, or 0 for all.
+ * @return QUOTA_OK; QUOTA_ERR_INVALID; QUOTA_ERR_NOMEM.
+ */
+QUOTA_API int quota_claim_iter_new(quota_engine *e, const quota_ref *consumer, int32_t state,
+				   quota_claim_iter **out);
+
+/**
+ * Next claim, owned by the iterator until the next call or its free.
+ * @return QUOTA_OK; QUOTA_ITER_DONE (*out = NULL); QUOTA_ERR_INVALID;
+ *         QUOTA_ERR_NOMEM (call again to retry).
+ */
+QUOTA_API int quota_claim_iter_next(quota_claim_iter *it, const quota_claim_info **out);
+
+/** Free a claim iterator. NULL is a no-op. */
+QUOTA_API void quota_claim_iter_free(quota_claim_iter *it);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* QUOTA_CLAIM_H */

@@ -1,0 +1,102 @@
+/*
+ * libquota: the engine handle.
+ *
+ * SPDX-License-Identifier: MIT
+ */
+#ifndef QUOTA_ENGINE_H
+#define QUOTA_ENGINE_H
+
+#include "common.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** An engine: registrations, grants, buckets and claims. Opaque. */
+typedef struct quota_engine quota_engine;
+
+/**
+ * A clock: nanoseconds since the Unix epoch. Must not go backwards by much;
+ * the engine treats a time earlier than the last one it saw as that one.
+ */
+typedef int64_t (*quota_clock_fn)(void *payload);
+
+/**
+ * Engine options. Initialise with quota_engine_options_init(), then set the
+ * fields you need.
+ *
+ * - stripes: number of lock stripes, a power of two in [1, 65536];
+ *   0 means the default (64). More stripes, less contention.
+ * - clock, clock_payload: time source; NULL means CLOCK_REALTIME.
+ * - released_retention_ms: how long a released or expired claim stays
+ *   visible (state QUOTA_CLAIM_RELEASED) so that a retried release is a
+ *   no-op and a late commit is told QUOTA_ERR_WRONG_STATE; after that the
+ *   name is unknown. Default 60000; 0 forgets at once.
+ * - hash_key: two 64-bit words keying the table hash. Zero (the default)
+ *   means a random key per engine; set it only for reproducible tests.
+ */
+typedef struct quota_engine_options {
+	size_t size;
+	uint32_t stripes;
+	uint32_t reserved_flags; /**< must be 0 */
+	quota_clock_fn clock;
+	void *clock_payload;
+	int64_t released_retention_ms;
+	uint64_t hash_key[2];
+} quota_engine_options;
+
+/**
+ * Fill options with defaults.
+ *
+ * @param o     the struct to fill.
+ * @param size  sizeof(*o) as the caller knows it.
+ * @return QUOTA_OK, or QUOTA_ERR_INVALID (NULL, or size too small).
+ */
+QUOTA_API int quota_engine_options_init(quota_engine_options *o, size_t size);
+
+/**
+ * Create an engine.
+ *
+ * @param[out] out  the new engine; set to NULL on failure.
+ * @param opts      options, or NULL for defaults.
+ * @return QUOTA_OK; QUOTA_ERR_INVALID (NULL out, bad stripes, negative
+ *         retention, unknown flags); QUOTA_ERR_NOMEM.
+ * Thread-safe. Free with quota_engine_free().
+ */
+QUOTA_API int quota_engine_new(quota_engine **out, const quota_engine_options *opts);
+
+/**
+ * Free an engine and everything it holds. NULL is a no-op. No other call
+ * on this engine, nor on its bucket handles, may run concurrently or after.
+ */
+QUOTA_API void quota_engine_free(quota_engine *e);
+
+/**
+ * Apply time-based transitions: expire reservations whose TTL has passed
+ * (their capacity returns at once) and forget released claims past their
+ * retention. The library starts no threads; expiry also happens lazily
+ * whenever a decision would otherwise count an expired reservation, so
+ * calling this is only needed to return capacity promptly and free memory.
+ *
+ * @param e         the engine.
+ * @param now_ns    the time to act at, or 0 to read the engine's clock.
+ *                  A time earlier than the clock's is raised to it.
+ * @param[out] expired  number of reservations expired by this call;
+ *                  may be NULL.
+ * @return QUOTA_OK or QUOTA_ERR_INVALID (NULL e, negative now_ns).
+ * Thread-safe.
+ */
+QUOTA_API int quota_engine_tick(quota_engine *e, int64_t now_ns, uint64_t *expired);
+
+/**
+ * The engine's current time (its clock), in nanoseconds since the epoch.
+ *
+ * @return QUOTA_OK or QUOTA_ERR_INVALID (NULL argument). Thread-safe.
+ */
+QUOTA_API int quota_engine_now(quota_engine *e, int64_t *now_ns);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* QUOTA_ENGINE_H */

@@ -1,0 +1,116 @@
+/*
+ * libquota: grants (ResourceGrant).
+ *
+ * A grant gives a consumer an amount of one or more resource types. The
+ * limit of a bucket is the sum of what the grants give it.
+ *
+ * SPDX-License-Identifier: MIT
+ */
+#ifndef QUOTA_GRANT_H
+#define QUOTA_GRANT_H
+
+#include "registration.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/**
+ * One bucket of an allowance: amount >= 0, or QUOTA_UNLIMITED (-1).
+ * In an array every element must carry the same size.
+ */
+typedef struct quota_grant_bucket {
+	size_t size;
+	int64_t amount;
+} quota_grant_bucket;
+
+/**
+ * What a grant gives for one resource type: 1-16 buckets whose amounts add
+ * up (any -1 makes the contribution unlimited). In an array every element
+ * must carry the same size.
+ */
+typedef struct quota_allowance {
+	size_t size;
+	const char *resource_type;
+	const quota_grant_bucket *buckets;
+	uint32_t bucket_count;
+	uint32_t reserved_flags; /**< must be 0 */
+} quota_allowance;
+
+/**
+ * A grant, as input to quota_grant_apply() and as output of _get / _list.
+ *
+ * - ns, name: identity; ns may be NULL/"" (cluster-wide), name 1-253.
+ * - consumer: who receives the allowances; its kind must be the
+ *   registration's consumer kind, and its api_group, when set, must match.
+ * - allowances, allowance_count: 1-64 allowances with distinct types.
+ * - generation: output only; 1 at creation, +1 whenever apply changes the
+ *   spec (an identical apply keeps it).
+ */
+typedef struct quota_grant {
+	size_t size;
+	const char *ns;
+	const char *name;
+	quota_ref consumer;
+	const quota_allowance *allowances;
+	uint32_t allowance_count;
+	uint32_t reserved_flags; /**< must be 0 */
+	int64_t generation;
+} quota_grant;
+
+/** Initialise a grant bucket (amount 0). QUOTA_OK or QUOTA_ERR_INVALID. */
+QUOTA_API int quota_grant_bucket_init(quota_grant_bucket *b, size_t size);
+/** Initialise an allowance (empty). QUOTA_OK or QUOTA_ERR_INVALID. */
+QUOTA_API int quota_allowance_init(quota_allowance *a, size_t size);
+/** Initialise a grant (empty). QUOTA_OK or QUOTA_ERR_INVALID. */
+QUOTA_API int quota_grant_init(quota_grant *g, size_t size);
+
+/**
+ * Create or replace a grant. Bucket limits change at once and atomically:
+ * no claim decision sees half a grant. Lowering a limit never revokes
+ * granted or reserved claims; the bucket then reports it is over its limit
+ * and denies new requests.
+ *
+ * @param[out] generation  the grant's generation after the call; may be NULL.
+ * @return QUOTA_OK; QUOTA_ERR_INVALID (field named); QUOTA_ERR_UNREGISTERED
+ *         (an allowance names an unknown type); QUOTA_ERR_NOT_ALLOWED (the
+ *         consumer kind or group does not fit the registration);
+ *         QUOTA_ERR_OVERFLOW (a bucket limit would exceed INT64_MAX);
+ *         QUOTA_ERR_NOMEM. On error nothing changed.
+ * Thread-safe. Everything is copied.
+ */
+QUOTA_API int quota_grant_apply(quota_engine *e, const quota_grant *g, int64_t *generation);
+
+/**
+ * Delete a grant; its contributions leave the bucket limits at once.
+ *
+ * @return QUOTA_OK; QUOTA_ERR_INVALID; QUOTA_ERR_NOT_FOUND. Thread-safe.
+ */
+QUOTA_API int quota_grant_delete(quota_engine *e, const char *ns, const char *name);
+
+/**
+ * Read one grant.
+ *
+ * @param[out] out  a copy in one allocation; free with quota_free().
+ * @return QUOTA_OK; QUOTA_ERR_INVALID; QUOTA_ERR_NOT_FOUND; QUOTA_ERR_NOMEM.
+ * Thread-safe.
+ */
+QUOTA_API int quota_grant_get(quota_engine *e, const char *ns, const char *name, quota_grant **out);
+
+/**
+ * List grants, sorted by (ns, name).
+ *
+ * @param consumer  only grants for this consumer (kind, ns, name), or NULL
+ *                  for all.
+ * @param[out] out    array of *count pointers, one allocation; quota_free().
+ * @param[out] count  number of grants.
+ * @return QUOTA_OK; QUOTA_ERR_INVALID; QUOTA_ERR_NOMEM. Thread-safe.
+ */
+QUOTA_API int quota_grant_list(quota_engine *e, const quota_ref *consumer, quota_grant ***out,
+			       size_t *count);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* QUOTA_GRANT_H */

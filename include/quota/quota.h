@@ -1,0 +1,18 @@
+/*
+ * libquota: embeddable multi-tenant resource quotas.
+ *
+ * The umbrella header; include this one.
+ *
+ * SPDX-License-Identifier: MIT
+ */
+#ifndef QUOTA_QUOTA_H
+#define QUOTA_QUOTA_H
+
+#include "common.h"
+#include "engine.h"
+#include "registration.h"
+#include "grant.h"
+#include "bucket.h"
+#include "claim.h"
+
+#endif /* QUOTA_QUOTA_H */

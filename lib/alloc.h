@@ -1,0 +1,15 @@
+/* Allocation through the user's allocator hook. SPDX-License-Identifier: MIT */
+#ifndef QUOTA_LIB_ALLOC_H
+#define QUOTA_LIB_ALLOC_H
+
+#include <stddef.h>
+
+void *quota__malloc(size_t n);
+void *quota__calloc(size_t count, size_t each);
+void quota__free(void *p);
+char *quota__strdup(const char *s);
+
+/* Engines alive; the allocator may only change while this is zero. */
+void quota__engine_count_add(int delta);
+
+#endif

@@ -1,0 +1,800 @@
+/*
+ * Claims: atomic reserve / commit / release across every request.
+ *
+ * A claim lives in the stripe of its (ns, name); its buckets live in the
+ * stripes of their keys. Every change to a claim holds the claim's stripe
+ * and all its buckets' stripes at once (one lock set, ascending order), so
+ * the claim and its buckets change together or not at all.
+ * SPDX-License-Identifier: MIT
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "alloc.h"
+#include "engine.h"
+#include "error.h"
+#include "iter.h"
+#include "pack.h"
+
+/* Internal claim flag: released by TTL expiry rather than by a caller. */
+#define CLAIM_EXPIRED (1u << 31)
+
+enum admit_mode { ADMIT_RESERVE, ADMIT_ACQUIRE, ADMIT_CHECK };
+
+QUOTA_API int quota_request_init(quota_request *r, size_t size)
+{
+	if (!r || size < sizeof *r)
+		return quota__fail(QUOTA_ERR_INVALID, "request: NULL or size %zu too small", size);
+	memset(r, 0, sizeof *r);
+	r->size = sizeof *r;
+	return QUOTA_OK;
+}
+
+QUOTA_API int quota_claim_init(quota_claim *c, size_t size)
+{
+	if (!c || size < sizeof *c)
+		return quota__fail(QUOTA_ERR_INVALID, "claim: NULL or size %zu too small", size);
+	memset(c, 0, sizeof *c);
+	c->size = sizeof *c;
+	return QUOTA_OK;
+}
+
+static size_t name_key(char *buf, const char *ns, const char *name)
+{
+	size_t a = strlen(quota__str(ns)), b = strlen(name);
+	memcpy(buf, quota__str(ns), a);
+	buf[a] = '\0';
+	memcpy(buf + a + 1, name, b);
+	return a + 1 + b;
+}
+
+static int check_ns_name(const char *ns, const char *name)
+{
+	int rc;
+	if ((rc = quota__check_text("claim.metadata.namespace", ns, 0, QUOTA__NS_MAX)) ||
+	    (rc = quota__check_text("claim.metadata.name", name, 1, QUOTA__NAME_MAX)))
+		return rc;
+	return QUOTA_OK;
+}
+
+/* Check a list of (type, amount) pairs; min_amount 1 for claims, 0 for
+ * settlements and resizes. */
+static int check_requests(const char *field, const quota_request *reqs, uint32_t n,
+			  int64_t min_amount)
+{
+	char f[64];
+	int rc;
+	if (n > QUOTA_MAX_REQUESTS)
+		return quota__fail(QUOTA_ERR_INVALID, "%s: %u entries, at most %d", field, n,
+				   QUOTA_MAX_REQUESTS);
+	if ((rc = quota__check_array(field, reqs, n, sizeof(quota_request))))
+		return rc;
+	for (uint32_t i = 0; i < n; i++) {
+		const quota_request *r = quota__elem(reqs, i);
+		snprintf(f, sizeof f, "%s[%u].resourceType", field, i);
+		if ((rc = quota__check_text(f, r->resource_type, 1, QUOTA__NAME_MAX)))
+			return rc;
+		for (uint32_t k = 0; k < i; k++)
+			if (strcmp(r->resource_type,
+				   ((const quota_request *)quota__elem(reqs, k))->resource_type) == 0)
+				return quota__fail(QUOTA_ERR_INVALID, "%s: %s also in %s[%u]", f,
+						   r->resource_type, field, k);
+		if (r->amount < min_amount)
+			return quota__fail(QUOTA_ERR_INVALID, "%s[%u].amount: must be >= %lld, got %lld",
+					   field, i, (long long)min_amount, (long long)r->amount);
+	}
+	return QUOTA_OK;
+}
+
+static int check_claim(const quota_claim *in, quota_claim *c)
+{
+	int rc;
+	if ((rc = quota__copy_in("claim", c, sizeof *c, in, sizeof *c)) ||
+	    (rc = check_ns_name(c->ns, c->name)) ||
+	    (rc = quota__check_ref("claim.consumerRef", &c->consumer)))
+		return rc;
+	if ((!quota__empty(c->resource.kind) || !quota__empty(c->resource.name)) &&
+	    (rc = quota__check_ref("claim.resourceRef", &c->resource)))
+		return rc;
+	if (c->flags)
+		return quota__fail(QUOTA_ERR_INVALID, "claim.flags: unknown bits 0x%x", c->flags);
+	if (c->ttl_ms < 0 || c->ttl_ms > INT64_MAX / 1000000 / 2)
+		return quota__fail(QUOTA_ERR_INVALID, "claim.ttl_ms: %lld out of range",
+				   (long long)c->ttl_ms);
+	if (c->request_count < 1)
+		return quota__fail(QUOTA_ERR_INVALID, "claim.requests: must not be empty");
+	return check_requests("claim.requests", c->requests, c->request_count, 1);
+}
+
+/* Whether a resource kind may claim registration r. */
+static int may_claim(const quota__reg *r, const quota_ref *res, uint32_t i)
+{
+	const quota_registration *p = r->pub;
+	if (p->claiming_resource_count == 0)
+		return QUOTA_OK;
+	for (uint32_t k = 0; !quota__empty(res->kind) && k < p->claiming_resource_count; k++) {
+		const quota_kind_ref *ok = &p->claiming_resources[k];
+		if (strcmp(ok->kind, res->kind) == 0 &&
+		    (quota__empty(ok->api_group) || quota__streq(ok->api_group, res->api_group)))
+			return QUOTA_OK;
+	}
+	return quota__fail(QUOTA_ERR_NOT_ALLOWED,
+			   "claim.resourceRef.kind: %s%s%s may not claim %s (claim.requests[%u])",
+			   quota__str(res->api_group), quota__empty(res->api_group) ? "" : "/",
+			   quota__empty(res->kind) ? "(none)" : res->kind, p->resource_type, i);
+}
+
+static quota__claim *pack_claim(quota__pack *p, const quota_claim *src)
+{
+	uint32_t n = src->request_count;
+	quota__claim *c = quota__pack_take(p, sizeof *c + n * sizeof c->req[0]);
+	/* ns and name adjacent: together they are the table key. */
+	const char *ns = quota__pack_str(p, quota__str(src->ns));
+	const char *name = quota__pack_str(p, src->name);
+	quota_ref refs[2];
+	const quota_ref *from[2] = {&src->consumer, &src->resource};
+	for (int i = 0; i < 2; i++) {
+		refs[i].api_group = quota__pack_str(p, quota__str(from[i]->api_group));
+		refs[i].kind = quota__pack_str(p, quota__str(from[i]->kind));
+		refs[i].ns = quota__pack_str(p, quota__str(from[i]->ns));
+		refs[i].name = quota__pack_str(p, quota__str(from[i]->name));
+	}
+	for (uint32_t i = 0; i < n; i++) {
+		const quota_request *r = quota__elem(src->requests, i);
+		const char *type = quota__pack_str(p, r->resource_type);
+		if (c)
+			c->req[i] = (quota__claim_req){type, r->amount, r->amount, NULL};
+	}
+	if (c) {
+		c->ns = ns;
+		c->name = name;
+		c->consumer = refs[0];
+		c->resource = refs[1];
+		c->req_count = n;
+		c->node.key = ns;
+		c->node.key_len = strlen(ns) + 1 + strlen(name);
+	}
+	return c;
+}
+
+static quota__claim *claim_new(quota_engine *e, const quota_claim *src)
+{
+	quota__pack p = {0};
+	pack_claim(&p, src);
+	if (quota__pack_begin_write(&p))
+		return NULL;
+	quota__claim *c = pack_claim(&p, src);
+	c->node.hash = quota__hash(e, c->node.key, c->node.key_len);
+	c->id = atomic_fetch_add(&e->next_claim_id, 1);
+	return c;
+}
+
+/* Same consumer, resource, and set of (type, requested amount). */
+static int same_spec(const quota__claim *c, const quota_claim *in)
+{
+	if (!quota__streq(c->consumer.kind, in->consumer.kind) ||
+	    !quota__streq(c->consumer.ns, in->consumer.ns) ||
+	    !quota__streq(c->consumer.name, in->consumer.name) ||
+	    !quota__streq(c->resource.kind, in->resource.kind) ||
+	    !quota__streq(c->resource.ns, in->resource.ns) ||
+	    !quota__streq(c->resource.name, in->resource.name) ||
+	    !quota__streq(c->resource.api_group, in->resource.api_group) ||
+	    c->req_count != in->request_count)
+		return 0;
+	for (uint32_t i = 0; i < in->request_count; i++) {
+		const quota_request *r = quota__elem(in->requests, i);
+		uint32_t k = 0;
+		while (k < c->req_count && strcmp(c->req[k].type, r->resource_type) != 0)
+			k++;
+		if (k == c->req_count || c->req[k].requested != r->amount)
+			return 0;
+	}
+	return 1;
+}
+
+static quota__stripe *claim_stripe(quota_engine *e, const quota__claim *c)
+{
+	return &e->stripes[quota__stripe_of(e, c->node.hash)];
+}
+
+/* Move a held claim's amounts from reserved to allocated. */
+static void commit_held(quota__claim *c, int64_t now)
+{
+	for (uint32_t i = 0; i < c->req_count; i++) {
+		quota__bucket *b = c->req[i].bucket;
+		b->reserved -= c->req[i].requested;
+		b->reserved_count--;
+		b->allocated += c->req[i].amount;
+		b->claim_count++;
+	}
+	c->state = QUOTA_CLAIM_GRANTED;
+	c->expires_ns = 0;
+	c->updated_ns = now;
+}
+
+/*
+ * Return a claim's capacity and make it RELEASED. With no retention the
+ * claim is unlinked and returned for the caller to free after unlocking.
+ */
+static quota__claim *release_held(quota_engine *e, quota__claim *c, int64_t now)
+{
+	for (uint32_t i = 0; i < c->req_count; i++) {
+		quota__bucket *b = c->req[i].bucket;
+		if (c->state == QUOTA_CLAIM_RESERVED) {
+			b->reserved -= c->req[i].amount;
+			b->reserved_count--;
+		} else {
+			b->allocated -= c->req[i].amount;
+			b->claim_count--;
+		}
+		c->req[i].bucket = NULL;
+	}
+	c->state = QUOTA_CLAIM_RELEASED;
+	c->expires_ns = 0;
+	c->updated_ns = now;
+	quota__stripe *s = claim_stripe(e, c);
+	if (e->retention_ns == 0) {
+		quota__table_remove(&s->claims, &c->node);
+		return c;
+	}
+	c->purge_ns = now > INT64_MAX - e->retention_ns ? INT64_MAX - 1 : now + e->retention_ns;
+	quota__deadline_note(e, s, c->purge_ns);
+	return NULL;
+}
+
+/*
+ * Find claim key and lock it together with its buckets' stripes. On
+ * QUOTA_OK the caller holds every lock in *ls and must unlock it.
+ */
+static int claim_lock(quota_engine *e, const char *key, size_t len, quota__lockset *ls,
+		      quota__claim **out)
+{
+	uint64_t hash = quota__hash(e, key, len);
+	uint32_t home = quota__stripe_of(e, hash);
+	quota__stripe *s = &e->stripes[home];
+	for (;;) {
+		pthread_mutex_lock(&s->lock);
+		quota__claim *c = (quota__claim *)quota__table_find(&s->claims, hash, key, len);
+		if (!c) {
+			pthread_mutex_unlock(&s->lock);
+			return QUOTA_ERR_NOT_FOUND;
+		}
+		ls->n = 0;
+		quota__lockset_add(ls, home);
+		int below = 0;
+		for (uint32_t i = 0; i < c->req_count; i++)
+			if (c->req[i].bucket) {
+				quota__lockset_add(ls, c->req[i].bucket->stripe);
+				below |= c->req[i].bucket->stripe < home;
+			}
+		if (!below) {
+			/* Everything else sorts after home: take it in order. */
+			for (uint32_t i = 1; i < ls->n; i++)
+				pthread_mutex_lock(&e->stripes[ls->idx[i]].lock);
+			*out = c;
+			return QUOTA_OK;
+		}
+		uint64_t id = c->id;
+		pthread_mutex_unlock(&s->lock);
+		quota__lockset_lock(e, ls);
+		c = (quota__claim *)quota__table_find(&s->claims, hash, key, len);
+		if (c && c->id == id) {
+			*out = c;
+			return QUOTA_OK;
+		}
+		quota__lockset_unlock(e, ls);
+	}
+}
+
+static int not_found(const char *ns, const char *name)
+{
+	return quota__fail(QUOTA_ERR_NOT_FOUND, "claim %s/%s: not found", quota__str(ns), name);
+}
+
+int quota__claim_expire_due(quota_engine *e, const char *key, size_t len, int64_t now)
+{
+	quota__lockset ls;
+	quota__claim *c, *gone = NULL;
+	if (claim_lock(e, key, len, &ls, &c))
+		return 0;
+	int due = c->state == QUOTA_CLAIM_RESERVED && c->expires_ns && c->expires_ns <= now;
+	if (due) {
+		c->flags |= CLAIM_EXPIRED;
+		gone = release_held(e, c, now);
+	}
+	quota__lockset_unlock(e, &ls);
+	quota__free(gone);
+	return due;
+}
+
+/* Bucket keys of a claim's requests, resolved before locking. */
+typedef struct target {
+	char key[QUOTA__KEY_MAX + 1];
+	size_t len;
+	uint64_t hash;
+	const quota__reg *reg;
+} target;
+
+static int resolve_targets(quota_engine *e, const quota_claim *c, target *t)
+{
+	int rc;
+	for (uint32_t i = 0; i < c->request_count; i++) {
+		const quota_request *r = quota__elem(c->requests, i);
+		t[i].reg = quota__reg_find(e, r->resource_type);
+		if (!t[i].reg)
+			return quota__fail(QUOTA_ERR_UNREGISTERED,
+					   "claim.requests[%u].resourceType: %s is not registered", i,
+					   r->resource_type);
+		if ((rc = quota__reg_check_consumer(t[i].reg, &c->consumer, "claim.consumerRef")) ||
+		    (rc = may_claim(t[i].reg, &c->resource, i)))
+			return rc;
+		t[i].len = quota__bucket_key(t[i].key, &c->consumer, r->resource_type);
+		t[i].hash = quota__hash(e, t[i].key, t[i].len);
+	}
+	return QUOTA_OK;
+}
+
+/* The decision for every request; the first that fails binds. Buckets that
+ * do not exist yet are made (not inserted) into fresh[]. */
+static int decide_all(quota_engine *e, const quota_claim *c, target *t, quota__bucket **b,
+		      quota__bucket **fresh, quota_answer *ans)
+{
+	int warned_any = 0;
+	for (uint32_t i = 0; i < c->request_count; i++) {
+		const quota_request *r = quota__elem(c->requests, i);
+		b[i] = quota__bucket_find(e, t[i].key, t[i].len, t[i].hash);
+		if (!b[i]) {
+			if (!fresh[i])
+				fresh[i] = quota__bucket_new(e, t[i].reg, t[i].key, t[i].len,
+							     t[i].hash);
+			if (!fresh[i])
+				return quota__fail(QUOTA_ERR_NOMEM, "claim: out of memory");
+			b[i] = fresh[i];
+		}
+		int warned = 0;
+		int rc = quota__bucket_decide(b[i], r->amount, &warned);
+		if (rc) {
+			char field[40];
+			snprintf(field, sizeof field, "claim.requests[%u].amount", i);
+			quota__answer_deny(ans, rc, (int)i, b[i], r->amount);
+			return quota__fail_decision(rc, b[i], field, r->amount);
+		}
+		if (warned && !warned_any && ans) {
+			quota__answer_deny(ans, QUOTA_OK, (int)i, b[i], r->amount);
+			warned_any = 1;
+		}
+	}
+	if (warned_any && ans)
+		ans->flags |= QUOTA_ANSWER_WARNED;
+	return QUOTA_OK;
+}
+
+static int claim_admit(quota_engine *e, const quota_claim *in, enum admit_mode mode,
+		       quota_answer *ans)
+{
+	quota_claim c;
+	target t[QUOTA_MAX_REQUESTS];
+	quota__bucket *b[QUOTA_MAX_REQUESTS];
+	quota__bucket *fresh[QUOTA_MAX_REQUESTS] = {0};
+	quota__claim *rec = NULL, *gone = NULL;
+	quota__lockset ls = {0};
+	int rc;
+
+	quota__answer_reset(ans);
+	if (!e)
+		return quota__fail(QUOTA_ERR_INVALID, "engine: must not be NULL");
+	if ((rc = check_claim(in, &c)))
+		goto out_nolock;
+	char key[QUOTA__NAME_KEY_MAX + 1];
+	size_t klen = name_key(key, c.ns, c.name);
+	uint64_t khash = quota__hash(e, key, klen);
+	quota__stripe *home = &e->stripes[quota__stripe_of(e, khash)];
+
+	pthread_rwlock_rdlock(&e->config);
+	if ((rc = resolve_targets(e, &c, t)))
+		goto out_config;
+	if (mode != ADMIT_CHECK && !(rec = claim_new(e, &c))) {
+		rc = quota__fail(QUOTA_ERR_NOMEM, "claim: out of memory");
+		goto out_config;
+	}
+	quota__lockset_add(&ls, quota__stripe_of(e, khash));
+	for (uint32_t i = 0; i < c.request_count; i++)
+		quota__lockset_add(&ls, quota__stripe_of(e, t[i].hash));
+
+	for (int attempt = 0;; attempt++) {
+		int64_t now = quota__now(e);
+		quota__lockset_lock(e, &ls);
+		quota__claim *old = NULL;
+		if (mode != ADMIT_CHECK) {
+			old = (quota__claim *)quota__table_find(&home->claims, khash, key, klen);
+			if (old && old->state == QUOTA_CLAIM_RESERVED && old->expires_ns &&
+			    old->expires_ns <= now) {
+				/* Expired but not swept: sweep, then look again. */
+				quota__lockset_unlock(e, &ls);
+				quota__sweep(e, now);
+				continue;
+			}
+		}
+		if (old && old->state != QUOTA_CLAIM_RELEASED) {
+			if (!same_spec(old, &c)) {
+				rc = quota__fail(QUOTA_ERR_CONFLICT,
+						 "claim %s/%s: exists with a different spec",
+						 quota__str(c.ns), c.name);
+			} else {
+				/* Its buckets are ours: the spec names the same ones. */
+				if (mode == ADMIT_ACQUIRE && old->state == QUOTA_CLAIM_RESERVED)
+					commit_held(old, now);
+				if (ans) {
+					ans->state = old->state;
+					ans->flags |= QUOTA_ANSWER_EXISTED;
+				}
+			}
+			quota__lockset_unlock(e, &ls);
+			break;
+		}
+		rc = decide_all(e, &c, t, b, fresh, ans);
+		if (rc || mode == ADMIT_CHECK) {
+			quota__lockset_unlock(e, &ls);
+			if (rc == QUOTA_ERR_EXCEEDED && attempt == 0 &&
+			    quota__expired_may_help(e, rc)) {
+				quota__answer_reset(ans);
+				continue;
+			}
+			if (!rc && ans)
+				ans->state = QUOTA_CLAIM_GRANTED;
+			break;
+		}
+		for (uint32_t i = 0; i < c.request_count; i++) {
+			if (b[i] == fresh[i]) {
+				quota__table_insert(&e->stripes[b[i]->stripe].buckets, &b[i]->node);
+				fresh[i] = NULL;
+			}
+			rec->req[i].bucket = b[i];
+			if (mode == ADMIT_ACQUIRE) {
+				b[i]->allocated += rec->req[i].amount;
+				b[i]->claim_count++;
+			} else {
+				b[i]->reserved += rec->req[i].amount;
+				b[i]->reserved_count++;
+			}
+		}
+		if (old) {
+			quota__table_remove(&home->claims, &old->node);
+			gone = old;
+		}
+		rec->state = mode == ADMIT_ACQUIRE ? QUOTA_CLAIM_GRANTED : QUOTA_CLAIM_RESERVED;
+		rec->created_ns = rec->updated_ns = now;
+		if (mode == ADMIT_RESERVE && c.ttl_ms) {
+			rec->expires_ns = now + c.ttl_ms * 1000000;
+			quota__deadline_note(e, home, rec->expires_ns);
+		}
+		quota__table_insert(&home->claims, &rec->node);
+		if (ans)
+			ans->state = rec->state;
+		rec = NULL;
+		quota__lockset_unlock(e, &ls);
+		break;
+	}
+out_config:
+	pthread_rwlock_unlock(&e->config);
+	for (uint32_t i = 0; i < QUOTA_MAX_REQUESTS; i++)
+		quota__bucket_free(fresh[i]);
+	quota__free(rec);
+	quota__free(gone);
+out_nolock:
+	if (ans)
+		ans->status = rc;
+	return rc;
+}
+
+QUOTA_API int quota_claim_reserve(quota_engine *e, const quota_claim *c, quota_answer *ans)
+{
+	return claim_admit(e, c, ADMIT_RESERVE, ans);
+}
+
+QUOTA_API int quota_claim_acquire(quota_engine *e, const quota_claim *c, quota_answer *ans)
+{
+	return claim_admit(e, c, ADMIT_ACQUIRE, ans);
+}
+
+QUOTA_API int quota_claim_check(quota_engine *e, const quota_claim *c, quota_answer *ans)
+{
+	return claim_admit(e, c, ADMIT_CHECK, ans);
+}
+
+/* Index of type in c's requests, or -1. */
+static int req_index(const quota__claim *c, const char *type)
+{
+	for (uint32_t i = 0; i < c->req_count; i++)
+		if (strcmp(c->req[i].type, type) == 0)
+			return (int)i;
+	return -1;
+}
+
+/* Map each of reqs to the claim's request; fail naming field when one is
+ * not in the claim or (for a settlement) above what is held. */
+static int map_requests(const quota__claim *c, const char *field, const quota_request *reqs,
+			uint32_t n, int cap_at_held, int *idx)
+{
+	for (uint32_t i = 0; i < n; i++) {
+		const quota_request *r = quota__elem(reqs, i);
+		idx[i] = req_index(c, r->resource_type);
+		if (idx[i] < 0)
+			return quota__fail(QUOTA_ERR_INVALID,
+					   "%s[%u].resourceType: %s is not requested by claim %s/%s",
+					   field, i, r->resource_type, c->ns, c->name);
+		if (cap_at_held && r->amount > c->req[idx[i]].amount)
+			return quota__fail(QUOTA_ERR_INVALID,
+					   "%s[%u].amount: %lld is more than the %lld reserved",
+					   field, i, (long long)r->amount,
+					   (long long)c->req[idx[i]].amount);
+	}
+	return QUOTA_OK;
+}
+
+static int check_target(quota_engine *e, const char *ns, const char *name)
+{
+	if (!e)
+		return quota__fail(QUOTA_ERR_INVALID, "engine: must not be NULL");
+	return check_ns_name(ns, name);
+}
+
+QUOTA_API int quota_claim_commit(quota_engine *e, const char *ns, const char *name,
+				 const quota_request *actual, uint32_t actual_count)
+{
+	int rc, idx[QUOTA_MAX_REQUESTS];
+	quota__lockset ls;
+	quota__claim *c, *gone = NULL;
+	if ((rc = check_target(e, ns, name)) ||
+	    (rc = check_requests("actual", actual, actual_count, 0)))
+		return rc;
+	char key[QUOTA__NAME_KEY_MAX + 1];
+	size_t len = name_key(key, ns, name);
+	int64_t now = quota__now(e);
+	if (claim_lock(e, key, len, &ls, &c))
+		return not_found(ns, name);
+	if (c->state == QUOTA_CLAIM_RESERVED && c->expires_ns && c->expires_ns <= now) {
+		c->flags |= CLAIM_EXPIRED;
+		gone = release_held(e, c, now);
+	}
+	if (c->state == QUOTA_CLAIM_RELEASED) {
+		rc = quota__fail(QUOTA_ERR_WRONG_STATE, "claim %s/%s: %s", quota__str(ns), name,
+				 c->flags & CLAIM_EXPIRED ? "expired before it was committed"
+							  : "released");
+	} else if (c->state == QUOTA_CLAIM_RESERVED &&
+		   !(rc = map_requests(c, "actual", actual, actual_count, 1, idx))) {
+		for (uint32_t i = 0; i < actual_count; i++)
+			c->req[idx[i]].amount = ((const quota_request *)quota__elem(actual, i))->amount;
+		commit_held(c, now);
+	}
+	quota__lockset_unlock(e, &ls);
+	quota__free(gone);
+	return rc;
+}
+
+QUOTA_API int quota_claim_release(quota_engine *e, const char *ns, const char *name)
+{
+	int rc;
+	quota__lockset ls;
+	quota__claim *c, *gone = NULL;
+	if ((rc = check_target(e, ns, name)))
+		return rc;
+	char key[QUOTA__NAME_KEY_MAX + 1];
+	size_t len = name_key(key, ns, name);
+	int64_t now = quota__now(e);
+	if (claim_lock(e, key, len, &ls, &c))
+		return not_found(ns, name);
+	if (c->state != QUOTA_CLAIM_RELEASED)
+		gone = release_held(e, c, now);
+	quota__lockset_unlock(e, &ls);
+	quota__free(gone);
+	return QUOTA_OK;
+}
+
+QUOTA_API int quota_claim_resize(quota_engine *e, const char *ns, const char *name,
+				 const quota_request *reqs, uint32_t n, quota_answer *ans)
+{
+	int rc, idx[QUOTA_MAX_REQUESTS];
+	quota__lockset ls;
+	quota__claim *c;
+	quota__answer_reset(ans);
+	if ((rc = check_target(e, ns, name)) || (rc = check_requests("requests", reqs, n, 0)))
+		goto out;
+	char key[QUOTA__NAME_KEY_MAX + 1];
+	size_t len = name_key(key, ns, name);
+	for (int attempt = 0;; attempt++) {
+		if (claim_lock(e, key, len, &ls, &c)) {
+			rc = not_found(ns, name);
+			goto out;
+		}
+		if (c->state != QUOTA_CLAIM_GRANTED) {
+			rc = quota__fail(QUOTA_ERR_WRONG_STATE, "claim %s/%s: only a granted claim can be resized",
+					 quota__str(ns), name);
+		} else if (!(rc = map_requests(c, "requests", reqs, n, 0, idx))) {
+			for (uint32_t i = 0; i < n && !rc; i++) {
+				const quota_request *r = quota__elem(reqs, i);
+				quota__claim_req *q = &c->req[idx[i]];
+				int warned = 0;
+				if (r->amount <= q->amount)
+					continue;
+				rc = quota__bucket_decide(q->bucket, r->amount - q->amount, &warned);
+				if (rc) {
+					char field[32];
+					snprintf(field, sizeof field, "requests[%u].amount", i);
+					quota__answer_deny(ans, rc, (int)i, q->bucket,
+							   r->amount - q->amount);
+					rc = quota__fail_decision(rc, q->bucket, field,
+								  r->amount - q->amount);
+				} else if (warned && ans) {
+					ans->flags |= QUOTA_ANSWER_WARNED;
+				}
+			}
+			for (uint32_t i = 0; i < n && !rc; i++) {
+				quota__claim_req *q = &c->req[idx[i]];
+				int64_t next = ((const quota_request *)quota__elem(reqs, i))->amount;
+				q->bucket->allocated += next - q->amount;
+				q->amount = next;
+			}
+			if (!rc)
+				c->updated_ns = quota__now(e);
+		}
+		if (ans)
+			ans->state = c->state;
+		quota__lockset_unlock(e, &ls);
+		if (attempt || !quota__expired_may_help(e, rc))
+			break;
+		quota__answer_reset(ans);
+	}
+out:
+	if (ans)
+		ans->status = rc;
+	return rc;
+}
+
+/* "Kind/ns/name:type", packed. */
+static const char *pack_bucket_id(quota__pack *p, const quota_ref *c, const char *type)
+{
+	int n = snprintf(NULL, 0, "%s/%s/%s:%s", c->kind, c->ns, c->name, type);
+	char *d = quota__pack_take(p, (size_t)n + 1);
+	if (d)
+		snprintf(d, (size_t)n + 1, "%s/%s/%s:%s", c->kind, c->ns, c->name, type);
+	return d;
+}
+
+static quota_claim_info *pack_info(quota__pack *p, const quota__claim *c)
+{
+	quota_claim_info info = {.size = sizeof info};
+	quota_claim_info *dst = quota__pack_take(p, sizeof info);
+	info.ns = quota__pack_str(p, c->ns);
+	info.name = quota__pack_str(p, c->name);
+	const quota_ref *from[2] = {&c->consumer, &c->resource};
+	quota_ref *to[2] = {&info.consumer, &info.resource};
+	for (int i = 0; i < 2; i++) {
+		to[i]->api_group = quota__pack_str(p, from[i]->api_group);
+		to[i]->kind = quota__pack_str(p, from[i]->kind);
+		to[i]->ns = quota__pack_str(p, from[i]->ns);
+		to[i]->name = quota__pack_str(p, from[i]->name);
+	}
+	info.state = c->state;
+	info.flags = c->flags & ~CLAIM_EXPIRED;
+	info.created_ns = c->created_ns;
+	info.updated_ns = c->updated_ns;
+	info.expires_ns = c->expires_ns;
+	info.allocation_count = c->req_count;
+	quota_allocation **al = quota__pack_take(p, c->req_count * sizeof *al);
+	for (uint32_t i = 0; i < c->req_count; i++) {
+		quota_allocation *a = quota__pack_take(p, sizeof *a);
+		quota_allocation v = {sizeof v, quota__pack_str(p, c->req[i].type),
+				      c->req[i].requested,
+				      c->state == QUOTA_CLAIM_RELEASED ? 0 : c->req[i].amount,
+				      pack_bucket_id(p, &c->consumer, c->req[i].type)};
+		if (a)
+			*a = v;
+		if (al)
+			al[i] = a;
+	}
+	info.allocations = al;
+	if (dst)
+		*dst = info;
+	return dst;
+}
+
+QUOTA_API int quota_claim_get(quota_engine *e, const char *ns, const char *name,
+			      quota_claim_info **out)
+{
+	int rc;
+	if (!out)
+		return quota__fail(QUOTA_ERR_INVALID, "out: must not be NULL");
+	*out = NULL;
+	if ((rc = check_target(e, ns, name)))
+		return rc;
+	char key[QUOTA__NAME_KEY_MAX + 1];
+	size_t len = name_key(key, ns, name);
+	uint64_t hash = quota__hash(e, key, len);
+	quota__stripe *s = &e->stripes[quota__stripe_of(e, hash)];
+	pthread_mutex_lock(&s->lock);
+	quota__claim *c = (quota__claim *)quota__table_find(&s->claims, hash, key, len);
+	if (!c) {
+		rc = not_found(ns, name);
+	} else {
+		quota__pack p = {0};
+		pack_info(&p, c);
+		if (quota__pack_begin_write(&p))
+			rc = quota__fail(QUOTA_ERR_NOMEM, "claim: out of memory");
+		else
+			*out = pack_info(&p, c);
+	}
+	pthread_mutex_unlock(&s->lock);
+	return rc;
+}
+
+static size_t collect_claims(const quota__iter *it, const quota__stripe *s, quota__pack *p,
+			     void ***items)
+{
+	const quota__table *t = &s->claims;
+	for (int pass = 0; pass < 2; pass++) {
+		size_t n = 0;
+		for (size_t i = 0; i <= t->mask; i++)
+			for (quota__node *node = t->slots[i]; node; node = node->next) {
+				const quota__claim *c = (const quota__claim *)node;
+				if ((it->state && c->state != it->state) ||
+				    !quota__iter_match_consumer(it, c->consumer.kind, c->consumer.ns,
+								c->consumer.name))
+					continue;
+				if (pass == 1) {
+					quota_claim_info *info = pack_info(p, c);
+					if (*items)
+						(*items)[n] = info;
+				}
+				n++;
+			}
+		if (pass == 0)
+			*items = quota__pack_take(p, n * sizeof **items);
+		else
+			return n;
+	}
+	return 0;
+}
+
+QUOTA_API int quota_claim_iter_new(quota_engine *e, const quota_ref *consumer, int32_t state,
+				   quota_claim_iter **out)
+{
+	int rc;
+	if (!out)
+		return quota__fail(QUOTA_ERR_INVALID, "out: must not be NULL");
+	*out = NULL;
+	if (state < 0 || state > QUOTA_CLAIM_RELEASED)
+		return quota__fail(QUOTA_ERR_INVALID, "state: %d is not a claim state", state);
+	quota__iter *it = quota__iter_new(e, collect_claims, consumer, NULL, &rc);
+	if (it)
+		it->state = state;
+	*out = (quota_claim_iter *)it;
+	return rc;
+}
+
+QUOTA_API int quota_claim_iter_next(quota_claim_iter *it, const quota_claim_info **out)
+{
+	return quota__iter_next((quota__iter *)it, (const void **)out);
+}
+
+QUOTA_API void quota_claim_iter_free(quota_claim_iter *it)
+{
+	quota__iter_free((quota__iter *)it);
+}
+
+void quota__claims_free(quota_engine *e)
+{
+	for (uint32_t i = 0; i < e->stripe_count; i++) {
+		quota__table *t = &e->stripes[i].claims;
+		for (size_t s = 0; s <= t->mask; s++) {
+			quota__node *n = t->slots[s];
+			while (n) {
+				quota__node *next = n->next;
+				quota__free(n);
+				n = next;
+			}
+			t->slots[s] = NULL;
+		}
+		t->count = 0;
+	}
+}

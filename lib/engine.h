@@ -1,0 +1,190 @@
+/*
+ * The engine's private structures.
+ *
+ * Locking, outermost first:
+ *  1. config (rwlock): registrations and grants. Writers: registration and
+ *     grant changes. Readers: claims and the slow path of first use.
+ *  2. stripe locks, always taken in ascending index order: stripe i guards
+ *     the buckets and claims whose hash maps to i, and every counter of
+ *     those buckets. The hot path (consume on an existing bucket, handles)
+ *     takes one stripe lock and nothing else.
+ * A bucket is inserted only under config (read or write) plus its stripe,
+ * and removed only under config write plus every stripe, so a holder of
+ * the config write lock may read the bucket tables without stripe locks.
+ *
+ * SPDX-License-Identifier: MIT
+ */
+#ifndef QUOTA_LIB_ENGINE_H
+#define QUOTA_LIB_ENGINE_H
+
+#include <pthread.h>
+#include <quota/quota.h>
+#include <stdatomic.h>
+
+#include "table.h"
+#include "util.h"
+
+/* Longest bucket key: kind, ns, name, type and three separators. */
+#define QUOTA__KEY_MAX (QUOTA__KIND_MAX + QUOTA__NS_MAX + 2 * QUOTA__NAME_MAX + 3)
+/* Longest claim or grant key: ns, name and a separator. */
+#define QUOTA__NAME_KEY_MAX (QUOTA__NS_MAX + QUOTA__NAME_MAX + 1)
+
+typedef struct quota__reg {
+	quota__node node; /* key: resource_type */
+	quota_registration *pub; /* packed copy; immutable fields never change */
+	int64_t grant_uses;      /* allowances of grants naming this type */
+} quota__reg;
+
+typedef struct quota__grant {
+	quota__node node; /* key: ns \0 name */
+	quota_grant *pub; /* packed copy */
+} quota__grant;
+
+/* A grant's contribution to one bucket. Strings point into the array's block. */
+typedef struct quota__contrib {
+	const char *ns;
+	const char *name;
+	int64_t amount;
+	int64_t generation;
+} quota__contrib;
+
+typedef struct quota__bucket {
+	quota__node node;       /* key: kind \0 ns \0 name \0 type */
+	const quota__reg *reg;  /* read only its immutable fields without config */
+	const char *kind, *ns, *name, *type; /* into node.key */
+	uint32_t stripe;
+	int32_t enforcement;    /* copied from reg under the stripe lock */
+	int64_t limit;
+	int64_t allocated;      /* granted claims + anonymous */
+	int64_t reserved;
+	int64_t anonymous;      /* the part of allocated without a claim */
+	int64_t claim_count;
+	int64_t reserved_count;
+	int64_t handles;
+	int64_t observed_generation;
+	int64_t last_reconciliation_ns;
+	uint32_t contrib_count;
+	quota__contrib *contribs; /* one block; sorted by (ns, name) */
+} quota__bucket;
+
+typedef struct quota__claim_req {
+	const char *type; /* into the claim's block */
+	int64_t requested;
+	int64_t amount;   /* held now */
+	quota__bucket *bucket; /* NULL once released */
+} quota__claim_req;
+
+typedef struct quota__claim {
+	quota__node node; /* key: ns \0 name */
+	uint64_t id;
+	int32_t state;
+	uint32_t flags;
+	int64_t created_ns, updated_ns;
+	int64_t expires_ns; /* reservation TTL, 0 = none */
+	int64_t purge_ns;   /* when a released claim is forgotten */
+	const char *ns, *name;
+	quota_ref consumer, resource;
+	uint32_t req_count;
+	quota__claim_req req[];
+} quota__claim;
+
+typedef struct quota__stripe {
+	pthread_mutex_t lock;
+	quota__table buckets;
+	quota__table claims;
+	int64_t next_deadline; /* earliest expires_ns / purge_ns here */
+} __attribute__((aligned(64))) quota__stripe;
+
+struct quota_engine {
+	pthread_rwlock_t config;
+	quota__table regs;
+	quota__table grants;
+	uint64_t hash_key[2];
+	uint32_t stripe_count;
+	uint32_t stripe_shift;
+	quota__stripe *stripes;
+	quota_clock_fn clock;
+	void *clock_payload;
+	int64_t retention_ns;
+	_Atomic int64_t last_now;
+	_Atomic int64_t next_deadline; /* never later than any stripe's */
+	_Atomic uint64_t next_claim_id;
+};
+
+#define QUOTA__NO_DEADLINE INT64_MAX
+
+uint64_t quota__hash(const quota_engine *e, const char *key, size_t len);
+static inline uint32_t quota__stripe_of(const quota_engine *e, uint64_t hash)
+{
+	return e->stripe_shift >= 64 ? 0 : (uint32_t)(hash >> e->stripe_shift);
+}
+int64_t quota__now(quota_engine *e);
+
+/* Note a new deadline in stripe s (caller holds its lock). */
+void quota__deadline_note(quota_engine *e, quota__stripe *s, int64_t when);
+/* Whether some deadline may have passed at now. */
+static inline int quota__deadline_due(quota_engine *e, int64_t now)
+{
+	return now >= atomic_load_explicit(&e->next_deadline, memory_order_acquire);
+}
+/* Expire and purge what is due at now (takes locks itself; hold none). */
+uint64_t quota__sweep(quota_engine *e, int64_t now);
+
+/* A set of stripe indices locked in ascending order. */
+#define QUOTA__LOCKSET_MAX 64
+typedef struct quota__lockset {
+	uint32_t n;
+	uint32_t idx[QUOTA__LOCKSET_MAX];
+} quota__lockset;
+/* Add a stripe; returns -1 when the set is full. */
+int quota__lockset_add(quota__lockset *ls, uint32_t stripe);
+void quota__lockset_lock(quota_engine *e, const quota__lockset *ls);
+void quota__lockset_unlock(quota_engine *e, const quota__lockset *ls);
+void quota__lock_all(quota_engine *e);
+void quota__unlock_all(quota_engine *e);
+
+/* Registrations (registration.c); callers hold config. */
+quota__reg *quota__reg_find(quota_engine *e, const char *type);
+void quota__regs_free(quota_engine *e);
+/* Check that consumer may hold type (kind and api_group). */
+int quota__reg_check_consumer(const quota__reg *r, const quota_ref *consumer, const char *field);
+
+/* Grants (grant.c). */
+void quota__grants_free(quota_engine *e);
+
+/* Buckets (bucket.c). */
+/* Build the bucket key of (consumer, type) into buf (QUOTA__KEY_MAX + 1);
+ * returns its length, or 0 when a part is missing or too long. */
+size_t quota__bucket_key(char *buf, const quota_ref *consumer, const char *type);
+quota__bucket *quota__bucket_find(quota_engine *e, const char *key, size_t len, uint64_t hash);
+/* A new bucket (not inserted) for a registered type; NULL on no memory. */
+quota__bucket *quota__bucket_new(quota_engine *e, const quota__reg *r, const char *key,
+				 size_t len, uint64_t hash);
+void quota__bucket_free(quota__bucket *b);
+/* The limit a registration's default gives. */
+void quota__bucket_reset_limit(quota__bucket *b, int64_t now);
+/* Whether amount more may be charged: QUOTA_OK (with *warned set when a
+ * Warn-mode limit is passed), QUOTA_ERR_EXCEEDED, or QUOTA_ERR_OVERFLOW
+ * when the usage could not be represented. */
+int quota__bucket_decide(const quota__bucket *b, int64_t amount, int *warned);
+/* Record the detail of a failed decision and return rc. */
+int quota__fail_decision(int rc, const quota__bucket *b, const char *field, int64_t amount);
+void quota__answer_reset(quota_answer *a);
+int64_t quota__bucket_available(const quota__bucket *b);
+/* 1 when nothing holds the bucket: no usage, claims or handles. */
+int quota__bucket_idle(const quota__bucket *b);
+void quota__bucket_describe(const quota__bucket *b, char *buf, size_t n);
+void quota__answer_deny(quota_answer *a, int status, int req, const quota__bucket *b,
+			int64_t amount);
+void quota__buckets_free(quota_engine *e);
+/* After a denial (rc QUOTA_ERR_EXCEEDED): sweep what is due and say
+ * whether anything expired, so that the decision is worth retrying.
+ * Hold no locks but config (read). */
+int quota__expired_may_help(quota_engine *e, int rc);
+
+/* Claims (claim.c). */
+void quota__claims_free(quota_engine *e);
+/* Release a claim found under the locks of ls (claim.c). */
+int quota__claim_expire_due(quota_engine *e, const char *key, size_t len, int64_t now);
+
+#endif

@@ -1,0 +1,551 @@
+/*
+ * Grants, and how they set bucket limits.
+ *
+ * A change of grants (apply or delete) is prepared first, with every
+ * allocation and every check done while only the config lock is held, then
+ * committed under all stripe locks at once, so that no decision sees a
+ * grant half applied and a failure leaves nothing behind.
+ * SPDX-License-Identifier: MIT
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "alloc.h"
+#include "engine.h"
+#include "error.h"
+#include "pack.h"
+
+#define MAX_ALLOWANCES 64
+#define MAX_GRANT_BUCKETS 16
+
+QUOTA_API int quota_grant_bucket_init(quota_grant_bucket *b, size_t size)
+{
+	if (!b || size < sizeof *b)
+		return quota__fail(QUOTA_ERR_INVALID, "grant bucket: NULL or size %zu too small",
+				   size);
+	memset(b, 0, sizeof *b);
+	b->size = sizeof *b;
+	return QUOTA_OK;
+}
+
+QUOTA_API int quota_allowance_init(quota_allowance *a, size_t size)
+{
+	if (!a || size < sizeof *a)
+		return quota__fail(QUOTA_ERR_INVALID, "allowance: NULL or size %zu too small",
+				   size);
+	memset(a, 0, sizeof *a);
+	a->size = sizeof *a;
+	return QUOTA_OK;
+}
+
+QUOTA_API int quota_grant_init(quota_grant *g, size_t size)
+{
+	if (!g || size < sizeof *g)
+		return quota__fail(QUOTA_ERR_INVALID, "grant: NULL or size %zu too small", size);
+	memset(g, 0, sizeof *g);
+	g->size = sizeof *g;
+	return QUOTA_OK;
+}
+
+/* Deep copy with normalised element sizes (our own structs, contiguous). */
+static quota_grant *pack_grant(quota__pack *p, const quota_grant *src)
+{
+	quota_grant g = *src;
+	quota_grant *dst = quota__pack_take(p, sizeof g);
+	g.size = sizeof g;
+	g.ns = quota__pack_str(p, quota__str(src->ns));
+	g.name = quota__pack_str(p, src->name);
+	g.consumer.api_group = quota__pack_str(p, quota__str(src->consumer.api_group));
+	g.consumer.kind = quota__pack_str(p, src->consumer.kind);
+	g.consumer.ns = quota__pack_str(p, quota__str(src->consumer.ns));
+	g.consumer.name = quota__pack_str(p, src->consumer.name);
+	quota_allowance *al = quota__pack_take(p, src->allowance_count * sizeof *al);
+	for (uint32_t i = 0; i < src->allowance_count; i++) {
+		const quota_allowance *sa = quota__elem(src->allowances, i);
+		quota_allowance a = {sizeof a, quota__pack_str(p, sa->resource_type), NULL,
+				     sa->bucket_count, 0};
+		quota_grant_bucket *bk = quota__pack_take(p, sa->bucket_count * sizeof *bk);
+		for (uint32_t j = 0; bk && j < sa->bucket_count; j++) {
+			const quota_grant_bucket *sb = quota__elem(sa->buckets, j);
+			bk[j] = (quota_grant_bucket){sizeof *bk, sb->amount};
+		}
+		a.buckets = bk;
+		if (al)
+			al[i] = a;
+	}
+	g.allowances = al;
+	if (dst)
+		*dst = g;
+	return dst;
+}
+
+static quota_grant *copy_grant(const quota_grant *src)
+{
+	quota__pack p = {0};
+	pack_grant(&p, src);
+	if (quota__pack_begin_write(&p))
+		return NULL;
+	return pack_grant(&p, src);
+}
+
+/* The sum an allowance gives (its buckets add up; -1 wins). */
+static int allowance_amount(const quota_allowance *a, int64_t *out)
+{
+	int64_t sum = 0;
+	for (uint32_t j = 0; j < a->bucket_count; j++) {
+		const quota_grant_bucket *b = quota__elem(a->buckets, j);
+		if (quota__limit_add(sum, b->amount, &sum))
+			return QUOTA_ERR_OVERFLOW;
+	}
+	*out = sum;
+	return QUOTA_OK;
+}
+
+static int check_grant(const quota_grant *g)
+{
+	char field[96];
+	int rc;
+	if ((rc = quota__check_text("grant.metadata.namespace", g->ns, 0, QUOTA__NS_MAX)) ||
+	    (rc = quota__check_text("grant.metadata.name", g->name, 1, QUOTA__NAME_MAX)) ||
+	    (rc = quota__check_ref("grant.consumerRef", &g->consumer)))
+		return rc;
+	if (g->reserved_flags)
+		return quota__fail(QUOTA_ERR_INVALID, "grant.reserved_flags: must be 0");
+	if (g->allowance_count < 1 || g->allowance_count > MAX_ALLOWANCES)
+		return quota__fail(QUOTA_ERR_INVALID, "grant.allowances: %u entries, need 1-%d",
+				   g->allowance_count, MAX_ALLOWANCES);
+	if ((rc = quota__check_array("grant.allowances", g->allowances, g->allowance_count,
+				     sizeof(quota_allowance))))
+		return rc;
+	for (uint32_t i = 0; i < g->allowance_count; i++) {
+		const quota_allowance *a = quota__elem(g->allowances, i);
+		snprintf(field, sizeof field, "grant.allowances[%u].resourceType", i);
+		if ((rc = quota__check_text(field, a->resource_type, 1, QUOTA__NAME_MAX)))
+			return rc;
+		for (uint32_t k = 0; k < i; k++)
+			if (strcmp(a->resource_type,
+				   ((const quota_allowance *)quota__elem(g->allowances, k))
+					   ->resource_type) == 0)
+				return quota__fail(QUOTA_ERR_INVALID,
+						   "%s: %s also in grant.allowances[%u]", field,
+						   a->resource_type, k);
+		if (a->reserved_flags)
+			return quota__fail(QUOTA_ERR_INVALID,
+					   "grant.allowances[%u].reserved_flags: must be 0", i);
+		snprintf(field, sizeof field, "grant.allowances[%u].buckets", i);
+		if (a->bucket_count < 1 || a->bucket_count > MAX_GRANT_BUCKETS)
+			return quota__fail(QUOTA_ERR_INVALID, "%s: %u entries, need 1-%d", field,
+					   a->bucket_count, MAX_GRANT_BUCKETS);
+		if ((rc = quota__check_array(field, a->buckets, a->bucket_count,
+					     sizeof(quota_grant_bucket))))
+			return rc;
+		for (uint32_t j = 0; j < a->bucket_count; j++) {
+			const quota_grant_bucket *b = quota__elem(a->buckets, j);
+			if (b->amount < QUOTA_UNLIMITED)
+				return quota__fail(QUOTA_ERR_INVALID,
+						   "grant.allowances[%u].buckets[%u].amount: must "
+						   "be >= 0 or -1, got %lld",
+						   i, j, (long long)b->amount);
+		}
+		int64_t sum;
+		if (allowance_amount(a, &sum))
+			return quota__fail(QUOTA_ERR_OVERFLOW,
+					   "%s: amounts add up past INT64_MAX", field);
+	}
+	return QUOTA_OK;
+}
+
+static int same_grant(const quota_grant *a, const quota_grant *b)
+{
+	if (!quota__streq(a->consumer.kind, b->consumer.kind) ||
+	    !quota__streq(a->consumer.ns, b->consumer.ns) ||
+	    !quota__streq(a->consumer.name, b->consumer.name) ||
+	    !quota__streq(a->consumer.api_group, b->consumer.api_group) ||
+	    a->allowance_count != b->allowance_count)
+		return 0;
+	for (uint32_t i = 0; i < a->allowance_count; i++) {
+		const quota_allowance *x = quota__elem(a->allowances, i);
+		const quota_allowance *y = quota__elem(b->allowances, i);
+		if (strcmp(x->resource_type, y->resource_type) != 0 ||
+		    x->bucket_count != y->bucket_count)
+			return 0;
+		for (uint32_t j = 0; j < x->bucket_count; j++)
+			if (((const quota_grant_bucket *)quota__elem(x->buckets, j))->amount !=
+			    ((const quota_grant_bucket *)quota__elem(y->buckets, j))->amount)
+				return 0;
+	}
+	return 1;
+}
+
+static size_t name_key(char *buf, const char *ns, const char *name)
+{
+	size_t a = strlen(quota__str(ns)), b = strlen(name);
+	memcpy(buf, quota__str(ns), a);
+	buf[a] = '\0';
+	memcpy(buf + a + 1, name, b);
+	return a + 1 + b;
+}
+
+static quota__grant *grant_find(quota_engine *e, const char *ns, const char *name)
+{
+	char key[QUOTA__NAME_KEY_MAX + 1];
+	size_t len = name_key(key, ns, name);
+	return (quota__grant *)quota__table_find(&e->grants, quota__hash(e, key, len), key, len);
+}
+
+/* One bucket touched by a grant change. */
+typedef struct change {
+	quota__bucket *bucket; /* existing, or new when fresh */
+	int fresh;
+	quota__contrib *contribs;
+	uint32_t contrib_count;
+	int64_t limit;
+} change;
+
+static int contrib_cmp(const char *ns, const char *name, const quota__contrib *c)
+{
+	int d = strcmp(ns, c->ns);
+	return d ? d : strcmp(name, c->name);
+}
+
+/*
+ * The contributions of bucket b after grant (ns, name) changes to give
+ * amount (or nothing when add is 0). One block, sorted; *out NULL if empty.
+ */
+static int contribs_rebuild(const quota__bucket *b, const char *ns, const char *name, int add,
+			    int64_t amount, int64_t generation, quota__contrib **out,
+			    uint32_t *count)
+{
+	uint32_t old_n = b ? b->contrib_count : 0;
+	const quota__contrib *old = b ? b->contribs : NULL;
+	uint32_t n = 0;
+	quota__pack p = {0};
+	quota__contrib *arr = NULL;
+	for (int pass = 0; pass < 2; pass++) {
+		arr = quota__pack_take(&p, (old_n + 1) * sizeof *arr);
+		n = 0;
+		int placed = !add;
+		for (uint32_t i = 0; i <= old_n; i++) {
+			int cmp = i < old_n ? contrib_cmp(ns, name, &old[i]) : -1;
+			if (!placed && cmp <= 0) {
+				quota__contrib c = {quota__pack_str(&p, ns), quota__pack_str(&p, name),
+						    amount, generation};
+				if (arr)
+					arr[n] = c;
+				n++;
+				placed = 1;
+			}
+			if (i < old_n && cmp != 0) {
+				quota__contrib c = {quota__pack_str(&p, old[i].ns),
+						    quota__pack_str(&p, old[i].name), old[i].amount,
+						    old[i].generation};
+				if (arr)
+					arr[n] = c;
+				n++;
+			}
+		}
+		if (pass == 0) {
+			if (n == 0)
+				break;
+			if (quota__pack_begin_write(&p))
+				return QUOTA_ERR_NOMEM;
+		}
+	}
+	*out = n ? arr : NULL;
+	*count = n;
+	return QUOTA_OK;
+}
+
+static int contribs_limit(const quota__contrib *c, uint32_t n, int64_t *limit)
+{
+	int64_t sum = 0;
+	for (uint32_t i = 0; i < n; i++)
+		if (quota__limit_add(sum, c[i].amount, &sum))
+			return QUOTA_ERR_OVERFLOW;
+	*limit = sum;
+	return QUOTA_OK;
+}
+
+static void changes_discard(change *ch, uint32_t n)
+{
+	for (uint32_t i = 0; i < n; i++) {
+		quota__free(ch[i].contribs);
+		if (ch[i].fresh)
+			quota__bucket_free(ch[i].bucket);
+	}
+}
+
+/* Prepare the change of one (consumer, allowance) pair. */
+static int change_prepare(quota_engine *e, change *ch, uint32_t *n, const quota_ref *consumer,
+			  const char *type, const char *ns, const char *name, int add,
+			  int64_t amount, int64_t generation)
+{
+	char key[QUOTA__KEY_MAX + 1];
+	size_t len = quota__bucket_key(key, consumer, type);
+	uint64_t hash = quota__hash(e, key, len);
+	quota__bucket *b = quota__bucket_find(e, key, len, hash);
+	for (uint32_t i = 0; i < *n; i++)
+		if (ch[i].bucket == b && b)
+			return QUOTA_OK; /* dropped and re-added in one step: done below */
+	change c = {b, 0, NULL, 0, 0};
+	const quota__reg *r = quota__reg_find(e, type);
+	if (!b) {
+		if (!add)
+			return QUOTA_OK;
+		c.bucket = quota__bucket_new(e, r, key, len, hash);
+		if (!c.bucket)
+			return quota__fail(QUOTA_ERR_NOMEM, "grant: out of memory");
+		c.fresh = 1;
+	}
+	if (contribs_rebuild(b, ns, name, add, amount, generation, &c.contribs,
+			     &c.contrib_count)) {
+		changes_discard(&c, 1);
+		return quota__fail(QUOTA_ERR_NOMEM, "grant: out of memory");
+	}
+	if (c.contrib_count == 0) {
+		c.limit = r->pub->default_limit;
+	} else if (contribs_limit(c.contribs, c.contrib_count, &c.limit)) {
+		char id[QUOTA_BUCKET_ID_MAX];
+		quota__bucket_describe(c.bucket, id, sizeof id);
+		changes_discard(&c, 1);
+		return quota__fail(QUOTA_ERR_OVERFLOW,
+				   "grant %s: the limit of bucket %s would exceed INT64_MAX", name,
+				   id);
+	}
+	ch[(*n)++] = c;
+	return QUOTA_OK;
+}
+
+/*
+ * Replace grant old (may be NULL) by next (may be NULL, owned on success).
+ * Called with config held for writing.
+ */
+static int grant_change(quota_engine *e, quota__grant *old, quota_grant *next)
+{
+	change ch[2 * MAX_ALLOWANCES];
+	uint32_t n = 0;
+	int rc = QUOTA_OK;
+	const quota_grant *id = next ? next : old->pub;
+
+	/* Every allowance of next, then what old had that next drops. */
+	for (uint32_t i = 0; next && i < next->allowance_count && !rc; i++) {
+		const quota_allowance *a = &next->allowances[i];
+		int64_t amount;
+		allowance_amount(a, &amount);
+		rc = change_prepare(e, ch, &n, &next->consumer, a->resource_type, id->ns, id->name,
+				    1, amount, next->generation);
+	}
+	for (uint32_t i = 0; old && i < old->pub->allowance_count && !rc; i++)
+		rc = change_prepare(e, ch, &n, &old->pub->consumer,
+				    old->pub->allowances[i].resource_type, id->ns, id->name, 0, 0,
+				    0);
+	if (rc) {
+		changes_discard(ch, n);
+		return rc;
+	}
+	quota__grant *rec = old;
+	if (!rec) {
+		rec = quota__calloc(1, sizeof *rec);
+		if (!rec) {
+			changes_discard(ch, n);
+			return quota__fail(QUOTA_ERR_NOMEM, "grant: out of memory");
+		}
+	}
+
+	int64_t now = quota__now(e);
+	quota__lock_all(e);
+	for (uint32_t i = 0; i < n; i++) {
+		quota__bucket *b = ch[i].bucket;
+		quota__contrib *prev = b->contribs;
+		if (ch[i].fresh)
+			quota__table_insert(&e->stripes[b->stripe].buckets, &b->node);
+		b->contribs = ch[i].contribs;
+		b->contrib_count = ch[i].contrib_count;
+		b->limit = ch[i].limit;
+		b->observed_generation++;
+		b->last_reconciliation_ns = now;
+		ch[i].contribs = prev; /* freed below */
+		ch[i].fresh = 0;
+	}
+	quota__unlock_all(e);
+	changes_discard(ch, n);
+
+	for (uint32_t i = 0; old && i < old->pub->allowance_count; i++)
+		quota__reg_find(e, old->pub->allowances[i].resource_type)->grant_uses--;
+	for (uint32_t i = 0; next && i < next->allowance_count; i++)
+		quota__reg_find(e, next->allowances[i].resource_type)->grant_uses++;
+
+	if (old) {
+		quota__free(old->pub);
+		if (!next) {
+			quota__table_remove(&e->grants, &old->node);
+			quota__free(old);
+			return QUOTA_OK;
+		}
+	}
+	rec->pub = next;
+	if (!old) {
+		char key[QUOTA__NAME_KEY_MAX + 1];
+		size_t len = name_key(key, next->ns, next->name);
+		/* The key lives in the packed copy: ns, then NUL, then name. */
+		rec->node.key = next->ns;
+		rec->node.key_len = len;
+		rec->node.hash = quota__hash(e, key, len);
+		quota__table_insert(&e->grants, &rec->node);
+	}
+	return QUOTA_OK;
+}
+
+QUOTA_API int quota_grant_apply(quota_engine *e, const quota_grant *in, int64_t *generation)
+{
+	quota_grant g;
+	int rc;
+	if (!e)
+		return quota__fail(QUOTA_ERR_INVALID, "engine: must not be NULL");
+	if ((rc = quota__copy_in("grant", &g, sizeof g, in, sizeof g)) || (rc = check_grant(&g)))
+		return rc;
+	quota_grant *copy = copy_grant(&g);
+	if (!copy)
+		return quota__fail(QUOTA_ERR_NOMEM, "grant: out of memory");
+
+	pthread_rwlock_wrlock(&e->config);
+	char field[64];
+	for (uint32_t i = 0; i < copy->allowance_count && !rc; i++) {
+		const quota__reg *r = quota__reg_find(e, copy->allowances[i].resource_type);
+		snprintf(field, sizeof field, "grant.allowances[%u].resourceType", i);
+		if (!r)
+			rc = quota__fail(QUOTA_ERR_UNREGISTERED, "%s: %s is not registered", field,
+					 copy->allowances[i].resource_type);
+		else
+			rc = quota__reg_check_consumer(r, &copy->consumer, "grant.consumerRef");
+	}
+	quota__grant *old = rc ? NULL : grant_find(e, copy->ns, copy->name);
+	if (!rc && old && same_grant(old->pub, copy)) {
+		if (generation)
+			*generation = old->pub->generation;
+	} else if (!rc) {
+		copy->generation = old ? old->pub->generation + 1 : 1;
+		rc = grant_change(e, old, copy);
+		if (!rc) {
+			if (generation)
+				*generation = copy->generation;
+			copy = NULL;
+		}
+	}
+	pthread_rwlock_unlock(&e->config);
+	quota__free(copy);
+	return rc;
+}
+
+QUOTA_API int quota_grant_delete(quota_engine *e, const char *ns, const char *name)
+{
+	int rc;
+	if (!e)
+		return quota__fail(QUOTA_ERR_INVALID, "engine: must not be NULL");
+	if ((rc = quota__check_text("namespace", ns, 0, QUOTA__NS_MAX)) ||
+	    (rc = quota__check_text("name", name, 1, QUOTA__NAME_MAX)))
+		return rc;
+	pthread_rwlock_wrlock(&e->config);
+	quota__grant *g = grant_find(e, ns, name);
+	if (!g)
+		rc = quota__fail(QUOTA_ERR_NOT_FOUND, "grant %s/%s: not found", quota__str(ns), name);
+	else
+		rc = grant_change(e, g, NULL);
+	pthread_rwlock_unlock(&e->config);
+	return rc;
+}
+
+QUOTA_API int quota_grant_get(quota_engine *e, const char *ns, const char *name, quota_grant **out)
+{
+	int rc;
+	if (!e || !out)
+		return quota__fail(QUOTA_ERR_INVALID, "%s: must not be NULL", e ? "out" : "engine");
+	*out = NULL;
+	if ((rc = quota__check_text("namespace", ns, 0, QUOTA__NS_MAX)) ||
+	    (rc = quota__check_text("name", name, 1, QUOTA__NAME_MAX)))
+		return rc;
+	pthread_rwlock_rdlock(&e->config);
+	quota__grant *g = grant_find(e, ns, name);
+	if (!g)
+		rc = quota__fail(QUOTA_ERR_NOT_FOUND, "grant %s/%s: not found", quota__str(ns), name);
+	else if (!(*out = copy_grant(g->pub)))
+		rc = quota__fail(QUOTA_ERR_NOMEM, "grant: out of memory");
+	pthread_rwlock_unlock(&e->config);
+	return rc;
+}
+
+static int by_name(const void *a, const void *b)
+{
+	const quota_grant *x = (*(quota__grant *const *)a)->pub;
+	const quota_grant *y = (*(quota__grant *const *)b)->pub;
+	int d = strcmp(x->ns, y->ns);
+	return d ? d : strcmp(x->name, y->name);
+}
+
+static int for_consumer(const quota_grant *g, const quota_ref *c)
+{
+	return !c || (strcmp(g->consumer.kind, c->kind) == 0 &&
+		      strcmp(g->consumer.ns, quota__str(c->ns)) == 0 &&
+		      strcmp(g->consumer.name, c->name) == 0);
+}
+
+QUOTA_API int quota_grant_list(quota_engine *e, const quota_ref *consumer, quota_grant ***out,
+			       size_t *count)
+{
+	int rc = QUOTA_OK;
+	if (!e || !out || !count)
+		return quota__fail(QUOTA_ERR_INVALID, "%s: must not be NULL",
+				   !e ? "engine" : !out ? "out" : "count");
+	*out = NULL;
+	*count = 0;
+	if (consumer && (rc = quota__check_ref("consumer", consumer)))
+		return rc;
+	pthread_rwlock_rdlock(&e->config);
+	quota__grant **sorted = quota__calloc(e->grants.count + 1, sizeof *sorted);
+	if (!sorted) {
+		rc = quota__fail(QUOTA_ERR_NOMEM, "grant list: out of memory");
+		goto out;
+	}
+	size_t n = 0;
+	for (size_t s = 0; s <= e->grants.mask; s++)
+		for (quota__node *node = e->grants.slots[s]; node; node = node->next)
+			if (for_consumer(((quota__grant *)node)->pub, consumer))
+				sorted[n++] = (quota__grant *)node;
+	qsort(sorted, n, sizeof *sorted, by_name);
+	quota__pack p = {0};
+	for (int pass = 0; pass < 2; pass++) {
+		quota_grant **items = quota__pack_take(&p, n * sizeof *items);
+		for (size_t i = 0; i < n; i++) {
+			quota_grant *g = pack_grant(&p, sorted[i]->pub);
+			if (items)
+				items[i] = g;
+		}
+		if (pass == 0 && quota__pack_begin_write(&p)) {
+			rc = quota__fail(QUOTA_ERR_NOMEM, "grant list: out of memory");
+			break;
+		}
+		if (pass == 1) {
+			*out = items;
+			*count = n;
+		}
+	}
+	quota__free(sorted);
+out:
+	pthread_rwlock_unlock(&e->config);
+	return rc;
+}
+
+void quota__grants_free(quota_engine *e)
+{
+	for (size_t s = 0; s <= e->grants.mask; s++) {
+		quota__node *n = e->grants.slots[s];
+		while (n) {
+			quota__node *next = n->next;
+			quota__free(((quota__grant *)n)->pub);
+			quota__free(n);
+			n = next;
+		}
+		e->grants.slots[s] = NULL;
+	}
+}

@@ -1,0 +1,415 @@
+/*
+ * Registrations: which resource types exist and who may hold and claim them.
+ * SPDX-License-Identifier: MIT
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "alloc.h"
+#include "engine.h"
+#include "error.h"
+#include "pack.h"
+
+#define MAX_CLAIMING 20
+#define MAX_DIMENSIONS 32
+#define UNIT_MAX 50
+#define DESCRIPTION_MAX 500
+#define DIMENSION_MAX 63
+
+QUOTA_API int quota_registration_init(quota_registration *r, size_t size)
+{
+	if (!r || size < sizeof *r)
+		return quota__fail(QUOTA_ERR_INVALID, "registration: NULL or size %zu too small",
+				   size);
+	memset(r, 0, sizeof *r);
+	r->size = sizeof *r;
+	r->resource_class = QUOTA_RESOURCE_ALLOCATION;
+	r->enforcement = QUOTA_ENFORCE;
+	r->unit_conversion_factor = 1;
+	return QUOTA_OK;
+}
+
+static quota_registration *pack_registration(quota__pack *p, const quota_registration *src)
+{
+	quota_registration r = *src;
+	quota_registration *dst = quota__pack_take(p, sizeof r);
+	r.size = sizeof r;
+	r.resource_type = quota__pack_str(p, src->resource_type);
+	r.consumer_type.api_group = quota__pack_str(p, quota__str(src->consumer_type.api_group));
+	r.consumer_type.kind = quota__pack_str(p, src->consumer_type.kind);
+	r.base_unit = quota__pack_str(p, quota__str(src->base_unit));
+	r.display_unit = quota__pack_str(p, quota__str(src->display_unit));
+	r.description = quota__pack_str(p, quota__str(src->description));
+	quota_kind_ref *cl = quota__pack_take(p, src->claiming_resource_count * sizeof *cl);
+	for (uint32_t i = 0; i < src->claiming_resource_count; i++) {
+		quota_kind_ref k = {
+			quota__pack_str(p, quota__str(src->claiming_resources[i].api_group)),
+			quota__pack_str(p, src->claiming_resources[i].kind)};
+		if (cl)
+			cl[i] = k;
+	}
+	r.claiming_resources = src->claiming_resource_count ? cl : NULL;
+	const char **dims = quota__pack_take(p, src->allowed_dimension_count * sizeof *dims);
+	for (uint32_t i = 0; i < src->allowed_dimension_count; i++) {
+		const char *d = quota__pack_str(p, src->allowed_dimensions[i]);
+		if (dims)
+			dims[i] = d;
+	}
+	r.allowed_dimensions = src->allowed_dimension_count ? dims : NULL;
+	if (dst)
+		*dst = r;
+	return dst;
+}
+
+/* A packed copy in one allocation, or NULL when out of memory. */
+static quota_registration *copy_registration(const quota_registration *src)
+{
+	quota__pack p = {0};
+	pack_registration(&p, src);
+	if (quota__pack_begin_write(&p))
+		return NULL;
+	return pack_registration(&p, src);
+}
+
+static int check_registration(const quota_registration *r)
+{
+	char field[64];
+	int rc;
+	if ((rc = quota__check_text("registration.resourceType", r->resource_type, 1,
+				    QUOTA__NAME_MAX)) ||
+	    (rc = quota__check_text("registration.consumerType.apiGroup",
+				    r->consumer_type.api_group, 0, QUOTA__GROUP_MAX)) ||
+	    (rc = quota__check_kind("registration.consumerType.kind", r->consumer_type.kind)))
+		return rc;
+	if (r->resource_class < QUOTA_RESOURCE_ENTITY || r->resource_class > QUOTA_RESOURCE_RATE)
+		return quota__fail(QUOTA_ERR_INVALID,
+				   "registration.type: %d is not Entity, Allocation, Feature or Rate",
+				   r->resource_class);
+	if (r->enforcement != QUOTA_ENFORCE && r->enforcement != QUOTA_WARN)
+		return quota__fail(QUOTA_ERR_INVALID,
+				   "registration.enforcement: %d is not Enforce or Warn",
+				   r->enforcement);
+	if ((rc = quota__check_text("registration.baseUnit", r->base_unit, 0, UNIT_MAX)) ||
+	    (rc = quota__check_text("registration.displayUnit", r->display_unit, 0, UNIT_MAX)) ||
+	    (rc = quota__check_text("registration.description", r->description, 0,
+				    DESCRIPTION_MAX)))
+		return rc;
+	if (r->unit_conversion_factor < 1)
+		return quota__fail(QUOTA_ERR_INVALID,
+				   "registration.unitConversionFactor: must be >= 1, got %lld",
+				   (long long)r->unit_conversion_factor);
+	if (r->default_limit < QUOTA_UNLIMITED)
+		return quota__fail(QUOTA_ERR_INVALID,
+				   "registration.defaultLimit: must be >= 0 or -1, got %lld",
+				   (long long)r->default_limit);
+	if (r->claiming_resource_count > MAX_CLAIMING)
+		return quota__fail(QUOTA_ERR_INVALID,
+				   "registration.claimingResources: %u entries, at most %d",
+				   r->claiming_resource_count, MAX_CLAIMING);
+	if (r->claiming_resource_count && !r->claiming_resources)
+		return quota__fail(QUOTA_ERR_INVALID,
+				   "registration.claimingResources: NULL with count %u",
+				   r->claiming_resource_count);
+	for (uint32_t i = 0; i < r->claiming_resource_count; i++) {
+		snprintf(field, sizeof field, "registration.claimingResources[%u].apiGroup", i);
+		if ((rc = quota__check_text(field, r->claiming_resources[i].api_group, 0,
+					    QUOTA__GROUP_MAX)))
+			return rc;
+		snprintf(field, sizeof field, "registration.claimingResources[%u].kind", i);
+		if ((rc = quota__check_kind(field, r->claiming_resources[i].kind)))
+			return rc;
+	}
+	if (r->allowed_dimension_count > MAX_DIMENSIONS)
+		return quota__fail(QUOTA_ERR_INVALID,
+				   "registration.allowedDimensions: %u entries, at most %d",
+				   r->allowed_dimension_count, MAX_DIMENSIONS);
+	if (r->allowed_dimension_count && !r->allowed_dimensions)
+		return quota__fail(QUOTA_ERR_INVALID,
+				   "registration.allowedDimensions: NULL with count %u",
+				   r->allowed_dimension_count);
+	for (uint32_t i = 0; i < r->allowed_dimension_count; i++) {
+		snprintf(field, sizeof field, "registration.allowedDimensions[%u]", i);
+		if ((rc = quota__check_text(field, r->allowed_dimensions[i], 1, DIMENSION_MAX)))
+			return rc;
+		for (uint32_t j = 0; j < i; j++)
+			if (strcmp(r->allowed_dimensions[i], r->allowed_dimensions[j]) == 0)
+				return quota__fail(QUOTA_ERR_INVALID, "%s: \"%s\" listed twice",
+						   field, r->allowed_dimensions[i]);
+	}
+	return QUOTA_OK;
+}
+
+quota__reg *quota__reg_find(quota_engine *e, const char *type)
+{
+	size_t len = strlen(type);
+	return (quota__reg *)quota__table_find(&e->regs, quota__hash(e, type, len), type, len);
+}
+
+int quota__reg_check_consumer(const quota__reg *r, const quota_ref *consumer, const char *field)
+{
+	const quota_kind_ref *ct = &r->pub->consumer_type;
+	if (strcmp(consumer->kind, ct->kind) != 0)
+		return quota__fail(QUOTA_ERR_NOT_ALLOWED,
+				   "%s.kind: %s may not hold %s (registered for %s)", field,
+				   consumer->kind, r->pub->resource_type, ct->kind);
+	if (!quota__empty(consumer->api_group) && !quota__empty(ct->api_group) &&
+	    strcmp(consumer->api_group, ct->api_group) != 0)
+		return quota__fail(QUOTA_ERR_NOT_ALLOWED,
+				   "%s.apiGroup: %s does not match %s of %s", field,
+				   consumer->api_group, ct->api_group, r->pub->resource_type);
+	return QUOTA_OK;
+}
+
+static int same_immutable(const quota_registration *a, const quota_registration *b)
+{
+	return quota__streq(a->consumer_type.kind, b->consumer_type.kind) &&
+	       quota__streq(a->consumer_type.api_group, b->consumer_type.api_group) &&
+	       a->resource_class == b->resource_class;
+}
+
+static int same_mutable(const quota_registration *a, const quota_registration *b)
+{
+	if (a->enforcement != b->enforcement || a->default_limit != b->default_limit ||
+	    a->unit_conversion_factor != b->unit_conversion_factor ||
+	    !quota__streq(a->base_unit, b->base_unit) ||
+	    !quota__streq(a->display_unit, b->display_unit) ||
+	    !quota__streq(a->description, b->description) ||
+	    a->claiming_resource_count != b->claiming_resource_count ||
+	    a->allowed_dimension_count != b->allowed_dimension_count)
+		return 0;
+	for (uint32_t i = 0; i < a->claiming_resource_count; i++)
+		if (!quota__streq(a->claiming_resources[i].kind, b->claiming_resources[i].kind) ||
+		    !quota__streq(a->claiming_resources[i].api_group,
+				  b->claiming_resources[i].api_group))
+			return 0;
+	for (uint32_t i = 0; i < a->allowed_dimension_count; i++)
+		if (strcmp(a->allowed_dimensions[i], b->allowed_dimensions[i]) != 0)
+			return 0;
+	return 1;
+}
+
+/* Replace r's spec with next (owned); existing buckets follow at once. */
+static void reg_replace(quota_engine *e, quota__reg *r, quota_registration *next)
+{
+	int64_t now = quota__now(e);
+	quota_registration *old = r->pub;
+	next->generation = old->generation + 1;
+	quota__lock_all(e);
+	r->pub = next;
+	for (uint32_t i = 0; i < e->stripe_count; i++) {
+		quota__table *t = &e->stripes[i].buckets;
+		for (size_t s = 0; s <= t->mask; s++)
+			for (quota__node *n = t->slots[s]; n; n = n->next) {
+				quota__bucket *b = (quota__bucket *)n;
+				if (b->reg != r)
+					continue;
+				b->enforcement = next->enforcement;
+				if (b->contrib_count == 0 && b->limit != next->default_limit)
+					quota__bucket_reset_limit(b, now);
+			}
+	}
+	quota__unlock_all(e);
+	quota__free(old);
+}
+
+static int registration_put(quota_engine *e, const quota_registration *in, int must_exist)
+{
+	quota_registration r;
+	int rc;
+	if (!e)
+		return quota__fail(QUOTA_ERR_INVALID, "engine: must not be NULL");
+	if ((rc = quota__copy_in("registration", &r, sizeof r, in, sizeof r)) ||
+	    (rc = check_registration(&r)))
+		return rc;
+	quota_registration *copy = copy_registration(&r);
+	if (!copy)
+		return quota__fail(QUOTA_ERR_NOMEM, "registration: out of memory");
+	quota__reg *fresh = NULL;
+
+	pthread_rwlock_wrlock(&e->config);
+	quota__reg *cur = quota__reg_find(e, r.resource_type);
+	if (!cur) {
+		if (must_exist) {
+			rc = quota__fail(QUOTA_ERR_NOT_FOUND, "registration %s: not registered",
+					 r.resource_type);
+			goto out;
+		}
+		fresh = quota__calloc(1, sizeof *fresh);
+		if (!fresh) {
+			rc = quota__fail(QUOTA_ERR_NOMEM, "registration: out of memory");
+			goto out;
+		}
+		copy->generation = 1;
+		fresh->pub = copy;
+		fresh->node.key = copy->resource_type;
+		fresh->node.key_len = strlen(copy->resource_type);
+		fresh->node.hash = quota__hash(e, fresh->node.key, fresh->node.key_len);
+		quota__table_insert(&e->regs, &fresh->node);
+		copy = NULL;
+	} else if (!same_immutable(cur->pub, &r)) {
+		rc = quota__fail(QUOTA_ERR_CONFLICT,
+				 "registration %s: consumerType and type are immutable (have %s %s/%d)",
+				 r.resource_type, quota__str(cur->pub->consumer_type.api_group),
+				 cur->pub->consumer_type.kind, cur->pub->resource_class);
+	} else if (!same_mutable(cur->pub, &r)) {
+		reg_replace(e, cur, copy);
+		copy = NULL;
+	}
+out:
+	pthread_rwlock_unlock(&e->config);
+	quota__free(copy);
+	return rc;
+}
+
+QUOTA_API int quota_registration_create(quota_engine *e, const quota_registration *r)
+{
+	return registration_put(e, r, 0);
+}
+
+QUOTA_API int quota_registration_update(quota_engine *e, const quota_registration *r)
+{
+	return registration_put(e, r, 1);
+}
+
+QUOTA_API int quota_registration_delete(quota_engine *e, const char *type)
+{
+	int rc;
+	if (!e)
+		return quota__fail(QUOTA_ERR_INVALID, "engine: must not be NULL");
+	if ((rc = quota__check_text("resourceType", type, 1, QUOTA__NAME_MAX)))
+		return rc;
+	pthread_rwlock_wrlock(&e->config);
+	quota__reg *r = quota__reg_find(e, type);
+	if (!r) {
+		rc = quota__fail(QUOTA_ERR_NOT_FOUND, "registration %s: not registered", type);
+		goto out;
+	}
+	if (r->grant_uses) {
+		rc = quota__fail(QUOTA_ERR_IN_USE, "registration %s: named by %lld grant(s)", type,
+				 (long long)r->grant_uses);
+		goto out;
+	}
+	quota__lock_all(e);
+	for (uint32_t i = 0; i < e->stripe_count && !rc; i++) {
+		quota__table *t = &e->stripes[i].buckets;
+		for (size_t s = 0; s <= t->mask && !rc; s++)
+			for (quota__node *n = t->slots[s]; n; n = n->next) {
+				quota__bucket *b = (quota__bucket *)n;
+				if (b->reg == r && !quota__bucket_idle(b)) {
+					char id[QUOTA_BUCKET_ID_MAX];
+					quota__bucket_describe(b, id, sizeof id);
+					rc = quota__fail(QUOTA_ERR_IN_USE,
+							 "registration %s: bucket %s is in use", type, id);
+					break;
+				}
+			}
+	}
+	if (!rc) {
+		for (uint32_t i = 0; i < e->stripe_count; i++) {
+			quota__table *t = &e->stripes[i].buckets;
+			for (size_t s = 0; s <= t->mask; s++) {
+				quota__node *n = t->slots[s];
+				while (n) {
+					quota__node *next = n->next;
+					if (((quota__bucket *)n)->reg == r) {
+						quota__table_remove(t, n);
+						quota__bucket_free((quota__bucket *)n);
+					}
+					n = next;
+				}
+			}
+		}
+		quota__table_remove(&e->regs, &r->node);
+	}
+	quota__unlock_all(e);
+	if (!rc) {
+		quota__free(r->pub);
+		quota__free(r);
+	}
+out:
+	pthread_rwlock_unlock(&e->config);
+	return rc;
+}
+
+QUOTA_API int quota_registration_get(quota_engine *e, const char *type, quota_registration **out)
+{
+	int rc;
+	if (!e || !out)
+		return quota__fail(QUOTA_ERR_INVALID, "%s: must not be NULL", e ? "out" : "engine");
+	*out = NULL;
+	if ((rc = quota__check_text("resourceType", type, 1, QUOTA__NAME_MAX)))
+		return rc;
+	pthread_rwlock_rdlock(&e->config);
+	quota__reg *r = quota__reg_find(e, type);
+	if (!r)
+		rc = quota__fail(QUOTA_ERR_NOT_FOUND, "registration %s: not registered", type);
+	else if (!(*out = copy_registration(r->pub)))
+		rc = quota__fail(QUOTA_ERR_NOMEM, "registration: out of memory");
+	pthread_rwlock_unlock(&e->config);
+	return rc;
+}
+
+static int by_type(const void *a, const void *b)
+{
+	const quota__reg *x = *(quota__reg *const *)a, *y = *(quota__reg *const *)b;
+	return strcmp(x->pub->resource_type, y->pub->resource_type);
+}
+
+QUOTA_API int quota_registration_list(quota_engine *e, quota_registration ***out, size_t *count)
+{
+	if (!e || !out || !count)
+		return quota__fail(QUOTA_ERR_INVALID, "%s: must not be NULL",
+				   !e ? "engine" : !out ? "out" : "count");
+	*out = NULL;
+	*count = 0;
+	int rc = QUOTA_OK;
+	pthread_rwlock_rdlock(&e->config);
+	size_t n = e->regs.count;
+	quota__reg **sorted = quota__calloc(n ? n : 1, sizeof *sorted);
+	if (!sorted) {
+		rc = quota__fail(QUOTA_ERR_NOMEM, "registration list: out of memory");
+		goto out;
+	}
+	size_t k = 0;
+	for (size_t s = 0; s <= e->regs.mask; s++)
+		for (quota__node *node = e->regs.slots[s]; node; node = node->next)
+			sorted[k++] = (quota__reg *)node;
+	qsort(sorted, n, sizeof *sorted, by_type);
+
+	quota__pack p = {0};
+	for (int pass = 0; pass < 2; pass++) {
+		quota_registration **items = quota__pack_take(&p, n * sizeof *items);
+		for (size_t i = 0; i < n; i++) {
+			quota_registration *r = pack_registration(&p, sorted[i]->pub);
+			if (items)
+				items[i] = r;
+		}
+		if (pass == 0 && quota__pack_begin_write(&p)) {
+			rc = quota__fail(QUOTA_ERR_NOMEM, "registration list: out of memory");
+			break;
+		}
+		if (pass == 1) {
+			*out = items;
+			*count = n;
+		}
+	}
+	quota__free(sorted);
+out:
+	pthread_rwlock_unlock(&e->config);
+	return rc;
+}
+
+void quota__regs_free(quota_engine *e)
+{
+	for (size_t s = 0; s <= e->regs.mask; s++) {
+		quota__node *n = e->regs.slots[s];
+		while (n) {
+			quota__node *next = n->next;
+			quota__free(((quota__reg *)n)->pub);
+			quota__free(n);
+			n = next;
+		}
+		e->regs.slots[s] = NULL;
+	}
+}

@@ -1,0 +1,145 @@
+/*
+ * Argument validation, sized-struct handling and checked arithmetic.
+ * SPDX-License-Identifier: MIT
+ */
+#include "util.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "error.h"
+
+/* Length of the valid UTF-8 sequence at p (no overlongs, no surrogates,
+ * at most U+10FFFF), or 0 when invalid. */
+static size_t utf8_seq(const unsigned char *p)
+{
+	unsigned c = p[0];
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xC2 && c <= 0xDF)
+		return (p[1] & 0xC0) == 0x80 ? 2 : 0;
+	if (c >= 0xE0 && c <= 0xEF) {
+		unsigned lo = c == 0xE0 ? 0xA0 : 0x80, hi = c == 0xED ? 0x9F : 0xBF;
+		return p[1] >= lo && p[1] <= hi && (p[2] & 0xC0) == 0x80 ? 3 : 0;
+	}
+	if (c >= 0xF0 && c <= 0xF4) {
+		unsigned lo = c == 0xF0 ? 0x90 : 0x80, hi = c == 0xF4 ? 0x8F : 0xBF;
+		return p[1] >= lo && p[1] <= hi && (p[2] & 0xC0) == 0x80 && (p[3] & 0xC0) == 0x80
+			       ? 4
+			       : 0;
+	}
+	return 0;
+}
+
+int quota__check_text(const char *field, const char *s, size_t min, size_t max)
+{
+	if (!s) {
+		if (min == 0)
+			return QUOTA_OK;
+		return quota__fail(QUOTA_ERR_INVALID, "%s: must not be NULL", field);
+	}
+	size_t n = strnlen(s, max + 1);
+	if (n < min)
+		return quota__fail(QUOTA_ERR_INVALID, "%s: must not be empty", field);
+	if (n > max)
+		return quota__fail(QUOTA_ERR_INVALID, "%s: longer than %zu bytes", field, max);
+	const unsigned char *p = (const unsigned char *)s;
+	for (size_t i = 0; i < n;) {
+		if (p[i] < 0x20 || p[i] == 0x7F)
+			return quota__fail(QUOTA_ERR_INVALID,
+					   "%s: control character at byte %zu", field, i);
+		size_t k = utf8_seq(p + i);
+		if (k == 0)
+			return quota__fail(QUOTA_ERR_INVALID, "%s: invalid UTF-8 at byte %zu",
+					   field, i);
+		i += k;
+	}
+	return QUOTA_OK;
+}
+
+int quota__check_kind(const char *field, const char *s)
+{
+	if (quota__empty(s))
+		return quota__fail(QUOTA_ERR_INVALID, "%s: must not be empty", field);
+	size_t n = strnlen(s, QUOTA__KIND_MAX + 1);
+	if (n > QUOTA__KIND_MAX)
+		return quota__fail(QUOTA_ERR_INVALID, "%s: longer than %d bytes", field,
+				   QUOTA__KIND_MAX);
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i];
+		int alpha = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
+		int digit = c >= '0' && c <= '9';
+		if (!(alpha || (i > 0 && digit)))
+			return quota__fail(QUOTA_ERR_INVALID,
+					   "%s: \"%.63s\" is not a kind ([A-Za-z][A-Za-z0-9]*)",
+					   field, s);
+	}
+	return QUOTA_OK;
+}
+
+int quota__check_ref(const char *field, const quota_ref *r)
+{
+	char sub[96];
+	int rc;
+	if (!r)
+		return quota__fail(QUOTA_ERR_INVALID, "%s: must not be NULL", field);
+	snprintf(sub, sizeof sub, "%s.apiGroup", field);
+	if ((rc = quota__check_text(sub, r->api_group, 0, QUOTA__GROUP_MAX)))
+		return rc;
+	snprintf(sub, sizeof sub, "%s.kind", field);
+	if ((rc = quota__check_kind(sub, r->kind)))
+		return rc;
+	snprintf(sub, sizeof sub, "%s.namespace", field);
+	if ((rc = quota__check_text(sub, r->ns, 0, QUOTA__NS_MAX)))
+		return rc;
+	snprintf(sub, sizeof sub, "%s.name", field);
+	return quota__check_text(sub, r->name, 1, QUOTA__NAME_MAX);
+}
+
+int quota__streq(const char *a, const char *b)
+{
+	return strcmp(quota__str(a), quota__str(b)) == 0;
+}
+
+int quota__copy_in(const char *field, void *dst, size_t dst_size, const void *src, size_t min)
+{
+	if (!src)
+		return quota__fail(QUOTA_ERR_INVALID, "%s: must not be NULL", field);
+	size_t size = *(const size_t *)src;
+	if (size < min)
+		return quota__fail(QUOTA_ERR_INVALID,
+				   "%s.size: %zu is too small (initialise it with its _init function)",
+				   field, size);
+	memset(dst, 0, dst_size);
+	memcpy(dst, src, size < dst_size ? size : dst_size);
+	return QUOTA_OK;
+}
+
+int quota__check_array(const char *field, const void *arr, uint32_t count, size_t min)
+{
+	if (count == 0)
+		return QUOTA_OK;
+	if (!arr)
+		return quota__fail(QUOTA_ERR_INVALID, "%s: NULL with count %u", field, count);
+	size_t stride = *(const size_t *)arr;
+	if (stride < min)
+		return quota__fail(QUOTA_ERR_INVALID,
+				   "%s[0].size: %zu is too small (initialise it with its _init function)",
+				   field, stride);
+	for (uint32_t i = 1; i < count; i++)
+		if (*(const size_t *)quota__elem(arr, i) != stride)
+			return quota__fail(QUOTA_ERR_INVALID,
+					   "%s[%u].size: differs from %s[0].size", field, i, field);
+	return QUOTA_OK;
+}
+
+int quota__limit_add(int64_t a, int64_t b, int64_t *out)
+{
+	if (a == QUOTA_UNLIMITED || b == QUOTA_UNLIMITED) {
+		*out = QUOTA_UNLIMITED;
+		return QUOTA_OK;
+	}
+	if (__builtin_add_overflow(a, b, out))
+		return QUOTA_ERR_OVERFLOW;
+	return QUOTA_OK;
+}

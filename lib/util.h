@@ -1,0 +1,54 @@
+/*
+ * Argument validation, sized-struct handling and checked arithmetic.
+ * Every check records a detail naming the field and returns a status.
+ * SPDX-License-Identifier: MIT
+ */
+#ifndef QUOTA_LIB_UTIL_H
+#define QUOTA_LIB_UTIL_H
+
+#include <quota/common.h>
+#include <stdint.h>
+
+#define QUOTA__NAME_MAX 253
+#define QUOTA__NS_MAX 63
+#define QUOTA__KIND_MAX 63
+#define QUOTA__GROUP_MAX 253
+
+/* A string of min..max bytes of valid UTF-8 without control characters.
+ * NULL counts as "" (so min 0 makes the field optional). */
+int quota__check_text(const char *field, const char *s, size_t min, size_t max);
+/* A kind: [A-Za-z][A-Za-z0-9]*, 1-63. */
+int quota__check_kind(const char *field, const char *s);
+/* A ref: api_group optional, kind, ns optional, name. */
+int quota__check_ref(const char *field, const quota_ref *r);
+/* 1 when s is NULL or "". */
+static inline int quota__empty(const char *s)
+{
+	return !s || !*s;
+}
+static inline const char *quota__str(const char *s)
+{
+	return s ? s : "";
+}
+/* Equal treating NULL as "". */
+int quota__streq(const char *a, const char *b);
+
+/*
+ * Copy a caller's sized struct (its first member is size_t size) into a
+ * zeroed local of our size. Fails when the caller's size is below min.
+ */
+int quota__copy_in(const char *field, void *dst, size_t dst_size, const void *src, size_t min);
+/* Element i of an array of sized structs whose stride is the first's size. */
+static inline const void *quota__elem(const void *arr, size_t i)
+{
+	size_t stride = *(const size_t *)arr;
+	return (const char *)arr + i * stride;
+}
+/* Check an array of sized structs: non-NULL when count > 0, every element
+ * carrying the same size >= min. */
+int quota__check_array(const char *field, const void *arr, uint32_t count, size_t min);
+
+/* a + b for amounts where -1 means unlimited: -1 if either is -1. */
+int quota__limit_add(int64_t a, int64_t b, int64_t *out);
+
+#endif
