@@ -380,7 +380,8 @@ static int claim_admit(quota_engine *e, const quota_claim *in, enum admit_mode m
 	quota__lockset ls = {0};
 	int rc;
 
-	quota__answer_reset(ans);
+	if ((rc = quota__answer_reset(ans)))
+		return rc;
 	if (!e)
 		return quota__fail(QUOTA_ERR_INVALID, "engine: must not be NULL");
 	if ((rc = check_claim(in, &c)))
@@ -597,7 +598,8 @@ QUOTA_API int quota_claim_resize(quota_engine *e, const char *ns, const char *na
 	int rc, idx[QUOTA_MAX_REQUESTS];
 	quota__lockset ls;
 	quota__claim *c;
-	quota__answer_reset(ans);
+	if ((rc = quota__answer_reset(ans)))
+		return rc;
 	if ((rc = check_target(e, ns, name)) || (rc = check_requests("requests", reqs, n, 0)))
 		goto out;
 	char key[QUOTA__NAME_KEY_MAX + 1];

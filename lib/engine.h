@@ -169,7 +169,8 @@ void quota__bucket_reset_limit(quota__bucket *b, int64_t now);
 int quota__bucket_decide(const quota__bucket *b, int64_t amount, int *warned);
 /* Record the detail of a failed decision and return rc. */
 int quota__fail_decision(int rc, const quota__bucket *b, const char *field, int64_t amount);
-void quota__answer_reset(quota_answer *a);
+/* Check and clear an answer; QUOTA_ERR_INVALID when its size is too small. */
+int quota__answer_reset(quota_answer *a);
 int64_t quota__bucket_available(const quota__bucket *b);
 /* 1 when nothing holds the bucket: no usage, claims or handles. */
 int quota__bucket_idle(const quota__bucket *b);
