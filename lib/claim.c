@@ -192,6 +192,23 @@ static int same_spec(const quota__claim *c, const quota_claim *in)
 	return 1;
 }
 
+/*
+ * Find a claim in its stripe (caller holds the lock). A released claim
+ * past its retention is forgotten here, so that its name is unknown at
+ * once even when nobody calls quota_engine_tick().
+ */
+static quota__claim *claim_find(quota__stripe *s, uint64_t hash, const char *key, size_t len,
+				int64_t now)
+{
+	quota__claim *c = (quota__claim *)quota__table_find(&s->claims, hash, key, len);
+	if (c && c->state == QUOTA_CLAIM_RELEASED && c->purge_ns <= now) {
+		quota__table_remove(&s->claims, &c->node);
+		quota__free(c);
+		return NULL;
+	}
+	return c;
+}
+
 static quota__stripe *claim_stripe(quota_engine *e, const quota__claim *c)
 {
 	return &e->stripes[quota__stripe_of(e, c->node.hash)];
@@ -246,15 +263,15 @@ static quota__claim *release_held(quota_engine *e, quota__claim *c, int64_t now)
  * Find claim key and lock it together with its buckets' stripes. On
  * QUOTA_OK the caller holds every lock in *ls and must unlock it.
  */
-static int claim_lock(quota_engine *e, const char *key, size_t len, quota__lockset *ls,
-		      quota__claim **out)
+static int claim_lock(quota_engine *e, const char *key, size_t len, int64_t now,
+		      quota__lockset *ls, quota__claim **out)
 {
 	uint64_t hash = quota__hash(e, key, len);
 	uint32_t home = quota__stripe_of(e, hash);
 	quota__stripe *s = &e->stripes[home];
 	for (;;) {
 		pthread_mutex_lock(&s->lock);
-		quota__claim *c = (quota__claim *)quota__table_find(&s->claims, hash, key, len);
+		quota__claim *c = claim_find(s, hash, key, len, now);
 		if (!c) {
 			pthread_mutex_unlock(&s->lock);
 			return QUOTA_ERR_NOT_FOUND;
@@ -277,7 +294,7 @@ static int claim_lock(quota_engine *e, const char *key, size_t len, quota__locks
 		uint64_t id = c->id;
 		pthread_mutex_unlock(&s->lock);
 		quota__lockset_lock(e, ls);
-		c = (quota__claim *)quota__table_find(&s->claims, hash, key, len);
+		c = claim_find(s, hash, key, len, now);
 		if (c && c->id == id) {
 			*out = c;
 			return QUOTA_OK;
@@ -295,7 +312,7 @@ int quota__claim_expire_due(quota_engine *e, const char *key, size_t len, int64_
 {
 	quota__lockset ls;
 	quota__claim *c, *gone = NULL;
-	if (claim_lock(e, key, len, &ls, &c))
+	if (claim_lock(e, key, len, now, &ls, &c))
 		return 0;
 	int due = c->state == QUOTA_CLAIM_RESERVED && c->expires_ns && c->expires_ns <= now;
 	if (due) {
@@ -552,7 +569,7 @@ QUOTA_API int quota_claim_commit(quota_engine *e, const char *ns, const char *na
 	char key[QUOTA__NAME_KEY_MAX + 1];
 	size_t len = name_key(key, ns, name);
 	int64_t now = quota__now(e);
-	if (claim_lock(e, key, len, &ls, &c))
+	if (claim_lock(e, key, len, now, &ls, &c))
 		return not_found(ns, name);
 	if (c->state == QUOTA_CLAIM_RESERVED && c->expires_ns && c->expires_ns <= now) {
 		c->flags |= CLAIM_EXPIRED;
@@ -583,7 +600,7 @@ QUOTA_API int quota_claim_release(quota_engine *e, const char *ns, const char *n
 	char key[QUOTA__NAME_KEY_MAX + 1];
 	size_t len = name_key(key, ns, name);
 	int64_t now = quota__now(e);
-	if (claim_lock(e, key, len, &ls, &c))
+	if (claim_lock(e, key, len, now, &ls, &c))
 		return not_found(ns, name);
 	if (c->state != QUOTA_CLAIM_RELEASED)
 		gone = release_held(e, c, now);
@@ -605,7 +622,7 @@ QUOTA_API int quota_claim_resize(quota_engine *e, const char *ns, const char *na
 	char key[QUOTA__NAME_KEY_MAX + 1];
 	size_t len = name_key(key, ns, name);
 	for (int attempt = 0;; attempt++) {
-		if (claim_lock(e, key, len, &ls, &c)) {
+		if (claim_lock(e, key, len, quota__now(e), &ls, &c)) {
 			rc = not_found(ns, name);
 			goto out;
 		}
@@ -714,8 +731,9 @@ QUOTA_API int quota_claim_get(quota_engine *e, const char *ns, const char *name,
 	size_t len = name_key(key, ns, name);
 	uint64_t hash = quota__hash(e, key, len);
 	quota__stripe *s = &e->stripes[quota__stripe_of(e, hash)];
+	int64_t now = quota__now(e);
 	pthread_mutex_lock(&s->lock);
-	quota__claim *c = (quota__claim *)quota__table_find(&s->claims, hash, key, len);
+	quota__claim *c = claim_find(s, hash, key, len, now);
 	if (!c) {
 		rc = not_found(ns, name);
 	} else {

@@ -99,14 +99,27 @@ void quota__unlock_all(quota_engine *e)
 		pthread_mutex_unlock(&e->stripes[i].lock);
 }
 
-static void stripes_free(quota__stripe *s, uint32_t n)
+/* The allocator hook promises max_align_t alignment, not a cache line:
+ * over-allocate and align by hand. */
+static int stripes_alloc(quota_engine *e, uint32_t n)
+{
+	e->stripes_block = quota__calloc(1, (size_t)n * sizeof(quota__stripe) + QUOTA__CACHE_LINE);
+	if (!e->stripes_block)
+		return -1;
+	uintptr_t p = (uintptr_t)e->stripes_block;
+	p = (p + QUOTA__CACHE_LINE - 1) & ~(uintptr_t)(QUOTA__CACHE_LINE - 1);
+	e->stripes = (quota__stripe *)p;
+	return 0;
+}
+
+static void stripes_free(quota_engine *e, uint32_t n)
 {
 	for (uint32_t i = 0; i < n; i++) {
-		quota__table_destroy(&s[i].buckets);
-		quota__table_destroy(&s[i].claims);
-		pthread_mutex_destroy(&s[i].lock);
+		quota__table_destroy(&e->stripes[i].buckets);
+		quota__table_destroy(&e->stripes[i].claims);
+		pthread_mutex_destroy(&e->stripes[i].lock);
 	}
-	quota__free(s);
+	quota__free(e->stripes_block);
 }
 
 QUOTA_API int quota_engine_new(quota_engine **out, const quota_engine_options *opts)
@@ -137,8 +150,7 @@ QUOTA_API int quota_engine_new(quota_engine **out, const quota_engine_options *o
 	quota_engine *e = quota__calloc(1, sizeof *e);
 	if (!e)
 		return quota__fail(QUOTA_ERR_NOMEM, "engine: out of memory");
-	e->stripes = quota__calloc(stripes, sizeof *e->stripes);
-	if (!e->stripes)
+	if (stripes_alloc(e, stripes))
 		goto nomem;
 	uint32_t made = 0;
 	for (; made < stripes; made++) {
@@ -181,7 +193,7 @@ QUOTA_API int quota_engine_new(quota_engine **out, const quota_engine_options *o
 	return QUOTA_OK;
 
 nomem_stripes:
-	stripes_free(e->stripes, made);
+	stripes_free(e, made);
 nomem:
 	quota__free(e);
 	return quota__fail(QUOTA_ERR_NOMEM, "engine: out of memory");
@@ -197,7 +209,7 @@ QUOTA_API void quota_engine_free(quota_engine *e)
 	quota__regs_free(e);
 	quota__table_destroy(&e->regs);
 	quota__table_destroy(&e->grants);
-	stripes_free(e->stripes, e->stripe_count);
+	stripes_free(e, e->stripe_count);
 	pthread_rwlock_destroy(&e->config);
 	quota__free(e);
 	quota__engine_count_add(-1);

@@ -88,12 +88,14 @@ typedef struct quota__claim {
 	quota__claim_req req[];
 } quota__claim;
 
+/* One cache line apart, so that two threads on two stripes do not share one. */
+#define QUOTA__CACHE_LINE 64
 typedef struct quota__stripe {
 	pthread_mutex_t lock;
 	quota__table buckets;
 	quota__table claims;
 	int64_t next_deadline; /* earliest expires_ns / purge_ns here */
-} __attribute__((aligned(64))) quota__stripe;
+} __attribute__((aligned(QUOTA__CACHE_LINE))) quota__stripe;
 
 struct quota_engine {
 	pthread_rwlock_t config;
@@ -102,7 +104,8 @@ struct quota_engine {
 	uint64_t hash_key[2];
 	uint32_t stripe_count;
 	uint32_t stripe_shift;
-	quota__stripe *stripes;
+	quota__stripe *stripes; /* aligned within stripes_block */
+	void *stripes_block;
 	quota_clock_fn clock;
 	void *clock_payload;
 	int64_t retention_ns;

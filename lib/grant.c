@@ -385,11 +385,11 @@ static int grant_change(quota_engine *e, quota__grant *old, quota_grant *next)
 		}
 	}
 	rec->pub = next;
+	/* The key lives in the packed copy (ns, NUL, name): follow it. */
+	rec->node.key = next->ns;
 	if (!old) {
 		char key[QUOTA__NAME_KEY_MAX + 1];
 		size_t len = name_key(key, next->ns, next->name);
-		/* The key lives in the packed copy: ns, then NUL, then name. */
-		rec->node.key = next->ns;
 		rec->node.key_len = len;
 		rec->node.hash = quota__hash(e, key, len);
 		quota__table_insert(&e->grants, &rec->node);

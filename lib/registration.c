@@ -197,6 +197,7 @@ static void reg_replace(quota_engine *e, quota__reg *r, quota_registration *next
 	next->generation = old->generation + 1;
 	quota__lock_all(e);
 	r->pub = next;
+	r->node.key = next->resource_type; /* the key lives in the spec */
 	for (uint32_t i = 0; i < e->stripe_count; i++) {
 		quota__table *t = &e->stripes[i].buckets;
 		for (size_t s = 0; s <= t->mask; s++)

@@ -52,6 +52,9 @@ int quota__check_text(const char *field, const char *s, size_t min, size_t max)
 		if (k == 0)
 			return quota__fail(QUOTA_ERR_INVALID, "%s: invalid UTF-8 at byte %zu",
 					   field, i);
+		if (k == 2 && p[i] == 0xC2 && p[i + 1] < 0xA0) /* U+0080-U+009F */
+			return quota__fail(QUOTA_ERR_INVALID,
+					   "%s: control character at byte %zu", field, i);
 		i += k;
 	}
 	return QUOTA_OK;

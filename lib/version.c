@@ -11,7 +11,7 @@
 
 QUOTA_API uint32_t quota_version(void)
 {
-	return (QUOTA_VERSION_MAJOR << 16) | (QUOTA_VERSION_MINOR << 8) | QUOTA_VERSION_PATCH;
+	return QUOTA_VERSION;
 }
 
 QUOTA_API const char *quota_version_string(void)

@@ -172,7 +172,8 @@ QUOTA_API int quota_consume(quota_engine *e, const quota_ref *consumer, const ch
  *
  * @return QUOTA_OK; QUOTA_ERR_INVALID (amount <= 0, or more than the
  *         bucket's anonymous consumption, which is left unchanged);
- *         QUOTA_ERR_NOT_FOUND (no bucket); QUOTA_ERR_UNREGISTERED.
+ *         QUOTA_ERR_NOT_FOUND (no bucket); QUOTA_ERR_UNREGISTERED;
+ *         QUOTA_ERR_NOT_ALLOWED (consumer kind or group does not fit).
  * Thread-safe.
  */
 QUOTA_API int quota_give_back(quota_engine *e, const quota_ref *consumer, const char *resource_type,

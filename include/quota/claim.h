@@ -35,8 +35,10 @@ typedef enum quota_claim_state {
 } quota_claim_state;
 
 /**
- * One request: amount > 0 of a registered type, once per claim.
- * In an array every element must carry the same size.
+ * One request: an amount of a registered type, each type once per list.
+ * In a claim the amount must be > 0; in a settlement (commit) or a resize
+ * it is the new amount and may be 0. In an array every element must carry
+ * the same size.
  */
 typedef struct quota_request {
 	size_t size;
@@ -98,8 +100,9 @@ QUOTA_API int quota_claim_acquire(quota_engine *e, const quota_claim *c, quota_a
 
 /**
  * Dry run: would quota_claim_acquire() succeed now? Changes nothing and
- * stores nothing. An existing claim of that name is not considered.
- * Return codes as quota_claim_reserve().
+ * stores nothing. An existing claim of that name is not considered, so
+ * QUOTA_ERR_CONFLICT is never returned; otherwise the return codes are
+ * those of quota_claim_reserve().
  */
 QUOTA_API int quota_claim_check(quota_engine *e, const quota_claim *c, quota_answer *answer);
 

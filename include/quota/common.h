@@ -23,10 +23,13 @@
 extern "C" {
 #endif
 
-/** Library version, as (major << 16) | (minor << 8) | patch. */
+/** The version of these headers; quota_version() gives the library's. */
 #define QUOTA_VERSION_MAJOR 0
 #define QUOTA_VERSION_MINOR 1
 #define QUOTA_VERSION_PATCH 0
+/** The same, as (major << 16) | (minor << 8) | patch. */
+#define QUOTA_VERSION                                                                             \
+	((QUOTA_VERSION_MAJOR << 16) | (QUOTA_VERSION_MINOR << 8) | QUOTA_VERSION_PATCH)
 
 /**
  * Status codes. 0 is success; errors are negative and keep their values
@@ -37,7 +40,7 @@ typedef enum quota_status {
 	QUOTA_ERR_INVALID = -1,      /**< a bad argument; the detail names it */
 	QUOTA_ERR_NOMEM = -2,        /**< an allocation failed; nothing changed */
 	QUOTA_ERR_NOT_FOUND = -3,    /**< no such object */
-	QUOTA_ERR_EXISTS = -4,       /**< the object exists already */
+	QUOTA_ERR_EXISTS = -4,       /**< the object exists already (for create-only calls) */
 	QUOTA_ERR_CONFLICT = -5,     /**< same name, different immutable spec */
 	QUOTA_ERR_EXCEEDED = -6,     /**< a limit would be exceeded */
 	QUOTA_ERR_UNREGISTERED = -7, /**< the resource type is not registered */

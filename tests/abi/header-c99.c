@@ -1,0 +1,8 @@
+/* The public headers compile alone as strict C99 (-std=c99 -pedantic -Werror). */
+#include <quota/quota.h>
+
+int main(void)
+{
+	quota_engine_options o;
+	return quota_engine_options_init(&o, sizeof o) == QUOTA_OK ? 0 : 1;
+}
