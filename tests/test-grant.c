@@ -199,6 +199,8 @@ static void test_apply_and_generation(void)
 	/* get returns a full copy */
 	quota_grant *g = NULL;
 	CHECK_RC(quota_grant_get(e, NULL, "g1", &g), QUOTA_OK);
+	quota_free(g);
+	g = NULL;
 	CHECK_RC(quota_grant_get(e, "", "g1", &g), QUOTA_OK); /* "" is NULL */
 	quota_free(g);
 	g = NULL;
