@@ -66,7 +66,8 @@ static void bucket_ident(quota_engine *e, quota__bucket *b, const quota__reg *r,
 	b->type = b->name + strlen(b->name) + 1;
 	b->stripe = quota__stripe_of(e, hash);
 	b->enforcement = r->pub->enforcement;
-	b->limit = r->pub->default_limit;
+	b->ancestor = strcmp(b->kind, r->pub->consumer_type.kind) != 0;
+	b->limit = quota__bucket_default(b);
 }
 
 quota__bucket *quota__bucket_new(quota_engine *e, const quota__reg *r, const char *key,
@@ -87,12 +88,13 @@ void quota__bucket_free(quota__bucket *b)
 	if (!b)
 		return;
 	quota__free(b->contribs);
+	quota__free(b->up);
 	quota__free(b);
 }
 
 void quota__bucket_reset_limit(quota__bucket *b, int64_t now)
 {
-	b->limit = b->reg->pub->default_limit;
+	b->limit = quota__bucket_default(b);
 	b->observed_generation++;
 	b->last_reconciliation_ns = now;
 }
@@ -182,22 +184,73 @@ int quota__answer_reset(quota_answer *a)
 	return QUOTA_OK;
 }
 
-/* Charge amount anonymously; caller holds b's stripe. */
-static int charge(quota__bucket *b, int64_t amount, quota_answer *ans)
+/* An anonymous change (no claim) to the buckets of one (consumer, type). */
+enum anon_kind { ANON_CONSUME, ANON_GIVE_BACK, ANON_PIN };
+typedef struct anon_op {
+	enum anon_kind kind;
+	int64_t amount;
+	quota_answer *ans;
+} anon_op;
+
+static quota__bucket *level_at(quota__bucket *base, uint32_t i)
 {
-	int warned = 0;
-	int rc = quota__bucket_decide(b, amount, &warned);
-	if (rc) {
-		quota__answer_deny(ans, rc, -1, b, amount);
-		return quota__fail_decision(rc, b, "amount", amount);
+	return i ? base->up[i - 1] : base;
+}
+
+/* Apply op to base and every level above it, all or nothing; caller
+ * holds every stripe of the chain. */
+static int anon_apply(quota__bucket *base, const anon_op *op)
+{
+	uint32_t n = base->up_count + 1;
+	int64_t amount = op->amount;
+	if (op->kind == ANON_PIN) {
+		base->handles++;
+		return QUOTA_OK;
 	}
-	b->allocated += amount;
-	b->anonymous += amount;
-	if (warned && ans) {
-		quota__answer_deny(ans, QUOTA_OK, -1, b, amount);
-		ans->flags |= QUOTA_ANSWER_WARNED;
+	if (op->kind == ANON_GIVE_BACK) {
+		if (amount > base->anonymous) {
+			char id[QUOTA_BUCKET_ID_MAX];
+			quota__bucket_describe(base, id, sizeof id);
+			return quota__fail(QUOTA_ERR_INVALID,
+					   "amount: %lld is more than the %lld consumed anonymously "
+					   "from %s",
+					   (long long)amount, (long long)base->anonymous, id);
+		}
+		for (uint32_t i = 0; i < n; i++) {
+			level_at(base, i)->allocated -= amount;
+			level_at(base, i)->anonymous -= amount;
+		}
+		return QUOTA_OK;
+	}
+	quota__bucket *warned_at = NULL;
+	for (uint32_t i = 0; i < n; i++) {
+		quota__bucket *b = level_at(base, i);
+		int warned = 0;
+		int rc = quota__bucket_decide(b, amount, &warned);
+		if (rc) {
+			quota__answer_deny(op->ans, rc, -1, b, amount);
+			return quota__fail_decision(rc, b, "amount", amount);
+		}
+		if (warned && !warned_at)
+			warned_at = b;
+	}
+	for (uint32_t i = 0; i < n; i++) {
+		level_at(base, i)->allocated += amount;
+		level_at(base, i)->anonymous += amount;
+	}
+	if (warned_at && op->ans) {
+		quota__answer_deny(op->ans, QUOTA_OK, -1, warned_at, amount);
+		op->ans->flags |= QUOTA_ANSWER_WARNED;
 	}
 	return QUOTA_OK;
+}
+
+/* Whether base may be charged under its own stripe lock alone: no level
+ * above it, and its chain is current. Caller holds base's stripe. */
+static int single_level(quota_engine *e, const quota__bucket *base)
+{
+	return base->up_count == 0 &&
+	       base->chain_version == atomic_load_explicit(&e->chain_version, memory_order_acquire);
 }
 
 /* Full validation of (consumer, type), for the slow paths. */
@@ -212,13 +265,17 @@ static int check_key_args(quota_engine *e, const quota_ref *c, const char *type)
 	return QUOTA_OK;
 }
 
-/* The registration of type for consumer c; caller holds config. */
-static int find_reg(quota_engine *e, const quota_ref *c, const char *type, quota__reg **out)
+/* The registration of type; consumer c must be of its kind, or with
+ * ancestors_too of a kind above it. Caller holds config. */
+static int find_reg(quota_engine *e, const quota_ref *c, const char *type, int ancestors_too,
+		    quota__reg **out)
 {
 	*out = quota__reg_find(e, type);
 	if (!*out)
 		return quota__fail(QUOTA_ERR_UNREGISTERED, "resourceType: %s is not registered",
 				   type);
+	if (ancestors_too && quota__kind_is_ancestor(e, c->kind, (*out)->pub->consumer_type.kind))
+		return QUOTA_OK;
 	return quota__reg_check_consumer(*out, c, "consumer");
 }
 
@@ -228,89 +285,134 @@ static int group_fits(const quota__bucket *b, const quota_ref *c)
 	return quota__empty(c->api_group) || !*want || strcmp(c->api_group, want) == 0;
 }
 
-/* What with_bucket() does when the bucket does not exist yet. */
-enum bucket_mode {
-	BUCKET_EXISTING,   /* fail with QUOTA_ERR_NOT_FOUND */
-	BUCKET_PEEK,       /* run fn on a default bucket, keep nothing */
-	BUCKET_ON_SUCCESS, /* create it, keep it when fn succeeds */
-	BUCKET_ALWAYS      /* create it and keep it */
-};
+size_t quota__level_key(char *buf, const quota__level *lv, const char *type)
+{
+	quota_ref r = {NULL, lv->kind, lv->ns, lv->name};
+	return quota__bucket_key(buf, &r, type);
+}
 
-/* Find (or make, per mode) the bucket of (c, type) and run fn on it under
- * its stripe lock. */
-typedef int (*bucket_fn)(quota__bucket *b, void *arg);
-
-static int with_bucket(quota_engine *e, const quota_ref *c, const char *type,
-		       enum bucket_mode mode, bucket_fn fn, void *arg)
+quota__bucket *quota__level_bucket(quota_engine *e, const quota__reg *r, const quota__level *lv,
+				   const char *type, int insert)
 {
 	char key[QUOTA__KEY_MAX + 1];
-	size_t len = e && c && type ? quota__bucket_key(key, c, type) : 0;
-	int rc;
-	if (len) {
-		uint64_t hash = quota__hash(e, key, len);
-		quota__stripe *s = &e->stripes[quota__stripe_of(e, hash)];
-		pthread_mutex_lock(&s->lock);
-		quota__bucket *b = (quota__bucket *)quota__table_find(&s->buckets, hash, key, len);
-		if (b) {
-			if (!group_fits(b, c))
-				rc = quota__reg_check_consumer(b->reg, c, "consumer");
-			else
-				rc = fn(b, arg);
-			pthread_mutex_unlock(&s->lock);
-			return rc;
-		}
-		pthread_mutex_unlock(&s->lock);
+	size_t len = quota__level_key(key, lv, type);
+	uint64_t hash = quota__hash(e, key, len);
+	quota__bucket *b = quota__bucket_find(e, key, len, hash);
+	if (b || !insert)
+		return b;
+	b = quota__bucket_new(e, r, key, len, hash);
+	if (b)
+		quota__table_insert(&e->stripes[b->stripe].buckets, &b->node);
+	return b;
+}
+
+int quota__chain_link(quota_engine *e, quota__bucket *base, quota__bucket **above, uint32_t n)
+{
+	uint64_t version = atomic_load_explicit(&e->chain_version, memory_order_acquire);
+	if (base->up_count != n || (n && memcmp(base->up, above, n * sizeof *above) != 0)) {
+		quota__bucket **up = NULL;
+		if (n && !(up = quota__malloc(n * sizeof *up)))
+			return -1;
+		if (n)
+			memcpy(up, above, n * sizeof *up);
+		quota__free(base->up);
+		base->up = up;
+		base->up_count = n;
 	}
+	base->chain_version = version;
+	return 0;
+}
+
+/* Unlink and free the buckets made by this call. */
+static void drop_fresh(quota_engine *e, quota__bucket **b, const int *fresh, uint32_t n)
+{
+	for (uint32_t i = n; i-- > 0;)
+		if (fresh[i]) {
+			quota__table_remove(&e->stripes[b[i]->stripe].buckets, &b[i]->node);
+			quota__bucket_free(b[i]);
+		}
+}
+
+/*
+ * The slow path of an anonymous change: under config, resolve the chain of
+ * levels, find or make their buckets, link the consumer's bucket to the
+ * ones above, and apply. With must_exist, a consumer without a bucket is
+ * QUOTA_ERR_NOT_FOUND.
+ */
+static int anon_slow(quota_engine *e, const quota_ref *c, const char *type, const anon_op *op,
+		     int must_exist)
+{
+	quota__level lv[QUOTA_MAX_DEPTH];
+	quota__bucket *b[QUOTA_MAX_DEPTH];
+	int fresh[QUOTA_MAX_DEPTH] = {0};
+	quota__lockset ls = {0};
+	quota__reg *r;
+	int rc;
 	if ((rc = check_key_args(e, c, type)))
 		return rc;
-
-	quota__reg *r;
 	pthread_rwlock_rdlock(&e->config);
-	if ((rc = find_reg(e, c, type, &r)))
+	if ((rc = find_reg(e, c, type, 0, &r)))
 		goto out;
-	if (mode == BUCKET_EXISTING) {
-		rc = quota__fail(QUOTA_ERR_NOT_FOUND, "bucket %s/%s/%s:%s: does not exist", c->kind,
-				 quota__str(c->ns), c->name, type);
-		goto out;
+	uint32_t n = quota__chain(e, c, lv);
+	for (uint32_t i = 0; i < n; i++) {
+		char key[QUOTA__KEY_MAX + 1];
+		size_t len = quota__level_key(key, &lv[i], type);
+		quota__lockset_add(&ls, quota__stripe_of(e, quota__hash(e, key, len)));
 	}
-	uint64_t hash = quota__hash(e, key, len);
-	quota__bucket *fresh = quota__bucket_new(e, r, key, len, hash);
-	if (!fresh) {
+	quota__lockset_lock(e, &ls);
+	for (uint32_t i = 0; i < n && !rc; i++) {
+		b[i] = quota__level_bucket(e, r, &lv[i], type, 0);
+		if (b[i])
+			continue;
+		if (i == 0 && must_exist)
+			rc = quota__fail(QUOTA_ERR_NOT_FOUND, "bucket %s/%s/%s:%s: does not exist",
+					 c->kind, quota__str(c->ns), c->name, type);
+		else if (!(b[i] = quota__level_bucket(e, r, &lv[i], type, 1)))
+			rc = quota__fail(QUOTA_ERR_NOMEM, "bucket: out of memory");
+		else
+			fresh[i] = 1;
+	}
+	if (!rc && !group_fits(b[0], c))
+		rc = quota__reg_check_consumer(r, c, "consumer");
+	if (!rc && quota__chain_link(e, b[0], b + 1, n - 1))
 		rc = quota__fail(QUOTA_ERR_NOMEM, "bucket: out of memory");
-		goto out;
-	}
-	quota__stripe *s = &e->stripes[fresh->stripe];
-	pthread_mutex_lock(&s->lock);
-	quota__bucket *b = (quota__bucket *)quota__table_find(&s->buckets, hash, key, len);
-	if (b) {
-		rc = fn(b, arg);
-	} else {
-		rc = fn(fresh, arg);
-		if (mode == BUCKET_ALWAYS || (mode == BUCKET_ON_SUCCESS && rc == QUOTA_OK)) {
-			quota__table_insert(&s->buckets, &fresh->node);
-			fresh = NULL;
-		}
-	}
-	pthread_mutex_unlock(&s->lock);
-	quota__bucket_free(fresh);
+	if (!rc)
+		rc = anon_apply(b[0], op);
+	/* A denied request leaves no bucket behind; buckets above an existing
+	 * one stay, since it may point at them now. */
+	if (rc && fresh[0])
+		drop_fresh(e, b, fresh, n);
+	quota__lockset_unlock(e, &ls);
 out:
 	pthread_rwlock_unlock(&e->config);
 	return rc;
 }
 
-struct consume_arg {
-	int64_t amount;
-	quota_answer *ans;
-};
-
-static int consume_fn(quota__bucket *b, void *arg)
+/*
+ * An anonymous change by (consumer, type): one stripe lock and no
+ * allocation when the consumer's bucket exists and has no level above it.
+ */
+static int anon_keyed(quota_engine *e, const quota_ref *c, const char *type, const anon_op *op,
+		      int must_exist)
 {
-	struct consume_arg *a = arg;
-	return charge(b, a->amount, a->ans);
+	char key[QUOTA__KEY_MAX + 1];
+	size_t len = e && c && type ? quota__bucket_key(key, c, type) : 0;
+	if (len) {
+		uint64_t hash = quota__hash(e, key, len);
+		quota__stripe *s = &e->stripes[quota__stripe_of(e, hash)];
+		pthread_mutex_lock(&s->lock);
+		quota__bucket *b = (quota__bucket *)quota__table_find(&s->buckets, hash, key, len);
+		if (b && single_level(e, b)) {
+			int rc = group_fits(b, c) ? anon_apply(b, op)
+						  : quota__reg_check_consumer(b->reg, c, "consumer");
+			pthread_mutex_unlock(&s->lock);
+			return rc;
+		}
+		pthread_mutex_unlock(&s->lock);
+	}
+	return anon_slow(e, c, type, op, must_exist);
 }
 
-/* A denial may be owed to reservations that have expired but are not yet
- * swept: sweep and decide once more. */
 int quota__expired_may_help(quota_engine *e, int rc)
 {
 	if (rc != QUOTA_ERR_EXCEEDED)
@@ -323,48 +425,39 @@ int quota__expired_may_help(quota_engine *e, int rc)
 	return quota__sweep(e, now) > 0;
 }
 
-QUOTA_API int quota_consume(quota_engine *e, const quota_ref *consumer, const char *type,
-			    int64_t amount, quota_answer *ans)
+static int check_amount(int64_t amount)
 {
-	int rc = quota__answer_reset(ans);
-	if (rc)
-		return rc;
 	if (amount <= 0)
 		return quota__fail(QUOTA_ERR_INVALID, "amount: must be > 0, got %lld",
 				   (long long)amount);
-	struct consume_arg arg = {amount, ans};
-	rc = with_bucket(e, consumer, type, BUCKET_ON_SUCCESS, consume_fn, &arg);
+	return QUOTA_OK;
+}
+
+QUOTA_API int quota_consume(quota_engine *e, const quota_ref *consumer, const char *type,
+			    int64_t amount, quota_answer *ans)
+{
+	int rc;
+	if ((rc = quota__answer_reset(ans)) || (rc = check_amount(amount)))
+		return rc;
+	anon_op op = {ANON_CONSUME, amount, ans};
+	rc = anon_keyed(e, consumer, type, &op, 0);
 	if (quota__expired_may_help(e, rc)) {
 		quota__answer_reset(ans);
-		rc = with_bucket(e, consumer, type, BUCKET_ON_SUCCESS, consume_fn, &arg);
+		rc = anon_keyed(e, consumer, type, &op, 0);
 	}
 	if (ans)
 		ans->status = rc;
 	return rc;
 }
 
-static int give_back_fn(quota__bucket *b, void *arg)
-{
-	int64_t amount = *(int64_t *)arg;
-	if (amount > b->anonymous) {
-		char id[QUOTA_BUCKET_ID_MAX];
-		quota__bucket_describe(b, id, sizeof id);
-		return quota__fail(QUOTA_ERR_INVALID,
-				   "amount: %lld is more than the %lld consumed anonymously from %s",
-				   (long long)amount, (long long)b->anonymous, id);
-	}
-	b->allocated -= amount;
-	b->anonymous -= amount;
-	return QUOTA_OK;
-}
-
 QUOTA_API int quota_give_back(quota_engine *e, const quota_ref *consumer, const char *type,
 			      int64_t amount)
 {
-	if (amount <= 0)
-		return quota__fail(QUOTA_ERR_INVALID, "amount: must be > 0, got %lld",
-				   (long long)amount);
-	return with_bucket(e, consumer, type, BUCKET_EXISTING, give_back_fn, &amount);
+	int rc;
+	if ((rc = check_amount(amount)))
+		return rc;
+	anon_op op = {ANON_GIVE_BACK, amount, NULL};
+	return anon_keyed(e, consumer, type, &op, 1);
 }
 
 static quota_bucket_info *pack_bucket(quota__pack *p, const quota__bucket *b)
@@ -408,23 +501,48 @@ static quota_bucket_info *pack_bucket(quota__pack *p, const quota__bucket *b)
 	return dst;
 }
 
-static int get_fn(quota__bucket *b, void *arg)
+static int get_packed(const quota__bucket *b, quota_bucket_info **out)
 {
 	quota__pack p = {0};
 	pack_bucket(&p, b);
 	if (quota__pack_begin_write(&p))
 		return quota__fail(QUOTA_ERR_NOMEM, "bucket: out of memory");
-	*(quota_bucket_info **)arg = pack_bucket(&p, b);
+	*out = pack_bucket(&p, b);
 	return QUOTA_OK;
 }
 
-QUOTA_API int quota_bucket_get(quota_engine *e, const quota_ref *consumer, const char *type,
+QUOTA_API int quota_bucket_get(quota_engine *e, const quota_ref *c, const char *type,
 			       quota_bucket_info **out)
 {
+	char key[QUOTA__KEY_MAX + 1];
+	int rc;
 	if (!out)
 		return quota__fail(QUOTA_ERR_INVALID, "out: must not be NULL");
 	*out = NULL;
-	return with_bucket(e, consumer, type, BUCKET_PEEK, get_fn, out);
+	if ((rc = check_key_args(e, c, type)))
+		return rc;
+	size_t len = quota__bucket_key(key, c, type);
+	uint64_t hash = quota__hash(e, key, len);
+	quota__stripe *s = &e->stripes[quota__stripe_of(e, hash)];
+	pthread_mutex_lock(&s->lock);
+	const quota__bucket *b = (quota__bucket *)quota__table_find(&s->buckets, hash, key, len);
+	if (b)
+		rc = group_fits(b, c) ? get_packed(b, out)
+				      : quota__reg_check_consumer(b->reg, c, "consumer");
+	pthread_mutex_unlock(&s->lock);
+	if (b)
+		return rc;
+
+	/* No bucket yet: report what the registration gives this consumer. */
+	quota__reg *r;
+	pthread_rwlock_rdlock(&e->config);
+	if (!(rc = find_reg(e, c, type, 1, &r))) {
+		quota__bucket *temp = quota__bucket_new(e, r, key, len, hash);
+		rc = temp ? get_packed(temp, out) : quota__fail(QUOTA_ERR_NOMEM, "bucket: out of memory");
+		quota__bucket_free(temp);
+	}
+	pthread_rwlock_unlock(&e->config);
+	return rc;
 }
 
 static size_t collect_buckets(const quota__iter *it, const quota__stripe *s, quota__pack *p,
@@ -474,14 +592,6 @@ QUOTA_API void quota_bucket_iter_free(quota_bucket_iter *it)
 	quota__iter_free((quota__iter *)it);
 }
 
-static int open_fn(quota__bucket *b, void *arg)
-{
-	quota_bucket_handle *h = arg;
-	b->handles++;
-	h->b = b;
-	return QUOTA_OK;
-}
-
 QUOTA_API int quota_bucket_handle_open(quota_engine *e, const quota_ref *consumer,
 				       const char *type, quota_bucket_handle **out)
 {
@@ -492,12 +602,22 @@ QUOTA_API int quota_bucket_handle_open(quota_engine *e, const quota_ref *consume
 	if (!h)
 		return quota__fail(QUOTA_ERR_NOMEM, "handle: out of memory");
 	h->e = e;
-	int rc = with_bucket(e, consumer, type, BUCKET_ALWAYS, open_fn, h);
-	if (rc)
+	anon_op pin = {ANON_PIN, 0, NULL};
+	int rc = anon_slow(e, consumer, type, &pin, 0);
+	if (rc) {
 		quota__free(h);
-	else
-		*out = h;
-	return rc;
+		return rc;
+	}
+	/* The pin keeps the bucket from going away; find it again. */
+	char key[QUOTA__KEY_MAX + 1];
+	size_t len = quota__bucket_key(key, consumer, type);
+	uint64_t hash = quota__hash(e, key, len);
+	quota__stripe *s = &e->stripes[quota__stripe_of(e, hash)];
+	pthread_mutex_lock(&s->lock);
+	h->b = (quota__bucket *)quota__table_find(&s->buckets, hash, key, len);
+	pthread_mutex_unlock(&s->lock);
+	*out = h;
+	return QUOTA_OK;
 }
 
 QUOTA_API void quota_bucket_handle_close(quota_bucket_handle *h)
@@ -511,24 +631,37 @@ QUOTA_API void quota_bucket_handle_close(quota_bucket_handle *h)
 	quota__free(h);
 }
 
+/* A change through a handle: the bucket is pinned, so it is still there
+ * when the chain needs the slow path. */
+static int handle_apply(quota_bucket_handle *h, const anon_op *op)
+{
+	quota__bucket *b = h->b;
+	quota__stripe *s = &h->e->stripes[b->stripe];
+	pthread_mutex_lock(&s->lock);
+	if (single_level(h->e, b)) {
+		int rc = anon_apply(b, op);
+		pthread_mutex_unlock(&s->lock);
+		return rc;
+	}
+	pthread_mutex_unlock(&s->lock);
+	quota_ref c = {NULL, b->kind, b->ns, b->name};
+	return anon_slow(h->e, &c, b->type, op, 1);
+}
+
 QUOTA_API int quota_handle_consume(quota_bucket_handle *h, int64_t amount, quota_answer *ans)
 {
-	int rc = quota__answer_reset(ans);
-	if (rc)
+	int rc;
+	if ((rc = quota__answer_reset(ans)))
 		return rc;
 	if (!h)
 		return quota__fail(QUOTA_ERR_INVALID, "handle: must not be NULL");
-	if (amount <= 0)
-		return quota__fail(QUOTA_ERR_INVALID, "amount: must be > 0, got %lld",
-				   (long long)amount);
-	quota__stripe *s = &h->e->stripes[h->b->stripe];
-	for (int attempt = 0;; attempt++) {
-		pthread_mutex_lock(&s->lock);
-		rc = charge(h->b, amount, ans);
-		pthread_mutex_unlock(&s->lock);
-		if (attempt || !quota__expired_may_help(h->e, rc))
-			break;
+	if ((rc = check_amount(amount)))
+		return rc;
+	anon_op op = {ANON_CONSUME, amount, ans};
+	rc = handle_apply(h, &op);
+	if (quota__expired_may_help(h->e, rc)) {
 		quota__answer_reset(ans);
+		rc = handle_apply(h, &op);
 	}
 	if (ans)
 		ans->status = rc;
@@ -537,16 +670,13 @@ QUOTA_API int quota_handle_consume(quota_bucket_handle *h, int64_t amount, quota
 
 QUOTA_API int quota_handle_give_back(quota_bucket_handle *h, int64_t amount)
 {
+	int rc;
 	if (!h)
 		return quota__fail(QUOTA_ERR_INVALID, "handle: must not be NULL");
-	if (amount <= 0)
-		return quota__fail(QUOTA_ERR_INVALID, "amount: must be > 0, got %lld",
-				   (long long)amount);
-	quota__stripe *s = &h->e->stripes[h->b->stripe];
-	pthread_mutex_lock(&s->lock);
-	int rc = give_back_fn(h->b, &amount);
-	pthread_mutex_unlock(&s->lock);
-	return rc;
+	if ((rc = check_amount(amount)))
+		return rc;
+	anon_op op = {ANON_GIVE_BACK, amount, NULL};
+	return handle_apply(h, &op);
 }
 
 void quota__buckets_free(quota_engine *e)

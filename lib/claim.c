@@ -124,7 +124,8 @@ static int may_claim(const quota__reg *r, const quota_ref *res, uint32_t i)
 			   quota__empty(res->kind) ? "(none)" : res->kind, p->resource_type, i);
 }
 
-static quota__claim *pack_claim(quota__pack *p, const quota_claim *src)
+/* levels[i]: how many buckets request i charges (its chain's length). */
+static quota__claim *pack_claim(quota__pack *p, const quota_claim *src, const uint32_t *levels)
 {
 	uint32_t n = src->request_count;
 	quota__claim *c = quota__pack_take(p, sizeof *c + n * sizeof c->req[0]);
@@ -141,9 +142,10 @@ static quota__claim *pack_claim(quota__pack *p, const quota_claim *src)
 	}
 	for (uint32_t i = 0; i < n; i++) {
 		const quota_request *r = quota__elem(src->requests, i);
+		quota__bucket **charged = quota__pack_take(p, levels[i] * sizeof *charged);
 		const char *type = quota__pack_str(p, r->resource_type);
 		if (c)
-			c->req[i] = (quota__claim_req){type, r->amount, r->amount, NULL};
+			c->req[i] = (quota__claim_req){type, r->amount, r->amount, charged, 0};
 	}
 	if (c) {
 		c->ns = ns;
@@ -157,13 +159,13 @@ static quota__claim *pack_claim(quota__pack *p, const quota_claim *src)
 	return c;
 }
 
-static quota__claim *claim_new(quota_engine *e, const quota_claim *src)
+static quota__claim *claim_new(quota_engine *e, const quota_claim *src, const uint32_t *levels)
 {
 	quota__pack p = {0};
-	pack_claim(&p, src);
+	pack_claim(&p, src, levels);
 	if (quota__pack_begin_write(&p))
 		return NULL;
-	quota__claim *c = pack_claim(&p, src);
+	quota__claim *c = pack_claim(&p, src, levels);
 	c->node.hash = quota__hash(e, c->node.key, c->node.key_len);
 	c->id = atomic_fetch_add(&e->next_claim_id, 1);
 	return c;
@@ -217,13 +219,14 @@ static quota__stripe *claim_stripe(quota_engine *e, const quota__claim *c)
 /* Move a held claim's amounts from reserved to allocated. */
 static void commit_held(quota__claim *c, int64_t now)
 {
-	for (uint32_t i = 0; i < c->req_count; i++) {
-		quota__bucket *b = c->req[i].bucket;
-		b->reserved -= c->req[i].requested;
-		b->reserved_count--;
-		b->allocated += c->req[i].amount;
-		b->claim_count++;
-	}
+	for (uint32_t i = 0; i < c->req_count; i++)
+		for (uint32_t l = 0; l < c->req[i].charged_count; l++) {
+			quota__bucket *b = c->req[i].charged[l];
+			b->reserved -= c->req[i].requested;
+			b->reserved_count--;
+			b->allocated += c->req[i].amount;
+			b->claim_count++;
+		}
 	c->state = QUOTA_CLAIM_GRANTED;
 	c->expires_ns = 0;
 	c->updated_ns = now;
@@ -236,15 +239,17 @@ static void commit_held(quota__claim *c, int64_t now)
 static quota__claim *release_held(quota_engine *e, quota__claim *c, int64_t now)
 {
 	for (uint32_t i = 0; i < c->req_count; i++) {
-		quota__bucket *b = c->req[i].bucket;
-		if (c->state == QUOTA_CLAIM_RESERVED) {
-			b->reserved -= c->req[i].amount;
-			b->reserved_count--;
-		} else {
-			b->allocated -= c->req[i].amount;
-			b->claim_count--;
+		for (uint32_t l = 0; l < c->req[i].charged_count; l++) {
+			quota__bucket *b = c->req[i].charged[l];
+			if (c->state == QUOTA_CLAIM_RESERVED) {
+				b->reserved -= c->req[i].amount;
+				b->reserved_count--;
+			} else {
+				b->allocated -= c->req[i].amount;
+				b->claim_count--;
+			}
 		}
-		c->req[i].bucket = NULL;
+		c->req[i].charged_count = 0;
 	}
 	c->state = QUOTA_CLAIM_RELEASED;
 	c->expires_ns = 0;
@@ -280,9 +285,10 @@ static int claim_lock(quota_engine *e, const char *key, size_t len, int64_t now,
 		quota__lockset_add(ls, home);
 		int below = 0;
 		for (uint32_t i = 0; i < c->req_count; i++)
-			if (c->req[i].bucket) {
-				quota__lockset_add(ls, c->req[i].bucket->stripe);
-				below |= c->req[i].bucket->stripe < home;
+			for (uint32_t l = 0; l < c->req[i].charged_count; l++) {
+				uint32_t stripe = c->req[i].charged[l]->stripe;
+				quota__lockset_add(ls, stripe);
+				below |= stripe < home;
 			}
 		if (!below) {
 			/* Everything else sorts after home: take it in order. */
@@ -324,15 +330,14 @@ int quota__claim_expire_due(quota_engine *e, const char *key, size_t len, int64_
 	return due;
 }
 
-/* Bucket keys of a claim's requests, resolved before locking. */
+/* The levels a request is charged at, resolved under config before locking. */
 typedef struct target {
-	char key[QUOTA__KEY_MAX + 1];
-	size_t len;
-	uint64_t hash;
 	const quota__reg *reg;
+	uint32_t levels;
+	quota__level lv[QUOTA_MAX_DEPTH];
 } target;
 
-static int resolve_targets(quota_engine *e, const quota_claim *c, target *t)
+static int resolve_targets(quota_engine *e, const quota_claim *c, target *t, quota__lockset *ls)
 {
 	int rc;
 	for (uint32_t i = 0; i < c->request_count; i++) {
@@ -345,40 +350,75 @@ static int resolve_targets(quota_engine *e, const quota_claim *c, target *t)
 		if ((rc = quota__reg_check_consumer(t[i].reg, &c->consumer, "claim.consumerRef")) ||
 		    (rc = may_claim(t[i].reg, &c->resource, i)))
 			return rc;
-		t[i].len = quota__bucket_key(t[i].key, &c->consumer, r->resource_type);
-		t[i].hash = quota__hash(e, t[i].key, t[i].len);
+		t[i].levels = quota__chain(e, &c->consumer, t[i].lv);
+		for (uint32_t l = 0; l < t[i].levels; l++) {
+			char key[QUOTA__KEY_MAX + 1];
+			size_t len = quota__level_key(key, &t[i].lv[l], r->resource_type);
+			quota__lockset_add(ls, quota__stripe_of(e, quota__hash(e, key, len)));
+		}
 	}
 	return QUOTA_OK;
 }
 
-/* The decision for every request; the first that fails binds. Buckets that
- * do not exist yet are made (not inserted) into fresh[]. */
-static int decide_all(quota_engine *e, const quota_claim *c, target *t, quota__bucket **b,
-		      quota__bucket **fresh, quota_answer *ans)
+/* The buckets of every level of every request; made ones are inserted and
+ * listed in made[] so that a denial or a dry run can take them out again.
+ * Caller holds config (read) and every stripe involved. */
+typedef struct charge_set {
+	quota__bucket *b[QUOTA_MAX_REQUESTS][QUOTA_MAX_DEPTH];
+	quota__bucket *made[QUOTA_MAX_REQUESTS * QUOTA_MAX_DEPTH];
+	uint32_t made_count;
+} charge_set;
+
+static int bind_buckets(quota_engine *e, const quota_claim *c, const target *t, charge_set *cs)
+{
+	for (uint32_t i = 0; i < c->request_count; i++) {
+		const char *type = ((const quota_request *)quota__elem(c->requests, i))->resource_type;
+		for (uint32_t l = 0; l < t[i].levels; l++) {
+			quota__bucket *b = quota__level_bucket(e, t[i].reg, &t[i].lv[l], type, 0);
+			if (!b) {
+				b = quota__level_bucket(e, t[i].reg, &t[i].lv[l], type, 1);
+				if (!b)
+					return quota__fail(QUOTA_ERR_NOMEM, "claim: out of memory");
+				cs->made[cs->made_count++] = b;
+			}
+			cs->b[i][l] = b;
+		}
+	}
+	return QUOTA_OK;
+}
+
+static void unbind_made(quota_engine *e, charge_set *cs)
+{
+	for (uint32_t k = cs->made_count; k-- > 0;) {
+		quota__bucket *b = cs->made[k];
+		quota__table_remove(&e->stripes[b->stripe].buckets, &b->node);
+		quota__bucket_free(b);
+	}
+	cs->made_count = 0;
+}
+
+/* The decision for every request at every level; the first that fails
+ * binds. */
+static int decide_all(const quota_claim *c, const target *t, const charge_set *cs,
+		      quota_answer *ans)
 {
 	int warned_any = 0;
 	for (uint32_t i = 0; i < c->request_count; i++) {
 		const quota_request *r = quota__elem(c->requests, i);
-		b[i] = quota__bucket_find(e, t[i].key, t[i].len, t[i].hash);
-		if (!b[i]) {
-			if (!fresh[i])
-				fresh[i] = quota__bucket_new(e, t[i].reg, t[i].key, t[i].len,
-							     t[i].hash);
-			if (!fresh[i])
-				return quota__fail(QUOTA_ERR_NOMEM, "claim: out of memory");
-			b[i] = fresh[i];
-		}
-		int warned = 0;
-		int rc = quota__bucket_decide(b[i], r->amount, &warned);
-		if (rc) {
-			char field[40];
-			snprintf(field, sizeof field, "claim.requests[%u].amount", i);
-			quota__answer_deny(ans, rc, (int)i, b[i], r->amount);
-			return quota__fail_decision(rc, b[i], field, r->amount);
-		}
-		if (warned && !warned_any && ans) {
-			quota__answer_deny(ans, QUOTA_OK, (int)i, b[i], r->amount);
-			warned_any = 1;
+		for (uint32_t l = 0; l < t[i].levels; l++) {
+			quota__bucket *b = cs->b[i][l];
+			int warned = 0;
+			int rc = quota__bucket_decide(b, r->amount, &warned);
+			if (rc) {
+				char field[40];
+				snprintf(field, sizeof field, "claim.requests[%u].amount", i);
+				quota__answer_deny(ans, rc, (int)i, b, r->amount);
+				return quota__fail_decision(rc, b, field, r->amount);
+			}
+			if (warned && !warned_any && ans) {
+				quota__answer_deny(ans, QUOTA_OK, (int)i, b, r->amount);
+				warned_any = 1;
+			}
 		}
 	}
 	if (warned_any && ans)
@@ -391,8 +431,8 @@ static int claim_admit(quota_engine *e, const quota_claim *in, enum admit_mode m
 {
 	quota_claim c;
 	target t[QUOTA_MAX_REQUESTS];
-	quota__bucket *b[QUOTA_MAX_REQUESTS];
-	quota__bucket *fresh[QUOTA_MAX_REQUESTS] = {0};
+	uint32_t levels[QUOTA_MAX_REQUESTS];
+	charge_set cs;
 	quota__claim *rec = NULL, *gone = NULL;
 	quota__lockset ls = {0};
 	int rc;
@@ -407,24 +447,24 @@ static int claim_admit(quota_engine *e, const quota_claim *in, enum admit_mode m
 	size_t klen = name_key(key, c.ns, c.name);
 	uint64_t khash = quota__hash(e, key, klen);
 	quota__stripe *home = &e->stripes[quota__stripe_of(e, khash)];
+	quota__lockset_add(&ls, quota__stripe_of(e, khash));
 
 	pthread_rwlock_rdlock(&e->config);
-	if ((rc = resolve_targets(e, &c, t)))
+	if ((rc = resolve_targets(e, &c, t, &ls)))
 		goto out_config;
-	if (mode != ADMIT_CHECK && !(rec = claim_new(e, &c))) {
+	for (uint32_t i = 0; i < c.request_count; i++)
+		levels[i] = t[i].levels;
+	if (mode != ADMIT_CHECK && !(rec = claim_new(e, &c, levels))) {
 		rc = quota__fail(QUOTA_ERR_NOMEM, "claim: out of memory");
 		goto out_config;
 	}
-	quota__lockset_add(&ls, quota__stripe_of(e, khash));
-	for (uint32_t i = 0; i < c.request_count; i++)
-		quota__lockset_add(&ls, quota__stripe_of(e, t[i].hash));
 
 	for (int attempt = 0;; attempt++) {
 		int64_t now = quota__now(e);
 		quota__lockset_lock(e, &ls);
 		quota__claim *old = NULL;
 		if (mode != ADMIT_CHECK) {
-			old = (quota__claim *)quota__table_find(&home->claims, khash, key, klen);
+			old = claim_find(home, khash, key, klen, now);
 			if (old && old->state == QUOTA_CLAIM_RESERVED && old->expires_ns &&
 			    old->expires_ns <= now) {
 				/* Expired but not swept: sweep, then look again. */
@@ -439,7 +479,7 @@ static int claim_admit(quota_engine *e, const quota_claim *in, enum admit_mode m
 						 "claim %s/%s: exists with a different spec",
 						 quota__str(c.ns), c.name);
 			} else {
-				/* Its buckets are ours: the spec names the same ones. */
+				/* The same spec charges the same buckets: all locked. */
 				if (mode == ADMIT_ACQUIRE && old->state == QUOTA_CLAIM_RESERVED)
 					commit_held(old, now);
 				if (ans) {
@@ -450,8 +490,12 @@ static int claim_admit(quota_engine *e, const quota_claim *in, enum admit_mode m
 			quota__lockset_unlock(e, &ls);
 			break;
 		}
-		rc = decide_all(e, &c, t, b, fresh, ans);
+		cs.made_count = 0;
+		rc = bind_buckets(e, &c, t, &cs);
+		if (!rc)
+			rc = decide_all(&c, t, &cs, ans);
 		if (rc || mode == ADMIT_CHECK) {
+			unbind_made(e, &cs); /* a denial or a dry run leaves nothing */
 			quota__lockset_unlock(e, &ls);
 			if (rc == QUOTA_ERR_EXCEEDED && attempt == 0 &&
 			    quota__expired_may_help(e, rc)) {
@@ -463,18 +507,19 @@ static int claim_admit(quota_engine *e, const quota_claim *in, enum admit_mode m
 			break;
 		}
 		for (uint32_t i = 0; i < c.request_count; i++) {
-			if (b[i] == fresh[i]) {
-				quota__table_insert(&e->stripes[b[i]->stripe].buckets, &b[i]->node);
-				fresh[i] = NULL;
+			quota__claim_req *q = &rec->req[i];
+			for (uint32_t l = 0; l < t[i].levels; l++) {
+				quota__bucket *b = cs.b[i][l];
+				q->charged[l] = b;
+				if (mode == ADMIT_ACQUIRE) {
+					b->allocated += q->amount;
+					b->claim_count++;
+				} else {
+					b->reserved += q->amount;
+					b->reserved_count++;
+				}
 			}
-			rec->req[i].bucket = b[i];
-			if (mode == ADMIT_ACQUIRE) {
-				b[i]->allocated += rec->req[i].amount;
-				b[i]->claim_count++;
-			} else {
-				b[i]->reserved += rec->req[i].amount;
-				b[i]->reserved_count++;
-			}
+			q->charged_count = t[i].levels;
 		}
 		if (old) {
 			quota__table_remove(&home->claims, &old->node);
@@ -495,8 +540,6 @@ static int claim_admit(quota_engine *e, const quota_claim *in, enum admit_mode m
 	}
 out_config:
 	pthread_rwlock_unlock(&e->config);
-	for (uint32_t i = 0; i < QUOTA_MAX_REQUESTS; i++)
-		quota__bucket_free(fresh[i]);
 	quota__free(rec);
 	quota__free(gone);
 out_nolock:
@@ -633,25 +676,26 @@ QUOTA_API int quota_claim_resize(quota_engine *e, const char *ns, const char *na
 			for (uint32_t i = 0; i < n && !rc; i++) {
 				const quota_request *r = quota__elem(reqs, i);
 				quota__claim_req *q = &c->req[idx[i]];
-				int warned = 0;
-				if (r->amount <= q->amount)
-					continue;
-				rc = quota__bucket_decide(q->bucket, r->amount - q->amount, &warned);
-				if (rc) {
-					char field[32];
-					snprintf(field, sizeof field, "requests[%u].amount", i);
-					quota__answer_deny(ans, rc, (int)i, q->bucket,
-							   r->amount - q->amount);
-					rc = quota__fail_decision(rc, q->bucket, field,
-								  r->amount - q->amount);
-				} else if (warned && ans) {
-					ans->flags |= QUOTA_ANSWER_WARNED;
+				int64_t more = r->amount - q->amount;
+				for (uint32_t l = 0; more > 0 && l < q->charged_count && !rc; l++) {
+					quota__bucket *b = q->charged[l];
+					int warned = 0;
+					rc = quota__bucket_decide(b, more, &warned);
+					if (rc) {
+						char field[32];
+						snprintf(field, sizeof field, "requests[%u].amount", i);
+						quota__answer_deny(ans, rc, (int)i, b, more);
+						rc = quota__fail_decision(rc, b, field, more);
+					} else if (warned && ans) {
+						ans->flags |= QUOTA_ANSWER_WARNED;
+					}
 				}
 			}
 			for (uint32_t i = 0; i < n && !rc; i++) {
 				quota__claim_req *q = &c->req[idx[i]];
 				int64_t next = ((const quota_request *)quota__elem(reqs, i))->amount;
-				q->bucket->allocated += next - q->amount;
+				for (uint32_t l = 0; l < q->charged_count; l++)
+					q->charged[l]->allocated += next - q->amount;
 				q->amount = next;
 			}
 			if (!rc)

@@ -168,6 +168,11 @@ QUOTA_API int quota_engine_new(quota_engine **out, const quota_engine_options *o
 		quota__table_destroy(&e->regs);
 		goto nomem_stripes;
 	}
+	if (quota__table_init(&e->consumers, 16)) {
+		quota__table_destroy(&e->regs);
+		quota__table_destroy(&e->grants);
+		goto nomem_stripes;
+	}
 	pthread_rwlockattr_t attr;
 	pthread_rwlockattr_init(&attr);
 	/* Config changes are rare; do not let a stream of claims starve them. */
@@ -188,6 +193,7 @@ QUOTA_API int quota_engine_new(quota_engine **out, const quota_engine_options *o
 	e->retention_ns = o.released_retention_ms * 1000000;
 	atomic_init(&e->next_deadline, QUOTA__NO_DEADLINE);
 	atomic_init(&e->next_claim_id, 1);
+	atomic_init(&e->chain_version, 1);
 	quota__engine_count_add(1);
 	*out = e;
 	return QUOTA_OK;
@@ -207,8 +213,10 @@ QUOTA_API void quota_engine_free(quota_engine *e)
 	quota__buckets_free(e);
 	quota__grants_free(e);
 	quota__regs_free(e);
+	quota__consumers_free(e);
 	quota__table_destroy(&e->regs);
 	quota__table_destroy(&e->grants);
+	quota__table_destroy(&e->consumers);
 	stripes_free(e, e->stripe_count);
 	pthread_rwlock_destroy(&e->config);
 	quota__free(e);

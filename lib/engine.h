@@ -54,6 +54,10 @@ typedef struct quota__bucket {
 	const char *kind, *ns, *name, *type; /* into node.key */
 	uint32_t stripe;
 	int32_t enforcement;    /* copied from reg under the stripe lock */
+	int32_t ancestor;       /* kind above the registration's: no default limit */
+	uint32_t up_count;      /* buckets of the same type at the levels above */
+	struct quota__bucket **up;
+	uint64_t chain_version; /* engine chain_version when up was set */
 	int64_t limit;
 	int64_t allocated;      /* granted claims + anonymous */
 	int64_t reserved;
@@ -71,7 +75,8 @@ typedef struct quota__claim_req {
 	const char *type; /* into the claim's block */
 	int64_t requested;
 	int64_t amount;   /* held now */
-	quota__bucket *bucket; /* NULL once released */
+	quota__bucket **charged; /* every level charged, [0] the consumer's own */
+	uint32_t charged_count;  /* 0 once released */
 } quota__claim_req;
 
 typedef struct quota__claim {
@@ -97,10 +102,33 @@ typedef struct quota__stripe {
 	int64_t next_deadline; /* earliest expires_ns / purge_ns here */
 } __attribute__((aligned(QUOTA__CACHE_LINE))) quota__stripe;
 
+/* A consumer known to the hierarchy (it has a parent or children). */
+typedef struct quota__consumer {
+	quota__node node; /* key: kind \0 ns \0 name */
+	const char *kind, *ns, *name;
+	struct quota__consumer *parent;
+	uint32_t children;
+} quota__consumer;
+
+/* "Some consumer of kind child has a parent of kind parent", counted. */
+typedef struct quota__kind_edge {
+	char *child, *parent;
+	uint32_t count;
+} quota__kind_edge;
+
+/* One level of a consumer's chain; strings stay valid under config. */
+typedef struct quota__level {
+	const char *kind, *ns, *name;
+} quota__level;
+
 struct quota_engine {
 	pthread_rwlock_t config;
 	quota__table regs;
 	quota__table grants;
+	quota__table consumers;
+	quota__kind_edge *kind_edges;
+	uint32_t kind_edge_count, kind_edge_cap;
+	_Atomic uint64_t chain_version; /* bumped whenever a parent changes */
 	uint64_t hash_key[2];
 	uint32_t stripe_count;
 	uint32_t stripe_shift;
@@ -134,7 +162,8 @@ static inline int quota__deadline_due(quota_engine *e, int64_t now)
 uint64_t quota__sweep(quota_engine *e, int64_t now);
 
 /* A set of stripe indices locked in ascending order. */
-#define QUOTA__LOCKSET_MAX 64
+/* Enough for every level of every request of a claim, and its own stripe. */
+#define QUOTA__LOCKSET_MAX (QUOTA_MAX_REQUESTS * QUOTA_MAX_DEPTH + 1)
 typedef struct quota__lockset {
 	uint32_t n;
 	uint32_t idx[QUOTA__LOCKSET_MAX];
@@ -152,6 +181,13 @@ void quota__regs_free(quota_engine *e);
 /* Check that consumer may hold type (kind and api_group). */
 int quota__reg_check_consumer(const quota__reg *r, const quota_ref *consumer, const char *field);
 
+/* Consumers (consumer.c); callers hold config. */
+/* The levels of c's chain, c first; returns their number (1..QUOTA_MAX_DEPTH). */
+uint32_t quota__chain(quota_engine *e, const quota_ref *c, quota__level *lv);
+/* Whether kind is an ancestor kind of of_kind through known parents. */
+int quota__kind_is_ancestor(const quota_engine *e, const char *kind, const char *of_kind);
+void quota__consumers_free(quota_engine *e);
+
 /* Grants (grant.c). */
 void quota__grants_free(quota_engine *e);
 
@@ -164,8 +200,22 @@ quota__bucket *quota__bucket_find(quota_engine *e, const char *key, size_t len, 
 quota__bucket *quota__bucket_new(quota_engine *e, const quota__reg *r, const char *key,
 				 size_t len, uint64_t hash);
 void quota__bucket_free(quota__bucket *b);
-/* The limit a registration's default gives. */
+/* The limit of a bucket no grant contributes to: the registration's
+ * default at its own consumer kind, unlimited at the levels above. */
+static inline int64_t quota__bucket_default(const quota__bucket *b)
+{
+	return b->ancestor ? QUOTA_UNLIMITED : b->reg->pub->default_limit;
+}
 void quota__bucket_reset_limit(quota__bucket *b, int64_t now);
+/* Level key of (lv, type) into buf (QUOTA__KEY_MAX + 1); its length. */
+size_t quota__level_key(char *buf, const quota__level *lv, const char *type);
+/* Find the bucket of level lv, or make a new one in *fresh and insert it;
+ * caller holds config (read) and the level's stripe. NULL on no memory. */
+quota__bucket *quota__level_bucket(quota_engine *e, const quota__reg *r, const quota__level *lv,
+				   const char *type, int insert);
+/* Point base at the buckets above it (lv[1..n-1]); caller holds config
+ * (read) and every stripe of the chain. -1 on no memory. */
+int quota__chain_link(quota_engine *e, quota__bucket *base, quota__bucket **above, uint32_t n);
 /* Whether amount more may be charged: QUOTA_OK (with *warned set when a
  * Warn-mode limit is passed), QUOTA_ERR_EXCEEDED, or QUOTA_ERR_OVERFLOW
  * when the usage could not be represented. */

@@ -304,7 +304,7 @@ static int change_prepare(quota_engine *e, change *ch, uint32_t *n, const quota_
 		return quota__fail(QUOTA_ERR_NOMEM, "grant: out of memory");
 	}
 	if (c.contrib_count == 0) {
-		c.limit = r->pub->default_limit;
+		c.limit = quota__bucket_default(c.bucket);
 	} else if (contribs_limit(c.contribs, c.contrib_count, &c.limit)) {
 		char id[QUOTA_BUCKET_ID_MAX];
 		quota__bucket_describe(c.bucket, id, sizeof id);
@@ -417,7 +417,8 @@ QUOTA_API int quota_grant_apply(quota_engine *e, const quota_grant *in, int64_t 
 		if (!r)
 			rc = quota__fail(QUOTA_ERR_UNREGISTERED, "%s: %s is not registered", field,
 					 copy->allowances[i].resource_type);
-		else
+		else if (!quota__kind_is_ancestor(e, copy->consumer.kind,
+						  r->pub->consumer_type.kind))
 			rc = quota__reg_check_consumer(r, &copy->consumer, "grant.consumerRef");
 	}
 	quota__grant *old = rc ? NULL : grant_find(e, copy->ns, copy->name);

@@ -206,7 +206,7 @@ static void reg_replace(quota_engine *e, quota__reg *r, quota_registration *next
 				if (b->reg != r)
 					continue;
 				b->enforcement = next->enforcement;
-				if (b->contrib_count == 0 && b->limit != next->default_limit)
+				if (b->contrib_count == 0 && b->limit != quota__bucket_default(b))
 					quota__bucket_reset_limit(b, now);
 			}
 	}

@@ -10,6 +10,7 @@
 
 #include "common.h"
 #include "engine.h"
+#include "consumer.h"
 #include "registration.h"
 #include "grant.h"
 #include "bucket.h"
