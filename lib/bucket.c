@@ -99,12 +99,19 @@ void quota__bucket_reset_limit(quota__bucket *b, int64_t now)
 	b->last_reconciliation_ns = now;
 }
 
+/* What admission counts as used: allocated, or the observed usage when it
+ * is higher. */
+static int64_t usage_of(const quota__bucket *b)
+{
+	return b->has_observed && b->observed > b->allocated ? b->observed : b->allocated;
+}
+
 int64_t quota__bucket_available(const quota__bucket *b)
 {
 	int64_t used, left;
 	if (b->limit < 0)
 		return QUOTA_UNLIMITED;
-	if (__builtin_add_overflow(b->allocated, b->reserved, &used) ||
+	if (__builtin_add_overflow(usage_of(b), b->reserved, &used) ||
 	    __builtin_sub_overflow(b->limit, used, &left) || left < 0)
 		return 0;
 	return left;
@@ -113,7 +120,7 @@ int64_t quota__bucket_available(const quota__bucket *b)
 int quota__bucket_decide(const quota__bucket *b, int64_t amount, int *warned)
 {
 	int64_t used;
-	int overflow = __builtin_add_overflow(b->allocated, b->reserved, &used) ||
+	int overflow = __builtin_add_overflow(usage_of(b), b->reserved, &used) ||
 		       __builtin_add_overflow(used, amount, &used);
 	if (!overflow && (b->limit < 0 || used <= b->limit))
 		return QUOTA_OK;
@@ -413,16 +420,20 @@ static int anon_keyed(quota_engine *e, const quota_ref *c, const char *type, con
 	return anon_slow(e, c, type, op, must_exist);
 }
 
-int quota__expired_may_help(quota_engine *e, int rc)
+int quota__expired_may_help(quota_engine *e, int rc, uint64_t epoch)
 {
 	if (rc != QUOTA_ERR_EXCEEDED)
 		return 0;
-	if (atomic_load_explicit(&e->next_deadline, memory_order_relaxed) == QUOTA__NO_DEADLINE)
+	if (quota__epoch(e) != epoch)
+		return 1;
+	/* "No deadline" may only mean that another sweep is rebuilding it. */
+	if (atomic_load_explicit(&e->next_deadline, memory_order_acquire) == QUOTA__NO_DEADLINE &&
+	    !atomic_load(&e->sweeping))
 		return 0;
 	int64_t now = quota__now(e);
-	if (!quota__deadline_due(e, now))
-		return 0;
-	return quota__sweep(e, now) > 0;
+	if (quota__deadline_due(e, now) || atomic_load(&e->sweeping))
+		quota__sweep(e, now);
+	return quota__epoch(e) != epoch;
 }
 
 static int check_amount(int64_t amount)
@@ -440,13 +451,47 @@ QUOTA_API int quota_consume(quota_engine *e, const quota_ref *consumer, const ch
 	if ((rc = quota__answer_reset(ans)) || (rc = check_amount(amount)))
 		return rc;
 	anon_op op = {ANON_CONSUME, amount, ans};
+	uint64_t epoch = e ? quota__epoch(e) : 0;
 	rc = anon_keyed(e, consumer, type, &op, 0);
-	if (quota__expired_may_help(e, rc)) {
+	if (e && quota__expired_may_help(e, rc, epoch)) {
 		quota__answer_reset(ans);
 		rc = anon_keyed(e, consumer, type, &op, 0);
 	}
 	if (ans)
 		ans->status = rc;
+	return rc;
+}
+
+QUOTA_API int quota_usage_observe(quota_engine *e, const quota_ref *c, const char *type,
+				  int64_t value)
+{
+	char key[QUOTA__KEY_MAX + 1];
+	quota__reg *r;
+	int rc;
+	if ((rc = check_key_args(e, c, type)))
+		return rc;
+	if (value < 0)
+		return quota__fail(QUOTA_ERR_INVALID, "value: observed usage must be >= 0, got %lld",
+				   (long long)value);
+	pthread_rwlock_rdlock(&e->config);
+	if ((rc = find_reg(e, c, type, 1, &r)))
+		goto out;
+	quota__level lv = {c->kind, quota__str(c->ns), c->name};
+	size_t len = quota__level_key(key, &lv, type);
+	quota__stripe *s = &e->stripes[quota__stripe_of(e, quota__hash(e, key, len))];
+	pthread_mutex_lock(&s->lock);
+	quota__bucket *b = quota__level_bucket(e, r, &lv, type, 1);
+	if (!b) {
+		rc = quota__fail(QUOTA_ERR_NOMEM, "bucket: out of memory");
+	} else if (!group_fits(b, c)) {
+		rc = quota__reg_check_consumer(r, c, "consumer");
+	} else {
+		b->observed = value;
+		b->has_observed = 1;
+	}
+	pthread_mutex_unlock(&s->lock);
+out:
+	pthread_rwlock_unlock(&e->config);
 	return rc;
 }
 
@@ -480,9 +525,15 @@ static quota_bucket_info *pack_bucket(quota__pack *p, const quota__bucket *b)
 	info.last_reconciliation_ns = b->last_reconciliation_ns;
 	if (b->contrib_count == 0)
 		info.flags |= QUOTA_BUCKET_DEFAULT_LIMIT;
+	int64_t used = usage_of(b);
 	if (b->limit >= 0 && quota__bucket_available(b) == 0 &&
-	    (b->allocated > b->limit || b->reserved > b->limit - b->allocated))
+	    (used > b->limit || b->reserved > b->limit - used))
 		info.flags |= QUOTA_BUCKET_OVER_LIMIT;
+	if (b->has_observed) {
+		info.flags |= QUOTA_BUCKET_OBSERVED;
+		info.observed = b->observed;
+		info.drift = b->observed - b->allocated;
+	}
 	info.grant_ref_count = b->contrib_count;
 	quota_grant_ref **refs = quota__pack_take(p, b->contrib_count * sizeof *refs);
 	for (uint32_t i = 0; i < b->contrib_count; i++) {
@@ -658,8 +709,9 @@ QUOTA_API int quota_handle_consume(quota_bucket_handle *h, int64_t amount, quota
 	if ((rc = check_amount(amount)))
 		return rc;
 	anon_op op = {ANON_CONSUME, amount, ans};
+	uint64_t epoch = quota__epoch(h->e);
 	rc = handle_apply(h, &op);
-	if (quota__expired_may_help(h->e, rc)) {
+	if (quota__expired_may_help(h->e, rc, epoch)) {
 		quota__answer_reset(ans);
 		rc = handle_apply(h, &op);
 	}

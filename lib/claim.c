@@ -264,6 +264,15 @@ static quota__claim *release_held(quota_engine *e, quota__claim *c, int64_t now)
 	return NULL;
 }
 
+/* Release a reservation whose TTL has passed, and say so to deciders. */
+static quota__claim *expire_held(quota_engine *e, quota__claim *c, int64_t now)
+{
+	c->flags |= CLAIM_EXPIRED;
+	quota__claim *gone = release_held(e, c, now);
+	atomic_fetch_add_explicit(&e->expiry_epoch, 1, memory_order_release);
+	return gone;
+}
+
 /*
  * Find claim key and lock it together with its buckets' stripes. On
  * QUOTA_OK the caller holds every lock in *ls and must unlock it.
@@ -321,10 +330,8 @@ int quota__claim_expire_due(quota_engine *e, const char *key, size_t len, int64_
 	if (claim_lock(e, key, len, now, &ls, &c))
 		return 0;
 	int due = c->state == QUOTA_CLAIM_RESERVED && c->expires_ns && c->expires_ns <= now;
-	if (due) {
-		c->flags |= CLAIM_EXPIRED;
-		gone = release_held(e, c, now);
-	}
+	if (due)
+		gone = expire_held(e, c, now);
 	quota__lockset_unlock(e, &ls);
 	quota__free(gone);
 	return due;
@@ -461,6 +468,7 @@ static int claim_admit(quota_engine *e, const quota_claim *in, enum admit_mode m
 
 	for (int attempt = 0;; attempt++) {
 		int64_t now = quota__now(e);
+		uint64_t epoch = quota__epoch(e);
 		quota__lockset_lock(e, &ls);
 		quota__claim *old = NULL;
 		if (mode != ADMIT_CHECK) {
@@ -497,8 +505,7 @@ static int claim_admit(quota_engine *e, const quota_claim *in, enum admit_mode m
 		if (rc || mode == ADMIT_CHECK) {
 			unbind_made(e, &cs); /* a denial or a dry run leaves nothing */
 			quota__lockset_unlock(e, &ls);
-			if (rc == QUOTA_ERR_EXCEEDED && attempt == 0 &&
-			    quota__expired_may_help(e, rc)) {
+			if (attempt == 0 && quota__expired_may_help(e, rc, epoch)) {
 				quota__answer_reset(ans);
 				continue;
 			}
@@ -528,7 +535,8 @@ static int claim_admit(quota_engine *e, const quota_claim *in, enum admit_mode m
 		rec->state = mode == ADMIT_ACQUIRE ? QUOTA_CLAIM_GRANTED : QUOTA_CLAIM_RESERVED;
 		rec->created_ns = rec->updated_ns = now;
 		if (mode == ADMIT_RESERVE && c.ttl_ms) {
-			rec->expires_ns = now + c.ttl_ms * 1000000;
+			int64_t ttl = c.ttl_ms * 1000000;
+			rec->expires_ns = now > INT64_MAX - 1 - ttl ? INT64_MAX - 1 : now + ttl;
 			quota__deadline_note(e, home, rec->expires_ns);
 		}
 		quota__table_insert(&home->claims, &rec->node);
@@ -614,10 +622,8 @@ QUOTA_API int quota_claim_commit(quota_engine *e, const char *ns, const char *na
 	int64_t now = quota__now(e);
 	if (claim_lock(e, key, len, now, &ls, &c))
 		return not_found(ns, name);
-	if (c->state == QUOTA_CLAIM_RESERVED && c->expires_ns && c->expires_ns <= now) {
-		c->flags |= CLAIM_EXPIRED;
-		gone = release_held(e, c, now);
-	}
+	if (c->state == QUOTA_CLAIM_RESERVED && c->expires_ns && c->expires_ns <= now)
+		gone = expire_held(e, c, now);
 	if (c->state == QUOTA_CLAIM_RELEASED) {
 		rc = quota__fail(QUOTA_ERR_WRONG_STATE, "claim %s/%s: %s", quota__str(ns), name,
 				 c->flags & CLAIM_EXPIRED ? "expired before it was committed"
@@ -665,6 +671,7 @@ QUOTA_API int quota_claim_resize(quota_engine *e, const char *ns, const char *na
 	char key[QUOTA__NAME_KEY_MAX + 1];
 	size_t len = name_key(key, ns, name);
 	for (int attempt = 0;; attempt++) {
+		uint64_t epoch = quota__epoch(e);
 		if (claim_lock(e, key, len, quota__now(e), &ls, &c)) {
 			rc = not_found(ns, name);
 			goto out;
@@ -704,7 +711,7 @@ QUOTA_API int quota_claim_resize(quota_engine *e, const char *ns, const char *na
 		if (ans)
 			ans->state = c->state;
 		quota__lockset_unlock(e, &ls);
-		if (attempt || !quota__expired_may_help(e, rc))
+		if (attempt || !quota__expired_may_help(e, rc, epoch))
 			break;
 		quota__answer_reset(ans);
 	}

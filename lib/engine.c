@@ -179,6 +179,7 @@ QUOTA_API int quota_engine_new(quota_engine **out, const quota_engine_options *o
 	pthread_rwlockattr_setkind_np(&attr, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
 	pthread_rwlock_init(&e->config, &attr);
 	pthread_rwlockattr_destroy(&attr);
+	pthread_mutex_init(&e->sweep_lock, NULL);
 
 	e->stripe_count = stripes;
 	e->stripe_shift = 64 - (uint32_t)__builtin_ctz(stripes);
@@ -219,6 +220,7 @@ QUOTA_API void quota_engine_free(quota_engine *e)
 	quota__table_destroy(&e->consumers);
 	stripes_free(e, e->stripe_count);
 	pthread_rwlock_destroy(&e->config);
+	pthread_mutex_destroy(&e->sweep_lock);
 	quota__free(e);
 	quota__engine_count_add(-1);
 }
@@ -241,7 +243,9 @@ QUOTA_API int quota_engine_tick(quota_engine *e, int64_t now_ns, uint64_t *expir
 	int64_t now = quota__now(e);
 	if (now_ns > now)
 		now = now_ns;
-	uint64_t n = quota__deadline_due(e, now) ? quota__sweep(e, now) : 0;
+	uint64_t n = quota__deadline_due(e, now) || atomic_load(&e->sweeping)
+			     ? quota__sweep(e, now)
+			     : 0;
 	if (expired)
 		*expired = n;
 	return QUOTA_OK;
@@ -254,6 +258,8 @@ QUOTA_API int quota_engine_tick(quota_engine *e, int64_t now_ns, uint64_t *expir
 uint64_t quota__sweep(quota_engine *e, int64_t now)
 {
 	uint64_t expired = 0;
+	pthread_mutex_lock(&e->sweep_lock);
+	atomic_store(&e->sweeping, 1);
 	atomic_store(&e->next_deadline, QUOTA__NO_DEADLINE);
 	for (uint32_t i = 0; i < e->stripe_count; i++) {
 		quota__stripe *s = &e->stripes[i];
@@ -305,5 +311,7 @@ uint64_t quota__sweep(quota_engine *e, int64_t now)
 				expired += (uint64_t)quota__claim_expire_due(e, keys[k], lens[k], now);
 		}
 	}
+	atomic_store(&e->sweeping, 0);
+	pthread_mutex_unlock(&e->sweep_lock);
 	return expired;
 }

@@ -62,6 +62,8 @@ typedef struct quota__bucket {
 	int64_t allocated;      /* granted claims + anonymous */
 	int64_t reserved;
 	int64_t anonymous;      /* the part of allocated without a claim */
+	int64_t observed;       /* external usage, when has_observed */
+	int32_t has_observed;
 	int64_t claim_count;
 	int64_t reserved_count;
 	int64_t handles;
@@ -138,7 +140,11 @@ struct quota_engine {
 	void *clock_payload;
 	int64_t retention_ns;
 	_Atomic int64_t last_now;
-	_Atomic int64_t next_deadline; /* never later than any stripe's */
+	_Atomic int64_t next_deadline; /* never later than any stripe's, but
+					* "none" while a sweep rebuilds it */
+	pthread_mutex_t sweep_lock;    /* one sweep at a time; under config, over stripes */
+	atomic_int sweeping;
+	_Atomic uint64_t expiry_epoch; /* bumped by every expiry */
 	_Atomic uint64_t next_claim_id;
 };
 
@@ -227,14 +233,21 @@ int quota__answer_reset(quota_answer *a);
 int64_t quota__bucket_available(const quota__bucket *b);
 /* 1 when nothing holds the bucket: no usage, claims or handles. */
 int quota__bucket_idle(const quota__bucket *b);
+/* Note: observed usage does not make a bucket busy; it is a reading. */
 void quota__bucket_describe(const quota__bucket *b, char *buf, size_t n);
 void quota__answer_deny(quota_answer *a, int status, int req, const quota__bucket *b,
 			int64_t amount);
 void quota__buckets_free(quota_engine *e);
-/* After a denial (rc QUOTA_ERR_EXCEEDED): sweep what is due and say
- * whether anything expired, so that the decision is worth retrying.
- * Hold no locks but config (read). */
-int quota__expired_may_help(quota_engine *e, int rc);
+/* The expiry epoch to pass to quota__expired_may_help(); read it before
+ * deciding. */
+static inline uint64_t quota__epoch(quota_engine *e)
+{
+	return atomic_load_explicit(&e->expiry_epoch, memory_order_acquire);
+}
+/* After a denial (rc QUOTA_ERR_EXCEEDED): sweep what is due, waiting for a
+ * sweep in progress, and say whether any reservation expired since epoch,
+ * so that the decision is worth retrying. Hold no locks but config (read). */
+int quota__expired_may_help(quota_engine *e, int rc, uint64_t epoch);
 
 /* Claims (claim.c). */
 void quota__claims_free(quota_engine *e);

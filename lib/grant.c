@@ -92,14 +92,8 @@ static quota_grant *copy_grant(const quota_grant *src)
 /* The sum an allowance gives (its buckets add up; -1 wins). */
 static int allowance_amount(const quota_allowance *a, int64_t *out)
 {
-	int64_t sum = 0;
-	for (uint32_t j = 0; j < a->bucket_count; j++) {
-		const quota_grant_bucket *b = quota__elem(a->buckets, j);
-		if (quota__limit_add(sum, b->amount, &sum))
-			return QUOTA_ERR_OVERFLOW;
-	}
-	*out = sum;
-	return QUOTA_OK;
+	const quota_grant_bucket *b0 = a->buckets;
+	return quota__limit_sum(&b0->amount, a->bucket_count, b0->size, out);
 }
 
 static int check_grant(const quota_grant *g)
@@ -259,12 +253,7 @@ static int contribs_rebuild(const quota__bucket *b, const char *ns, const char *
 
 static int contribs_limit(const quota__contrib *c, uint32_t n, int64_t *limit)
 {
-	int64_t sum = 0;
-	for (uint32_t i = 0; i < n; i++)
-		if (quota__limit_add(sum, c[i].amount, &sum))
-			return QUOTA_ERR_OVERFLOW;
-	*limit = sum;
-	return QUOTA_OK;
+	return quota__limit_sum(&c->amount, n, sizeof *c, limit);
 }
 
 static void changes_discard(change *ch, uint32_t n)

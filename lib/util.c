@@ -136,13 +136,18 @@ int quota__check_array(const char *field, const void *arr, uint32_t count, size_
 	return QUOTA_OK;
 }
 
-int quota__limit_add(int64_t a, int64_t b, int64_t *out)
+int quota__limit_sum(const int64_t *v, size_t n, size_t stride, int64_t *out)
 {
-	if (a == QUOTA_UNLIMITED || b == QUOTA_UNLIMITED) {
-		*out = QUOTA_UNLIMITED;
-		return QUOTA_OK;
-	}
-	if (__builtin_add_overflow(a, b, out))
-		return QUOTA_ERR_OVERFLOW;
+	int64_t sum = 0;
+	for (size_t i = 0; i < n; i++)
+		if (*(const int64_t *)((const char *)v + i * stride) == QUOTA_UNLIMITED) {
+			*out = QUOTA_UNLIMITED;
+			return QUOTA_OK;
+		}
+	for (size_t i = 0; i < n; i++)
+		if (__builtin_add_overflow(sum, *(const int64_t *)((const char *)v + i * stride),
+					   &sum))
+			return QUOTA_ERR_OVERFLOW;
+	*out = sum;
 	return QUOTA_OK;
 }

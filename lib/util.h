@@ -48,7 +48,8 @@ static inline const void *quota__elem(const void *arr, size_t i)
  * carrying the same size >= min. */
 int quota__check_array(const char *field, const void *arr, uint32_t count, size_t min);
 
-/* a + b for amounts where -1 means unlimited: -1 if either is -1. */
-int quota__limit_add(int64_t a, int64_t b, int64_t *out);
+/* The sum of n amounts found stride bytes apart, where -1 means unlimited:
+ * -1 if any is -1 (whatever the order), else the checked sum. */
+int quota__limit_sum(const int64_t *v, size_t n, size_t stride, int64_t *out);
 
 #endif

@@ -681,6 +681,66 @@ out:
 	quota_engine_free(e);
 }
 
+static void test_observed_usage(void)
+{
+	quota_engine *e = test_engine(NULL, 0);
+	CHECK_RC(test_register(e, VCPUS, GROUP, "Organization", 0), QUOTA_OK);
+	CHECK_RC(test_grant(e, NULL, "g", &acme, VCPUS, 10, NULL), QUOTA_OK);
+	CHECK_RC(quota_consume(e, &acme, VCPUS, 3, NULL), QUOTA_OK);
+
+	/* nothing reported yet */
+	quota_bucket_info *b = NULL;
+	CHECK_RC(quota_bucket_get(e, &acme, VCPUS, &b), QUOTA_OK);
+	if (b) {
+		CHECK(!(b->flags & QUOTA_BUCKET_OBSERVED));
+		CHECK_EQ_INT(b->observed, 0);
+		CHECK_EQ_INT(b->drift, 0);
+	}
+	quota_free(b);
+
+	/* measured usage above the books: it is what admission counts */
+	CHECK_RC(quota_usage_observe(e, &acme, VCPUS, 8), QUOTA_OK);
+	CHECK_BUCKET(e, &acme, VCPUS, 10, 3, 0, 2);
+	CHECK_RC(quota_usage_observe(e, &acme, VCPUS, 8), QUOTA_OK);
+	CHECK_RC(quota_consume(e, &acme, VCPUS, 3, NULL), QUOTA_ERR_EXCEEDED);
+	struct test_claim c;
+	test_claim_init(&c, "ns", "c1", &acme);
+	test_claim_add(&c, VCPUS, 2);
+	CHECK_RC(quota_claim_reserve(e, &c.c, NULL), QUOTA_OK);
+	CHECK_BUCKET(e, &acme, VCPUS, 10, 3, 2, 0);
+	b = NULL;
+	CHECK_RC(quota_bucket_get(e, &acme, VCPUS, &b), QUOTA_OK);
+	if (b) {
+		CHECK(b->flags & QUOTA_BUCKET_OBSERVED);
+		CHECK_EQ_INT(b->observed, 8);
+		CHECK_EQ_INT(b->drift, 5);
+	}
+	quota_free(b);
+
+	/* measured usage below the books: the books count, drift is negative */
+	CHECK_RC(quota_usage_observe(e, &acme, VCPUS, 1), QUOTA_OK);
+	CHECK_BUCKET(e, &acme, VCPUS, 10, 3, 2, 5);
+	b = NULL;
+	CHECK_RC(quota_bucket_get(e, &acme, VCPUS, &b), QUOTA_OK);
+	if (b)
+		CHECK_EQ_INT(b->drift, -2);
+	quota_free(b);
+
+	/* bad input changes nothing */
+	CHECK_RC(quota_usage_observe(e, &acme, VCPUS, -1), QUOTA_ERR_INVALID);
+	CHECK_ERR_MENTIONS("value");
+	CHECK_RC(quota_usage_observe(e, &acme, "no.such/type", 1), QUOTA_ERR_UNREGISTERED);
+	quota_ref proj = {GROUP, "Project", "acme", "web"};
+	CHECK_RC(quota_usage_observe(e, &proj, VCPUS, 1), QUOTA_ERR_NOT_ALLOWED);
+	CHECK_RC(quota_usage_observe(NULL, &acme, VCPUS, 1), QUOTA_ERR_INVALID);
+	CHECK_BUCKET(e, &acme, VCPUS, 10, 3, 2, 5);
+
+	/* a consumer seen only through observation gets a bucket */
+	CHECK_RC(quota_usage_observe(e, &globex, VCPUS, 4), QUOTA_OK);
+	CHECK_BUCKET(e, &globex, VCPUS, 0, 0, 0, 0);
+	quota_engine_free(e);
+}
+
 int main(void)
 {
 	RUN(test_arithmetic);
@@ -692,5 +752,6 @@ int main(void)
 	RUN(test_handles);
 	RUN(test_iterator);
 	RUN(test_grant_refs);
+	RUN(test_observed_usage);
 	return check_exit();
 }

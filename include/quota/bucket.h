@@ -66,7 +66,8 @@ QUOTA_API int quota_answer_init(quota_answer *a, size_t size);
 /** Flags of quota_bucket_info.flags. */
 typedef enum quota_bucket_flag {
 	QUOTA_BUCKET_DEFAULT_LIMIT = 1 << 0, /**< no grant contributes: default limit */
-	QUOTA_BUCKET_OVER_LIMIT = 1 << 1     /**< allocated + reserved > limit (after a lowered limit) */
+	QUOTA_BUCKET_OVER_LIMIT = 1 << 1,    /**< usage + reserved > limit (after a lowered limit) */
+	QUOTA_BUCKET_OBSERVED = 1 << 2       /**< external usage has been reported */
 } quota_bucket_flag;
 
 /** One grant contributing to a bucket (AllowanceBucket contributingGrantRefs). */
@@ -90,6 +91,11 @@ typedef struct quota_grant_ref {
  *   changed grant set or registration.
  * - last_reconciliation_ns: when that last happened (engine clock).
  * - flags: QUOTA_BUCKET_* bits.
+ * - observed: the last externally measured usage (quota_usage_observe()),
+ *   0 unless QUOTA_BUCKET_OBSERVED is set.
+ * - drift: observed - allocated when observed, else 0. Admission counts
+ *   max(allocated, observed) + reserved against the limit, and available
+ *   is computed from the same usage.
  */
 typedef struct quota_bucket_info {
 	size_t size;
@@ -107,6 +113,8 @@ typedef struct quota_bucket_info {
 	uint32_t flags;
 	uint32_t grant_ref_count;
 	quota_grant_ref *const *grant_refs;
+	int64_t observed;
+	int64_t drift;
 } quota_bucket_info;
 
 /**
@@ -178,6 +186,23 @@ QUOTA_API int quota_consume(quota_engine *e, const quota_ref *consumer, const ch
  */
 QUOTA_API int quota_give_back(quota_engine *e, const quota_ref *consumer, const char *resource_type,
 			      int64_t amount);
+
+/**
+ * Report externally measured usage of (consumer, type): metering, memory
+ * actually in use. From then on admission at this bucket counts
+ * max(allocated, observed) + reserved, so usage that the engine did not
+ * see still limits new requests; the bucket reports observed and the drift
+ * (observed - allocated). Each call replaces the previous value. The
+ * consumer may be of the registration's kind or of a kind above it; other
+ * levels are not changed.
+ *
+ * @param value  the measured usage, >= 0.
+ * @return QUOTA_OK; QUOTA_ERR_INVALID (value < 0, bad ref);
+ *         QUOTA_ERR_UNREGISTERED; QUOTA_ERR_NOT_ALLOWED; QUOTA_ERR_NOMEM.
+ * Thread-safe.
+ */
+QUOTA_API int quota_usage_observe(quota_engine *e, const quota_ref *consumer,
+				  const char *resource_type, int64_t value);
 
 /** A prepared bucket handle: one lookup, then consume many times. Opaque. */
 typedef struct quota_bucket_handle quota_bucket_handle;
