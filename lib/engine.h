@@ -168,7 +168,8 @@ static inline int quota__deadline_due(quota_engine *e, int64_t now)
 uint64_t quota__sweep(quota_engine *e, int64_t now);
 
 /* A set of stripe indices locked in ascending order. */
-/* Enough for every level of every request of a claim, and its own stripe. */
+/* Enough for every level of every request of a claim and its own stripe,
+ * and for the buckets of a grant change (two per allowance). */
 #define QUOTA__LOCKSET_MAX (QUOTA_MAX_REQUESTS * QUOTA_MAX_DEPTH + 1)
 typedef struct quota__lockset {
 	uint32_t n;

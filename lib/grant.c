@@ -3,8 +3,8 @@
  *
  * A change of grants (apply or delete) is prepared first, with every
  * allocation and every check done while only the config lock is held, then
- * committed under all stripe locks at once, so that no decision sees a
- * grant half applied and a failure leaves nothing behind.
+ * committed under the locks of every stripe it touches at once, so that no
+ * decision sees a grant half applied and a failure leaves nothing behind.
  * SPDX-License-Identifier: MIT
  */
 #include <stdio.h>
@@ -17,6 +17,7 @@
 #include "pack.h"
 
 #define MAX_ALLOWANCES 64
+_Static_assert(2 * MAX_ALLOWANCES <= QUOTA__LOCKSET_MAX, "a grant change fits one lock set");
 #define MAX_GRANT_BUCKETS 16
 
 QUOTA_API int quota_grant_bucket_init(quota_grant_bucket *b, size_t size)
@@ -342,8 +343,12 @@ static int grant_change(quota_engine *e, quota__grant *old, quota_grant *next)
 		}
 	}
 
+	/* Only the touched buckets' stripes: decisions elsewhere go on. */
+	quota__lockset ls = {0};
+	for (uint32_t i = 0; i < n; i++)
+		quota__lockset_add(&ls, ch[i].bucket->stripe);
 	int64_t now = quota__now(e);
-	quota__lock_all(e);
+	quota__lockset_lock(e, &ls);
 	for (uint32_t i = 0; i < n; i++) {
 		quota__bucket *b = ch[i].bucket;
 		quota__contrib *prev = b->contribs;
@@ -357,7 +362,7 @@ static int grant_change(quota_engine *e, quota__grant *old, quota_grant *next)
 		ch[i].contribs = prev; /* freed below */
 		ch[i].fresh = 0;
 	}
-	quota__unlock_all(e);
+	quota__lockset_unlock(e, &ls);
 	changes_discard(ch, n);
 
 	for (uint32_t i = 0; old && i < old->pub->allowance_count; i++)
