@@ -136,7 +136,7 @@ int quota__bucket_decide(const quota__bucket *b, int64_t amount, int *warned)
 int quota__bucket_idle(const quota__bucket *b)
 {
 	return b->allocated == 0 && b->reserved == 0 && b->claim_count == 0 &&
-	       b->reserved_count == 0 && b->handles == 0;
+	       b->reserved_count == 0 && b->pending == 0 && b->handles == 0;
 }
 
 void quota__bucket_describe(const quota__bucket *b, char *buf, size_t n)
@@ -206,7 +206,7 @@ static quota__bucket *level_at(quota__bucket *base, uint32_t i)
 
 /* Apply op to base and every level above it, all or nothing; caller
  * holds every stripe of the chain. */
-static int anon_apply(quota__bucket *base, const anon_op *op)
+static int anon_apply(quota_engine *e, quota__bucket *base, const anon_op *op)
 {
 	uint32_t n = base->up_count + 1;
 	int64_t amount = op->amount;
@@ -227,6 +227,7 @@ static int anon_apply(quota__bucket *base, const anon_op *op)
 			level_at(base, i)->allocated -= amount;
 			level_at(base, i)->anonymous -= amount;
 		}
+		quota__capacity_freed(e);
 		return QUOTA_OK;
 	}
 	quota__bucket *warned_at = NULL;
@@ -384,7 +385,7 @@ static int anon_slow(quota_engine *e, const quota_ref *c, const char *type, cons
 	if (!rc && quota__chain_link(e, b[0], b + 1, n - 1))
 		rc = quota__fail(QUOTA_ERR_NOMEM, "bucket: out of memory");
 	if (!rc)
-		rc = anon_apply(b[0], op);
+		rc = anon_apply(e, b[0], op);
 	/* A denied request leaves no bucket behind; buckets above an existing
 	 * one stay, since it may point at them now. */
 	if (rc && fresh[0])
@@ -410,7 +411,7 @@ static int anon_keyed(quota_engine *e, const quota_ref *c, const char *type, con
 		pthread_mutex_lock(&s->lock);
 		quota__bucket *b = (quota__bucket *)quota__table_find(&s->buckets, hash, key, len);
 		if (b && single_level(e, b)) {
-			int rc = group_fits(b, c) ? anon_apply(b, op)
+			int rc = group_fits(b, c) ? anon_apply(e, b, op)
 						  : quota__reg_check_consumer(b->reg, c, "consumer");
 			pthread_mutex_unlock(&s->lock);
 			return rc;
@@ -457,6 +458,7 @@ QUOTA_API int quota_consume(quota_engine *e, const quota_ref *consumer, const ch
 		quota__answer_reset(ans);
 		rc = anon_keyed(e, consumer, type, &op, 0);
 	}
+	quota__after(e);
 	if (ans)
 		ans->status = rc;
 	return rc;
@@ -486,12 +488,15 @@ QUOTA_API int quota_usage_observe(quota_engine *e, const quota_ref *c, const cha
 	} else if (!group_fits(b, c)) {
 		rc = quota__reg_check_consumer(r, c, "consumer");
 	} else {
+		if (b->has_observed && value < b->observed)
+			quota__capacity_freed(e);
 		b->observed = value;
 		b->has_observed = 1;
 	}
 	pthread_mutex_unlock(&s->lock);
 out:
 	pthread_rwlock_unlock(&e->config);
+	quota__after(e);
 	return rc;
 }
 
@@ -502,7 +507,9 @@ QUOTA_API int quota_give_back(quota_engine *e, const quota_ref *consumer, const 
 	if ((rc = check_amount(amount)))
 		return rc;
 	anon_op op = {ANON_GIVE_BACK, amount, NULL};
-	return anon_keyed(e, consumer, type, &op, 1);
+	rc = anon_keyed(e, consumer, type, &op, 1);
+	quota__after(e);
+	return rc;
 }
 
 static quota_bucket_info *pack_bucket(quota__pack *p, const quota__bucket *b)
@@ -529,6 +536,7 @@ static quota_bucket_info *pack_bucket(quota__pack *p, const quota__bucket *b)
 	if (b->limit >= 0 && quota__bucket_available(b) == 0 &&
 	    (used > b->limit || b->reserved > b->limit - used))
 		info.flags |= QUOTA_BUCKET_OVER_LIMIT;
+	info.pending = b->pending;
 	if (b->has_observed) {
 		info.flags |= QUOTA_BUCKET_OBSERVED;
 		info.observed = b->observed;
@@ -690,7 +698,7 @@ static int handle_apply(quota_bucket_handle *h, const anon_op *op)
 	quota__stripe *s = &h->e->stripes[b->stripe];
 	pthread_mutex_lock(&s->lock);
 	if (single_level(h->e, b)) {
-		int rc = anon_apply(b, op);
+		int rc = anon_apply(h->e, b, op);
 		pthread_mutex_unlock(&s->lock);
 		return rc;
 	}
@@ -715,6 +723,7 @@ QUOTA_API int quota_handle_consume(quota_bucket_handle *h, int64_t amount, quota
 		quota__answer_reset(ans);
 		rc = handle_apply(h, &op);
 	}
+	quota__after(h->e);
 	if (ans)
 		ans->status = rc;
 	return rc;
@@ -728,7 +737,9 @@ QUOTA_API int quota_handle_give_back(quota_bucket_handle *h, int64_t amount)
 	if ((rc = check_amount(amount)))
 		return rc;
 	anon_op op = {ANON_GIVE_BACK, amount, NULL};
-	return handle_apply(h, &op);
+	rc = handle_apply(h, &op);
+	quota__after(h->e);
+	return rc;
 }
 
 void quota__buckets_free(quota_engine *e)

@@ -16,8 +16,11 @@
 #include "iter.h"
 #include "pack.h"
 
-/* Internal claim flag: released by TTL expiry rather than by a caller. */
-#define CLAIM_EXPIRED (1u << 31)
+/* Internal claim flags, above the public QUOTA_CLAIM_* bits. */
+#define CLAIM_EXPIRED (1u << 31)     /* ended by a TTL or a queue deadline */
+#define CLAIM_GRANT_ON_ADMIT (1u << 30) /* queued through acquire or AUTO_COMMIT */
+#define CLAIM_EXPIRED_QUEUED (1u << 29) /* ended by its queue deadline */
+#define CLAIM_PUBLIC_FLAGS (QUOTA_CLAIM_QUEUE | QUOTA_CLAIM_AUTO_COMMIT)
 
 enum admit_mode { ADMIT_RESERVE, ADMIT_ACQUIRE, ADMIT_CHECK };
 
@@ -96,11 +99,15 @@ static int check_claim(const quota_claim *in, quota_claim *c)
 	if ((!quota__empty(c->resource.kind) || !quota__empty(c->resource.name)) &&
 	    (rc = quota__check_ref("claim.resourceRef", &c->resource)))
 		return rc;
-	if (c->flags)
-		return quota__fail(QUOTA_ERR_INVALID, "claim.flags: unknown bits 0x%x", c->flags);
+	if (c->flags & ~(uint32_t)CLAIM_PUBLIC_FLAGS)
+		return quota__fail(QUOTA_ERR_INVALID, "claim.flags: unknown bits 0x%x",
+				   c->flags & ~(uint32_t)CLAIM_PUBLIC_FLAGS);
 	if (c->ttl_ms < 0 || c->ttl_ms > INT64_MAX / 1000000 / 2)
 		return quota__fail(QUOTA_ERR_INVALID, "claim.ttl_ms: %lld out of range",
 				   (long long)c->ttl_ms);
+	if (c->queue_timeout_ms < 0 || c->queue_timeout_ms > INT64_MAX / 1000000 / 2)
+		return quota__fail(QUOTA_ERR_INVALID, "claim.queue_timeout_ms: %lld out of range",
+				   (long long)c->queue_timeout_ms);
 	if (c->request_count < 1)
 		return quota__fail(QUOTA_ERR_INVALID, "claim.requests: must not be empty");
 	return check_requests("claim.requests", c->requests, c->request_count, 1);
@@ -238,10 +245,16 @@ static void commit_held(quota__claim *c, int64_t now)
  */
 static quota__claim *release_held(quota_engine *e, quota__claim *c, int64_t now)
 {
+	if (c->state == QUOTA_CLAIM_PENDING)
+		atomic_fetch_sub(&e->pending_count, 1);
+	else
+		quota__capacity_freed(e);
 	for (uint32_t i = 0; i < c->req_count; i++) {
 		for (uint32_t l = 0; l < c->req[i].charged_count; l++) {
 			quota__bucket *b = c->req[i].charged[l];
-			if (c->state == QUOTA_CLAIM_RESERVED) {
+			if (c->state == QUOTA_CLAIM_PENDING) {
+				b->pending--;
+			} else if (c->state == QUOTA_CLAIM_RESERVED) {
 				b->reserved -= c->req[i].amount;
 				b->reserved_count--;
 			} else {
@@ -264,20 +277,19 @@ static quota__claim *release_held(quota_engine *e, quota__claim *c, int64_t now)
 	return NULL;
 }
 
-/* Release a reservation whose TTL has passed, and say so to deciders. */
+/* End a reservation whose TTL, or a pending claim whose queue deadline,
+ * has passed; tell deciders that capacity may have come back. */
 static quota__claim *expire_held(quota_engine *e, quota__claim *c, int64_t now)
 {
 	c->flags |= CLAIM_EXPIRED;
+	if (c->state == QUOTA_CLAIM_PENDING)
+		c->flags |= CLAIM_EXPIRED_QUEUED;
 	quota__claim *gone = release_held(e, c, now);
 	atomic_fetch_add_explicit(&e->expiry_epoch, 1, memory_order_release);
 	return gone;
 }
 
-/*
- * Find claim key and lock it together with its buckets' stripes. On
- * QUOTA_OK the caller holds every lock in *ls and must unlock it.
- */
-static int claim_lock(quota_engine *e, const char *key, size_t len, int64_t now,
+int quota__claim_lock(quota_engine *e, const char *key, size_t len, int64_t now,
 		      quota__lockset *ls, quota__claim **out)
 {
 	uint64_t hash = quota__hash(e, key, len);
@@ -327,14 +339,83 @@ int quota__claim_expire_due(quota_engine *e, const char *key, size_t len, int64_
 {
 	quota__lockset ls;
 	quota__claim *c, *gone = NULL;
-	if (claim_lock(e, key, len, now, &ls, &c))
+	quota__event *ev;
+	/* Without memory for its event the claim waits for the next sweep. */
+	if (quota__event_prepare(e, key, len, &ev))
 		return 0;
-	int due = c->state == QUOTA_CLAIM_RESERVED && c->expires_ns && c->expires_ns <= now;
-	if (due)
+	if (quota__claim_lock(e, key, len, now, &ls, &c)) {
+		quota__free(ev);
+		return 0;
+	}
+	int prev = c->state;
+	int due = (prev == QUOTA_CLAIM_RESERVED || prev == QUOTA_CLAIM_PENDING) &&
+		  c->expires_ns && c->expires_ns <= now;
+	if (due) {
 		gone = expire_held(e, c, now);
+		quota__event_post(e, ev, QUOTA_EVENT_EXPIRED, prev, QUOTA_CLAIM_RELEASED);
+		ev = NULL;
+	}
 	quota__lockset_unlock(e, &ls);
+	quota__free(ev);
 	quota__free(gone);
 	return due;
+}
+
+/* Whether every request of c fits at every level it charges. */
+static int fits_everywhere(const quota__claim *c)
+{
+	for (uint32_t i = 0; i < c->req_count; i++)
+		for (uint32_t l = 0; l < c->req[i].charged_count; l++) {
+			int warned = 0;
+			if (quota__bucket_decide(c->req[i].charged[l], c->req[i].amount, &warned))
+				return 0;
+		}
+	return 1;
+}
+
+/* Charge a claim's amounts: reserved, or allocated when granted. */
+static void charge_held(quota__claim *c, int granted)
+{
+	for (uint32_t i = 0; i < c->req_count; i++)
+		for (uint32_t l = 0; l < c->req[i].charged_count; l++) {
+			quota__bucket *b = c->req[i].charged[l];
+			if (granted) {
+				b->allocated += c->req[i].amount;
+				b->claim_count++;
+			} else {
+				b->reserved += c->req[i].amount;
+				b->reserved_count++;
+			}
+		}
+}
+
+/* The reservation TTL starts at admission. */
+static void start_ttl(quota_engine *e, quota__claim *c, int64_t now)
+{
+	if (c->state != QUOTA_CLAIM_RESERVED || !c->ttl_ns)
+		return;
+	c->expires_ns = now > INT64_MAX - 1 - c->ttl_ns ? INT64_MAX - 1 : now + c->ttl_ns;
+	quota__deadline_note(e, claim_stripe(e, c), c->expires_ns);
+}
+
+int quota__claim_admit_pending(quota_engine *e, quota__claim *c, int64_t now)
+{
+	quota__event *ev;
+	if (!fits_everywhere(c) || quota__event_prepare(e, c->node.key, c->node.key_len, &ev))
+		return 0;
+	int granted = (c->flags & CLAIM_GRANT_ON_ADMIT) != 0;
+	for (uint32_t i = 0; i < c->req_count; i++)
+		for (uint32_t l = 0; l < c->req[i].charged_count; l++)
+			c->req[i].charged[l]->pending--;
+	atomic_fetch_sub(&e->pending_count, 1);
+	charge_held(c, granted);
+	c->state = granted ? QUOTA_CLAIM_GRANTED : QUOTA_CLAIM_RESERVED;
+	c->expires_ns = 0;
+	c->updated_ns = now;
+	start_ttl(e, c, now);
+	quota__event_post(e, ev, granted ? QUOTA_EVENT_GRANTED : QUOTA_EVENT_RESERVED,
+			  QUOTA_CLAIM_PENDING, c->state);
+	return 1;
 }
 
 /* The levels a request is charged at, resolved under config before locking. */
@@ -433,6 +514,21 @@ static int decide_all(const quota_claim *c, const target *t, const charge_set *c
 	return QUOTA_OK;
 }
 
+/* With queued claims waiting on any bucket of the request, a new queued
+ * claim waits behind them; the answer names the first such bucket. */
+static int others_waiting(const quota_claim *c, const target *t, const charge_set *cs,
+			  quota_answer *ans)
+{
+	for (uint32_t i = 0; i < c->request_count; i++)
+		for (uint32_t l = 0; l < t[i].levels; l++)
+			if (cs->b[i][l]->pending > 0) {
+				int64_t amount = ((const quota_request *)quota__elem(c->requests, i))->amount;
+				quota__answer_deny(ans, QUOTA_OK, (int)i, cs->b[i][l], amount);
+				return 1;
+			}
+	return 0;
+}
+
 static int claim_admit(quota_engine *e, const quota_claim *in, enum admit_mode mode,
 		       quota_answer *ans)
 {
@@ -441,8 +537,9 @@ static int claim_admit(quota_engine *e, const quota_claim *in, enum admit_mode m
 	uint32_t levels[QUOTA_MAX_REQUESTS];
 	charge_set cs;
 	quota__claim *rec = NULL, *gone = NULL;
+	quota__event *ev = NULL;
 	quota__lockset ls = {0};
-	int rc;
+	int rc, queue_held = 0;
 
 	if ((rc = quota__answer_reset(ans)))
 		return rc;
@@ -455,15 +552,29 @@ static int claim_admit(quota_engine *e, const quota_claim *in, enum admit_mode m
 	uint64_t khash = quota__hash(e, key, klen);
 	quota__stripe *home = &e->stripes[quota__stripe_of(e, khash)];
 	quota__lockset_add(&ls, quota__stripe_of(e, khash));
+	int queued = mode != ADMIT_CHECK && (c.flags & QUOTA_CLAIM_QUEUE);
 
 	pthread_rwlock_rdlock(&e->config);
 	if ((rc = resolve_targets(e, &c, t, &ls)))
 		goto out_config;
 	for (uint32_t i = 0; i < c.request_count; i++)
 		levels[i] = t[i].levels;
-	if (mode != ADMIT_CHECK && !(rec = claim_new(e, &c, levels))) {
-		rc = quota__fail(QUOTA_ERR_NOMEM, "claim: out of memory");
-		goto out_config;
+	if (mode != ADMIT_CHECK) {
+		if (!(rec = claim_new(e, &c, levels))) {
+			rc = quota__fail(QUOTA_ERR_NOMEM, "claim: out of memory");
+			goto out_config;
+		}
+		if ((rc = quota__event_prepare(e, key, klen, &ev)))
+			goto out_config;
+		rec->flags = c.flags;
+		if (mode == ADMIT_ACQUIRE || (c.flags & QUOTA_CLAIM_AUTO_COMMIT))
+			rec->flags |= CLAIM_GRANT_ON_ADMIT;
+		rec->ttl_ns = mode == ADMIT_RESERVE ? c.ttl_ms * 1000000 : 0;
+	}
+	if (queued) {
+		/* Deciding and joining the queue must be one step for kicks. */
+		pthread_mutex_lock(&e->queue_lock);
+		queue_held = 1;
 	}
 
 	for (int attempt = 0;; attempt++) {
@@ -473,7 +584,7 @@ static int claim_admit(quota_engine *e, const quota_claim *in, enum admit_mode m
 		quota__claim *old = NULL;
 		if (mode != ADMIT_CHECK) {
 			old = claim_find(home, khash, key, klen, now);
-			if (old && old->state == QUOTA_CLAIM_RESERVED && old->expires_ns &&
+			if (old && old->state != QUOTA_CLAIM_GRANTED && old->expires_ns &&
 			    old->expires_ns <= now) {
 				/* Expired but not swept: sweep, then look again. */
 				quota__lockset_unlock(e, &ls);
@@ -488,8 +599,12 @@ static int claim_admit(quota_engine *e, const quota_claim *in, enum admit_mode m
 						 quota__str(c.ns), c.name);
 			} else {
 				/* The same spec charges the same buckets: all locked. */
-				if (mode == ADMIT_ACQUIRE && old->state == QUOTA_CLAIM_RESERVED)
+				if (mode == ADMIT_ACQUIRE && old->state == QUOTA_CLAIM_RESERVED) {
 					commit_held(old, now);
+					quota__event_post(e, ev, QUOTA_EVENT_GRANTED,
+							  QUOTA_CLAIM_RESERVED, old->state);
+					ev = NULL;
+				}
 				if (ans) {
 					ans->state = old->state;
 					ans->flags |= QUOTA_ANSWER_EXISTED;
@@ -500,8 +615,25 @@ static int claim_admit(quota_engine *e, const quota_claim *in, enum admit_mode m
 		}
 		cs.made_count = 0;
 		rc = bind_buckets(e, &c, t, &cs);
-		if (!rc)
+		int to_queue = 0;
+		if (!rc && queued && others_waiting(&c, t, &cs, ans))
+			to_queue = 1;
+		else if (!rc)
 			rc = decide_all(&c, t, &cs, ans);
+		if (rc == QUOTA_ERR_EXCEEDED && queued) {
+			if (attempt == 0 && (quota__deadline_due(e, now) || atomic_load(&e->sweeping))) {
+				/* Expired reservations may make room: sweep first. */
+				unbind_made(e, &cs);
+				quota__lockset_unlock(e, &ls);
+				quota__sweep(e, now);
+				quota__answer_reset(ans);
+				continue;
+			}
+			to_queue = 1;
+			rc = QUOTA_OK;
+		}
+		if (!rc && to_queue)
+			rc = quota__queue_append(e, key, klen, rec->id);
 		if (rc || mode == ADMIT_CHECK) {
 			unbind_made(e, &cs); /* a denial or a dry run leaves nothing */
 			quota__lockset_unlock(e, &ls);
@@ -514,31 +646,38 @@ static int claim_admit(quota_engine *e, const quota_claim *in, enum admit_mode m
 			break;
 		}
 		for (uint32_t i = 0; i < c.request_count; i++) {
-			quota__claim_req *q = &rec->req[i];
 			for (uint32_t l = 0; l < t[i].levels; l++) {
-				quota__bucket *b = cs.b[i][l];
-				q->charged[l] = b;
-				if (mode == ADMIT_ACQUIRE) {
-					b->allocated += q->amount;
-					b->claim_count++;
-				} else {
-					b->reserved += q->amount;
-					b->reserved_count++;
-				}
+				rec->req[i].charged[l] = cs.b[i][l];
+				if (to_queue)
+					cs.b[i][l]->pending++;
 			}
-			q->charged_count = t[i].levels;
+			rec->req[i].charged_count = t[i].levels;
 		}
 		if (old) {
 			quota__table_remove(&home->claims, &old->node);
 			gone = old;
 		}
-		rec->state = mode == ADMIT_ACQUIRE ? QUOTA_CLAIM_GRANTED : QUOTA_CLAIM_RESERVED;
 		rec->created_ns = rec->updated_ns = now;
-		if (mode == ADMIT_RESERVE && c.ttl_ms) {
-			int64_t ttl = c.ttl_ms * 1000000;
-			rec->expires_ns = now > INT64_MAX - 1 - ttl ? INT64_MAX - 1 : now + ttl;
-			quota__deadline_note(e, home, rec->expires_ns);
+		if (to_queue) {
+			rec->state = QUOTA_CLAIM_PENDING;
+			atomic_fetch_add(&e->pending_count, 1);
+			if (c.queue_timeout_ms) {
+				int64_t wait = c.queue_timeout_ms * 1000000;
+				rec->expires_ns = now > INT64_MAX - 1 - wait ? INT64_MAX - 1 : now + wait;
+				quota__deadline_note(e, home, rec->expires_ns);
+			}
+			quota__event_post(e, ev, QUOTA_EVENT_QUEUED, 0, rec->state);
+			if (ans)
+				ans->flags |= QUOTA_ANSWER_QUEUED;
+		} else {
+			int granted = mode == ADMIT_ACQUIRE;
+			charge_held(rec, granted);
+			rec->state = granted ? QUOTA_CLAIM_GRANTED : QUOTA_CLAIM_RESERVED;
+			start_ttl(e, rec, now);
+			quota__event_post(e, ev, granted ? QUOTA_EVENT_GRANTED : QUOTA_EVENT_RESERVED, 0,
+					  rec->state);
 		}
+		ev = NULL;
 		quota__table_insert(&home->claims, &rec->node);
 		if (ans)
 			ans->state = rec->state;
@@ -547,9 +686,13 @@ static int claim_admit(quota_engine *e, const quota_claim *in, enum admit_mode m
 		break;
 	}
 out_config:
+	if (queue_held)
+		pthread_mutex_unlock(&e->queue_lock);
 	pthread_rwlock_unlock(&e->config);
 	quota__free(rec);
 	quota__free(gone);
+	quota__free(ev);
+	quota__after(e);
 out_nolock:
 	if (ans)
 		ans->status = rc;
@@ -614,28 +757,51 @@ QUOTA_API int quota_claim_commit(quota_engine *e, const char *ns, const char *na
 	int rc, idx[QUOTA_MAX_REQUESTS];
 	quota__lockset ls;
 	quota__claim *c, *gone = NULL;
+	quota__event *ev;
 	if ((rc = check_target(e, ns, name)) ||
 	    (rc = check_requests("actual", actual, actual_count, 0)))
 		return rc;
 	char key[QUOTA__NAME_KEY_MAX + 1];
 	size_t len = name_key(key, ns, name);
+	if ((rc = quota__event_prepare(e, key, len, &ev)))
+		return rc;
 	int64_t now = quota__now(e);
-	if (claim_lock(e, key, len, now, &ls, &c))
+	if (quota__claim_lock(e, key, len, now, &ls, &c)) {
+		quota__free(ev);
 		return not_found(ns, name);
-	if (c->state == QUOTA_CLAIM_RESERVED && c->expires_ns && c->expires_ns <= now)
+	}
+	int prev = c->state;
+	if (prev != QUOTA_CLAIM_GRANTED && prev != QUOTA_CLAIM_RELEASED && c->expires_ns &&
+	    c->expires_ns <= now) {
 		gone = expire_held(e, c, now);
+		quota__event_post(e, ev, QUOTA_EVENT_EXPIRED, prev, QUOTA_CLAIM_RELEASED);
+		ev = NULL;
+	}
 	if (c->state == QUOTA_CLAIM_RELEASED) {
 		rc = quota__fail(QUOTA_ERR_WRONG_STATE, "claim %s/%s: %s", quota__str(ns), name,
-				 c->flags & CLAIM_EXPIRED ? "expired before it was committed"
-							  : "released");
+				 !(c->flags & CLAIM_EXPIRED)          ? "released"
+				 : c->flags & CLAIM_EXPIRED_QUEUED ? "its queue deadline passed"
+								   : "expired before it was committed");
+	} else if (c->state == QUOTA_CLAIM_PENDING) {
+		rc = quota__fail(QUOTA_ERR_WRONG_STATE,
+				 "claim %s/%s: still pending in the queue, nothing to commit",
+				 quota__str(ns), name);
 	} else if (c->state == QUOTA_CLAIM_RESERVED &&
 		   !(rc = map_requests(c, "actual", actual, actual_count, 1, idx))) {
-		for (uint32_t i = 0; i < actual_count; i++)
-			c->req[idx[i]].amount = ((const quota_request *)quota__elem(actual, i))->amount;
+		for (uint32_t i = 0; i < actual_count; i++) {
+			int64_t used = ((const quota_request *)quota__elem(actual, i))->amount;
+			if (used < c->req[idx[i]].amount)
+				quota__capacity_freed(e);
+			c->req[idx[i]].amount = used;
+		}
 		commit_held(c, now);
+		quota__event_post(e, ev, QUOTA_EVENT_GRANTED, prev, c->state);
+		ev = NULL;
 	}
 	quota__lockset_unlock(e, &ls);
 	quota__free(gone);
+	quota__free(ev);
+	quota__after(e);
 	return rc;
 }
 
@@ -644,17 +810,31 @@ QUOTA_API int quota_claim_release(quota_engine *e, const char *ns, const char *n
 	int rc;
 	quota__lockset ls;
 	quota__claim *c, *gone = NULL;
+	quota__event *ev;
 	if ((rc = check_target(e, ns, name)))
 		return rc;
 	char key[QUOTA__NAME_KEY_MAX + 1];
 	size_t len = name_key(key, ns, name);
+	if ((rc = quota__event_prepare(e, key, len, &ev)))
+		return rc;
 	int64_t now = quota__now(e);
-	if (claim_lock(e, key, len, now, &ls, &c))
+	if (quota__claim_lock(e, key, len, now, &ls, &c)) {
+		quota__free(ev);
 		return not_found(ns, name);
-	if (c->state != QUOTA_CLAIM_RELEASED)
+	}
+	int prev = c->state;
+	if (prev != QUOTA_CLAIM_RELEASED) {
 		gone = release_held(e, c, now);
+		quota__event_post(e, ev,
+				  prev == QUOTA_CLAIM_PENDING ? QUOTA_EVENT_DEQUEUED
+							      : QUOTA_EVENT_RELEASED,
+				  prev, QUOTA_CLAIM_RELEASED);
+		ev = NULL;
+	}
 	quota__lockset_unlock(e, &ls);
 	quota__free(gone);
+	quota__free(ev);
+	quota__after(e);
 	return QUOTA_OK;
 }
 
@@ -672,7 +852,7 @@ QUOTA_API int quota_claim_resize(quota_engine *e, const char *ns, const char *na
 	size_t len = name_key(key, ns, name);
 	for (int attempt = 0;; attempt++) {
 		uint64_t epoch = quota__epoch(e);
-		if (claim_lock(e, key, len, quota__now(e), &ls, &c)) {
+		if (quota__claim_lock(e, key, len, quota__now(e), &ls, &c)) {
 			rc = not_found(ns, name);
 			goto out;
 		}
@@ -701,6 +881,8 @@ QUOTA_API int quota_claim_resize(quota_engine *e, const char *ns, const char *na
 			for (uint32_t i = 0; i < n && !rc; i++) {
 				quota__claim_req *q = &c->req[idx[i]];
 				int64_t next = ((const quota_request *)quota__elem(reqs, i))->amount;
+				if (next < q->amount)
+					quota__capacity_freed(e);
 				for (uint32_t l = 0; l < q->charged_count; l++)
 					q->charged[l]->allocated += next - q->amount;
 				q->amount = next;
@@ -715,6 +897,7 @@ QUOTA_API int quota_claim_resize(quota_engine *e, const char *ns, const char *na
 			break;
 		quota__answer_reset(ans);
 	}
+	quota__after(e);
 out:
 	if (ans)
 		ans->status = rc;
@@ -746,7 +929,7 @@ static quota_claim_info *pack_info(quota__pack *p, const quota__claim *c)
 		to[i]->name = quota__pack_str(p, from[i]->name);
 	}
 	info.state = c->state;
-	info.flags = c->flags & ~CLAIM_EXPIRED;
+	info.flags = c->flags & CLAIM_PUBLIC_FLAGS;
 	info.created_ns = c->created_ns;
 	info.updated_ns = c->updated_ns;
 	info.expires_ns = c->expires_ns;
@@ -756,7 +939,9 @@ static quota_claim_info *pack_info(quota__pack *p, const quota__claim *c)
 		quota_allocation *a = quota__pack_take(p, sizeof *a);
 		quota_allocation v = {sizeof v, quota__pack_str(p, c->req[i].type),
 				      c->req[i].requested,
-				      c->state == QUOTA_CLAIM_RELEASED ? 0 : c->req[i].amount,
+				      c->state == QUOTA_CLAIM_RELEASED || c->state == QUOTA_CLAIM_PENDING
+					      ? 0
+					      : c->req[i].amount,
 				      pack_bucket_id(p, &c->consumer, c->req[i].type)};
 		if (a)
 			*a = v;
@@ -834,7 +1019,7 @@ QUOTA_API int quota_claim_iter_new(quota_engine *e, const quota_ref *consumer, i
 	if (!out)
 		return quota__fail(QUOTA_ERR_INVALID, "out: must not be NULL");
 	*out = NULL;
-	if (state < 0 || state > QUOTA_CLAIM_RELEASED)
+	if (state < 0 || state > QUOTA_CLAIM_PENDING)
 		return quota__fail(QUOTA_ERR_INVALID, "state: %d is not a claim state", state);
 	quota__iter *it = quota__iter_new(e, collect_claims, consumer, NULL, &rc);
 	if (it)

@@ -180,6 +180,12 @@ QUOTA_API int quota_engine_new(quota_engine **out, const quota_engine_options *o
 	pthread_rwlock_init(&e->config, &attr);
 	pthread_rwlockattr_destroy(&attr);
 	pthread_mutex_init(&e->sweep_lock, NULL);
+	pthread_mutex_init(&e->queue_lock, NULL);
+	pthread_mutex_init(&e->event_lock, NULL);
+	e->queue_tail = &e->queue_head;
+	e->event_tail = &e->event_head;
+	e->event_fn = o.event_fn;
+	e->event_payload = o.event_payload;
 
 	e->stripe_count = stripes;
 	e->stripe_shift = 64 - (uint32_t)__builtin_ctz(stripes);
@@ -210,6 +216,8 @@ QUOTA_API void quota_engine_free(quota_engine *e)
 {
 	if (!e)
 		return;
+	quota__queue_free(e);
+	quota__events_free(e);
 	quota__claims_free(e);
 	quota__buckets_free(e);
 	quota__grants_free(e);
@@ -221,6 +229,8 @@ QUOTA_API void quota_engine_free(quota_engine *e)
 	stripes_free(e, e->stripe_count);
 	pthread_rwlock_destroy(&e->config);
 	pthread_mutex_destroy(&e->sweep_lock);
+	pthread_mutex_destroy(&e->queue_lock);
+	pthread_mutex_destroy(&e->event_lock);
 	quota__free(e);
 	quota__engine_count_add(-1);
 }
@@ -248,6 +258,7 @@ QUOTA_API int quota_engine_tick(quota_engine *e, int64_t now_ns, uint64_t *expir
 			     : 0;
 	if (expired)
 		*expired = n;
+	quota__after(e);
 	return QUOTA_OK;
 }
 
@@ -289,7 +300,7 @@ uint64_t quota__sweep(quota_engine *e, int64_t now)
 						} else if (c->purge_ns < next) {
 							next = c->purge_ns;
 						}
-					} else if (c->state == QUOTA_CLAIM_RESERVED && c->expires_ns) {
+					} else if (c->state != QUOTA_CLAIM_GRANTED && c->expires_ns) {
 						if (c->expires_ns <= now && due < SWEEP_BATCH) {
 							memcpy(keys[due], n->key, n->key_len);
 							lens[due++] = n->key_len;
@@ -307,8 +318,16 @@ uint64_t quota__sweep(quota_engine *e, int64_t now)
 				atomic_min(&e->next_deadline, next);
 				break;
 			}
+			uint64_t round = 0;
 			for (uint32_t k = 0; k < due; k++)
-				expired += (uint64_t)quota__claim_expire_due(e, keys[k], lens[k], now);
+				round += (uint64_t)quota__claim_expire_due(e, keys[k], lens[k], now);
+			expired += round;
+			if (round == 0) {
+				/* Nothing could move (no memory for its event): keep
+				 * the stripe due and try again at the next sweep. */
+				atomic_min(&e->next_deadline, now);
+				break;
+			}
 		}
 	}
 	atomic_store(&e->sweeping, 0);

@@ -66,6 +66,7 @@ typedef struct quota__bucket {
 	int32_t has_observed;
 	int64_t claim_count;
 	int64_t reserved_count;
+	int64_t pending;        /* queued claims waiting on this bucket */
 	int64_t handles;
 	int64_t observed_generation;
 	int64_t last_reconciliation_ns;
@@ -87,8 +88,9 @@ typedef struct quota__claim {
 	int32_t state;
 	uint32_t flags;
 	int64_t created_ns, updated_ns;
-	int64_t expires_ns; /* reservation TTL, 0 = none */
+	int64_t expires_ns; /* reservation TTL or queue deadline, 0 = none */
 	int64_t purge_ns;   /* when a released claim is forgotten */
+	int64_t ttl_ns;     /* a queued claim's TTL, applied on admission */
 	const char *ns, *name;
 	quota_ref consumer, resource;
 	uint32_t req_count;
@@ -118,6 +120,22 @@ typedef struct quota__kind_edge {
 	uint32_t count;
 } quota__kind_edge;
 
+/* A claim event waiting for delivery; allocated before its transition. */
+typedef struct quota__event {
+	struct quota__event *next;
+	int32_t type, prev_state, state;
+	size_t key_len; /* key: ns \0 name */
+	char key[];
+} quota__event;
+
+/* A queued claim's place in the FIFO; the claim is found again by key. */
+typedef struct quota__waiter {
+	struct quota__waiter *next;
+	uint64_t claim_id;
+	size_t key_len;
+	char key[];
+} quota__waiter;
+
 /* One level of a consumer's chain; strings stay valid under config. */
 typedef struct quota__level {
 	const char *kind, *ns, *name;
@@ -145,6 +163,17 @@ struct quota_engine {
 	pthread_mutex_t sweep_lock;    /* one sweep at a time; under config, over stripes */
 	atomic_int sweeping;
 	_Atomic uint64_t expiry_epoch; /* bumped by every expiry */
+	/* The queue: lock order config, queue_lock, sweep_lock, stripes. */
+	pthread_mutex_t queue_lock;
+	quota__waiter *queue_head, **queue_tail;
+	_Atomic int64_t pending_count;
+	atomic_int kick_wanted;
+	/* Events: event_lock is a leaf; one thread delivers at a time. */
+	quota_event_fn event_fn;
+	void *event_payload;
+	pthread_mutex_t event_lock;
+	quota__event *event_head, **event_tail;
+	int delivering;
 	_Atomic uint64_t next_claim_id;
 };
 
@@ -250,9 +279,41 @@ static inline uint64_t quota__epoch(quota_engine *e)
  * so that the decision is worth retrying. Hold no locks but config (read). */
 int quota__expired_may_help(quota_engine *e, int rc, uint64_t epoch);
 
+/* Events (event.c). */
+/* Allocate the record of an event about claim key, before the transition;
+ * *out stays NULL when the engine has no callback. QUOTA_ERR_NOMEM. */
+int quota__event_prepare(quota_engine *e, const char *key, size_t len, quota__event **out);
+/* Queue a prepared event (any locks may be held); NULL is a no-op. */
+void quota__event_post(quota_engine *e, quota__event *ev, int type, int prev_state, int state);
+/* Free the records of engine e (at engine free). */
+void quota__events_free(quota_engine *e);
+/* Note that capacity returned: the queue gets a look before the call ends. */
+static inline void quota__capacity_freed(quota_engine *e)
+{
+	if (atomic_load_explicit(&e->pending_count, memory_order_relaxed))
+		atomic_store_explicit(&e->kick_wanted, 1, memory_order_relaxed);
+}
+/* The end of every public call that may change claims: admit what the
+ * queue can, then deliver events. Hold no lock. */
+void quota__after(quota_engine *e);
+
+/* The queue (queue.c). */
+/* Append claim (ns \0 name, id) to the FIFO; caller holds queue_lock. */
+int quota__queue_append(quota_engine *e, const char *key, size_t len, uint64_t id);
+/* Admit what fits, oldest first; takes queue_lock itself. */
+void quota__queue_kick(quota_engine *e);
+void quota__queue_free(quota_engine *e);
+
 /* Claims (claim.c). */
 void quota__claims_free(quota_engine *e);
-/* Release a claim found under the locks of ls (claim.c). */
+/* Expire claim key if its TTL or queue deadline has passed; 1 if it did. */
 int quota__claim_expire_due(quota_engine *e, const char *key, size_t len, int64_t now);
+/* Find claim key and lock it with every stripe it charges; on QUOTA_OK the
+ * caller holds *ls and unlocks it. QUOTA_ERR_NOT_FOUND otherwise. */
+int quota__claim_lock(quota_engine *e, const char *key, size_t len, int64_t now,
+		      quota__lockset *ls, quota__claim **out);
+/* Admit a pending claim if it fits everywhere (caller holds its locks);
+ * 1 if admitted. */
+int quota__claim_admit_pending(quota_engine *e, quota__claim *c, int64_t now);
 
 #endif

@@ -356,6 +356,8 @@ static int grant_change(quota_engine *e, quota__grant *old, quota_grant *next)
 			quota__table_insert(&e->stripes[b->stripe].buckets, &b->node);
 		b->contribs = ch[i].contribs;
 		b->contrib_count = ch[i].contrib_count;
+		if (ch[i].limit < 0 || (b->limit >= 0 && ch[i].limit > b->limit))
+			quota__capacity_freed(e);
 		b->limit = ch[i].limit;
 		b->observed_generation++;
 		b->last_reconciliation_ns = now;
@@ -430,6 +432,7 @@ QUOTA_API int quota_grant_apply(quota_engine *e, const quota_grant *in, int64_t 
 	}
 	pthread_rwlock_unlock(&e->config);
 	quota__free(copy);
+	quota__after(e);
 	return rc;
 }
 
@@ -448,6 +451,7 @@ QUOTA_API int quota_grant_delete(quota_engine *e, const char *ns, const char *na
 	else
 		rc = grant_change(e, g, NULL);
 	pthread_rwlock_unlock(&e->config);
+	quota__after(e);
 	return rc;
 }
 

@@ -206,8 +206,12 @@ static void reg_replace(quota_engine *e, quota__reg *r, quota_registration *next
 				if (b->reg != r)
 					continue;
 				b->enforcement = next->enforcement;
-				if (b->contrib_count == 0 && b->limit != quota__bucket_default(b))
+				if (b->contrib_count == 0 && b->limit != quota__bucket_default(b)) {
 					quota__bucket_reset_limit(b, now);
+					quota__capacity_freed(e);
+				}
+				if (next->enforcement == QUOTA_WARN)
+					quota__capacity_freed(e);
 			}
 	}
 	quota__unlock_all(e);
@@ -260,6 +264,7 @@ static int registration_put(quota_engine *e, const quota_registration *in, int m
 out:
 	pthread_rwlock_unlock(&e->config);
 	quota__free(copy);
+	quota__after(e);
 	return rc;
 }
 

@@ -837,7 +837,7 @@ CMUT(null_requests, t->c.requests = NULL)
 CMUT(request_size_differs, t->r[1].size = sizeof(quota_request) + 8)
 CMUT(request_size_small, t->r[0].size = sizeof(size_t); t->r[1].size = sizeof(size_t))
 CMUT(claim_size_0, t->c.size = 0)
-CMUT(flags_set, t->c.flags = 1)
+CMUT(flags_set, t->c.flags = 1u << 7)
 CMUT(ttl_neg, t->c.ttl_ms = -1)
 CMUT(consumer_no_kind, t->c.consumer.kind = NULL)
 CMUT(consumer_bad_kind, t->c.consumer.kind = "Org_1")
@@ -1031,7 +1031,7 @@ static void test_iter(void)
 	static const quota_ref acme_nogroup = {.kind = "Organization", .name = "acme"};
 	CHECK_EQ_INT(count_claims(e, &acme_nogroup, 0, &sum), 3);
 
-	CHECK_RC(quota_claim_iter_new(e, NULL, 4, &it), QUOTA_ERR_INVALID);
+	CHECK_RC(quota_claim_iter_new(e, NULL, 5, &it), QUOTA_ERR_INVALID);
 	CHECK_RC(quota_claim_iter_new(e, NULL, -1, &it), QUOTA_ERR_INVALID);
 	CHECK_RC(quota_claim_iter_new(e, NULL, 0, NULL), QUOTA_ERR_INVALID);
 	CHECK_RC(quota_claim_iter_new(NULL, NULL, 0, &it), QUOTA_ERR_INVALID);

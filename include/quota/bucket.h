@@ -29,7 +29,8 @@ extern "C" {
 /** Flags of quota_answer.flags. */
 typedef enum quota_answer_flag {
 	QUOTA_ANSWER_WARNED = 1 << 0,  /**< over a Warn-mode limit; allowed anyway */
-	QUOTA_ANSWER_EXISTED = 1 << 1  /**< an idempotent repeat of an existing claim */
+	QUOTA_ANSWER_EXISTED = 1 << 1, /**< an idempotent repeat of an existing claim */
+	QUOTA_ANSWER_QUEUED = 1 << 2   /**< did not fit (or others wait): now PENDING */
 } quota_answer_flag;
 
 /**
@@ -96,6 +97,7 @@ typedef struct quota_grant_ref {
  * - drift: observed - allocated when observed, else 0. Admission counts
  *   max(allocated, observed) + reserved against the limit, and available
  *   is computed from the same usage.
+ * - pending: queued claims waiting on this bucket.
  */
 typedef struct quota_bucket_info {
 	size_t size;
@@ -115,6 +117,7 @@ typedef struct quota_bucket_info {
 	quota_grant_ref *const *grant_refs;
 	int64_t observed;
 	int64_t drift;
+	int64_t pending;
 } quota_bucket_info;
 
 /**

@@ -31,8 +31,29 @@ extern "C" {
 typedef enum quota_claim_state {
 	QUOTA_CLAIM_RESERVED = 1,
 	QUOTA_CLAIM_GRANTED = 2,
-	QUOTA_CLAIM_RELEASED = 3
+	QUOTA_CLAIM_RELEASED = 3,
+	QUOTA_CLAIM_PENDING = 4 /**< queued, waiting for capacity (QUOTA_CLAIM_QUEUE) */
 } quota_claim_state;
+
+/**
+ * Claim flags.
+ *
+ * QUOTA_CLAIM_QUEUE: a claim that does not fit is stored as PENDING instead
+ * of being denied (Pattern 2, deferred provisioning). Pending claims wait in
+ * strict FIFO order on every bucket they would charge: a pending claim is
+ * admitted only when it fits everywhere and no older pending claim waits on
+ * any of its buckets; a new queued claim also waits behind them. Capacity
+ * freed by a release, a settlement, a resize, a give-back, an expiry or a
+ * raised limit goes to the queue before the call that freed it returns.
+ * Requests without the flag are decided on the capacity that is free and
+ * are not held back by the queue. Admission makes the claim RESERVED (its
+ * TTL starts then), or GRANTED with QUOTA_CLAIM_AUTO_COMMIT or when it
+ * came through quota_claim_acquire().
+ */
+typedef enum quota_claim_flag {
+	QUOTA_CLAIM_QUEUE = 1 << 0,
+	QUOTA_CLAIM_AUTO_COMMIT = 1 << 1
+} quota_claim_flag;
 
 /**
  * One request: an amount of a registered type, each type once per list.
@@ -56,9 +77,12 @@ typedef struct quota_request {
  *   but a registration with a claiming_resources list only admits claims
  *   whose resource kind is on it.
  * - requests, request_count: 1-20 requests, no type twice.
- * - flags: must be 0 for now.
+ * - flags: QUOTA_CLAIM_* bits.
  * - ttl_ms: a reservation not committed within this time expires and its
  *   capacity returns; 0 means no TTL. Ignored by acquire.
+ * - queue_timeout_ms: with QUOTA_CLAIM_QUEUE, a pending claim not admitted
+ *   within this time ends (released, event QUOTA_EVENT_EXPIRED); 0 waits
+ *   until it is admitted or released.
  */
 typedef struct quota_claim {
 	size_t size;
@@ -70,6 +94,7 @@ typedef struct quota_claim {
 	uint32_t request_count;
 	uint32_t flags;
 	int64_t ttl_ms;
+	int64_t queue_timeout_ms;
 } quota_claim;
 
 /** Initialise a request. QUOTA_OK or QUOTA_ERR_INVALID. */
@@ -80,11 +105,13 @@ QUOTA_API int quota_claim_init(quota_claim *c, size_t size);
 /**
  * Reserve every request of a claim, atomically.
  *
- * @param answer  optional; says the resulting state, and on denial which
- *                request and bucket bind, with requested and available.
- * @return QUOTA_OK (state RESERVED, or the existing state of an identical
- *         claim with QUOTA_ANSWER_EXISTED); QUOTA_ERR_EXCEEDED (nothing
- *         held, nothing stored); QUOTA_ERR_INVALID; QUOTA_ERR_UNREGISTERED;
+ * @param answer  optional; says the resulting state, and on denial (or
+ *                queueing) which request and bucket bind, with requested
+ *                and available.
+ * @return QUOTA_OK (state RESERVED; or PENDING with QUOTA_ANSWER_QUEUED
+ *         when queued; or the existing state of an identical claim with
+ *         QUOTA_ANSWER_EXISTED); QUOTA_ERR_EXCEEDED (nothing held, nothing
+ *         stored); QUOTA_ERR_INVALID; QUOTA_ERR_UNREGISTERED;
  *         QUOTA_ERR_NOT_ALLOWED; QUOTA_ERR_CONFLICT (name taken by another
  *         spec); QUOTA_ERR_OVERFLOW; QUOTA_ERR_NOMEM.
  * Thread-safe. The claim is copied.
@@ -113,8 +140,9 @@ QUOTA_API int quota_claim_check(quota_engine *e, const quota_claim *c, quota_ans
  *        the amount actually used, 0 <= actual <= reserved; the difference
  *        returns to the buckets at once. Types not listed commit in full.
  * @return QUOTA_OK (also when already GRANTED: a no-op, settlement
- *         ignored); QUOTA_ERR_NOT_FOUND; QUOTA_ERR_WRONG_STATE (released or
- *         expired); QUOTA_ERR_INVALID (bad settlement, field named).
+ *         ignored); QUOTA_ERR_NOT_FOUND; QUOTA_ERR_WRONG_STATE (released,
+ *         expired, or still PENDING); QUOTA_ERR_INVALID (bad settlement,
+ *         field named).
  * Thread-safe.
  */
 QUOTA_API int quota_claim_commit(quota_engine *e, const char *ns, const char *name,
@@ -161,7 +189,8 @@ typedef struct quota_claim_info {
 	uint32_t flags;
 	int64_t created_ns;
 	int64_t updated_ns;
-	int64_t expires_ns; /**< TTL deadline of a reservation, 0 if none */
+	int64_t expires_ns; /**< TTL deadline of a reservation, or queue deadline of
+			       a pending claim; 0 if none */
 	uint32_t allocation_count;
 	uint32_t reserved0;
 	quota_allocation *const *allocations;
@@ -184,7 +213,7 @@ typedef struct quota_claim_iter quota_claim_iter;
  * List claims, weakly consistent like quota_bucket_iter_new().
  *
  * @param consumer  only claims of this consumer (kind, ns, name), or NULL.
- * @param state     only claims in this state, or 0 for all.
+ * @param state     only claims in this state (QUOTA_CLAIM_*), or 0 for all.
  * @return QUOTA_OK; QUOTA_ERR_INVALID; QUOTA_ERR_NOMEM.
  */
 QUOTA_API int quota_claim_iter_new(quota_engine *e, const quota_ref *consumer, int32_t state,

@@ -21,6 +21,39 @@ typedef struct quota_engine quota_engine;
  */
 typedef int64_t (*quota_clock_fn)(void *payload);
 
+/** Claim transitions reported to the event callback. */
+typedef enum quota_event_type {
+	QUOTA_EVENT_RESERVED = 1, /**< now holds a reservation (also from the queue) */
+	QUOTA_EVENT_GRANTED = 2,  /**< committed (acquire, commit, or from the queue) */
+	QUOTA_EVENT_RELEASED = 3, /**< a held claim was released */
+	QUOTA_EVENT_EXPIRED = 4,  /**< a reservation's TTL or a pending claim's deadline passed */
+	QUOTA_EVENT_QUEUED = 5,   /**< did not fit and waits (state PENDING) */
+	QUOTA_EVENT_DEQUEUED = 6  /**< a pending claim was released before it was admitted */
+} quota_event_type;
+
+/**
+ * One claim transition. The strings are valid only during the callback.
+ * prev_state and state are QUOTA_CLAIM_* values (prev_state 0 for a new
+ * claim).
+ */
+typedef struct quota_event {
+	size_t size;
+	int32_t type;
+	int32_t prev_state;
+	int32_t state;
+	int32_t reserved0;
+	const char *ns;
+	const char *name;
+} quota_event;
+
+/**
+ * The event callback. It is called with no engine lock held, so it may
+ * call back into the engine, but on whichever thread happens to deliver
+ * (one thread at a time, in the order the transitions happened), possibly
+ * not the one whose call caused the transition. Keep it short.
+ */
+typedef void (*quota_event_fn)(const quota_event *ev, void *payload);
+
 /**
  * Engine options. Initialise with quota_engine_options_init(), then set the
  * fields you need.
@@ -34,6 +67,9 @@ typedef int64_t (*quota_clock_fn)(void *payload);
  *   name is unknown. Default 60000; 0 forgets at once.
  * - hash_key: two 64-bit words keying the table hash. Zero (the default)
  *   means a random key per engine; set it only for reproducible tests.
+ * - event_fn, event_payload: the claim event callback, or NULL. Fixed for
+ *   the engine's life. With a callback, every transition's event record is
+ *   allocated before the transition, so none is ever dropped.
  */
 typedef struct quota_engine_options {
 	size_t size;
@@ -43,6 +79,8 @@ typedef struct quota_engine_options {
 	void *clock_payload;
 	int64_t released_retention_ms;
 	uint64_t hash_key[2];
+	quota_event_fn event_fn;
+	void *event_payload;
 } quota_engine_options;
 
 /**

@@ -1,0 +1,84 @@
+/*
+ * Claim events: prepared before a transition (so that none is lost to a
+ * failed allocation), queued under any lock, delivered after every lock is
+ * released by one thread at a time, in order.
+ * SPDX-License-Identifier: MIT
+ */
+#include <string.h>
+
+#include "alloc.h"
+#include "engine.h"
+#include "error.h"
+
+int quota__event_prepare(quota_engine *e, const char *key, size_t len, quota__event **out)
+{
+	*out = NULL;
+	if (!e->event_fn)
+		return QUOTA_OK;
+	quota__event *ev = quota__malloc(sizeof *ev + len + 1);
+	if (!ev)
+		return quota__fail(QUOTA_ERR_NOMEM, "event: out of memory");
+	ev->next = NULL;
+	ev->key_len = len;
+	memcpy(ev->key, key, len);
+	ev->key[len] = '\0';
+	*out = ev;
+	return QUOTA_OK;
+}
+
+void quota__event_post(quota_engine *e, quota__event *ev, int type, int prev_state, int state)
+{
+	if (!ev)
+		return;
+	ev->type = type;
+	ev->prev_state = prev_state;
+	ev->state = state;
+	pthread_mutex_lock(&e->event_lock);
+	*e->event_tail = ev;
+	e->event_tail = &ev->next;
+	pthread_mutex_unlock(&e->event_lock);
+}
+
+static void deliver(quota_engine *e)
+{
+	pthread_mutex_lock(&e->event_lock);
+	if (e->delivering || !e->event_head) {
+		pthread_mutex_unlock(&e->event_lock);
+		return;
+	}
+	e->delivering = 1;
+	while (e->event_head) {
+		quota__event *ev = e->event_head;
+		e->event_head = ev->next;
+		if (!e->event_head)
+			e->event_tail = &e->event_head;
+		pthread_mutex_unlock(&e->event_lock);
+		quota_event out = {sizeof out, ev->type, ev->prev_state, ev->state, 0, ev->key,
+				   ev->key + strlen(ev->key) + 1};
+		e->event_fn(&out, e->event_payload);
+		quota__free(ev);
+		pthread_mutex_lock(&e->event_lock);
+	}
+	e->delivering = 0;
+	pthread_mutex_unlock(&e->event_lock);
+}
+
+void quota__after(quota_engine *e)
+{
+	if (!e)
+		return;
+	if (atomic_exchange_explicit(&e->kick_wanted, 0, memory_order_relaxed))
+		quota__queue_kick(e);
+	if (e->event_fn)
+		deliver(e);
+}
+
+void quota__events_free(quota_engine *e)
+{
+	while (e->event_head) {
+		quota__event *ev = e->event_head;
+		e->event_head = ev->next;
+		quota__free(ev);
+	}
+	e->event_tail = &e->event_head;
+}
