@@ -448,7 +448,12 @@ static int check_amount(int64_t amount)
 QUOTA_API int quota_consume(quota_engine *e, const quota_ref *consumer, const char *type,
 			    int64_t amount, quota_answer *ans)
 {
+	quota_answer local;
 	int rc;
+	if (!ans) {
+		local.size = sizeof local;
+		ans = &local;
+	}
 	if ((rc = quota__answer_reset(ans)) || (rc = check_amount(amount)))
 		return rc;
 	anon_op op = {ANON_CONSUME, amount, ans};
@@ -458,9 +463,10 @@ QUOTA_API int quota_consume(quota_engine *e, const quota_ref *consumer, const ch
 		quota__answer_reset(ans);
 		rc = anon_keyed(e, consumer, type, &op, 0);
 	}
+	ans->status = rc;
+	if (e)
+		quota__count_decision(e, rc, ans, NULL);
 	quota__after(e);
-	if (ans)
-		ans->status = rc;
 	return rc;
 }
 
@@ -709,7 +715,12 @@ static int handle_apply(quota_bucket_handle *h, const anon_op *op)
 
 QUOTA_API int quota_handle_consume(quota_bucket_handle *h, int64_t amount, quota_answer *ans)
 {
+	quota_answer local;
 	int rc;
+	if (!ans) {
+		local.size = sizeof local;
+		ans = &local;
+	}
 	if ((rc = quota__answer_reset(ans)))
 		return rc;
 	if (!h)
@@ -723,9 +734,9 @@ QUOTA_API int quota_handle_consume(quota_bucket_handle *h, int64_t amount, quota
 		quota__answer_reset(ans);
 		rc = handle_apply(h, &op);
 	}
+	ans->status = rc;
+	quota__count_decision(h->e, rc, ans, NULL);
 	quota__after(h->e);
-	if (ans)
-		ans->status = rc;
 	return rc;
 }
 

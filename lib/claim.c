@@ -42,15 +42,6 @@ QUOTA_API int quota_claim_init(quota_claim *c, size_t size)
 	return QUOTA_OK;
 }
 
-static size_t name_key(char *buf, const char *ns, const char *name)
-{
-	size_t a = strlen(quota__str(ns)), b = strlen(name);
-	memcpy(buf, quota__str(ns), a);
-	buf[a] = '\0';
-	memcpy(buf + a + 1, name, b);
-	return a + 1 + b;
-}
-
 static int check_ns_name(const char *ns, const char *name)
 {
 	int rc;
@@ -286,6 +277,7 @@ static quota__claim *expire_held(quota_engine *e, quota__claim *c, int64_t now)
 		c->flags |= CLAIM_EXPIRED_QUEUED;
 	quota__claim *gone = release_held(e, c, now);
 	atomic_fetch_add_explicit(&e->expiry_epoch, 1, memory_order_release);
+	quota__count(e, QC_EXPIRED);
 	return gone;
 }
 
@@ -408,6 +400,7 @@ int quota__claim_admit_pending(quota_engine *e, quota__claim *c, int64_t now)
 		for (uint32_t l = 0; l < c->req[i].charged_count; l++)
 			c->req[i].charged[l]->pending--;
 	atomic_fetch_sub(&e->pending_count, 1);
+	quota__count(e, QC_ADMITTED);
 	charge_held(c, granted);
 	c->state = granted ? QUOTA_CLAIM_GRANTED : QUOTA_CLAIM_RESERVED;
 	c->expires_ns = 0;
@@ -532,6 +525,11 @@ static int others_waiting(const quota_claim *c, const target *t, const charge_se
 static int claim_admit(quota_engine *e, const quota_claim *in, enum admit_mode mode,
 		       quota_answer *ans)
 {
+	quota_answer local;
+	if (!ans) {
+		local.size = sizeof local;
+		ans = &local;
+	}
 	quota_claim c;
 	target t[QUOTA_MAX_REQUESTS];
 	uint32_t levels[QUOTA_MAX_REQUESTS];
@@ -548,7 +546,7 @@ static int claim_admit(quota_engine *e, const quota_claim *in, enum admit_mode m
 	if ((rc = check_claim(in, &c)))
 		goto out_nolock;
 	char key[QUOTA__NAME_KEY_MAX + 1];
-	size_t klen = name_key(key, c.ns, c.name);
+	size_t klen = quota__name_key(key, c.ns, c.name);
 	uint64_t khash = quota__hash(e, key, klen);
 	quota__stripe *home = &e->stripes[quota__stripe_of(e, khash)];
 	quota__lockset_add(&ls, quota__stripe_of(e, khash));
@@ -692,10 +690,12 @@ out_config:
 	quota__free(rec);
 	quota__free(gone);
 	quota__free(ev);
+	ans->status = rc;
+	if (!(ans->flags & QUOTA_ANSWER_EXISTED))
+		quota__count_decision(e, rc, ans, key);
 	quota__after(e);
 out_nolock:
-	if (ans)
-		ans->status = rc;
+	ans->status = rc;
 	return rc;
 }
 
@@ -762,7 +762,7 @@ QUOTA_API int quota_claim_commit(quota_engine *e, const char *ns, const char *na
 	    (rc = check_requests("actual", actual, actual_count, 0)))
 		return rc;
 	char key[QUOTA__NAME_KEY_MAX + 1];
-	size_t len = name_key(key, ns, name);
+	size_t len = quota__name_key(key, ns, name);
 	if ((rc = quota__event_prepare(e, key, len, &ev)))
 		return rc;
 	int64_t now = quota__now(e);
@@ -814,7 +814,7 @@ QUOTA_API int quota_claim_release(quota_engine *e, const char *ns, const char *n
 	if ((rc = check_target(e, ns, name)))
 		return rc;
 	char key[QUOTA__NAME_KEY_MAX + 1];
-	size_t len = name_key(key, ns, name);
+	size_t len = quota__name_key(key, ns, name);
 	if ((rc = quota__event_prepare(e, key, len, &ev)))
 		return rc;
 	int64_t now = quota__now(e);
@@ -824,6 +824,7 @@ QUOTA_API int quota_claim_release(quota_engine *e, const char *ns, const char *n
 	}
 	int prev = c->state;
 	if (prev != QUOTA_CLAIM_RELEASED) {
+		quota__count(e, prev == QUOTA_CLAIM_PENDING ? QC_DEQUEUED : QC_RELEASED);
 		gone = release_held(e, c, now);
 		quota__event_post(e, ev,
 				  prev == QUOTA_CLAIM_PENDING ? QUOTA_EVENT_DEQUEUED
@@ -844,12 +845,18 @@ QUOTA_API int quota_claim_resize(quota_engine *e, const char *ns, const char *na
 	int rc, idx[QUOTA_MAX_REQUESTS];
 	quota__lockset ls;
 	quota__claim *c;
+	quota_answer local;
+	int grew = 0;
+	if (!ans) {
+		local.size = sizeof local;
+		ans = &local;
+	}
 	if ((rc = quota__answer_reset(ans)))
 		return rc;
 	if ((rc = check_target(e, ns, name)) || (rc = check_requests("requests", reqs, n, 0)))
 		goto out;
 	char key[QUOTA__NAME_KEY_MAX + 1];
-	size_t len = name_key(key, ns, name);
+	size_t len = quota__name_key(key, ns, name);
 	for (int attempt = 0;; attempt++) {
 		uint64_t epoch = quota__epoch(e);
 		if (quota__claim_lock(e, key, len, quota__now(e), &ls, &c)) {
@@ -864,6 +871,7 @@ QUOTA_API int quota_claim_resize(quota_engine *e, const char *ns, const char *na
 				const quota_request *r = quota__elem(reqs, i);
 				quota__claim_req *q = &c->req[idx[i]];
 				int64_t more = r->amount - q->amount;
+				grew |= more > 0;
 				for (uint32_t l = 0; more > 0 && l < q->charged_count && !rc; l++) {
 					quota__bucket *b = q->charged[l];
 					int warned = 0;
@@ -896,6 +904,10 @@ QUOTA_API int quota_claim_resize(quota_engine *e, const char *ns, const char *na
 		if (attempt || !quota__expired_may_help(e, rc, epoch))
 			break;
 		quota__answer_reset(ans);
+	}
+	if (grew) {
+		ans->status = rc;
+		quota__count_decision(e, rc, ans, key);
 	}
 	quota__after(e);
 out:
@@ -964,7 +976,7 @@ QUOTA_API int quota_claim_get(quota_engine *e, const char *ns, const char *name,
 	if ((rc = check_target(e, ns, name)))
 		return rc;
 	char key[QUOTA__NAME_KEY_MAX + 1];
-	size_t len = name_key(key, ns, name);
+	size_t len = quota__name_key(key, ns, name);
 	uint64_t hash = quota__hash(e, key, len);
 	quota__stripe *s = &e->stripes[quota__stripe_of(e, hash)];
 	int64_t now = quota__now(e);

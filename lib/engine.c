@@ -152,6 +152,14 @@ QUOTA_API int quota_engine_new(quota_engine **out, const quota_engine_options *o
 		return quota__fail(QUOTA_ERR_NOMEM, "engine: out of memory");
 	if (stripes_alloc(e, stripes))
 		goto nomem;
+	e->counters_block =
+		quota__calloc(1, QUOTA__COUNTER_SLOTS * sizeof(quota__counters) + QUOTA__CACHE_LINE);
+	if (!e->counters_block) {
+		quota__free(e->stripes_block);
+		goto nomem;
+	}
+	e->counters = (quota__counters *)(((uintptr_t)e->counters_block + QUOTA__CACHE_LINE - 1) &
+					  ~(uintptr_t)(QUOTA__CACHE_LINE - 1));
 	uint32_t made = 0;
 	for (; made < stripes; made++) {
 		quota__stripe *s = &e->stripes[made];
@@ -181,6 +189,7 @@ QUOTA_API int quota_engine_new(quota_engine **out, const quota_engine_options *o
 	pthread_rwlockattr_destroy(&attr);
 	pthread_mutex_init(&e->sweep_lock, NULL);
 	pthread_mutex_init(&e->queue_lock, NULL);
+	pthread_mutex_init(&e->audit_lock, NULL);
 	pthread_mutex_init(&e->event_lock, NULL);
 	e->queue_tail = &e->queue_head;
 	e->event_tail = &e->event_head;
@@ -207,6 +216,7 @@ QUOTA_API int quota_engine_new(quota_engine **out, const quota_engine_options *o
 
 nomem_stripes:
 	stripes_free(e, made);
+	quota__free(e->counters_block);
 nomem:
 	quota__free(e);
 	return quota__fail(QUOTA_ERR_NOMEM, "engine: out of memory");
@@ -230,6 +240,9 @@ QUOTA_API void quota_engine_free(quota_engine *e)
 	pthread_rwlock_destroy(&e->config);
 	pthread_mutex_destroy(&e->sweep_lock);
 	pthread_mutex_destroy(&e->queue_lock);
+	pthread_mutex_destroy(&e->audit_lock);
+	quota__free(e->audit);
+	quota__free(e->counters_block);
 	pthread_mutex_destroy(&e->event_lock);
 	quota__free(e);
 	quota__engine_count_add(-1);

@@ -97,6 +97,22 @@ typedef struct quota__claim {
 	quota__claim_req req[];
 } quota__claim;
 
+/* Counters. Decisions are the sum of their outcomes (allowed, denied,
+ * queued), so a decision costs one relaxed increment. */
+enum quota__counter {
+	QC_ALLOWED,
+	QC_DENIED_EXCEEDED,
+	QC_DENIED_RATE,
+	QC_THROTTLED,
+	QC_WARNINGS,
+	QC_QUEUED,
+	QC_ADMITTED,
+	QC_EXPIRED,
+	QC_RELEASED,
+	QC_DEQUEUED,
+	QC_COUNT
+};
+
 /* One cache line apart, so that two threads on two stripes do not share one. */
 #define QUOTA__CACHE_LINE 64
 typedef struct quota__stripe {
@@ -105,6 +121,13 @@ typedef struct quota__stripe {
 	quota__table claims;
 	int64_t next_deadline; /* earliest expires_ns / purge_ns here */
 } __attribute__((aligned(QUOTA__CACHE_LINE))) quota__stripe;
+
+/* Counter slots: a thread bumps the slot its index picks, so threads
+ * rarely share a line; readers add the slots up. */
+#define QUOTA__COUNTER_SLOTS 16
+typedef struct quota__counters {
+	_Atomic uint64_t c[QC_COUNT];
+} __attribute__((aligned(QUOTA__CACHE_LINE))) quota__counters;
 
 /* A consumer known to the hierarchy (it has a parent or children). */
 typedef struct quota__consumer {
@@ -168,6 +191,12 @@ struct quota_engine {
 	quota__waiter *queue_head, **queue_tail;
 	_Atomic int64_t pending_count;
 	atomic_int kick_wanted;
+	quota__counters *counters; /* QUOTA__COUNTER_SLOTS, in counters_block */
+	void *counters_block;
+	/* The audit ring of recent denials (allocated at the first one). */
+	pthread_mutex_t audit_lock;
+	quota_denial *audit;
+	uint64_t audit_seq;
 	/* Events: event_lock is a leaf; one thread delivers at a time. */
 	quota_event_fn event_fn;
 	void *event_payload;
@@ -278,6 +307,15 @@ static inline uint64_t quota__epoch(quota_engine *e)
  * sweep in progress, and say whether any reservation expired since epoch,
  * so that the decision is worth retrying. Hold no locks but config (read). */
 int quota__expired_may_help(quota_engine *e, int rc, uint64_t epoch);
+
+/* Metrics (metrics.c). */
+void quota__count(quota_engine *e, enum quota__counter c);
+/* Count a decision's outcome from its status and answer, and record a
+ * denial in the audit ring (message: the thread's last error; claim_key:
+ * ns \0 name, or NULL). The audit is best effort: a ring that cannot be
+ * allocated records nothing. */
+void quota__count_decision(quota_engine *e, int rc, const quota_answer *a,
+			   const char *claim_key);
 
 /* Events (event.c). */
 /* Allocate the record of an event about claim key, before the transition;

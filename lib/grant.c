@@ -173,19 +173,10 @@ static int same_grant(const quota_grant *a, const quota_grant *b)
 	return 1;
 }
 
-static size_t name_key(char *buf, const char *ns, const char *name)
-{
-	size_t a = strlen(quota__str(ns)), b = strlen(name);
-	memcpy(buf, quota__str(ns), a);
-	buf[a] = '\0';
-	memcpy(buf + a + 1, name, b);
-	return a + 1 + b;
-}
-
 static quota__grant *grant_find(quota_engine *e, const char *ns, const char *name)
 {
 	char key[QUOTA__NAME_KEY_MAX + 1];
-	size_t len = name_key(key, ns, name);
+	size_t len = quota__name_key(key, ns, name);
 	return (quota__grant *)quota__table_find(&e->grants, quota__hash(e, key, len), key, len);
 }
 
@@ -385,7 +376,7 @@ static int grant_change(quota_engine *e, quota__grant *old, quota_grant *next)
 	rec->node.key = next->ns;
 	if (!old) {
 		char key[QUOTA__NAME_KEY_MAX + 1];
-		size_t len = name_key(key, next->ns, next->name);
+		size_t len = quota__name_key(key, next->ns, next->name);
 		rec->node.key_len = len;
 		rec->node.hash = quota__hash(e, key, len);
 		quota__table_insert(&e->grants, &rec->node);

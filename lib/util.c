@@ -151,3 +151,13 @@ int quota__limit_sum(const int64_t *v, size_t n, size_t stride, int64_t *out)
 	*out = sum;
 	return QUOTA_OK;
 }
+
+size_t quota__name_key(char *buf, const char *ns, const char *name)
+{
+	size_t a = strlen(quota__str(ns)), b = strlen(name);
+	memcpy(buf, quota__str(ns), a);
+	buf[a] = '\0';
+	memcpy(buf + a + 1, name, b);
+	buf[a + 1 + b] = '\0'; /* so that the name part reads as a string too */
+	return a + 1 + b;
+}

@@ -48,6 +48,10 @@ static inline const void *quota__elem(const void *arr, size_t i)
  * carrying the same size >= min. */
 int quota__check_array(const char *field, const void *arr, uint32_t count, size_t min);
 
+/* The key of a namespaced object, ns \0 name \0, into buf (room for
+ * QUOTA__NS_MAX + QUOTA__NAME_MAX + 2); returns its length without the
+ * final NUL. */
+size_t quota__name_key(char *buf, const char *ns, const char *name);
 /* The sum of n amounts found stride bytes apart, where -1 means unlimited:
  * -1 if any is -1 (whatever the order), else the checked sum. */
 int quota__limit_sum(const int64_t *v, size_t n, size_t stride, int64_t *out);

@@ -12,7 +12,8 @@
 QUOTA_BUILD_PACKAGES=(meson ninja-build gcc libc6-dev pkg-config libcjson-dev python3)
 
 # Everything scripts/test-all.sh uses on top of that.
-QUOTA_TEST_PACKAGES=("${QUOTA_BUILD_PACKAGES[@]}" clang libclang-rt-dev valgrind)
+QUOTA_TEST_PACKAGES=("${QUOTA_BUILD_PACKAGES[@]}" clang libclang-rt-dev valgrind
+	python3-prometheus-client)
 
 # Succeeds when what the package provides is already usable, whether it came
 # from dpkg or from elsewhere (a pip-installed meson, say).

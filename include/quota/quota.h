@@ -15,5 +15,6 @@
 #include "grant.h"
 #include "bucket.h"
 #include "claim.h"
+#include "metrics.h"
 
 #endif /* QUOTA_QUOTA_H */

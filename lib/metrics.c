@@ -1,0 +1,312 @@
+/*
+ * Counters, the Prometheus text exposition, and the audit ring.
+ * SPDX-License-Identifier: MIT
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "alloc.h"
+#include "engine.h"
+#include "error.h"
+
+QUOTA_API int quota_stats_init(quota_stats *s, size_t size)
+{
+	if (!s || size < sizeof *s)
+		return quota__fail(QUOTA_ERR_INVALID, "stats: NULL or size %zu too small", size);
+	memset(s, 0, sizeof *s);
+	s->size = sizeof *s;
+	return QUOTA_OK;
+}
+
+static _Thread_local uint32_t counter_slot = UINT32_MAX;
+
+void quota__count(quota_engine *e, enum quota__counter c)
+{
+	if (counter_slot == UINT32_MAX) {
+		static atomic_uint next_slot;
+		counter_slot = atomic_fetch_add(&next_slot, 1) % QUOTA__COUNTER_SLOTS;
+	}
+	atomic_fetch_add_explicit(&e->counters[counter_slot].c[c], 1, memory_order_relaxed);
+}
+
+static void sum_counters(quota_engine *e, uint64_t *sum)
+{
+	memset(sum, 0, QC_COUNT * sizeof *sum);
+	for (uint32_t i = 0; i < QUOTA__COUNTER_SLOTS; i++)
+		for (int c = 0; c < QC_COUNT; c++)
+			sum[c] += atomic_load_explicit(&e->counters[i].c[c], memory_order_relaxed);
+}
+
+QUOTA_API int quota_stats_get(quota_engine *e, quota_stats *out)
+{
+	uint64_t sum[QC_COUNT];
+	if (!e || !out)
+		return quota__fail(QUOTA_ERR_INVALID, "%s: must not be NULL", e ? "out" : "engine");
+	if (out->size < sizeof *out)
+		return quota__fail(QUOTA_ERR_INVALID,
+				   "stats.size: %zu is too small (initialise it with quota_stats_init)",
+				   out->size);
+	sum_counters(e, sum);
+	out->decisions = sum[QC_ALLOWED] + sum[QC_DENIED_EXCEEDED] + sum[QC_DENIED_RATE] +
+			 sum[QC_THROTTLED] + sum[QC_QUEUED];
+	out->allowed = sum[QC_ALLOWED];
+	out->denied_exceeded = sum[QC_DENIED_EXCEEDED];
+	out->denied_rate_limited = sum[QC_DENIED_RATE];
+	out->throttled = sum[QC_THROTTLED];
+	out->warnings = sum[QC_WARNINGS];
+	out->queued = sum[QC_QUEUED];
+	out->admitted_from_queue = sum[QC_ADMITTED];
+	out->expired = sum[QC_EXPIRED];
+	out->released = sum[QC_RELEASED];
+	out->dequeued = sum[QC_DEQUEUED];
+	return QUOTA_OK;
+}
+
+/* A growing text buffer; a failed allocation sticks and is reported once. */
+typedef struct text {
+	char *buf;
+	size_t len, cap;
+	int nomem;
+} text;
+
+static void grow(text *t, size_t more)
+{
+	if (t->nomem || t->len + more + 1 <= t->cap)
+		return;
+	size_t cap = t->cap ? t->cap : 4096;
+	while (cap < t->len + more + 1)
+		cap *= 2;
+	char *b = quota__malloc(cap);
+	if (!b) {
+		t->nomem = 1;
+		return;
+	}
+	if (t->len)
+		memcpy(b, t->buf, t->len);
+	quota__free(t->buf);
+	t->buf = b;
+	t->cap = cap;
+}
+
+__attribute__((format(printf, 2, 3))) static void put(text *t, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	grow(t, (size_t)n);
+	if (t->nomem)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(t->buf + t->len, t->cap - t->len, fmt, ap);
+	va_end(ap);
+	t->len += (size_t)n;
+}
+
+/* A label value with \, " and newline escaped as the text format wants. */
+static void put_label(text *t, const char *name, const char *value, int last)
+{
+	put(t, "%s=\"", name);
+	for (const char *p = value; *p; p++) {
+		if (*p == '\\')
+			put(t, "\\\\");
+		else if (*p == '"')
+			put(t, "\\\"");
+		else if (*p == '\n')
+			put(t, "\\n");
+		else
+			put(t, "%c", *p);
+	}
+	put(t, "\"%s", last ? "" : ",");
+}
+
+static const struct gauge {
+	const char *name, *help;
+} gauges[] = {
+	{"quota_bucket_limit", "Limit of the bucket; -1 means unlimited."},
+	{"quota_bucket_allocated", "Committed usage: granted claims and anonymous use."},
+	{"quota_bucket_reserved", "Usage held by reservations not yet committed."},
+	{"quota_bucket_available", "What is left to claim; -1 means unlimited."},
+	{"quota_bucket_pending", "Queued claims waiting on the bucket."},
+	{"quota_bucket_claim_count", "Granted claims charged to the bucket."},
+	{"quota_bucket_grant_count", "Grants contributing to the limit."},
+	{"quota_bucket_observed", "Externally observed usage, when reported."},
+	{"quota_bucket_utilization_ratio", "(max(allocated, observed) + reserved) / limit."},
+};
+
+enum { G_LIMIT, G_ALLOC, G_RESERVED, G_AVAIL, G_PENDING, G_CLAIMS, G_GRANTS, G_OBSERVED, G_UTIL };
+
+static void put_labels(text *t, const quota__bucket *b)
+{
+	put(t, "{");
+	put_label(t, "consumer_kind", b->kind, 0);
+	put_label(t, "consumer_namespace", b->ns, 0);
+	put_label(t, "consumer_name", b->name, 0);
+	put_label(t, "resource_type", b->type, 1);
+	put(t, "}");
+}
+
+/* Samples of gauge g for every bucket; each stripe read under its lock. */
+static void put_gauge(quota_engine *e, text *t, int g)
+{
+	put(t, "# HELP %s %s\n# TYPE %s gauge\n", gauges[g].name, gauges[g].help,
+	    gauges[g].name);
+	for (uint32_t i = 0; i < e->stripe_count; i++) {
+		quota__stripe *s = &e->stripes[i];
+		pthread_mutex_lock(&s->lock);
+		for (size_t k = 0; k <= s->buckets.mask; k++)
+			for (quota__node *n = s->buckets.slots[k]; n; n = n->next) {
+				const quota__bucket *b = (const quota__bucket *)n;
+				int64_t used = b->has_observed && b->observed > b->allocated
+						       ? b->observed
+						       : b->allocated;
+				int64_t v = 0;
+				switch (g) {
+				case G_LIMIT: v = b->limit; break;
+				case G_ALLOC: v = b->allocated; break;
+				case G_RESERVED: v = b->reserved; break;
+				case G_AVAIL: v = quota__bucket_available(b); break;
+				case G_PENDING: v = b->pending; break;
+				case G_CLAIMS: v = b->claim_count; break;
+				case G_GRANTS: v = b->contrib_count; break;
+				case G_OBSERVED:
+					if (!b->has_observed)
+						continue;
+					v = b->observed;
+					break;
+				case G_UTIL:
+					if (b->limit < 0)
+						continue;
+					put(t, "%s", gauges[g].name);
+					put_labels(t, b);
+					if (b->limit == 0)
+						put(t, " %s\n", used + b->reserved ? "+Inf" : "0");
+					else
+						put(t, " %.6g\n",
+						    ((double)used + (double)b->reserved) / (double)b->limit);
+					continue;
+				}
+				put(t, "%s", gauges[g].name);
+				put_labels(t, b);
+				put(t, " %lld\n", (long long)v);
+			}
+		pthread_mutex_unlock(&s->lock);
+	}
+}
+
+QUOTA_API int quota_metrics_prometheus(quota_engine *e, char **out, size_t *len)
+{
+	uint64_t sum[QC_COUNT];
+	if (!e || !out)
+		return quota__fail(QUOTA_ERR_INVALID, "%s: must not be NULL", e ? "text" : "engine");
+	*out = NULL;
+	text t = {0};
+	sum_counters(e, sum);
+	put(&t, "# HELP quota_decisions_total Admission decisions by result.\n"
+		"# TYPE quota_decisions_total counter\n");
+	static const struct {
+		int c;
+		const char *label;
+	} results[] = {{QC_ALLOWED, "allowed"},     {QC_DENIED_EXCEEDED, "denied_exceeded"},
+		       {QC_DENIED_RATE, "denied_rate_limited"}, {QC_THROTTLED, "throttled"},
+		       {QC_WARNINGS, "warned"},      {QC_QUEUED, "queued"}};
+	for (size_t i = 0; i < sizeof results / sizeof results[0]; i++)
+		put(&t, "quota_decisions_total{result=\"%s\"} %llu\n", results[i].label,
+		    (unsigned long long)sum[results[i].c]);
+	put(&t, "# HELP quota_claim_transitions_total Claim transitions after admission.\n"
+		"# TYPE quota_claim_transitions_total counter\n");
+	static const struct {
+		int c;
+		const char *label;
+	} moves[] = {{QC_ADMITTED, "admitted_from_queue"},
+		     {QC_EXPIRED, "expired"},
+		     {QC_RELEASED, "released"},
+		     {QC_DEQUEUED, "dequeued"}};
+	for (size_t i = 0; i < sizeof moves / sizeof moves[0]; i++)
+		put(&t, "quota_claim_transitions_total{transition=\"%s\"} %llu\n", moves[i].label,
+		    (unsigned long long)sum[moves[i].c]);
+	for (int g = 0; g < (int)(sizeof gauges / sizeof gauges[0]); g++)
+		put_gauge(e, &t, g);
+	grow(&t, 0);
+	if (t.nomem) {
+		quota__free(t.buf);
+		return quota__fail(QUOTA_ERR_NOMEM, "metrics: out of memory");
+	}
+	t.buf[t.len] = '\0';
+	*out = t.buf;
+	if (len)
+		*len = t.len;
+	return QUOTA_OK;
+}
+
+static void audit(quota_engine *e, int status, const quota_answer *a, const char *claim_key)
+{
+	const char *message = quota_last_error();
+	int64_t now = quota__now(e);
+	pthread_mutex_lock(&e->audit_lock);
+	if (!e->audit)
+		e->audit = quota__calloc(QUOTA_AUDIT_CAPACITY, sizeof *e->audit);
+	if (e->audit) {
+		quota_denial *d = &e->audit[e->audit_seq % QUOTA_AUDIT_CAPACITY];
+		d->size = sizeof *d;
+		d->seq = ++e->audit_seq;
+		d->time_ns = now;
+		d->status = status;
+		d->requested = a->requested;
+		d->available = a->available;
+		if (claim_key)
+			snprintf(d->claim, sizeof d->claim, "%s/%s", claim_key,
+				 claim_key + strlen(claim_key) + 1);
+		else
+			d->claim[0] = '\0';
+		snprintf(d->bucket, sizeof d->bucket, "%s", a->bucket);
+		snprintf(d->message, sizeof d->message, "%s", message);
+	}
+	pthread_mutex_unlock(&e->audit_lock);
+}
+
+void quota__count_decision(quota_engine *e, int rc, const quota_answer *a,
+			   const char *claim_key)
+{
+	if (rc == QUOTA_ERR_EXCEEDED) {
+		quota__count(e, QC_DENIED_EXCEEDED);
+		audit(e, rc, a, claim_key);
+		return;
+	}
+	if (rc != QUOTA_OK)
+		return;
+	if (a->state == QUOTA_CLAIM_PENDING) {
+		quota__count(e, QC_QUEUED);
+		return;
+	}
+	quota__count(e, QC_ALLOWED);
+	if (a->flags & QUOTA_ANSWER_WARNED)
+		quota__count(e, QC_WARNINGS);
+}
+
+QUOTA_API int quota_audit_list(quota_engine *e, quota_denial ***out, size_t *count)
+{
+	if (!e || !out || !count)
+		return quota__fail(QUOTA_ERR_INVALID, "%s: must not be NULL",
+				   !e ? "engine" : !out ? "out" : "count");
+	*out = NULL;
+	*count = 0;
+	pthread_mutex_lock(&e->audit_lock);
+	uint64_t n = e->audit_seq < QUOTA_AUDIT_CAPACITY ? e->audit_seq : QUOTA_AUDIT_CAPACITY;
+	quota_denial **items = quota__malloc(n * (sizeof *items + sizeof **items) + 1);
+	if (items) {
+		quota_denial *copies = (quota_denial *)(items + n);
+		uint64_t first = e->audit_seq - n;
+		for (uint64_t i = 0; i < n; i++) {
+			copies[i] = e->audit[(first + i) % QUOTA_AUDIT_CAPACITY];
+			items[i] = &copies[i];
+		}
+	}
+	pthread_mutex_unlock(&e->audit_lock);
+	if (!items)
+		return quota__fail(QUOTA_ERR_NOMEM, "audit: out of memory");
+	*out = items;
+	*count = (size_t)n;
+	return QUOTA_OK;
+}
