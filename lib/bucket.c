@@ -753,19 +753,13 @@ QUOTA_API int quota_handle_give_back(quota_bucket_handle *h, int64_t amount)
 	return rc;
 }
 
+static void bucket_node_free(quota__node *n)
+{
+	quota__bucket_free((quota__bucket *)n);
+}
+
 void quota__buckets_free(quota_engine *e)
 {
-	for (uint32_t i = 0; i < e->stripe_count; i++) {
-		quota__table *t = &e->stripes[i].buckets;
-		for (size_t s = 0; s <= t->mask; s++) {
-			quota__node *n = t->slots[s];
-			while (n) {
-				quota__node *next = n->next;
-				quota__bucket_free((quota__bucket *)n);
-				n = next;
-			}
-			t->slots[s] = NULL;
-		}
-		t->count = 0;
-	}
+	for (uint32_t i = 0; i < e->stripe_count; i++)
+		quota__table_clear(&e->stripes[i].buckets, bucket_node_free);
 }

@@ -1052,17 +1052,6 @@ QUOTA_API void quota_claim_iter_free(quota_claim_iter *it)
 
 void quota__claims_free(quota_engine *e)
 {
-	for (uint32_t i = 0; i < e->stripe_count; i++) {
-		quota__table *t = &e->stripes[i].claims;
-		for (size_t s = 0; s <= t->mask; s++) {
-			quota__node *n = t->slots[s];
-			while (n) {
-				quota__node *next = n->next;
-				quota__free(n);
-				n = next;
-			}
-			t->slots[s] = NULL;
-		}
-		t->count = 0;
-	}
+	for (uint32_t i = 0; i < e->stripe_count; i++)
+		quota__table_clear(&e->stripes[i].claims, quota__node_free);
 }

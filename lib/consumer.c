@@ -322,15 +322,7 @@ QUOTA_API int quota_consumer_get_parent(quota_engine *e, const quota_ref *child,
 
 void quota__consumers_free(quota_engine *e)
 {
-	for (size_t s = 0; s <= e->consumers.mask; s++) {
-		quota__node *n = e->consumers.slots[s];
-		while (n) {
-			quota__node *next = n->next;
-			quota__free(n);
-			n = next;
-		}
-		e->consumers.slots[s] = NULL;
-	}
+	quota__table_clear(&e->consumers, quota__node_free);
 	for (uint32_t i = 0; i < e->kind_edge_count; i++) {
 		quota__free(e->kind_edges[i].child);
 		quota__free(e->kind_edges[i].parent);

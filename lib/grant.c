@@ -526,16 +526,13 @@ out:
 	return rc;
 }
 
+static void grant_node_free(quota__node *n)
+{
+	quota__free(((quota__grant *)n)->pub);
+	quota__free(n);
+}
+
 void quota__grants_free(quota_engine *e)
 {
-	for (size_t s = 0; s <= e->grants.mask; s++) {
-		quota__node *n = e->grants.slots[s];
-		while (n) {
-			quota__node *next = n->next;
-			quota__free(((quota__grant *)n)->pub);
-			quota__free(n);
-			n = next;
-		}
-		e->grants.slots[s] = NULL;
-	}
+	quota__table_clear(&e->grants, grant_node_free);
 }

@@ -406,16 +406,13 @@ out:
 	return rc;
 }
 
+static void reg_node_free(quota__node *n)
+{
+	quota__free(((quota__reg *)n)->pub);
+	quota__free(n);
+}
+
 void quota__regs_free(quota_engine *e)
 {
-	for (size_t s = 0; s <= e->regs.mask; s++) {
-		quota__node *n = e->regs.slots[s];
-		while (n) {
-			quota__node *next = n->next;
-			quota__free(((quota__reg *)n)->pub);
-			quota__free(n);
-			n = next;
-		}
-		e->regs.slots[s] = NULL;
-	}
+	quota__table_clear(&e->regs, reg_node_free);
 }

@@ -65,3 +65,22 @@ void quota__table_remove(quota__table *t, quota__node *n)
 		}
 	}
 }
+
+void quota__node_free(quota__node *n)
+{
+	quota__free(n);
+}
+
+void quota__table_clear(quota__table *t, void (*free_node)(quota__node *))
+{
+	for (size_t i = 0; i <= t->mask; i++) {
+		quota__node *n = t->slots[i];
+		t->slots[i] = NULL;
+		while (n) {
+			quota__node *next = n->next;
+			free_node(n);
+			n = next;
+		}
+	}
+	t->count = 0;
+}

@@ -29,6 +29,10 @@ int quota__table_init(quota__table *t, size_t slots_pow2);
 void quota__table_destroy(quota__table *t);
 void quota__table_insert(quota__table *t, quota__node *n);
 void quota__table_remove(quota__table *t, quota__node *n);
+/* quota__free() of a node, for quota__table_clear(). */
+void quota__node_free(quota__node *n);
+/* Unlink every node, passing each to free_node; the table stays usable. */
+void quota__table_clear(quota__table *t, void (*free_node)(quota__node *));
 
 static inline quota__node *quota__table_find(const quota__table *t, uint64_t hash,
 					     const char *key, size_t key_len)
