@@ -287,8 +287,12 @@ static int find_reg(quota_engine *e, const quota_ref *c, const char *type, int a
 	return quota__reg_check_consumer(*out, c, "consumer");
 }
 
+/* The registration names the group of its own consumer kind only; kinds
+ * above it are matched by kind. */
 static int group_fits(const quota__bucket *b, const quota_ref *c)
 {
+	if (b->ancestor)
+		return 1;
 	const char *want = b->reg->pub->consumer_type.api_group;
 	return quota__empty(c->api_group) || !*want || strcmp(c->api_group, want) == 0;
 }
@@ -488,11 +492,10 @@ QUOTA_API int quota_usage_observe(quota_engine *e, const quota_ref *c, const cha
 	size_t len = quota__level_key(key, &lv, type);
 	quota__stripe *s = &e->stripes[quota__stripe_of(e, quota__hash(e, key, len))];
 	pthread_mutex_lock(&s->lock);
+	/* find_reg checked kind and group: a bucket made here is wanted. */
 	quota__bucket *b = quota__level_bucket(e, r, &lv, type, 1);
 	if (!b) {
 		rc = quota__fail(QUOTA_ERR_NOMEM, "bucket: out of memory");
-	} else if (!group_fits(b, c)) {
-		rc = quota__reg_check_consumer(r, c, "consumer");
 	} else {
 		if (b->has_observed && value < b->observed)
 			quota__capacity_freed(e);

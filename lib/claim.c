@@ -236,10 +236,13 @@ static void commit_held(quota__claim *c, int64_t now)
  */
 static quota__claim *release_held(quota_engine *e, quota__claim *c, int64_t now)
 {
-	if (c->state == QUOTA_CLAIM_PENDING)
+	if (c->state == QUOTA_CLAIM_PENDING) {
+		/* Claims behind it may go now, and its waiter record goes. */
 		atomic_fetch_sub(&e->pending_count, 1);
-	else
+		atomic_store_explicit(&e->kick_wanted, 1, memory_order_relaxed);
+	} else {
 		quota__capacity_freed(e);
+	}
 	for (uint32_t i = 0; i < c->req_count; i++) {
 		for (uint32_t l = 0; l < c->req[i].charged_count; l++) {
 			quota__bucket *b = c->req[i].charged[l];
@@ -584,9 +587,17 @@ static int claim_admit(quota_engine *e, const quota_claim *in, enum admit_mode m
 			old = claim_find(home, khash, key, klen, now);
 			if (old && old->state != QUOTA_CLAIM_GRANTED && old->expires_ns &&
 			    old->expires_ns <= now) {
-				/* Expired but not swept: sweep, then look again. */
+				/* Expired but not swept: sweep, then look again. A sweep
+				 * that expires nothing had no memory for the event. */
 				quota__lockset_unlock(e, &ls);
 				quota__sweep(e, now);
+				if (quota__epoch(e) == epoch) {
+					rc = quota__fail(QUOTA_ERR_NOMEM,
+							 "claim %s/%s: out of memory expiring the "
+							 "previous claim of that name",
+							 quota__str(c.ns), c.name);
+					break;
+				}
 				continue;
 			}
 		}

@@ -258,12 +258,8 @@ QUOTA_API int quota_consumer_set_parent(quota_engine *e, const quota_ref *child,
 	if (fresh_parent)
 		quota__table_insert(&e->consumers, &fresh_parent->node);
 	fresh_child = fresh_parent = NULL;
-	quota__consumer *old = c->parent;
-	if (old) {
-		old->children--;
-		edge_drop(e, c->kind, old->kind);
-	}
-	c->parent = p;
+	/* The new edge is counted before the old one is dropped: moving
+	 * between two parents of one kind keeps that edge alive. */
 	if (p) {
 		p->children++;
 		quota__kind_edge *k = edge_find(e, c->kind, p->kind);
@@ -275,6 +271,12 @@ QUOTA_API int quota_consumer_set_parent(quota_engine *e, const quota_ref *child,
 			edge_child = edge_parent = NULL;
 		}
 	}
+	quota__consumer *old = c->parent;
+	if (old) {
+		old->children--;
+		edge_drop(e, c->kind, old->kind);
+	}
+	c->parent = p;
 	atomic_fetch_add(&e->chain_version, 1);
 	quota__unlock_all(e);
 	consumer_drop_if_alone(e, old);

@@ -67,6 +67,7 @@ typedef struct quota__bucket {
 	int64_t claim_count;
 	int64_t reserved_count;
 	int64_t pending;        /* queued claims waiting on this bucket */
+	uint64_t blocked_gen;   /* queue kick that found an older claim waiting here */
 	int64_t handles;
 	int64_t observed_generation;
 	int64_t last_reconciliation_ns;
@@ -190,6 +191,7 @@ struct quota_engine {
 	pthread_mutex_t queue_lock;
 	quota__waiter *queue_head, **queue_tail;
 	_Atomic int64_t pending_count;
+	uint64_t kick_gen; /* under queue_lock */
 	atomic_int kick_wanted;
 	quota__counters *counters; /* QUOTA__COUNTER_SLOTS, in counters_block */
 	void *counters_block;
@@ -338,7 +340,7 @@ void quota__after(quota_engine *e);
 /* The queue (queue.c). */
 /* Append claim (ns \0 name, id) to the FIFO; caller holds queue_lock. */
 int quota__queue_append(quota_engine *e, const char *key, size_t len, uint64_t id);
-/* Admit what fits, oldest first; takes queue_lock itself. */
+/* Admit what fits, oldest first, and drop stale records; takes queue_lock. */
 void quota__queue_kick(quota_engine *e);
 void quota__queue_free(quota_engine *e);
 

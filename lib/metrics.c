@@ -147,6 +147,18 @@ static void put_labels(text *t, const quota__bucket *b)
 	put(t, "}");
 }
 
+/* num / den with six decimals, by hand: printf's %g would follow the
+ * host's LC_NUMERIC and might write a decimal comma. */
+static void put_ratio(text *t, __int128 num, int64_t den)
+{
+	if (den == 0) {
+		put(t, " %s\n", num > 0 ? "+Inf" : "0");
+		return;
+	}
+	__int128 whole = num / den, frac = (num % den) * 1000000 / den;
+	put(t, " %lld.%06lld\n", (long long)whole, (long long)frac);
+}
+
 /* Samples of gauge g for every bucket; each stripe read under its lock. */
 static void put_gauge(quota_engine *e, text *t, int g)
 {
@@ -180,11 +192,7 @@ static void put_gauge(quota_engine *e, text *t, int g)
 						continue;
 					put(t, "%s", gauges[g].name);
 					put_labels(t, b);
-					if (b->limit == 0)
-						put(t, " %s\n", used + b->reserved ? "+Inf" : "0");
-					else
-						put(t, " %.6g\n",
-						    ((double)used + (double)b->reserved) / (double)b->limit);
+					put_ratio(t, (__int128)used + b->reserved, b->limit);
 					continue;
 				}
 				put(t, "%s", gauges[g].name);
@@ -208,12 +216,20 @@ QUOTA_API int quota_metrics_prometheus(quota_engine *e, char **out, size_t *len)
 	static const struct {
 		int c;
 		const char *label;
-	} results[] = {{QC_ALLOWED, "allowed"},     {QC_DENIED_EXCEEDED, "denied_exceeded"},
-		       {QC_DENIED_RATE, "denied_rate_limited"}, {QC_THROTTLED, "throttled"},
-		       {QC_WARNINGS, "warned"},      {QC_QUEUED, "queued"}};
+	} results[] = {{QC_ALLOWED, "allowed"},
+		       {QC_DENIED_EXCEEDED, "denied_exceeded"},
+		       {QC_DENIED_RATE, "denied_rate_limited"},
+		       {QC_THROTTLED, "throttled"},
+		       {QC_QUEUED, "queued"}};
 	for (size_t i = 0; i < sizeof results / sizeof results[0]; i++)
 		put(&t, "quota_decisions_total{result=\"%s\"} %llu\n", results[i].label,
 		    (unsigned long long)sum[results[i].c]);
+	/* Warn-mode overages are also "allowed": a separate counter, so that the
+	 * results above add up to the decisions. */
+	put(&t, "# HELP quota_decisions_warned_total Allowed decisions over a Warn-mode limit.\n"
+		"# TYPE quota_decisions_warned_total counter\n"
+		"quota_decisions_warned_total %llu\n",
+	    (unsigned long long)sum[QC_WARNINGS]);
 	put(&t, "# HELP quota_claim_transitions_total Claim transitions after admission.\n"
 		"# TYPE quota_claim_transitions_total counter\n");
 	static const struct {

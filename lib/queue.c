@@ -26,49 +26,38 @@ int quota__queue_append(quota_engine *e, const char *key, size_t len, uint64_t i
 	return QUOTA_OK;
 }
 
-/* Buckets that older pending claims still wait on. */
-#define BLOCKED_MAX 256
-typedef struct blocked {
-	uint32_t n;
-	int full;
-	const quota__bucket *b[BLOCKED_MAX];
-} blocked;
-
-static int is_blocked(const blocked *bl, const quota__claim *c)
+/* A bucket an older pending claim still waits on is marked with the
+ * kick's generation; one kick runs at a time (queue_lock), and marks are
+ * read and written under the bucket's stripe lock. */
+static int is_blocked(const quota__claim *c, uint64_t gen)
 {
 	for (uint32_t i = 0; i < c->req_count; i++)
 		for (uint32_t l = 0; l < c->req[i].charged_count; l++)
-			for (uint32_t k = 0; k < bl->n; k++)
-				if (bl->b[k] == c->req[i].charged[l])
-					return 1;
+			if (c->req[i].charged[l]->blocked_gen == gen)
+				return 1;
 	return 0;
 }
 
-static void block(blocked *bl, const quota__claim *c)
+static void block(quota__claim *c, uint64_t gen)
 {
 	for (uint32_t i = 0; i < c->req_count; i++)
-		for (uint32_t l = 0; l < c->req[i].charged_count; l++) {
-			if (bl->n == BLOCKED_MAX) {
-				bl->full = 1;
-				return;
-			}
-			bl->b[bl->n++] = c->req[i].charged[l];
-		}
+		for (uint32_t l = 0; l < c->req[i].charged_count; l++)
+			c->req[i].charged[l]->blocked_gen = gen;
 }
 
 void quota__queue_kick(quota_engine *e)
 {
-	if (atomic_load(&e->pending_count) == 0)
-		return;
-	blocked bl;
-	bl.n = 0;
-	bl.full = 0;
 	pthread_mutex_lock(&e->queue_lock);
+	if (atomic_load(&e->pending_count) == 0) {
+		/* Nothing waits: every record left is stale. */
+		quota__queue_free(e);
+		pthread_mutex_unlock(&e->queue_lock);
+		return;
+	}
+	uint64_t gen = ++e->kick_gen;
 	int64_t now = quota__now(e);
 	quota__waiter **link = &e->queue_head;
-	/* Past BLOCKED_MAX buckets the strict order cannot be checked: stop,
-	 * and let the next kick go on. */
-	while (*link && !bl.full) {
+	while (*link) {
 		quota__waiter *w = *link;
 		quota__lockset ls;
 		quota__claim *c;
@@ -76,11 +65,12 @@ void quota__queue_kick(quota_engine *e)
 		if (quota__claim_lock(e, w->key, w->key_len, now, &ls, &c) == QUOTA_OK) {
 			if (c->id == w->claim_id && c->state == QUOTA_CLAIM_PENDING) {
 				int due = c->expires_ns && c->expires_ns <= now;
-				if (due || is_blocked(&bl, c) || !quota__claim_admit_pending(e, c, now)) {
+				if (due || is_blocked(c, gen) ||
+				    !quota__claim_admit_pending(e, c, now)) {
 					/* A pending claim past its deadline is the sweep's:
 					 * it neither moves nor holds others back. */
 					if (!due)
-						block(&bl, c);
+						block(c, gen);
 					drop = 0;
 				}
 			}

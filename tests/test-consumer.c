@@ -262,6 +262,44 @@ static void test_three_levels(void)
 	quota_engine_free(e);
 }
 
+static void test_move_between_parents_of_one_kind(void)
+{
+	/* the only Project->Organization link moves from one organization to
+	 * another: the kind edge must survive (grants need it) */
+	quota_engine *e = setup(0);
+	quota_ref other = {NULL, "Organization", NULL, "other"};
+	CHECK_RC(quota_consumer_set_parent(e, &web, &org), QUOTA_OK);
+	CHECK_RC(quota_consumer_set_parent(e, &web, &other), QUOTA_OK);
+	CHECK_RC(test_grant(e, NULL, "cap", &other, VCPUS, 3, NULL), QUOTA_OK);
+	quota_ref *p = NULL;
+	CHECK_RC(quota_consumer_get_parent(e, &web, &p), QUOTA_OK);
+	CHECK(p && strcmp(p->name, "other") == 0);
+	quota_free(p);
+	/* and when the last link goes, so does the kind */
+	CHECK_RC(quota_grant_delete(e, NULL, "cap"), QUOTA_OK);
+	CHECK_RC(quota_consumer_set_parent(e, &web, NULL), QUOTA_OK);
+	CHECK_RC(test_grant(e, NULL, "cap", &other, VCPUS, 3, NULL), QUOTA_ERR_NOT_ALLOWED);
+	quota_engine_free(e);
+}
+
+static void test_api_group_at_ancestor_levels(void)
+{
+	/* the registration names the group of its own kind only: a consumer
+	 * above it with its own group can be read and observed */
+	quota_engine *e = test_engine(NULL, 0);
+	CHECK_RC(test_register(e, VCPUS, "apps", "Project", 5), QUOTA_OK);
+	quota_ref proj = {"apps", "Project", "acme", "web"};
+	quota_ref org_g = {"core", "Organization", NULL, "acme"};
+	CHECK_RC(quota_consumer_set_parent(e, &proj, &org_g), QUOTA_OK);
+	CHECK_RC(quota_consume(e, &proj, VCPUS, 2, NULL), QUOTA_OK);
+	CHECK_BUCKET(e, &org_g, VCPUS, -1, 2, 0, -1);
+	CHECK_RC(quota_usage_observe(e, &org_g, VCPUS, 4), QUOTA_OK);
+	/* the registration's own kind still has its group checked */
+	quota_ref wrong = {"other", "Project", "acme", "web"};
+	CHECK_RC(quota_consume(e, &wrong, VCPUS, 1, NULL), QUOTA_ERR_NOT_ALLOWED);
+	quota_engine_free(e);
+}
+
 int main(void)
 {
 	RUN(test_parent_rules);
@@ -272,5 +310,7 @@ int main(void)
 	RUN(test_anonymous_and_handles_charge_every_level);
 	RUN(test_no_move_while_in_use);
 	RUN(test_three_levels);
+	RUN(test_move_between_parents_of_one_kind);
+	RUN(test_api_group_at_ancestor_levels);
 	return check_exit();
 }

@@ -142,6 +142,29 @@ static quota_engine *awkward(void)
 	return e;
 }
 
+static void test_ratio_edges(void)
+{
+	/* limit 0 in Warn mode, observed at INT64_MAX, a warned reservation:
+	 * the ratio is +Inf, computed without overflow */
+	quota_engine *e = test_engine(NULL, 0);
+	quota_registration r;
+	quota_registration_init(&r, sizeof r);
+	r.resource_type = GPUS;
+	r.consumer_type.kind = "Organization";
+	r.enforcement = QUOTA_WARN;
+	CHECK_RC(quota_registration_create(e, &r), QUOTA_OK);
+	CHECK_RC(quota_usage_observe(e, &acme, GPUS, INT64_MAX), QUOTA_OK);
+	CHECK_RC(claim(e, "w", GPUS, 1, 0, 0), QUOTA_ERR_OVERFLOW);
+	CHECK_RC(quota_usage_observe(e, &acme, GPUS, INT64_MAX - 1), QUOTA_OK);
+	CHECK_RC(claim(e, "w", GPUS, 1, 0, 0), QUOTA_OK);
+	char *text = NULL;
+	CHECK_RC(quota_metrics_prometheus(e, &text, NULL), QUOTA_OK);
+	CHECK(text && strstr(text, "resource_type=\"" GPUS "\"} +Inf\n") != NULL);
+	CHECK(text && strstr(text, "quota_decisions_warned_total 1\n") != NULL);
+	quota_free(text);
+	quota_engine_free(e);
+}
+
 static void test_prometheus_text(void)
 {
 	quota_engine *e = awkward();
@@ -159,7 +182,7 @@ static void test_prometheus_text(void)
 		CHECK(strstr(text, want) != NULL);
 		snprintf(want, sizeof want, "quota_bucket_observed%s" VCPUS "\"} 3\n", labels);
 		CHECK(strstr(text, want) != NULL);
-		snprintf(want, sizeof want, "quota_bucket_utilization_ratio%s" VCPUS "\"} 0.6\n",
+		snprintf(want, sizeof want, "quota_bucket_utilization_ratio%s" VCPUS "\"} 0.600000\n",
 			 labels);
 		CHECK(strstr(text, want) != NULL);
 		snprintf(want, sizeof want, "quota_bucket_limit%s" GPUS "\"} -1\n", labels);
@@ -191,5 +214,6 @@ int main(int argc, char **argv)
 	RUN(test_counters);
 	RUN(test_audit_ring);
 	RUN(test_prometheus_text);
+	RUN(test_ratio_edges);
 	return check_exit();
 }

@@ -317,6 +317,150 @@ static void test_bad_queue_input(void)
 	quota_engine_free(e);
 }
 
+static void test_leaving_the_queue_wakes_it(void)
+{
+	struct test_clock clk;
+	quota_engine *e = setup(&clk, NULL, 10);
+	/* a (too big to fit ever) blocks b, which would fit */
+	CHECK_RC(claim(e, "a", 20, QUOTA_CLAIM_QUEUE, 0, NULL), QUOTA_OK);
+	CHECK_RC(claim(e, "b", 5, QUOTA_CLAIM_QUEUE, 0, NULL), QUOTA_OK);
+	CHECK_EQ_INT(test_claim_state(e, "ns", "b"), QUOTA_CLAIM_PENDING);
+	CHECK_RC(quota_claim_release(e, "ns", "a"), QUOTA_OK);
+	CHECK_EQ_INT(test_claim_state(e, "ns", "b"), QUOTA_CLAIM_RESERVED);
+	/* the same when the blocker's queue deadline passes */
+	struct test_claim c;
+	test_claim_init(&c, "ns", "a2", &acme);
+	test_claim_add(&c, VCPUS, 20);
+	c.c.flags = QUOTA_CLAIM_QUEUE;
+	c.c.queue_timeout_ms = 10;
+	CHECK_RC(quota_claim_reserve(e, &c.c, NULL), QUOTA_OK);
+	CHECK_RC(claim(e, "b2", 5, QUOTA_CLAIM_QUEUE, 0, NULL), QUOTA_OK);
+	CHECK_EQ_INT(test_claim_state(e, "ns", "b2"), QUOTA_CLAIM_PENDING);
+	test_clock_advance_ms(&clk, 11);
+	CHECK_RC(quota_engine_tick(e, 0, NULL), QUOTA_OK);
+	CHECK_EQ_INT(test_claim_state(e, "ns", "b2"), QUOTA_CLAIM_RESERVED);
+	quota_engine_free(e);
+}
+
+/* Live allocations, through the allocator hook. */
+static atomic_long live_allocations;
+static void *counting_malloc(size_t n, void *p)
+{
+	(void)p;
+	atomic_fetch_add(&live_allocations, 1);
+	return malloc(n);
+}
+static void counting_free(void *q, void *p)
+{
+	(void)p;
+	atomic_fetch_sub(&live_allocations, 1);
+	free(q);
+}
+
+static void test_no_stale_waiters(void)
+{
+	quota_allocator al;
+	quota_allocator_init(&al, sizeof al);
+	al.malloc_fn = counting_malloc;
+	al.free_fn = counting_free;
+	CHECK_RC(quota_set_allocator(&al), QUOTA_OK);
+	struct test_clock clk;
+	quota_engine *e = setup(&clk, NULL, 1);
+	CHECK_RC(claim(e, "h", 1, 0, 1, NULL), QUOTA_OK);
+	long after[2] = {0, 0};
+	for (int round = 0; round < 2; round++) {
+		for (int i = 0; i < 500; i++) {
+			CHECK_RC(claim(e, "q", 1, QUOTA_CLAIM_QUEUE, 0, NULL), QUOTA_OK);
+			CHECK_RC(quota_claim_release(e, "ns", "q"), QUOTA_OK);
+		}
+		after[round] = atomic_load(&live_allocations);
+	}
+	CHECK_EQ_INT(after[1], after[0]); /* queueing and leaving keeps nothing */
+	quota_engine_free(e);
+	CHECK_EQ_INT(atomic_load(&live_allocations), 0);
+	CHECK_RC(quota_set_allocator(NULL), QUOTA_OK);
+}
+
+static void test_many_waiters_do_not_block_other_buckets(void)
+{
+	struct test_clock clk;
+	quota_engine *e = setup(&clk, NULL, 1);
+	CHECK_RC(test_grant(e, NULL, "m", &acme, MEM, 1, NULL), QUOTA_OK);
+	CHECK_RC(claim(e, "h", 1, 0, 1, NULL), QUOTA_OK);
+	char name[32];
+	for (int i = 0; i < 300; i++) {
+		snprintf(name, sizeof name, "x%d", i);
+		CHECK_RC(claim(e, name, 1, QUOTA_CLAIM_QUEUE, 0, NULL), QUOTA_OK);
+	}
+	CHECK_RC(quota_consume(e, &acme, MEM, 1, NULL), QUOTA_OK);
+	struct test_claim c;
+	test_claim_init(&c, "ns", "mem", &acme);
+	test_claim_add(&c, MEM, 1);
+	c.c.flags = QUOTA_CLAIM_QUEUE;
+	CHECK_RC(quota_claim_reserve(e, &c.c, NULL), QUOTA_OK);
+	CHECK_EQ_INT(test_claim_state(e, "ns", "mem"), QUOTA_CLAIM_PENDING);
+	/* memory comes back: its waiter goes, whatever waits on vCPUs */
+	CHECK_RC(quota_give_back(e, &acme, MEM, 1), QUOTA_OK);
+	CHECK_EQ_INT(test_claim_state(e, "ns", "mem"), QUOTA_CLAIM_RESERVED);
+	CHECK_EQ_INT(test_claim_state(e, "ns", "x0"), QUOTA_CLAIM_PENDING);
+	quota_engine_free(e);
+}
+
+/* Fails every allocation once armed (after the first `spare` of them). */
+static atomic_int failing_armed, failing_spare;
+static void *failing_malloc(size_t n, void *p)
+{
+	(void)p;
+	if (atomic_load(&failing_armed) && atomic_fetch_sub(&failing_spare, 1) <= 0)
+		return NULL;
+	return malloc(n);
+}
+static void plain_free(void *q, void *p)
+{
+	(void)p;
+	free(q);
+}
+static void no_events(const quota_event *ev, void *payload)
+{
+	(void)ev;
+	(void)payload;
+}
+
+static void test_no_memory_to_expire_the_old_claim(void)
+{
+	quota_allocator al;
+	quota_allocator_init(&al, sizeof al);
+	al.malloc_fn = failing_malloc;
+	al.free_fn = plain_free;
+	CHECK_RC(quota_set_allocator(&al), QUOTA_OK);
+	struct test_clock clk;
+	quota_engine_options o;
+	quota_engine *e = NULL;
+	quota_engine_options_init(&o, sizeof o);
+	atomic_store(&clk.ns, TEST_EPOCH_NS);
+	o.clock = test_clock_read;
+	o.clock_payload = &clk;
+	o.event_fn = no_events;
+	CHECK_RC(quota_engine_new(&e, &o), QUOTA_OK);
+	CHECK_RC(test_register(e, VCPUS, NULL, "Organization", 10), QUOTA_OK);
+	struct test_claim c;
+	test_claim_init(&c, "ns", "r", &acme);
+	test_claim_add(&c, VCPUS, 1);
+	c.c.ttl_ms = 5;
+	CHECK_RC(quota_claim_reserve(e, &c.c, NULL), QUOTA_OK);
+	test_clock_advance_ms(&clk, 6);
+	/* the new claim's record and event get memory; expiring the old one's
+	 * event does not: the call must fail, not spin */
+	atomic_store(&failing_spare, 2);
+	atomic_store(&failing_armed, 1);
+	CHECK_RC(quota_claim_reserve(e, &c.c, NULL), QUOTA_ERR_NOMEM);
+	atomic_store(&failing_armed, 0);
+	CHECK_RC(quota_claim_reserve(e, &c.c, NULL), QUOTA_OK);
+	CHECK_EQ_INT(test_claim_state(e, "ns", "r"), QUOTA_CLAIM_RESERVED);
+	quota_engine_free(e);
+	CHECK_RC(quota_set_allocator(NULL), QUOTA_OK);
+}
+
 int main(void)
 {
 	RUN(test_pending_then_admitted);
@@ -327,5 +471,9 @@ int main(void)
 	RUN(test_deadline_and_dequeue);
 	RUN(test_queued_across_levels);
 	RUN(test_bad_queue_input);
+	RUN(test_leaving_the_queue_wakes_it);
+	RUN(test_no_stale_waiters);
+	RUN(test_many_waiters_do_not_block_other_buckets);
+	RUN(test_no_memory_to_expire_the_old_claim);
 	return check_exit();
 }

@@ -65,8 +65,10 @@ QUOTA_API int quota_stats_get(quota_engine *e, quota_stats *out);
  * _utilization_ratio ((max(allocated, observed) + reserved) / limit, for
  * limited buckets), labelled consumer_kind, consumer_namespace,
  * consumer_name and resource_type, with label values escaped as the format
- * requires. Counters are quota_decisions_total{result=...} and
- * quota_claim_transitions_total{transition=...}.
+ * requires. Counters are quota_decisions_total{result=...} (the results add
+ * up to all decisions), quota_decisions_warned_total (allowed decisions
+ * over a Warn-mode limit) and quota_claim_transitions_total{transition=...}.
+ * Numbers never depend on the process locale.
  *
  * @param[out] text  NUL-terminated text, one allocation; quota_free().
  * @param[out] len   its length without the NUL; may be NULL.
