@@ -303,6 +303,11 @@ static void snapshot(quota_engine *e, char *buf, size_t cap)
 	} else {
 		APPEND("grant list failed; ");
 	}
+	static const quota_ref fault_project = {.kind = "Project", .ns = "acme", .name = "p1"};
+	quota_ref *parent = NULL;
+	if (quota_consumer_get_parent(e, &fault_project, &parent) == QUOTA_OK)
+		APPEND("parent %s; ", parent ? parent->name : "-");
+	quota_free(parent);
 	test_snapshot_buckets_claims(e, buf, cap, &n);
 #undef APPEND
 }
@@ -348,6 +353,71 @@ static void fault_loop(const char *what, quota_engine *e, struct counting *c,
 }
 
 static const quota_ref fault_org = {.kind = "Organization", .name = "acme"};
+static const quota_ref fault_project = {.kind = "Project", .ns = "acme", .name = "p1"};
+
+static int op_set_parent(quota_engine *e)
+{
+	return quota_consumer_set_parent(e, &fault_project, &fault_org);
+}
+
+/* A claim charged at two levels: the organization's bucket is new. */
+static int op_acquire_tree(quota_engine *e)
+{
+	struct test_claim t;
+	test_claim_init(&t, "ns", "fault-tree", &fault_project);
+	test_claim_add(&t, "fault.example.com/pcpus", 2);
+	return quota_claim_acquire(e, &t.c, NULL);
+}
+
+/* A claim that does not fit and joins the queue. */
+static int op_queue(quota_engine *e)
+{
+	struct test_claim t;
+	test_claim_init(&t, "ns", "fault-queued", &fault_org);
+	test_claim_add(&t, "fault.example.com/cpus", 100);
+	t.c.flags = QUOTA_CLAIM_QUEUE;
+	return quota_claim_reserve(e, &t.c, NULL);
+}
+
+static int op_observe(quota_engine *e)
+{
+	static const quota_ref watched = {.kind = "Organization", .name = "watched"};
+	return quota_usage_observe(e, &watched, "fault.example.com/open", 3);
+}
+
+static int op_metrics(quota_engine *e)
+{
+	char *text = NULL;
+	int rc = quota_metrics_prometheus(e, &text, NULL);
+	quota_free(text);
+	return rc;
+}
+
+static void ignore_event(const quota_event *ev, void *payload)
+{
+	(void)ev;
+	(void)payload;
+}
+
+/* With an event callback, each transition allocates its event first. */
+static int op_commit_with_events(quota_engine *e)
+{
+	return quota_claim_commit(e, "ns", "fault-claim", NULL, 0);
+}
+
+static int op_release_with_events(quota_engine *e)
+{
+	return quota_claim_release(e, "ns", "fault-claim");
+}
+
+static int op_audit(quota_engine *e)
+{
+	quota_denial **d = NULL;
+	size_t n;
+	int rc = quota_audit_list(e, &d, &n);
+	quota_free(d);
+	return rc;
+}
 
 static int op_register(quota_engine *e)
 {
@@ -492,6 +562,27 @@ static void test_allocator(void)
 	fault_loop("claim_reserve", e, &c, op_reserve);
 	fault_loop("consume (bucket creation)", e, &c, op_consume);
 	fault_loop("registration_get", e, &c, op_get_registration);
+	fault_loop("consumer_set_parent", e, &c, op_set_parent);
+	CHECK_RC(test_register(e, "fault.example.com/pcpus", NULL, "Project", 5), QUOTA_OK);
+	fault_loop("claim_acquire at two levels", e, &c, op_acquire_tree);
+	fault_loop("claim_reserve into the queue", e, &c, op_queue);
+	fault_loop("usage_observe (bucket creation)", e, &c, op_observe);
+	fault_loop("metrics_prometheus", e, &c, op_metrics);
+	fault_loop("audit_list", e, &c, op_audit);
+
+	quota_engine_options eo;
+	quota_engine_options_init(&eo, sizeof eo);
+	eo.event_fn = ignore_event;
+	quota_engine *ev = NULL;
+	CHECK_RC(quota_engine_new(&ev, &eo), QUOTA_OK);
+	if (ev) {
+		CHECK_RC(op_register(ev), QUOTA_OK);
+		CHECK_RC(op_grant(ev), QUOTA_OK);
+		fault_loop("claim_reserve with events", ev, &c, op_reserve);
+		fault_loop("claim_commit with events", ev, &c, op_commit_with_events);
+		fault_loop("claim_release with events", ev, &c, op_release_with_events);
+		quota_engine_free(ev);
+	}
 
 	/* memory handed to the caller comes from the hook, and goes back to it */
 	quota_registration *r = NULL;
