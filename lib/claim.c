@@ -56,7 +56,6 @@ static int check_ns_name(const char *ns, const char *name)
 static int check_requests(const char *field, const quota_request *reqs, uint32_t n,
 			  int64_t min_amount)
 {
-	char f[64];
 	int rc;
 	if (n > QUOTA_MAX_REQUESTS)
 		return quota__fail(QUOTA_ERR_INVALID, "%s: %u entries, at most %d", field, n,
@@ -65,13 +64,14 @@ static int check_requests(const char *field, const quota_request *reqs, uint32_t
 		return rc;
 	for (uint32_t i = 0; i < n; i++) {
 		const quota_request *r = quota__elem(reqs, i);
-		snprintf(f, sizeof f, "%s[%u].resourceType", field, i);
-		if ((rc = quota__check_text(f, r->resource_type, 1, QUOTA__NAME_MAX)))
+		if ((rc = quota__check_text_at(field, i, ".resourceType", r->resource_type, 1,
+					       QUOTA__NAME_MAX)))
 			return rc;
 		for (uint32_t k = 0; k < i; k++)
 			if (strcmp(r->resource_type,
 				   ((const quota_request *)quota__elem(reqs, k))->resource_type) == 0)
-				return quota__fail(QUOTA_ERR_INVALID, "%s: %s also in %s[%u]", f,
+				return quota__fail(QUOTA_ERR_INVALID,
+						   "%s[%u].resourceType: %s also in %s[%u]", field, i,
 						   r->resource_type, field, k);
 		if (r->amount < min_amount)
 			return quota__fail(QUOTA_ERR_INVALID, "%s[%u].amount: must be >= %lld, got %lld",

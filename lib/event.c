@@ -67,7 +67,9 @@ void quota__after(quota_engine *e)
 {
 	if (!e)
 		return;
-	if (atomic_exchange_explicit(&e->kick_wanted, 0, memory_order_relaxed))
+	/* Read before writing: the common case must not dirty a shared line. */
+	if (atomic_load_explicit(&e->kick_wanted, memory_order_relaxed) &&
+	    atomic_exchange_explicit(&e->kick_wanted, 0, memory_order_relaxed))
 		quota__queue_kick(e);
 	if (e->event_fn)
 		deliver(e);

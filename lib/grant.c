@@ -116,7 +116,8 @@ static int check_grant(const quota_grant *g)
 	for (uint32_t i = 0; i < g->allowance_count; i++) {
 		const quota_allowance *a = quota__elem(g->allowances, i);
 		snprintf(field, sizeof field, "grant.allowances[%u].resourceType", i);
-		if ((rc = quota__check_text(field, a->resource_type, 1, QUOTA__NAME_MAX)))
+		if ((rc = quota__check_text_at("grant.allowances", i, ".resourceType",
+					       a->resource_type, 1, QUOTA__NAME_MAX)))
 			return rc;
 		for (uint32_t k = 0; k < i; k++)
 			if (strcmp(a->resource_type,

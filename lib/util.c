@@ -31,43 +31,66 @@ static size_t utf8_seq(const unsigned char *p)
 	return 0;
 }
 
-int quota__check_text(const char *field, const char *s, size_t min, size_t max)
+/* A field's name, put together only when a check fails: "a[idx]b", or
+ * "ab" when idx < 0. */
+typedef struct field_ref {
+	const char *a;
+	long idx;
+	const char *b;
+} field_ref;
+
+static const char *field_name(const field_ref *f, char *buf, size_t n)
 {
+	if (f->idx < 0)
+		snprintf(buf, n, "%s%s", f->a, f->b);
+	else
+		snprintf(buf, n, "%s[%ld]%s", f->a, f->idx, f->b);
+	return buf;
+}
+
+static int check_text(const field_ref *f, const char *s, size_t min, size_t max)
+{
+	char name[160];
 	if (!s) {
 		if (min == 0)
 			return QUOTA_OK;
-		return quota__fail(QUOTA_ERR_INVALID, "%s: must not be NULL", field);
+		return quota__fail(QUOTA_ERR_INVALID, "%s: must not be NULL",
+				   field_name(f, name, sizeof name));
 	}
 	size_t n = strnlen(s, max + 1);
 	if (n < min)
-		return quota__fail(QUOTA_ERR_INVALID, "%s: must not be empty", field);
+		return quota__fail(QUOTA_ERR_INVALID, "%s: must not be empty",
+				   field_name(f, name, sizeof name));
 	if (n > max)
-		return quota__fail(QUOTA_ERR_INVALID, "%s: longer than %zu bytes", field, max);
+		return quota__fail(QUOTA_ERR_INVALID, "%s: longer than %zu bytes",
+				   field_name(f, name, sizeof name), max);
 	const unsigned char *p = (const unsigned char *)s;
 	for (size_t i = 0; i < n;) {
 		if (p[i] < 0x20 || p[i] == 0x7F)
-			return quota__fail(QUOTA_ERR_INVALID,
-					   "%s: control character at byte %zu", field, i);
+			return quota__fail(QUOTA_ERR_INVALID, "%s: control character at byte %zu",
+					   field_name(f, name, sizeof name), i);
 		size_t k = utf8_seq(p + i);
 		if (k == 0)
 			return quota__fail(QUOTA_ERR_INVALID, "%s: invalid UTF-8 at byte %zu",
-					   field, i);
+					   field_name(f, name, sizeof name), i);
 		if (k == 2 && p[i] == 0xC2 && p[i + 1] < 0xA0) /* U+0080-U+009F */
-			return quota__fail(QUOTA_ERR_INVALID,
-					   "%s: control character at byte %zu", field, i);
+			return quota__fail(QUOTA_ERR_INVALID, "%s: control character at byte %zu",
+					   field_name(f, name, sizeof name), i);
 		i += k;
 	}
 	return QUOTA_OK;
 }
 
-int quota__check_kind(const char *field, const char *s)
+static int check_kind(const field_ref *f, const char *s)
 {
+	char name[160];
 	if (quota__empty(s))
-		return quota__fail(QUOTA_ERR_INVALID, "%s: must not be empty", field);
+		return quota__fail(QUOTA_ERR_INVALID, "%s: must not be empty",
+				   field_name(f, name, sizeof name));
 	size_t n = strnlen(s, QUOTA__KIND_MAX + 1);
 	if (n > QUOTA__KIND_MAX)
-		return quota__fail(QUOTA_ERR_INVALID, "%s: longer than %d bytes", field,
-				   QUOTA__KIND_MAX);
+		return quota__fail(QUOTA_ERR_INVALID, "%s: longer than %d bytes",
+				   field_name(f, name, sizeof name), QUOTA__KIND_MAX);
 	for (size_t i = 0; i < n; i++) {
 		char c = s[i];
 		int alpha = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
@@ -75,28 +98,47 @@ int quota__check_kind(const char *field, const char *s)
 		if (!(alpha || (i > 0 && digit)))
 			return quota__fail(QUOTA_ERR_INVALID,
 					   "%s: \"%.63s\" is not a kind ([A-Za-z][A-Za-z0-9]*)",
-					   field, s);
+					   field_name(f, name, sizeof name), s);
 	}
 	return QUOTA_OK;
 }
 
-int quota__check_ref(const char *field, const quota_ref *r)
+int quota__check_text(const char *name, const char *s, size_t min, size_t max)
 {
-	char sub[96];
+	field_ref f = {name, -1, ""};
+	return check_text(&f, s, min, max);
+}
+
+int quota__check_text_at(const char *prefix, long idx, const char *suffix, const char *s,
+			 size_t min, size_t max)
+{
+	field_ref f = {prefix, idx, suffix};
+	return check_text(&f, s, min, max);
+}
+
+int quota__check_kind(const char *name, const char *s)
+{
+	field_ref f = {name, -1, ""};
+	return check_kind(&f, s);
+}
+
+int quota__check_kind_at(const char *prefix, long idx, const char *suffix, const char *s)
+{
+	field_ref f = {prefix, idx, suffix};
+	return check_kind(&f, s);
+}
+
+int quota__check_ref(const char *name, const quota_ref *r)
+{
 	int rc;
 	if (!r)
-		return quota__fail(QUOTA_ERR_INVALID, "%s: must not be NULL", field);
-	snprintf(sub, sizeof sub, "%s.apiGroup", field);
-	if ((rc = quota__check_text(sub, r->api_group, 0, QUOTA__GROUP_MAX)))
+		return quota__fail(QUOTA_ERR_INVALID, "%s: must not be NULL", name);
+	field_ref group = {name, -1, ".apiGroup"}, kind = {name, -1, ".kind"},
+	      ns = {name, -1, ".namespace"}, nm = {name, -1, ".name"};
+	if ((rc = check_text(&group, r->api_group, 0, QUOTA__GROUP_MAX)) ||
+	    (rc = check_kind(&kind, r->kind)) || (rc = check_text(&ns, r->ns, 0, QUOTA__NS_MAX)))
 		return rc;
-	snprintf(sub, sizeof sub, "%s.kind", field);
-	if ((rc = quota__check_kind(sub, r->kind)))
-		return rc;
-	snprintf(sub, sizeof sub, "%s.namespace", field);
-	if ((rc = quota__check_text(sub, r->ns, 0, QUOTA__NS_MAX)))
-		return rc;
-	snprintf(sub, sizeof sub, "%s.name", field);
-	return quota__check_text(sub, r->name, 1, QUOTA__NAME_MAX);
+	return check_text(&nm, r->name, 1, QUOTA__NAME_MAX);
 }
 
 int quota__streq(const char *a, const char *b)

@@ -17,8 +17,13 @@
 /* A string of min..max bytes of valid UTF-8 without control characters.
  * NULL counts as "" (so min 0 makes the field optional). */
 int quota__check_text(const char *field, const char *s, size_t min, size_t max);
+/* The same for the field "prefix[idx]suffix", whose name is only put
+ * together when the check fails (validation must not cost a printf). */
+int quota__check_text_at(const char *prefix, long idx, const char *suffix, const char *s,
+			 size_t min, size_t max);
 /* A kind: [A-Za-z][A-Za-z0-9]*, 1-63. */
 int quota__check_kind(const char *field, const char *s);
+int quota__check_kind_at(const char *prefix, long idx, const char *suffix, const char *s);
 /* A ref: api_group optional, kind, ns optional, name. */
 int quota__check_ref(const char *field, const quota_ref *r);
 /* 1 when s is NULL or "". */
