@@ -303,12 +303,22 @@ size_t quota__level_key(char *buf, const quota__level *lv, const char *type)
 	return quota__bucket_key(buf, &r, type);
 }
 
-quota__bucket *quota__level_bucket(quota_engine *e, const quota__reg *r, const quota__level *lv,
+uint32_t quota__level_stripe(quota_engine *e, quota__level *lv, const char *type)
+{
+	if (!lv->hash) {
+		char key[QUOTA__KEY_MAX + 1];
+		size_t len = quota__level_key(key, lv, type);
+		lv->hash = quota__hash(e, key, len);
+	}
+	return quota__stripe_of(e, lv->hash);
+}
+
+quota__bucket *quota__level_bucket(quota_engine *e, const quota__reg *r, quota__level *lv,
 				   const char *type, int insert)
 {
 	char key[QUOTA__KEY_MAX + 1];
 	size_t len = quota__level_key(key, lv, type);
-	uint64_t hash = quota__hash(e, key, len);
+	uint64_t hash = lv->hash ? lv->hash : (lv->hash = quota__hash(e, key, len));
 	quota__bucket *b = quota__bucket_find(e, key, len, hash);
 	if (b || !insert)
 		return b;
@@ -366,11 +376,8 @@ static int anon_slow(quota_engine *e, const quota_ref *c, const char *type, cons
 	if ((rc = find_reg(e, c, type, 0, &r)))
 		goto out;
 	uint32_t n = quota__chain(e, c, lv);
-	for (uint32_t i = 0; i < n; i++) {
-		char key[QUOTA__KEY_MAX + 1];
-		size_t len = quota__level_key(key, &lv[i], type);
-		quota__lockset_add(&ls, quota__stripe_of(e, quota__hash(e, key, len)));
-	}
+	for (uint32_t i = 0; i < n; i++)
+		quota__lockset_add(&ls, quota__level_stripe(e, &lv[i], type));
 	quota__lockset_lock(e, &ls);
 	for (uint32_t i = 0; i < n && !rc; i++) {
 		b[i] = quota__level_bucket(e, r, &lv[i], type, 0);
@@ -488,7 +495,7 @@ QUOTA_API int quota_usage_observe(quota_engine *e, const quota_ref *c, const cha
 	pthread_rwlock_rdlock(&e->config);
 	if ((rc = find_reg(e, c, type, 1, &r)))
 		goto out;
-	quota__level lv = {c->kind, quota__str(c->ns), c->name};
+	quota__level lv = {c->kind, quota__str(c->ns), c->name, 0};
 	size_t len = quota__level_key(key, &lv, type);
 	quota__stripe *s = &e->stripes[quota__stripe_of(e, quota__hash(e, key, len))];
 	pthread_mutex_lock(&s->lock);

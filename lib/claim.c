@@ -157,14 +157,16 @@ static quota__claim *pack_claim(quota__pack *p, const quota_claim *src, const ui
 	return c;
 }
 
-static quota__claim *claim_new(quota_engine *e, const quota_claim *src, const uint32_t *levels)
+/* A new claim record; hash is that of its key (ns \0 name). */
+static quota__claim *claim_new(quota_engine *e, const quota_claim *src, const uint32_t *levels,
+			       uint64_t hash)
 {
 	quota__pack p = {0};
 	pack_claim(&p, src, levels);
 	if (quota__pack_begin_write(&p))
 		return NULL;
 	quota__claim *c = pack_claim(&p, src, levels);
-	c->node.hash = quota__hash(e, c->node.key, c->node.key_len);
+	c->node.hash = hash;
 	c->id = atomic_fetch_add(&e->next_claim_id, 1);
 	return c;
 }
@@ -435,11 +437,9 @@ static int resolve_targets(quota_engine *e, const quota_claim *c, target *t, quo
 		    (rc = may_claim(t[i].reg, &c->resource, i)))
 			return rc;
 		t[i].levels = quota__chain(e, &c->consumer, t[i].lv);
-		for (uint32_t l = 0; l < t[i].levels; l++) {
-			char key[QUOTA__KEY_MAX + 1];
-			size_t len = quota__level_key(key, &t[i].lv[l], r->resource_type);
-			quota__lockset_add(ls, quota__stripe_of(e, quota__hash(e, key, len)));
-		}
+		for (uint32_t l = 0; l < t[i].levels; l++)
+			quota__lockset_add(ls,
+					   quota__level_stripe(e, &t[i].lv[l], r->resource_type));
 	}
 	return QUOTA_OK;
 }
@@ -453,7 +453,7 @@ typedef struct charge_set {
 	uint32_t made_count;
 } charge_set;
 
-static int bind_buckets(quota_engine *e, const quota_claim *c, const target *t, charge_set *cs)
+static int bind_buckets(quota_engine *e, const quota_claim *c, target *t, charge_set *cs)
 {
 	for (uint32_t i = 0; i < c->request_count; i++) {
 		const char *type = ((const quota_request *)quota__elem(c->requests, i))->resource_type;
@@ -561,7 +561,7 @@ static int claim_admit(quota_engine *e, const quota_claim *in, enum admit_mode m
 	for (uint32_t i = 0; i < c.request_count; i++)
 		levels[i] = t[i].levels;
 	if (mode != ADMIT_CHECK) {
-		if (!(rec = claim_new(e, &c, levels))) {
+		if (!(rec = claim_new(e, &c, levels, khash))) {
 			rc = quota__fail(QUOTA_ERR_NOMEM, "claim: out of memory");
 			goto out_config;
 		}

@@ -58,11 +58,11 @@ static quota__consumer *consumer_new(const quota_engine *e, const quota_ref *r)
 
 uint32_t quota__chain(quota_engine *e, const quota_ref *c, quota__level *lv)
 {
-	lv[0] = (quota__level){c->kind, quota__str(c->ns), c->name};
+	lv[0] = (quota__level){c->kind, quota__str(c->ns), c->name, 0};
 	uint32_t n = 1;
 	const quota__consumer *node = consumer_find(e, c->kind, c->ns, c->name);
 	for (node = node ? node->parent : NULL; node && n < QUOTA_MAX_DEPTH; node = node->parent)
-		lv[n++] = (quota__level){node->kind, node->ns, node->name};
+		lv[n++] = (quota__level){node->kind, node->ns, node->name, 0};
 	return n;
 }
 

@@ -160,9 +160,12 @@ typedef struct quota__waiter {
 	char key[];
 } quota__waiter;
 
-/* One level of a consumer's chain; strings stay valid under config. */
+/* One level of a consumer's chain; strings stay valid under config.
+ * hash: of the level's bucket key for the type at hand, once computed
+ * (quota__level_hash), 0 before. */
 typedef struct quota__level {
 	const char *kind, *ns, *name;
+	uint64_t hash;
 } quota__level;
 
 struct quota_engine {
@@ -276,9 +279,11 @@ static inline int64_t quota__bucket_default(const quota__bucket *b)
 void quota__bucket_reset_limit(quota__bucket *b, int64_t now);
 /* Level key of (lv, type) into buf (QUOTA__KEY_MAX + 1); its length. */
 size_t quota__level_key(char *buf, const quota__level *lv, const char *type);
+/* The stripe of level lv's bucket for type, computing and keeping its hash. */
+uint32_t quota__level_stripe(quota_engine *e, quota__level *lv, const char *type);
 /* Find the bucket of level lv, or make a new one in *fresh and insert it;
  * caller holds config (read) and the level's stripe. NULL on no memory. */
-quota__bucket *quota__level_bucket(quota_engine *e, const quota__reg *r, const quota__level *lv,
+quota__bucket *quota__level_bucket(quota_engine *e, const quota__reg *r, quota__level *lv,
 				   const char *type, int insert);
 /* Point base at the buckets above it (lv[1..n-1]); caller holds config
  * (read) and every stripe of the chain. -1 on no memory. */
