@@ -160,16 +160,23 @@ QUOTA_API int quota_engine_new(quota_engine **out, const quota_engine_options *o
 	}
 	e->counters = (quota__counters *)(((uintptr_t)e->counters_block + QUOTA__CACHE_LINE - 1) &
 					  ~(uintptr_t)(QUOTA__CACHE_LINE - 1));
+	/* Stripe locks are held for a few hundred instructions: spin a little
+	 * before sleeping, as waking a sleeper costs more than the wait. */
+	pthread_mutexattr_t stripe_attr;
+	pthread_mutexattr_init(&stripe_attr);
+	pthread_mutexattr_settype(&stripe_attr, PTHREAD_MUTEX_ADAPTIVE_NP);
 	uint32_t made = 0;
 	for (; made < stripes; made++) {
 		quota__stripe *s = &e->stripes[made];
 		if (quota__table_init(&s->buckets, 8) || quota__table_init(&s->claims, 8)) {
 			quota__table_destroy(&s->buckets);
+			pthread_mutexattr_destroy(&stripe_attr);
 			goto nomem_stripes;
 		}
-		pthread_mutex_init(&s->lock, NULL);
+		pthread_mutex_init(&s->lock, &stripe_attr);
 		s->next_deadline = QUOTA__NO_DEADLINE;
 	}
+	pthread_mutexattr_destroy(&stripe_attr);
 	if (quota__table_init(&e->regs, 16))
 		goto nomem_stripes;
 	if (quota__table_init(&e->grants, 16)) {
