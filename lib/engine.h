@@ -162,7 +162,7 @@ typedef struct quota__waiter {
 
 /* One level of a consumer's chain; strings stay valid under config.
  * hash: of the level's bucket key for the type at hand, once computed
- * (quota__level_hash), 0 before. */
+ * (quota__level_stripe), 0 before. */
 typedef struct quota__level {
 	const char *kind, *ns, *name;
 	uint64_t hash;

@@ -122,12 +122,6 @@ int quota__check_kind(const char *name, const char *s)
 	return check_kind(&f, s);
 }
 
-int quota__check_kind_at(const char *prefix, long idx, const char *suffix, const char *s)
-{
-	field_ref f = {prefix, idx, suffix};
-	return check_kind(&f, s);
-}
-
 int quota__check_ref(const char *name, const quota_ref *r)
 {
 	int rc;

@@ -23,7 +23,6 @@ int quota__check_text_at(const char *prefix, long idx, const char *suffix, const
 			 size_t min, size_t max);
 /* A kind: [A-Za-z][A-Za-z0-9]*, 1-63. */
 int quota__check_kind(const char *field, const char *s);
-int quota__check_kind_at(const char *prefix, long idx, const char *suffix, const char *s);
 /* A ref: api_group optional, kind, ns optional, name. */
 int quota__check_ref(const char *field, const quota_ref *r);
 /* 1 when s is NULL or "". */
