@@ -66,6 +66,7 @@ static void bucket_ident(quota_engine *e, quota__bucket *b, const quota__reg *r,
 	b->type = b->name + strlen(b->name) + 1;
 	b->stripe = quota__stripe_of(e, hash);
 	b->enforcement = r->pub->enforcement;
+	b->rate = r->pub->resource_class == QUOTA_RESOURCE_RATE;
 	b->ancestor = strcmp(b->kind, r->pub->consumer_type.kind) != 0;
 	b->limit = quota__bucket_default(b);
 }
@@ -88,6 +89,7 @@ void quota__bucket_free(quota__bucket *b)
 	if (!b)
 		return;
 	quota__free(b->contribs);
+	quota__free(b->limiters);
 	quota__free(b->up);
 	quota__free(b);
 }
@@ -117,20 +119,84 @@ int64_t quota__bucket_available(const quota__bucket *b)
 	return left;
 }
 
-int quota__bucket_decide(const quota__bucket *b, int64_t amount, int *warned)
+/* How strict an action is: REJECT, THROTTLE, QUEUE, WARN. */
+static int action_rank(int action)
+{
+	static const int rank[] = {[QUOTA_ACTION_REJECT] = 4, [QUOTA_ACTION_THROTTLE] = 3,
+				   [QUOTA_ACTION_QUEUE] = 2, [QUOTA_ACTION_WARN] = 1};
+	return action > 0 && action <= QUOTA_ACTION_QUEUE ? rank[action] : 0;
+}
+
+int quota__action_stricter(int a, int b)
+{
+	return action_rank(a) >= action_rank(b) ? a : b;
+}
+
+int quota__bucket_action(const quota__bucket *b, const quota__limiter *lim)
+{
+	if (b->enforcement == QUOTA_WARN)
+		return QUOTA_ACTION_WARN;
+	int named = lim ? lim->action : b->action;
+	if (named)
+		return named;
+	int reg = b->reg->pub->violation_action;
+	return reg ? reg : QUOTA_ACTION_REJECT;
+}
+
+static int decide_rate(const quota__bucket *b, int64_t amount, int64_t now, quota__verdict *v)
+{
+	if (b->limiter_count == 0) {
+		if (b->limit < 0)
+			return QUOTA_OK;
+		v->view = (quota__rate_view){0, -1, 0}; /* nothing granted */
+		v->action = quota__bucket_action(b, NULL);
+		if (v->action != QUOTA_ACTION_WARN)
+			return QUOTA_ERR_RATE_LIMITED;
+		v->warned = 1;
+		return QUOTA_OK;
+	}
+	for (uint32_t i = 0; i < b->limiter_count; i++) {
+		const quota__limiter *l = &b->limiters[i];
+		quota__rate_view view;
+		if (quota__limiter_check(l, amount, now, &view) == QUOTA_OK)
+			continue;
+		int action = quota__bucket_action(b, l);
+		if (action == QUOTA_ACTION_WARN && v->warned)
+			continue;
+		v->lim = l;
+		v->view = view;
+		v->action = action;
+		if (action != QUOTA_ACTION_WARN)
+			return QUOTA_ERR_RATE_LIMITED;
+		v->warned = 1;
+	}
+	return QUOTA_OK;
+}
+
+int quota__bucket_decide(const quota__bucket *b, int64_t amount, int64_t now, quota__verdict *v)
 {
 	int64_t used;
+	*v = (quota__verdict){0};
+	if (b->rate)
+		return decide_rate(b, amount, now, v);
 	int overflow = __builtin_add_overflow(usage_of(b), b->reserved, &used) ||
 		       __builtin_add_overflow(used, amount, &used);
 	if (!overflow && (b->limit < 0 || used <= b->limit))
 		return QUOTA_OK;
-	if (b->limit < 0 || (overflow && b->enforcement == QUOTA_WARN))
+	v->action = quota__bucket_action(b, NULL);
+	if (b->limit < 0 || (overflow && v->action == QUOTA_ACTION_WARN))
 		return QUOTA_ERR_OVERFLOW; /* cannot be counted at all */
-	if (b->enforcement == QUOTA_WARN) {
-		*warned = 1;
+	if (v->action == QUOTA_ACTION_WARN) {
+		v->warned = 1;
 		return QUOTA_OK;
 	}
 	return QUOTA_ERR_EXCEEDED;
+}
+
+void quota__bucket_take(quota__bucket *b, int64_t amount, int64_t now)
+{
+	for (uint32_t i = 0; i < b->limiter_count; i++)
+		quota__limiter_take(&b->limiters[i], amount, now);
 }
 
 int quota__bucket_idle(const quota__bucket *b)
@@ -157,13 +223,48 @@ void quota__answer_deny(quota_answer *a, int status, int req, const quota__bucke
 	quota__bucket_describe(b, a->bucket, sizeof a->bucket);
 }
 
-int quota__fail_decision(int rc, const quota__bucket *b, const char *field, int64_t amount)
+/* Nanoseconds to milliseconds, rounded up; -1 stays -1. */
+static int64_t ms_up(int64_t ns)
+{
+	return ns < 0 ? -1 : ns / 1000000 + (ns % 1000000 != 0);
+}
+
+void quota__answer_verdict(quota_answer *a, int status, int req, const quota__bucket *b,
+			   int64_t amount, const quota__verdict *v)
+{
+	if (!a)
+		return;
+	quota__answer_deny(a, status, req, b, amount);
+	if (!b->rate)
+		return;
+	a->limit = v->lim ? v->lim->amount : b->limit;
+	a->available = v->view.remaining;
+	a->period_ms = v->lim ? v->lim->period_ns / 1000000 : 0;
+	a->retry_after_ms = ms_up(v->view.retry_after_ns);
+	a->reset_after_ms = ms_up(v->view.reset_after_ns);
+	if (status == QUOTA_ERR_RATE_LIMITED && v->action != QUOTA_ACTION_REJECT)
+		a->flags |= QUOTA_ANSWER_THROTTLED;
+}
+
+int quota__fail_decision(int rc, const quota__bucket *b, const quota__verdict *v,
+			 const char *field, int64_t amount)
 {
 	char id[QUOTA_BUCKET_ID_MAX];
 	quota__bucket_describe(b, id, sizeof id);
 	if (rc == QUOTA_ERR_OVERFLOW)
 		return quota__fail(rc, "%s: %lld more would overflow the usage of bucket %s", field,
 				   (long long)amount, id);
+	if (rc == QUOTA_ERR_RATE_LIMITED && !v->lim)
+		return quota__fail(rc, "Rate limit exceeded for %s on %s: requested %lld, no rate "
+				   "granted", b->type, id, (long long)amount);
+	if (rc == QUOTA_ERR_RATE_LIMITED)
+		return quota__fail(rc,
+				   "Rate limit exceeded for %s on %s: requested %lld, remaining %lld "
+				   "of %lld per %lld ms (%s window); retry after %lld ms",
+				   b->type, id, (long long)amount, (long long)v->view.remaining,
+				   (long long)v->lim->amount, (long long)(v->lim->period_ns / 1000000),
+				   v->lim->window == QUOTA_WINDOW_CALENDAR ? "calendar" : "rolling",
+				   (long long)ms_up(v->view.retry_after_ns));
 	return quota__fail(rc,
 			   "Resource quota exceeded for %s on %s: requested %lld, available %lld, "
 			   "limit %lld",
@@ -188,6 +289,7 @@ int quota__answer_reset(quota_answer *a)
 	a->binding_request = -1;
 	a->requested = a->available = a->limit = 0;
 	a->bucket[0] = '\0';
+	a->period_ms = a->retry_after_ms = a->reset_after_ms = 0;
 	return QUOTA_OK;
 }
 
@@ -195,6 +297,7 @@ int quota__answer_reset(quota_answer *a)
 enum anon_kind { ANON_CONSUME, ANON_GIVE_BACK, ANON_PIN };
 typedef struct anon_op {
 	enum anon_kind kind;
+	int rate_only; /* quota_rate_take: the type must be a Rate type */
 	int64_t amount;
 	quota_answer *ans;
 } anon_op;
@@ -202,6 +305,28 @@ typedef struct anon_op {
 static quota__bucket *level_at(quota__bucket *base, uint32_t i)
 {
 	return i ? base->up[i - 1] : base;
+}
+
+/* For an allowed rate take: the limit with the least left, after it. */
+static void answer_tightest(quota_answer *a, quota__bucket *base, int64_t now)
+{
+	quota__verdict best = {0};
+	const quota__bucket *at = base;
+	for (uint32_t i = 0; i <= base->up_count; i++) {
+		const quota__bucket *b = level_at(base, i);
+		for (uint32_t k = 0; k < b->limiter_count; k++) {
+			quota__rate_view view;
+			quota__limiter_check(&b->limiters[k], 0, now, &view);
+			if (view.remaining >= 0 &&
+			    (!best.lim || view.remaining < best.view.remaining)) {
+				best.lim = &b->limiters[k];
+				best.view = view;
+				at = b;
+			}
+		}
+	}
+	if (best.lim)
+		quota__answer_verdict(a, QUOTA_OK, -1, at, 0, &best);
 }
 
 /* Apply op to base and every level above it, all or nothing; caller
@@ -214,15 +339,22 @@ static int anon_apply(quota_engine *e, quota__bucket *base, const anon_op *op)
 		base->handles++;
 		return QUOTA_OK;
 	}
+	if (op->rate_only && !base->rate)
+		return quota__fail(QUOTA_ERR_INVALID, "resourceType: %s is not a Rate type",
+				   base->type);
 	if (op->kind == ANON_GIVE_BACK) {
-		if (amount > base->anonymous) {
-			char id[QUOTA_BUCKET_ID_MAX];
-			quota__bucket_describe(base, id, sizeof id);
+		char id[QUOTA_BUCKET_ID_MAX];
+		quota__bucket_describe(base, id, sizeof id);
+		if (base->rate)
+			return quota__fail(QUOTA_ERR_INVALID,
+					   "resourceType: %s is a Rate type; what its limits let "
+					   "through is spent, not given back",
+					   base->type);
+		if (amount > base->anonymous)
 			return quota__fail(QUOTA_ERR_INVALID,
 					   "amount: %lld is more than the %lld consumed anonymously "
 					   "from %s",
 					   (long long)amount, (long long)base->anonymous, id);
-		}
 		for (uint32_t i = 0; i < n; i++) {
 			level_at(base, i)->allocated -= amount;
 			level_at(base, i)->anonymous -= amount;
@@ -230,25 +362,36 @@ static int anon_apply(quota_engine *e, quota__bucket *base, const anon_op *op)
 		quota__capacity_freed(e);
 		return QUOTA_OK;
 	}
+	int64_t now = base->rate ? quota__now(e) : 0;
 	quota__bucket *warned_at = NULL;
+	quota__verdict warned_v = {0};
 	for (uint32_t i = 0; i < n; i++) {
 		quota__bucket *b = level_at(base, i);
-		int warned = 0;
-		int rc = quota__bucket_decide(b, amount, &warned);
+		quota__verdict v;
+		int rc = quota__bucket_decide(b, amount, now, &v);
 		if (rc) {
-			quota__answer_deny(op->ans, rc, -1, b, amount);
-			return quota__fail_decision(rc, b, "amount", amount);
+			quota__answer_verdict(op->ans, rc, -1, b, amount, &v);
+			return quota__fail_decision(rc, b, &v, "amount", amount);
 		}
-		if (warned && !warned_at)
+		if (v.warned && !warned_at) {
 			warned_at = b;
+			warned_v = v;
+		}
 	}
 	for (uint32_t i = 0; i < n; i++) {
-		level_at(base, i)->allocated += amount;
-		level_at(base, i)->anonymous += amount;
+		quota__bucket *b = level_at(base, i);
+		if (b->rate) {
+			quota__bucket_take(b, amount, now);
+			continue;
+		}
+		b->allocated += amount;
+		b->anonymous += amount;
 	}
 	if (warned_at && op->ans) {
-		quota__answer_deny(op->ans, QUOTA_OK, -1, warned_at, amount);
+		quota__answer_verdict(op->ans, QUOTA_OK, -1, warned_at, amount, &warned_v);
 		op->ans->flags |= QUOTA_ANSWER_WARNED;
+	} else if (base->rate && op->ans) {
+		answer_tightest(op->ans, base, now);
 	}
 	return QUOTA_OK;
 }
@@ -456,8 +599,8 @@ static int check_amount(int64_t amount)
 	return QUOTA_OK;
 }
 
-QUOTA_API int quota_consume(quota_engine *e, const quota_ref *consumer, const char *type,
-			    int64_t amount, quota_answer *ans)
+static int consume(quota_engine *e, const quota_ref *consumer, const char *type, int64_t amount,
+		   quota_answer *ans, int rate_only)
 {
 	quota_answer local;
 	int rc;
@@ -467,7 +610,7 @@ QUOTA_API int quota_consume(quota_engine *e, const quota_ref *consumer, const ch
 	}
 	if ((rc = quota__answer_reset(ans)) || (rc = check_amount(amount)))
 		return rc;
-	anon_op op = {ANON_CONSUME, amount, ans};
+	anon_op op = {ANON_CONSUME, rate_only, amount, ans};
 	uint64_t epoch = e ? quota__epoch(e) : 0;
 	rc = anon_keyed(e, consumer, type, &op, 0);
 	if (e && quota__expired_may_help(e, rc, epoch)) {
@@ -479,6 +622,18 @@ QUOTA_API int quota_consume(quota_engine *e, const quota_ref *consumer, const ch
 		quota__count_decision(e, rc, ans, NULL);
 	quota__after(e);
 	return rc;
+}
+
+QUOTA_API int quota_consume(quota_engine *e, const quota_ref *consumer, const char *type,
+			    int64_t amount, quota_answer *ans)
+{
+	return consume(e, consumer, type, amount, ans, 0);
+}
+
+QUOTA_API int quota_rate_take(quota_engine *e, const quota_ref *consumer, const char *type,
+			      int64_t n, quota_answer *ans)
+{
+	return consume(e, consumer, type, n, ans, 1);
 }
 
 QUOTA_API int quota_usage_observe(quota_engine *e, const quota_ref *c, const char *type,
@@ -522,13 +677,42 @@ QUOTA_API int quota_give_back(quota_engine *e, const quota_ref *consumer, const 
 	int rc;
 	if ((rc = check_amount(amount)))
 		return rc;
-	anon_op op = {ANON_GIVE_BACK, amount, NULL};
+	anon_op op = {ANON_GIVE_BACK, 0, amount, NULL};
 	rc = anon_keyed(e, consumer, type, &op, 1);
 	quota__after(e);
 	return rc;
 }
 
-static quota_bucket_info *pack_bucket(quota__pack *p, const quota__bucket *b)
+static int64_t ms_of(int64_t ns)
+{
+	return ns / 1000000;
+}
+
+static quota_rate_info **pack_rates(quota__pack *p, const quota__bucket *b, int64_t now)
+{
+	quota_rate_info **rates = quota__pack_take(p, b->limiter_count * sizeof *rates);
+	for (uint32_t i = 0; i < b->limiter_count; i++) {
+		const quota__limiter *l = &b->limiters[i];
+		quota__rate_view view;
+		quota__limiter_check(l, 0, now, &view);
+		quota_rate_info *r = quota__pack_take(p, sizeof *r);
+		quota_rate_info v = {sizeof v,
+				     ms_of(l->period_ns),
+				     l->window,
+				     quota__bucket_action(b, l),
+				     l->amount,
+				     l->window == QUOTA_WINDOW_CALENDAR ? l->amount : l->burst,
+				     view.remaining,
+				     ms_up(view.reset_after_ns)};
+		if (r)
+			*r = v;
+		if (rates)
+			rates[i] = r;
+	}
+	return rates;
+}
+
+static quota_bucket_info *pack_bucket(quota__pack *p, const quota__bucket *b, int64_t now)
 {
 	quota_bucket_info info = {.size = sizeof info};
 	quota_bucket_info *dst = quota__pack_take(p, sizeof info);
@@ -571,18 +755,20 @@ static quota_bucket_info *pack_bucket(quota__pack *p, const quota__bucket *b)
 			refs[i] = r;
 	}
 	info.grant_refs = refs;
+	info.rate_count = b->limiter_count;
+	info.rates = pack_rates(p, b, now);
 	if (dst)
 		*dst = info;
 	return dst;
 }
 
-static int get_packed(const quota__bucket *b, quota_bucket_info **out)
+static int get_packed(const quota__bucket *b, int64_t now, quota_bucket_info **out)
 {
 	quota__pack p = {0};
-	pack_bucket(&p, b);
+	pack_bucket(&p, b, now);
 	if (quota__pack_begin_write(&p))
 		return quota__fail(QUOTA_ERR_NOMEM, "bucket: out of memory");
-	*out = pack_bucket(&p, b);
+	*out = pack_bucket(&p, b, now);
 	return QUOTA_OK;
 }
 
@@ -599,10 +785,11 @@ QUOTA_API int quota_bucket_get(quota_engine *e, const quota_ref *c, const char *
 	size_t len = quota__bucket_key(key, c, type);
 	uint64_t hash = quota__hash(e, key, len);
 	quota__stripe *s = &e->stripes[quota__stripe_of(e, hash)];
+	int64_t now = quota__now(e);
 	pthread_mutex_lock(&s->lock);
 	const quota__bucket *b = (quota__bucket *)quota__table_find(&s->buckets, hash, key, len);
 	if (b)
-		rc = group_fits(b, c) ? get_packed(b, out)
+		rc = group_fits(b, c) ? get_packed(b, now, out)
 				      : quota__reg_check_consumer(b->reg, c, "consumer");
 	pthread_mutex_unlock(&s->lock);
 	if (b)
@@ -613,7 +800,7 @@ QUOTA_API int quota_bucket_get(quota_engine *e, const quota_ref *c, const char *
 	pthread_rwlock_rdlock(&e->config);
 	if (!(rc = find_reg(e, c, type, 1, &r))) {
 		quota__bucket *temp = quota__bucket_new(e, r, key, len, hash);
-		rc = temp ? get_packed(temp, out) : quota__fail(QUOTA_ERR_NOMEM, "bucket: out of memory");
+		rc = temp ? get_packed(temp, now, out) : quota__fail(QUOTA_ERR_NOMEM, "bucket: out of memory");
 		quota__bucket_free(temp);
 	}
 	pthread_rwlock_unlock(&e->config);
@@ -624,6 +811,7 @@ static size_t collect_buckets(const quota__iter *it, const quota__stripe *s, quo
 			      void ***items)
 {
 	const quota__table *t = &s->buckets;
+	int64_t now = quota__now(it->e);
 	for (int pass = 0; pass < 2; pass++) {
 		size_t n = 0;
 		for (size_t i = 0; i <= t->mask; i++)
@@ -633,7 +821,7 @@ static size_t collect_buckets(const quota__iter *it, const quota__stripe *s, quo
 				    !quota__iter_match_consumer(it, b->kind, b->ns, b->name))
 					continue;
 				if (pass == 1) {
-					quota_bucket_info *info = pack_bucket(p, b);
+					quota_bucket_info *info = pack_bucket(p, b, now);
 					if (*items)
 						(*items)[n] = info;
 				}
@@ -677,7 +865,7 @@ QUOTA_API int quota_bucket_handle_open(quota_engine *e, const quota_ref *consume
 	if (!h)
 		return quota__fail(QUOTA_ERR_NOMEM, "handle: out of memory");
 	h->e = e;
-	anon_op pin = {ANON_PIN, 0, NULL};
+	anon_op pin = {ANON_PIN, 0, 0, NULL};
 	int rc = anon_slow(e, consumer, type, &pin, 0);
 	if (rc) {
 		quota__free(h);
@@ -737,7 +925,7 @@ QUOTA_API int quota_handle_consume(quota_bucket_handle *h, int64_t amount, quota
 		return quota__fail(QUOTA_ERR_INVALID, "handle: must not be NULL");
 	if ((rc = check_amount(amount)))
 		return rc;
-	anon_op op = {ANON_CONSUME, amount, ans};
+	anon_op op = {ANON_CONSUME, 0, amount, ans};
 	uint64_t epoch = quota__epoch(h->e);
 	rc = handle_apply(h, &op);
 	if (quota__expired_may_help(h->e, rc, epoch)) {
@@ -757,7 +945,7 @@ QUOTA_API int quota_handle_give_back(quota_bucket_handle *h, int64_t amount)
 		return quota__fail(QUOTA_ERR_INVALID, "handle: must not be NULL");
 	if ((rc = check_amount(amount)))
 		return rc;
-	anon_op op = {ANON_GIVE_BACK, amount, NULL};
+	anon_op op = {ANON_GIVE_BACK, 0, amount, NULL};
 	rc = handle_apply(h, &op);
 	quota__after(h->e);
 	return rc;

@@ -358,24 +358,36 @@ int quota__claim_expire_due(quota_engine *e, const char *key, size_t len, int64_
 	return due;
 }
 
+/* A rate limit that denies a pending claim says when to look again. */
+static void note_rate_wake(quota_engine *e, int rc, const quota__verdict *v, int64_t now)
+{
+	if (rc == QUOTA_ERR_RATE_LIMITED && v->view.retry_after_ns >= 0)
+		quota__rate_wake_note(e, now + v->view.retry_after_ns);
+}
+
 /* Whether every request of c fits at every level it charges. */
-static int fits_everywhere(const quota__claim *c)
+static int fits_everywhere(quota_engine *e, const quota__claim *c, int64_t now)
 {
 	for (uint32_t i = 0; i < c->req_count; i++)
 		for (uint32_t l = 0; l < c->req[i].charged_count; l++) {
-			int warned = 0;
-			if (quota__bucket_decide(c->req[i].charged[l], c->req[i].amount, &warned))
+			quota__verdict v;
+			int rc = quota__bucket_decide(c->req[i].charged[l], c->req[i].amount, now, &v);
+			if (rc) {
+				note_rate_wake(e, rc, &v, now);
 				return 0;
+			}
 		}
 	return 1;
 }
 
-/* Charge a claim's amounts: reserved, or allocated when granted. */
-static void charge_held(quota__claim *c, int granted)
+/* Charge a claim's amounts: reserved, or allocated when granted; rate
+ * limits are taken from (and stay taken). */
+static void charge_held(quota__claim *c, int granted, int64_t now)
 {
 	for (uint32_t i = 0; i < c->req_count; i++)
 		for (uint32_t l = 0; l < c->req[i].charged_count; l++) {
 			quota__bucket *b = c->req[i].charged[l];
+			quota__bucket_take(b, c->req[i].amount, now);
 			if (granted) {
 				b->allocated += c->req[i].amount;
 				b->claim_count++;
@@ -398,7 +410,8 @@ static void start_ttl(quota_engine *e, quota__claim *c, int64_t now)
 int quota__claim_admit_pending(quota_engine *e, quota__claim *c, int64_t now)
 {
 	quota__event *ev;
-	if (!fits_everywhere(c) || quota__event_prepare(e, c->node.key, c->node.key_len, &ev))
+	if (!fits_everywhere(e, c, now) ||
+	    quota__event_prepare(e, c->node.key, c->node.key_len, &ev))
 		return 0;
 	int granted = (c->flags & CLAIM_GRANT_ON_ADMIT) != 0;
 	for (uint32_t i = 0; i < c->req_count; i++)
@@ -406,7 +419,7 @@ int quota__claim_admit_pending(quota_engine *e, quota__claim *c, int64_t now)
 			c->req[i].charged[l]->pending--;
 	atomic_fetch_sub(&e->pending_count, 1);
 	quota__count(e, QC_ADMITTED);
-	charge_held(c, granted);
+	charge_held(c, granted, now);
 	c->state = granted ? QUOTA_CLAIM_GRANTED : QUOTA_CLAIM_RESERVED;
 	c->expires_ns = 0;
 	c->updated_ns = now;
@@ -482,25 +495,26 @@ static void unbind_made(quota_engine *e, charge_set *cs)
 }
 
 /* The decision for every request at every level; the first that fails
- * binds. */
-static int decide_all(const quota_claim *c, const target *t, const charge_set *cs,
-		      quota_answer *ans)
+ * binds, and *fail tells its verdict. */
+static int decide_all(const quota_claim *c, const target *t, const charge_set *cs, int64_t now,
+		      quota_answer *ans, quota__verdict *fail)
 {
 	int warned_any = 0;
 	for (uint32_t i = 0; i < c->request_count; i++) {
 		const quota_request *r = quota__elem(c->requests, i);
 		for (uint32_t l = 0; l < t[i].levels; l++) {
 			quota__bucket *b = cs->b[i][l];
-			int warned = 0;
-			int rc = quota__bucket_decide(b, r->amount, &warned);
+			quota__verdict v;
+			int rc = quota__bucket_decide(b, r->amount, now, &v);
 			if (rc) {
 				char field[40];
 				snprintf(field, sizeof field, "claim.requests[%u].amount", i);
-				quota__answer_deny(ans, rc, (int)i, b, r->amount);
-				return quota__fail_decision(rc, b, field, r->amount);
+				quota__answer_verdict(ans, rc, (int)i, b, r->amount, &v);
+				*fail = v;
+				return quota__fail_decision(rc, b, &v, field, r->amount);
 			}
-			if (warned && !warned_any && ans) {
-				quota__answer_deny(ans, QUOTA_OK, (int)i, b, r->amount);
+			if (v.warned && !warned_any && ans) {
+				quota__answer_verdict(ans, QUOTA_OK, (int)i, b, r->amount, &v);
 				warned_any = 1;
 			}
 		}
@@ -625,11 +639,27 @@ static int claim_admit(quota_engine *e, const quota_claim *in, enum admit_mode m
 		cs.made_count = 0;
 		rc = bind_buckets(e, &c, t, &cs);
 		int to_queue = 0;
+		quota__verdict fail = {0};
 		if (!rc && queued && others_waiting(&c, t, &cs, ans))
 			to_queue = 1;
 		else if (!rc)
-			rc = decide_all(&c, t, &cs, ans);
-		if (rc == QUOTA_ERR_EXCEEDED && queued) {
+			rc = decide_all(&c, t, &cs, now, ans, &fail);
+		/* A denial that time or releases can lift; a request above a rate
+		 * limit's burst never fits and is not worth waiting for. */
+		int denied = rc == QUOTA_ERR_EXCEEDED ||
+			     (rc == QUOTA_ERR_RATE_LIMITED && fail.view.retry_after_ns >= 0);
+		if (denied && !queued && mode != ADMIT_CHECK && fail.action == QUOTA_ACTION_QUEUE) {
+			/* The limit's action queues: decide again as a queued claim,
+			 * with the queue locked. */
+			unbind_made(e, &cs);
+			quota__lockset_unlock(e, &ls);
+			pthread_mutex_lock(&e->queue_lock);
+			queue_held = queued = 1;
+			quota__answer_reset(ans);
+			continue;
+		}
+		if (denied && queued) {
+			note_rate_wake(e, rc, &fail, now);
 			if (attempt == 0 && (quota__deadline_due(e, now) || atomic_load(&e->sweeping))) {
 				/* Expired reservations may make room: sweep first. */
 				unbind_made(e, &cs);
@@ -680,7 +710,7 @@ static int claim_admit(quota_engine *e, const quota_claim *in, enum admit_mode m
 				ans->flags |= QUOTA_ANSWER_QUEUED;
 		} else {
 			int granted = mode == ADMIT_ACQUIRE;
-			charge_held(rec, granted);
+			charge_held(rec, granted, now);
 			rec->state = granted ? QUOTA_CLAIM_GRANTED : QUOTA_CLAIM_RESERVED;
 			start_ttl(e, rec, now);
 			quota__event_post(e, ev, granted ? QUOTA_EVENT_GRANTED : QUOTA_EVENT_RESERVED, 0,
@@ -870,7 +900,8 @@ QUOTA_API int quota_claim_resize(quota_engine *e, const char *ns, const char *na
 	size_t len = quota__name_key(key, ns, name);
 	for (int attempt = 0;; attempt++) {
 		uint64_t epoch = quota__epoch(e);
-		if (quota__claim_lock(e, key, len, quota__now(e), &ls, &c)) {
+		int64_t now = quota__now(e);
+		if (quota__claim_lock(e, key, len, now, &ls, &c)) {
 			rc = not_found(ns, name);
 			goto out;
 		}
@@ -885,14 +916,14 @@ QUOTA_API int quota_claim_resize(quota_engine *e, const char *ns, const char *na
 				grew |= more > 0;
 				for (uint32_t l = 0; more > 0 && l < q->charged_count && !rc; l++) {
 					quota__bucket *b = q->charged[l];
-					int warned = 0;
-					rc = quota__bucket_decide(b, more, &warned);
+					quota__verdict v;
+					rc = quota__bucket_decide(b, more, now, &v);
 					if (rc) {
 						char field[32];
 						snprintf(field, sizeof field, "requests[%u].amount", i);
-						quota__answer_deny(ans, rc, (int)i, b, more);
-						rc = quota__fail_decision(rc, b, field, more);
-					} else if (warned && ans) {
+						quota__answer_verdict(ans, rc, (int)i, b, more, &v);
+						rc = quota__fail_decision(rc, b, &v, field, more);
+					} else if (v.warned && ans) {
 						ans->flags |= QUOTA_ANSWER_WARNED;
 					}
 				}
@@ -902,12 +933,15 @@ QUOTA_API int quota_claim_resize(quota_engine *e, const char *ns, const char *na
 				int64_t next = ((const quota_request *)quota__elem(reqs, i))->amount;
 				if (next < q->amount)
 					quota__capacity_freed(e);
-				for (uint32_t l = 0; l < q->charged_count; l++)
+				for (uint32_t l = 0; l < q->charged_count; l++) {
+					if (next > q->amount)
+						quota__bucket_take(q->charged[l], next - q->amount, now);
 					q->charged[l]->allocated += next - q->amount;
+				}
 				q->amount = next;
 			}
 			if (!rc)
-				c->updated_ns = quota__now(e);
+				c->updated_ns = now;
 		}
 		if (ans)
 			ans->state = c->state;

@@ -53,6 +53,11 @@ static void atomic_min(_Atomic int64_t *a, int64_t v)
 		;
 }
 
+void quota__rate_wake_note(quota_engine *e, int64_t when)
+{
+	atomic_min(&e->rate_wake, when);
+}
+
 void quota__deadline_note(quota_engine *e, quota__stripe *s, int64_t when)
 {
 	if (when < s->next_deadline)
@@ -215,6 +220,7 @@ QUOTA_API int quota_engine_new(quota_engine **out, const quota_engine_options *o
 	e->clock_payload = o.clock_payload;
 	e->retention_ns = o.released_retention_ms * 1000000;
 	atomic_init(&e->next_deadline, QUOTA__NO_DEADLINE);
+	atomic_init(&e->rate_wake, QUOTA__NO_DEADLINE);
 	atomic_init(&e->next_claim_id, 1);
 	atomic_init(&e->chain_version, 1);
 	quota__engine_count_add(1);

@@ -21,6 +21,7 @@
 #include <quota/quota.h>
 #include <stdatomic.h>
 
+#include "rate.h"
 #include "table.h"
 #include "util.h"
 
@@ -40,12 +41,15 @@ typedef struct quota__grant {
 	quota_grant *pub; /* packed copy */
 } quota__grant;
 
-/* A grant's contribution to one bucket. Strings point into the array's block. */
+/* A grant's contribution to one bucket. Strings point into the array's
+ * block; allowance into the grant's packed copy, which lives as long as the
+ * contribution (a grant change rebuilds its contributions). */
 typedef struct quota__contrib {
 	const char *ns;
 	const char *name;
 	int64_t amount;
 	int64_t generation;
+	const quota_allowance *allowance;
 } quota__contrib;
 
 typedef struct quota__bucket {
@@ -55,6 +59,8 @@ typedef struct quota__bucket {
 	uint32_t stripe;
 	int32_t enforcement;    /* copied from reg under the stripe lock */
 	int32_t ancestor;       /* kind above the registration's: no default limit */
+	int32_t rate;           /* a Rate type: limiters decide, not limit */
+	int32_t action;         /* QUOTA_ACTION_* its grant buckets name; 0 none */
 	uint32_t up_count;      /* buckets of the same type at the levels above */
 	struct quota__bucket **up;
 	uint64_t chain_version; /* engine chain_version when up was set */
@@ -73,6 +79,8 @@ typedef struct quota__bucket {
 	int64_t last_reconciliation_ns;
 	uint32_t contrib_count;
 	quota__contrib *contribs; /* one block; sorted by (ns, name) */
+	uint32_t limiter_count;
+	quota__limiter *limiters; /* Rate types; sorted by (period, window) */
 } quota__bucket;
 
 typedef struct quota__claim_req {
@@ -185,6 +193,8 @@ struct quota_engine {
 	void *clock_payload;
 	int64_t retention_ns;
 	_Atomic int64_t last_now;
+	_Atomic int64_t rate_wake;     /* when a rate that holds a pending claim
+					* back lets it pass; QUOTA__NO_DEADLINE */
 	_Atomic int64_t next_deadline; /* never later than any stripe's, but
 					* "none" while a sweep rebuilds it */
 	pthread_mutex_t sweep_lock;    /* one sweep at a time; under config, over stripes */
@@ -220,6 +230,9 @@ static inline uint32_t quota__stripe_of(const quota_engine *e, uint64_t hash)
 }
 int64_t quota__now(quota_engine *e);
 
+/* Note when a rate limit lets a pending claim pass: the queue gets a look
+ * then (at the end of a call, or at a tick). */
+void quota__rate_wake_note(quota_engine *e, int64_t when);
 /* Note a new deadline in stripe s (caller holds its lock). */
 void quota__deadline_note(quota_engine *e, quota__stripe *s, int64_t when);
 /* Whether some deadline may have passed at now. */
@@ -288,12 +301,30 @@ quota__bucket *quota__level_bucket(quota_engine *e, const quota__reg *r, quota__
 /* Point base at the buckets above it (lv[1..n-1]); caller holds config
  * (read) and every stripe of the chain. -1 on no memory. */
 int quota__chain_link(quota_engine *e, quota__bucket *base, quota__bucket **above, uint32_t n);
-/* Whether amount more may be charged: QUOTA_OK (with *warned set when a
- * Warn-mode limit is passed), QUOTA_ERR_EXCEEDED, or QUOTA_ERR_OVERFLOW
- * when the usage could not be represented. */
-int quota__bucket_decide(const quota__bucket *b, int64_t amount, int *warned);
+/* The outcome of a decision at one bucket. */
+typedef struct quota__verdict {
+	int warned;                /* a WARN action let a limit be passed */
+	int action;                /* of the limit that failed (QUOTA_ACTION_*) */
+	const quota__limiter *lim; /* the rate limit that failed or warned */
+	quota__rate_view view;     /* of lim */
+} quota__verdict;
+/* Whether amount more may be charged at now: QUOTA_OK (v->warned set when
+ * a WARN action let a limit be passed), QUOTA_ERR_EXCEEDED,
+ * QUOTA_ERR_RATE_LIMITED, or QUOTA_ERR_OVERFLOW when the usage could not
+ * be represented. v is reset first. */
+int quota__bucket_decide(const quota__bucket *b, int64_t amount, int64_t now, quota__verdict *v);
+/* Charge amount to b's rate limits at now (a no-op for stock types);
+ * after a decision that allowed it. */
+void quota__bucket_take(quota__bucket *b, int64_t amount, int64_t now);
+/* The stricter of two QUOTA_ACTION_* (REJECT, THROTTLE, QUEUE, WARN; 0
+ * loses to any). */
+int quota__action_stricter(int a, int b);
+/* The QUOTA_ACTION_* that applies at b when a limit (lim, or the stock
+ * limit when NULL) does not fit. */
+int quota__bucket_action(const quota__bucket *b, const quota__limiter *lim);
 /* Record the detail of a failed decision and return rc. */
-int quota__fail_decision(int rc, const quota__bucket *b, const char *field, int64_t amount);
+int quota__fail_decision(int rc, const quota__bucket *b, const quota__verdict *v,
+			 const char *field, int64_t amount);
 /* Check and clear an answer; QUOTA_ERR_INVALID when its size is too small. */
 int quota__answer_reset(quota_answer *a);
 int64_t quota__bucket_available(const quota__bucket *b);
@@ -303,6 +334,9 @@ int quota__bucket_idle(const quota__bucket *b);
 void quota__bucket_describe(const quota__bucket *b, char *buf, size_t n);
 void quota__answer_deny(quota_answer *a, int status, int req, const quota__bucket *b,
 			int64_t amount);
+/* The same with the verdict: a rate limit's numbers, the throttle flag. */
+void quota__answer_verdict(quota_answer *a, int status, int req, const quota__bucket *b,
+			   int64_t amount, const quota__verdict *v);
 void quota__buckets_free(quota_engine *e);
 /* The expiry epoch to pass to quota__expired_may_help(); read it before
  * deciding. */
@@ -358,7 +392,7 @@ int quota__claim_expire_due(quota_engine *e, const char *key, size_t len, int64_
 int quota__claim_lock(quota_engine *e, const char *key, size_t len, int64_t now,
 		      quota__lockset *ls, quota__claim **out);
 /* Admit a pending claim if it fits everywhere (caller holds its locks);
- * 1 if admitted. */
+ * 1 if admitted. A rate limit that holds it back notes its rate_wake. */
 int quota__claim_admit_pending(quota_engine *e, quota__claim *c, int64_t now);
 
 #endif

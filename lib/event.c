@@ -68,6 +68,11 @@ void quota__after(quota_engine *e)
 	if (!e)
 		return;
 	/* Read before writing: the common case must not dirty a shared line. */
+	/* A rate limit holding a pending claim back may have let go by now. */
+	int64_t wake = atomic_load_explicit(&e->rate_wake, memory_order_relaxed);
+	if (wake != QUOTA__NO_DEADLINE && quota__now(e) >= wake &&
+	    atomic_compare_exchange_strong(&e->rate_wake, &wake, QUOTA__NO_DEADLINE))
+		atomic_store_explicit(&e->kick_wanted, 1, memory_order_relaxed);
 	if (atomic_load_explicit(&e->kick_wanted, memory_order_relaxed) &&
 	    atomic_exchange_explicit(&e->kick_wanted, 0, memory_order_relaxed))
 		quota__queue_kick(e);

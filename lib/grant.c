@@ -69,7 +69,8 @@ static quota_grant *pack_grant(quota__pack *p, const quota_grant *src)
 		quota_grant_bucket *bk = quota__pack_take(p, sa->bucket_count * sizeof *bk);
 		for (uint32_t j = 0; bk && j < sa->bucket_count; j++) {
 			const quota_grant_bucket *sb = quota__elem(sa->buckets, j);
-			bk[j] = (quota_grant_bucket){sizeof *bk, sb->amount};
+			bk[j] = (quota_grant_bucket){sizeof *bk,   sb->amount, sb->period_ms,
+						     sb->burst,    sb->window, sb->violation_action};
 		}
 		a.buckets = bk;
 		if (al)
@@ -95,6 +96,64 @@ static int allowance_amount(const quota_allowance *a, int64_t *out)
 {
 	const quota_grant_bucket *b0 = a->buckets;
 	return quota__limit_sum(&b0->amount, a->bucket_count, b0->size, out);
+}
+
+#define BUCKET_FIELD "grant.allowances[%u].buckets[%u]."
+
+/* What can be checked without the registration. */
+static int check_grant_bucket(const quota_grant_bucket *b, uint32_t i, uint32_t j)
+{
+	if (b->amount < QUOTA_UNLIMITED)
+		return quota__fail(QUOTA_ERR_INVALID, BUCKET_FIELD "amount: must be >= 0 or -1, got %lld",
+				   i, j, (long long)b->amount);
+	if (b->period_ms < 0 || b->period_ms > QUOTA_PERIOD_MAX)
+		return quota__fail(QUOTA_ERR_INVALID,
+				   BUCKET_FIELD "period_ms: must be 1-%lld (or 0 for a type that is "
+				   "not Rate), got %lld",
+				   i, j, (long long)QUOTA_PERIOD_MAX, (long long)b->period_ms);
+	if (b->burst < 0)
+		return quota__fail(QUOTA_ERR_INVALID, BUCKET_FIELD "burst: must be >= 0, got %lld", i,
+				   j, (long long)b->burst);
+	if (b->window != QUOTA_WINDOW_ROLLING && b->window != QUOTA_WINDOW_CALENDAR)
+		return quota__fail(QUOTA_ERR_INVALID,
+				   BUCKET_FIELD "window: %d is not rolling (0) or calendar (1)", i, j,
+				   b->window);
+	if (b->window == QUOTA_WINDOW_CALENDAR && b->burst)
+		return quota__fail(QUOTA_ERR_INVALID,
+				   BUCKET_FIELD "burst: a calendar window has no burst (its amount "
+				   "is all there is per window)",
+				   i, j);
+	if (b->violation_action < QUOTA_ACTION_DEFAULT || b->violation_action > QUOTA_ACTION_QUEUE)
+		return quota__fail(QUOTA_ERR_INVALID,
+				   BUCKET_FIELD "violation_action: %d is not a QUOTA_ACTION_*", i, j,
+				   b->violation_action);
+	return QUOTA_OK;
+}
+
+/* What depends on the registration: rate fields for Rate types only. */
+static int check_for_class(const quota_allowance *a, uint32_t i, int rate)
+{
+	for (uint32_t j = 0; j < a->bucket_count; j++) {
+		const quota_grant_bucket *b = &a->buckets[j];
+		if (rate && b->period_ms == 0)
+			return quota__fail(QUOTA_ERR_INVALID,
+					   BUCKET_FIELD "period_ms: %s is a Rate type; its amounts "
+					   "need a period",
+					   i, j, a->resource_type);
+		if (rate)
+			continue;
+		const char *field = b->period_ms ? "period_ms"
+				    : b->burst	 ? "burst"
+				    : b->window	 ? "window"
+				    : b->violation_action == QUOTA_ACTION_THROTTLE ? "violation_action"
+										   : NULL;
+		if (field)
+			return quota__fail(QUOTA_ERR_INVALID,
+					   BUCKET_FIELD "%s: only Rate types have periods, bursts, "
+					   "windows and throttling; %s is not one",
+					   i, j, field, a->resource_type);
+	}
+	return QUOTA_OK;
 }
 
 static int check_grant(const quota_grant *g)
@@ -138,11 +197,8 @@ static int check_grant(const quota_grant *g)
 			return rc;
 		for (uint32_t j = 0; j < a->bucket_count; j++) {
 			const quota_grant_bucket *b = quota__elem(a->buckets, j);
-			if (b->amount < QUOTA_UNLIMITED)
-				return quota__fail(QUOTA_ERR_INVALID,
-						   "grant.allowances[%u].buckets[%u].amount: must "
-						   "be >= 0 or -1, got %lld",
-						   i, j, (long long)b->amount);
+			if ((rc = check_grant_bucket(b, i, j)))
+				return rc;
 		}
 		int64_t sum;
 		if (allowance_amount(a, &sum))
@@ -166,10 +222,14 @@ static int same_grant(const quota_grant *a, const quota_grant *b)
 		if (strcmp(x->resource_type, y->resource_type) != 0 ||
 		    x->bucket_count != y->bucket_count)
 			return 0;
-		for (uint32_t j = 0; j < x->bucket_count; j++)
-			if (((const quota_grant_bucket *)quota__elem(x->buckets, j))->amount !=
-			    ((const quota_grant_bucket *)quota__elem(y->buckets, j))->amount)
+		for (uint32_t j = 0; j < x->bucket_count; j++) {
+			const quota_grant_bucket *p = quota__elem(x->buckets, j);
+			const quota_grant_bucket *q = quota__elem(y->buckets, j);
+			if (p->amount != q->amount || p->period_ms != q->period_ms ||
+			    p->burst != q->burst || p->window != q->window ||
+			    p->violation_action != q->violation_action)
 				return 0;
+		}
 	}
 	return 1;
 }
@@ -188,6 +248,9 @@ typedef struct change {
 	quota__contrib *contribs;
 	uint32_t contrib_count;
 	int64_t limit;
+	int32_t action;
+	uint32_t limiter_count;
+	quota__limiter *limiters;
 } change;
 
 static int contrib_cmp(const char *ns, const char *name, const quota__contrib *c)
@@ -200,9 +263,9 @@ static int contrib_cmp(const char *ns, const char *name, const quota__contrib *c
  * The contributions of bucket b after grant (ns, name) changes to give
  * amount (or nothing when add is 0). One block, sorted; *out NULL if empty.
  */
-static int contribs_rebuild(const quota__bucket *b, const char *ns, const char *name, int add,
-			    int64_t amount, int64_t generation, quota__contrib **out,
-			    uint32_t *count)
+static int contribs_rebuild(const quota__bucket *b, const char *ns, const char *name,
+			    const quota_allowance *add, int64_t amount, int64_t generation,
+			    quota__contrib **out, uint32_t *count)
 {
 	uint32_t old_n = b ? b->contrib_count : 0;
 	const quota__contrib *old = b ? b->contribs : NULL;
@@ -217,7 +280,7 @@ static int contribs_rebuild(const quota__bucket *b, const char *ns, const char *
 			int cmp = i < old_n ? contrib_cmp(ns, name, &old[i]) : -1;
 			if (!placed && cmp <= 0) {
 				quota__contrib c = {quota__pack_str(&p, ns), quota__pack_str(&p, name),
-						    amount, generation};
+						    amount, generation, add};
 				if (arr)
 					arr[n] = c;
 				n++;
@@ -226,7 +289,7 @@ static int contribs_rebuild(const quota__bucket *b, const char *ns, const char *
 			if (i < old_n && cmp != 0) {
 				quota__contrib c = {quota__pack_str(&p, old[i].ns),
 						    quota__pack_str(&p, old[i].name), old[i].amount,
-						    old[i].generation};
+						    old[i].generation, old[i].allowance};
 				if (arr)
 					arr[n] = c;
 				n++;
@@ -249,10 +312,75 @@ static int contribs_limit(const quota__contrib *c, uint32_t n, int64_t *limit)
 	return quota__limit_sum(&c->amount, n, sizeof *c, limit);
 }
 
+/* Sum into l one grant bucket's limit: amounts and bursts add up, -1
+ * (unlimited) wins, the strictest action holds. */
+static int limiter_add(quota__limiter *l, const quota_grant_bucket *g)
+{
+	int64_t burst = g->window == QUOTA_WINDOW_CALENDAR || !g->burst ? g->amount : g->burst;
+	int64_t amounts[2] = {l->amount, g->amount}, bursts[2] = {l->burst, burst};
+	l->action = quota__action_stricter(l->action, g->violation_action);
+	return quota__limit_sum(amounts, 2, sizeof amounts[0], &l->amount) ||
+	       quota__limit_sum(bursts, 2, sizeof bursts[0], &l->burst);
+}
+
+/* The rate limiters the contributions of a Rate-type bucket make: one per
+ * (period, window), sorted. *out NULL when there are none. */
+static int limiters_build(const quota__contrib *c, uint32_t n, quota__limiter **out,
+			  uint32_t *count)
+{
+	uint32_t total = 0, k = 0;
+	for (uint32_t i = 0; i < n; i++)
+		total += c[i].allowance->bucket_count;
+	*out = NULL;
+	*count = 0;
+	if (total == 0)
+		return QUOTA_OK;
+	quota__limiter *l = quota__calloc(total, sizeof *l);
+	if (!l)
+		return quota__fail(QUOTA_ERR_NOMEM, "grant: out of memory");
+	for (uint32_t i = 0; i < n; i++)
+		for (uint32_t j = 0; j < c[i].allowance->bucket_count; j++) {
+			const quota_grant_bucket *g = &c[i].allowance->buckets[j];
+			quota__limiter key = {.period_ns = g->period_ms * 1000000, .window = g->window};
+			uint32_t at = 0;
+			while (at < k && quota__limiter_cmp(&l[at], &key) < 0)
+				at++;
+			if (at == k || quota__limiter_cmp(&l[at], &key) != 0) {
+				memmove(&l[at + 1], &l[at], (k - at) * sizeof *l);
+				l[at] = key;
+				l[at].tat = QUOTA__TAT_RESTED;
+				k++;
+			}
+			if (limiter_add(&l[at], g)) {
+				quota__free(l);
+				return quota__fail(QUOTA_ERR_OVERFLOW,
+						   "grant %s: the rate limit of %s per %lld ms would "
+						   "exceed INT64_MAX",
+						   c[i].name, c[i].allowance->resource_type,
+						   (long long)g->period_ms);
+			}
+		}
+	*out = l;
+	*count = k;
+	return QUOTA_OK;
+}
+
+/* The action a stock bucket's grant buckets name, the strictest. */
+static int32_t contribs_action(const quota__contrib *c, uint32_t n)
+{
+	int32_t action = 0;
+	for (uint32_t i = 0; i < n; i++)
+		for (uint32_t j = 0; j < c[i].allowance->bucket_count; j++)
+			action = quota__action_stricter(action,
+							c[i].allowance->buckets[j].violation_action);
+	return action;
+}
+
 static void changes_discard(change *ch, uint32_t n)
 {
 	for (uint32_t i = 0; i < n; i++) {
 		quota__free(ch[i].contribs);
+		quota__free(ch[i].limiters);
 		if (ch[i].fresh)
 			quota__bucket_free(ch[i].bucket);
 	}
@@ -260,8 +388,8 @@ static void changes_discard(change *ch, uint32_t n)
 
 /* Prepare the change of one (consumer, allowance) pair. */
 static int change_prepare(quota_engine *e, change *ch, uint32_t *n, const quota_ref *consumer,
-			  const char *type, const char *ns, const char *name, int add,
-			  int64_t amount, int64_t generation)
+			  const char *type, const char *ns, const char *name,
+			  const quota_allowance *add, int64_t amount, int64_t generation)
 {
 	char key[QUOTA__KEY_MAX + 1];
 	size_t len = quota__bucket_key(key, consumer, type);
@@ -270,7 +398,7 @@ static int change_prepare(quota_engine *e, change *ch, uint32_t *n, const quota_
 	for (uint32_t i = 0; i < *n; i++)
 		if (ch[i].bucket == b && b)
 			return QUOTA_OK; /* dropped and re-added in one step: done below */
-	change c = {b, 0, NULL, 0, 0};
+	change c = {b, 0, NULL, 0, 0, 0, 0, NULL};
 	const quota__reg *r = quota__reg_find(e, type);
 	if (!b) {
 		if (!add)
@@ -285,7 +413,14 @@ static int change_prepare(quota_engine *e, change *ch, uint32_t *n, const quota_
 		changes_discard(&c, 1);
 		return quota__fail(QUOTA_ERR_NOMEM, "grant: out of memory");
 	}
-	if (c.contrib_count == 0) {
+	if (c.bucket->rate) {
+		int rc = limiters_build(c.contribs, c.contrib_count, &c.limiters, &c.limiter_count);
+		if (rc) {
+			changes_discard(&c, 1);
+			return rc;
+		}
+		c.limit = c.contrib_count ? QUOTA_UNLIMITED : quota__bucket_default(c.bucket);
+	} else if (c.contrib_count == 0) {
 		c.limit = quota__bucket_default(c.bucket);
 	} else if (contribs_limit(c.contribs, c.contrib_count, &c.limit)) {
 		char id[QUOTA_BUCKET_ID_MAX];
@@ -295,8 +430,25 @@ static int change_prepare(quota_engine *e, change *ch, uint32_t *n, const quota_
 				   "grant %s: the limit of bucket %s would exceed INT64_MAX", name,
 				   id);
 	}
+	c.action = contribs_action(c.contribs, c.contrib_count);
 	ch[(*n)++] = c;
 	return QUOTA_OK;
+}
+
+/* Give b the change's limiters, each with the state of the one it
+ * replaces; the old array goes back into the change to be freed. */
+static void limiters_swap(quota__bucket *b, change *c, int64_t now)
+{
+	for (uint32_t i = 0, j = 0; i < c->limiter_count; i++) {
+		while (j < b->limiter_count && quota__limiter_cmp(&b->limiters[j], &c->limiters[i]) < 0)
+			j++;
+		if (j < b->limiter_count && quota__limiter_cmp(&b->limiters[j], &c->limiters[i]) == 0)
+			quota__limiter_carry(&c->limiters[i], &b->limiters[j], now);
+	}
+	quota__limiter *prev = b->limiters;
+	b->limiters = c->limiters;
+	b->limiter_count = c->limiter_count;
+	c->limiters = prev;
 }
 
 /*
@@ -316,11 +468,11 @@ static int grant_change(quota_engine *e, quota__grant *old, quota_grant *next)
 		int64_t amount;
 		allowance_amount(a, &amount);
 		rc = change_prepare(e, ch, &n, &next->consumer, a->resource_type, id->ns, id->name,
-				    1, amount, next->generation);
+				    a, amount, next->generation);
 	}
 	for (uint32_t i = 0; old && i < old->pub->allowance_count && !rc; i++)
 		rc = change_prepare(e, ch, &n, &old->pub->consumer,
-				    old->pub->allowances[i].resource_type, id->ns, id->name, 0, 0,
+				    old->pub->allowances[i].resource_type, id->ns, id->name, NULL, 0,
 				    0);
 	if (rc) {
 		changes_discard(ch, n);
@@ -348,8 +500,10 @@ static int grant_change(quota_engine *e, quota__grant *old, quota_grant *next)
 			quota__table_insert(&e->stripes[b->stripe].buckets, &b->node);
 		b->contribs = ch[i].contribs;
 		b->contrib_count = ch[i].contrib_count;
-		if (ch[i].limit < 0 || (b->limit >= 0 && ch[i].limit > b->limit))
+		if (ch[i].limit < 0 || (b->limit >= 0 && ch[i].limit > b->limit) || b->rate)
 			quota__capacity_freed(e);
+		b->action = ch[i].action;
+		limiters_swap(b, &ch[i], now);
 		b->limit = ch[i].limit;
 		b->observed_generation++;
 		b->last_reconciliation_ns = now;
@@ -408,6 +562,9 @@ QUOTA_API int quota_grant_apply(quota_engine *e, const quota_grant *in, int64_t 
 		else if (!quota__kind_is_ancestor(e, copy->consumer.kind,
 						  r->pub->consumer_type.kind))
 			rc = quota__reg_check_consumer(r, &copy->consumer, "grant.consumerRef");
+		if (!rc)
+			rc = check_for_class(&copy->allowances[i], i,
+					     r->pub->resource_class == QUOTA_RESOURCE_RATE);
 	}
 	quota__grant *old = rc ? NULL : grant_find(e, copy->ns, copy->name);
 	if (!rc && old && same_grant(old->pub, copy)) {

@@ -287,8 +287,10 @@ static void audit(quota_engine *e, int status, const quota_answer *a, const char
 void quota__count_decision(quota_engine *e, int rc, const quota_answer *a,
 			   const char *claim_key)
 {
-	if (rc == QUOTA_ERR_EXCEEDED) {
-		quota__count(e, QC_DENIED_EXCEEDED);
+	if (rc == QUOTA_ERR_EXCEEDED || rc == QUOTA_ERR_RATE_LIMITED) {
+		quota__count(e, rc == QUOTA_ERR_EXCEEDED		 ? QC_DENIED_EXCEEDED
+				: (a->flags & QUOTA_ANSWER_THROTTLED) ? QC_THROTTLED
+								       : QC_DENIED_RATE);
 		audit(e, rc, a, claim_key);
 		return;
 	}

@@ -103,6 +103,21 @@ static int check_registration(const quota_registration *r)
 		return quota__fail(QUOTA_ERR_INVALID,
 				   "registration.defaultLimit: must be >= 0 or -1, got %lld",
 				   (long long)r->default_limit);
+	int rate = r->resource_class == QUOTA_RESOURCE_RATE;
+	if (rate && r->default_limit > 0)
+		return quota__fail(QUOTA_ERR_INVALID,
+				   "registration.defaultLimit: a Rate type's is 0 (nothing without a "
+				   "grant) or -1 (no limit without a grant), got %lld",
+				   (long long)r->default_limit);
+	if (r->violation_action < QUOTA_ACTION_DEFAULT || r->violation_action > QUOTA_ACTION_QUEUE)
+		return quota__fail(QUOTA_ERR_INVALID,
+				   "registration.violationAction: %d is not a QUOTA_ACTION_*",
+				   r->violation_action);
+	if (!rate && r->violation_action == QUOTA_ACTION_THROTTLE)
+		return quota__fail(QUOTA_ERR_INVALID,
+				   "registration.violationAction: throttling needs a Rate type");
+	if (r->reserved_flags)
+		return quota__fail(QUOTA_ERR_INVALID, "registration.reserved_flags: must be 0");
 	if (r->claiming_resource_count > MAX_CLAIMING)
 		return quota__fail(QUOTA_ERR_INVALID,
 				   "registration.claimingResources: %u entries, at most %d",
@@ -171,6 +186,7 @@ static int same_immutable(const quota_registration *a, const quota_registration 
 static int same_mutable(const quota_registration *a, const quota_registration *b)
 {
 	if (a->enforcement != b->enforcement || a->default_limit != b->default_limit ||
+	    a->violation_action != b->violation_action ||
 	    a->unit_conversion_factor != b->unit_conversion_factor ||
 	    !quota__streq(a->base_unit, b->base_unit) ||
 	    !quota__streq(a->display_unit, b->display_unit) ||
@@ -210,7 +226,8 @@ static void reg_replace(quota_engine *e, quota__reg *r, quota_registration *next
 					quota__bucket_reset_limit(b, now);
 					quota__capacity_freed(e);
 				}
-				if (next->enforcement == QUOTA_WARN)
+				if (next->enforcement == QUOTA_WARN ||
+				    next->violation_action != old->violation_action)
 					quota__capacity_freed(e);
 			}
 	}

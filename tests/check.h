@@ -334,6 +334,14 @@ static inline void test_snapshot_buckets_claims(quota_engine *e, char *buf, size
 				 b->allocated, b->reserved, b->available, b->claim_count,
 				 b->reserved_count, b->grant_count, b->grant_ref_count, b->flags,
 				 b->observed_generation);
+			for (uint32_t k = 0; k < b->rate_count; k++) {
+				size_t at = strlen(line) - 1; /* over the newline */
+				snprintf(line + at, sizeof line - at,
+					 " rate %" PRId64 "/%" PRId64 "ms w%d burst %" PRId64
+					 " left %" PRId64 "\n",
+					 b->rates[k]->limit, b->rates[k]->period_ms, b->rates[k]->window,
+					 b->rates[k]->burst, b->rates[k]->remaining);
+			}
 			lines[n++] = strdup(line);
 		}
 		quota_bucket_iter_free(bi);

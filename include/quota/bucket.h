@@ -30,7 +30,8 @@ extern "C" {
 typedef enum quota_answer_flag {
 	QUOTA_ANSWER_WARNED = 1 << 0,  /**< over a Warn-mode limit; allowed anyway */
 	QUOTA_ANSWER_EXISTED = 1 << 1, /**< an idempotent repeat of an existing claim */
-	QUOTA_ANSWER_QUEUED = 1 << 2   /**< did not fit (or others wait): now PENDING */
+	QUOTA_ANSWER_QUEUED = 1 << 2,   /**< did not fit (or others wait): now PENDING */
+	QUOTA_ANSWER_THROTTLED = 1 << 3 /**< a rate limit throttled: retry after retry_after_ms */
 } quota_answer_flag;
 
 /**
@@ -48,6 +49,14 @@ typedef enum quota_answer_flag {
  *   bucket that was over).
  * - bucket: printable id of that bucket, "Kind/ns/name:resourceType" with
  *   the ns part empty for cluster-wide consumers; "" when none.
+ * - period_ms: when a rate limit binds (or, for an allowed quota_rate_take,
+ *   the limit with the least left): its period; 0 otherwise. limit is then
+ *   its amount per period and available what is left of it now.
+ * - retry_after_ms: after a rate denial, how long until the same request
+ *   would pass (rounded up); -1 when it never can (it exceeds the burst or
+ *   a zero limit). 0 otherwise.
+ * - reset_after_ms: for a rate limit, how long until it is back to full
+ *   (rolling) or its window ends (calendar). 0 otherwise.
  */
 typedef struct quota_answer {
 	size_t size;
@@ -59,6 +68,9 @@ typedef struct quota_answer {
 	int64_t available;
 	int64_t limit;
 	char bucket[QUOTA_BUCKET_ID_MAX];
+	int64_t period_ms;
+	int64_t retry_after_ms;
+	int64_t reset_after_ms;
 } quota_answer;
 
 /** Initialise an answer. QUOTA_OK or QUOTA_ERR_INVALID. */
@@ -81,6 +93,28 @@ typedef struct quota_grant_ref {
 } quota_grant_ref;
 
 /**
+ * One rate limit of a Rate-type bucket, as read now.
+ *
+ * - period_ms, window: which limit (QUOTA_WINDOW_*).
+ * - limit: amount per period; -1 unlimited.
+ * - burst: the most at once (rolling; equals limit for calendar windows).
+ * - remaining: what could be taken now; -1 unlimited.
+ * - reset_after_ms: until the limiter is full again (rolling) or the
+ *   window ends (calendar).
+ * - violation_action: the QUOTA_ACTION_* that applies.
+ */
+typedef struct quota_rate_info {
+	size_t size;
+	int64_t period_ms;
+	int32_t window;
+	int32_t violation_action;
+	int64_t limit;
+	int64_t burst;
+	int64_t remaining;
+	int64_t reset_after_ms;
+} quota_rate_info;
+
+/**
  * A bucket as read by quota_bucket_get() and the iterator.
  *
  * - consumer, resource_type: identity.
@@ -98,6 +132,10 @@ typedef struct quota_grant_ref {
  *   max(allocated, observed) + reserved against the limit, and available
  *   is computed from the same usage.
  * - pending: queued claims waiting on this bucket.
+ * - rate_count, rates: the rate limits of a Rate-type bucket, sorted by
+ *   (period_ms, window). Such a bucket's limit is -1 while it has rate
+ *   limits (its allocated and reserved count what live claims hold, for
+ *   information), else its registration's default.
  */
 typedef struct quota_bucket_info {
 	size_t size;
@@ -118,6 +156,9 @@ typedef struct quota_bucket_info {
 	int64_t observed;
 	int64_t drift;
 	int64_t pending;
+	uint32_t rate_count;
+	uint32_t reserved0;
+	quota_rate_info *const *rates;
 } quota_bucket_info;
 
 /**
@@ -168,6 +209,7 @@ QUOTA_API void quota_bucket_iter_free(quota_bucket_iter *it);
 /**
  * Anonymous consumption: charge amount to the (consumer, type) bucket
  * without a claim, if it fits. Allocates nothing once the bucket exists.
+ * On a Rate type this is quota_rate_take().
  *
  * @param answer  optional; filled on denial and on Warn-mode overage.
  * @return QUOTA_OK; QUOTA_ERR_EXCEEDED; QUOTA_ERR_INVALID (amount <= 0, bad
@@ -181,8 +223,9 @@ QUOTA_API int quota_consume(quota_engine *e, const quota_ref *consumer, const ch
 /**
  * Return anonymously consumed capacity.
  *
- * @return QUOTA_OK; QUOTA_ERR_INVALID (amount <= 0, or more than the
- *         bucket's anonymous consumption, which is left unchanged);
+ * @return QUOTA_OK; QUOTA_ERR_INVALID (amount <= 0, more than the
+ *         bucket's anonymous consumption, which is left unchanged, or a
+ *         Rate type: what rate limits let through is spent);
  *         QUOTA_ERR_NOT_FOUND (no bucket); QUOTA_ERR_UNREGISTERED;
  *         QUOTA_ERR_NOT_ALLOWED (consumer kind or group does not fit).
  * Thread-safe.
@@ -206,6 +249,25 @@ QUOTA_API int quota_give_back(quota_engine *e, const quota_ref *consumer, const 
  */
 QUOTA_API int quota_usage_observe(quota_engine *e, const quota_ref *consumer,
 				  const char *resource_type, int64_t value);
+
+/**
+ * Take n from the rate limits of (consumer, type), a Rate type, and from
+ * those of every level above it: all of them or none. This is
+ * quota_consume() for rate types, named for what it does.
+ *
+ * @param answer  optional; on success: limit, available (remaining),
+ *                period_ms and reset_after_ms of the limit with the least
+ *                left; on denial the binding limit with retry_after_ms.
+ * @return QUOTA_OK (also when a WARN action let it pass:
+ *         QUOTA_ANSWER_WARNED); QUOTA_ERR_RATE_LIMITED; QUOTA_ERR_INVALID
+ *         (n <= 0, bad ref, or the type is not a Rate type);
+ *         QUOTA_ERR_UNREGISTERED; QUOTA_ERR_NOT_ALLOWED; QUOTA_ERR_OVERFLOW;
+ *         QUOTA_ERR_NOMEM (first use only). Thread-safe.
+ *
+ * Taken amounts are spent: quota_give_back() does not return them.
+ */
+QUOTA_API int quota_rate_take(quota_engine *e, const quota_ref *consumer, const char *resource_type,
+			      int64_t n, quota_answer *answer);
 
 /** A prepared bucket handle: one lookup, then consume many times. Opaque. */
 typedef struct quota_bucket_handle quota_bucket_handle;

@@ -15,13 +15,46 @@
 extern "C" {
 #endif
 
+/** How a rate limit counts time. */
+typedef enum quota_window {
+	QUOTA_WINDOW_ROLLING = 0, /**< GCRA: capacity returns continuously */
+	QUOTA_WINDOW_CALENDAR = 1 /**< aligned UTC windows, all back at the boundary */
+} quota_window;
+
+/** Periods, in milliseconds, for quota_grant_bucket.period_ms. */
+#define QUOTA_PERIOD_SECOND INT64_C(1000)
+#define QUOTA_PERIOD_MINUTE INT64_C(60000)
+#define QUOTA_PERIOD_HOUR INT64_C(3600000)
+#define QUOTA_PERIOD_DAY INT64_C(86400000)
+/** The longest period: 366 days. */
+#define QUOTA_PERIOD_MAX INT64_C(31622400000)
+
 /**
  * One bucket of an allowance: amount >= 0, or QUOTA_UNLIMITED (-1).
  * In an array every element must carry the same size.
+ *
+ * For a Rate type the amount is per period and these apply (for other
+ * types they must stay 0):
+ * - period_ms: 1..QUOTA_PERIOD_MAX (QUOTA_PERIOD_* or any count of ms).
+ * - window: QUOTA_WINDOW_ROLLING (default) or QUOTA_WINDOW_CALENDAR;
+ *   calendar windows start at multiples of the period since the Unix
+ *   epoch, so days start at 00:00 UTC.
+ * - burst: rolling windows only: the most that may be taken at once from
+ *   a rested limiter; 0 means amount (one period's worth). Must be >= 0.
+ * Buckets of one type with the same (period_ms, window), from one grant or
+ * several, form one limiter: their amounts and bursts add up. Every limiter
+ * of a type must pass.
+ * - violation_action: QUOTA_ACTION_*, 0 for the registration's. When the
+ *   grant buckets behind one limit name several, the strictest holds
+ *   (REJECT, then THROTTLE, QUEUE, WARN).
  */
 typedef struct quota_grant_bucket {
 	size_t size;
 	int64_t amount;
+	int64_t period_ms;
+	int64_t burst;
+	int32_t window;
+	int32_t violation_action;
 } quota_grant_bucket;
 
 /**

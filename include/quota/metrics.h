@@ -21,8 +21,9 @@ extern "C" {
  * - decisions: admission decisions made.
  * - allowed: decisions that allowed (including Warn-mode overages).
  * - denied_exceeded: denials because a limit would be exceeded.
- * - denied_rate_limited, throttled: denials by rate limits (reserved for
- *   rate limits; 0 until they exist).
+ * - denied_rate_limited: denials by a rate limit whose action is REJECT.
+ * - throttled: denials by a rate limit whose action is THROTTLE (or QUEUE,
+ *   for calls that cannot wait), answered with a retry time.
  * - warnings: allowed over a Warn-mode limit (shadow mode violations).
  * - queued: claims that became pending.
  * - admitted_from_queue: pending claims admitted later.

@@ -30,6 +30,28 @@ typedef enum quota_enforcement {
 	QUOTA_WARN = 1     /**< shadow mode: allow, count, flag the answer */
 } quota_enforcement;
 
+/**
+ * What happens when a request does not fit a limit: set per registration,
+ * and per grant bucket (0 there means the registration's).
+ *
+ * - REJECT: deny (QUOTA_ERR_EXCEEDED, or QUOTA_ERR_RATE_LIMITED for a rate).
+ * - THROTTLE: rate types only: deny with QUOTA_ERR_RATE_LIMITED, the
+ *   answer flagged QUOTA_ANSWER_THROTTLED and carrying retry_after_ms, the
+ *   time after which the same request would pass.
+ * - WARN: allow, count a warning, flag the answer QUOTA_ANSWER_WARNED
+ *   (shadow mode). Registration enforcement QUOTA_WARN means the same.
+ * - QUEUE: a claim that does not fit becomes PENDING as if it carried
+ *   QUOTA_CLAIM_QUEUE; a call without a claim (consume, rate_take) is
+ *   throttled instead, since it cannot wait.
+ */
+typedef enum quota_violation_action {
+	QUOTA_ACTION_DEFAULT = 0,
+	QUOTA_ACTION_REJECT = 1,
+	QUOTA_ACTION_THROTTLE = 2,
+	QUOTA_ACTION_WARN = 3,
+	QUOTA_ACTION_QUEUE = 4
+} quota_violation_action;
+
 /** A kind of object: apiGroup (optional) and kind. Frozen value type. */
 typedef struct quota_kind_ref {
 	const char *api_group;
@@ -52,10 +74,14 @@ typedef struct quota_kind_ref {
  *   this type (an allow-list of at most 20). Empty lets any kind claim.
  *   An entry's api_group, when set, must match too.
  * - default_limit: the limit of a bucket no grant covers; >= 0, or
- *   QUOTA_UNLIMITED (-1). Default 0.
+ *   QUOTA_UNLIMITED (-1). Default 0. For a Rate type only 0 (nothing
+ *   without a grant) or -1 (no limit without a grant).
  * - allowed_dimensions, allowed_dimension_count: label keys a claim may
  *   carry (at most 32, each 1-63 chars).
  * - generation: output only; 1 at creation, +1 on each change.
+ * - violation_action: QUOTA_ACTION_* (0 = REJECT); THROTTLE only for Rate
+ *   types. Grant buckets may override it. Mutable.
+ * - reserved_flags: must be 0.
  */
 typedef struct quota_registration {
 	size_t size;
@@ -73,6 +99,8 @@ typedef struct quota_registration {
 	const char *const *allowed_dimensions;
 	int64_t default_limit;
 	int64_t generation;
+	int32_t violation_action;
+	uint32_t reserved_flags;
 } quota_registration;
 
 /**
