@@ -6,6 +6,12 @@
  * projects', pending counts match the pending claims, and after everything
  * is released every bucket is back to zero.
  *
+ * A Rate type rides along: each project may take 200 a day (calendar) and
+ * 50 a second (rolling, burst 50), each organization 500 a day; the clock
+ * moves 1 ms now and then. At the end every day limiter has exactly what
+ * the successful takes left it, at both levels, and no project took more
+ * than its per-second limit allows over the time that passed.
+ *
  * QUOTA_STRESS_OPS scales the run (default 400000 operations).
  * SPDX-License-Identifier: MIT
  */
@@ -21,17 +27,24 @@
 #define ORG_CAP 40
 #define PROJECT_CAP 20
 #define NAMES 64 /* claim names per thread, reused */
+#define RATE "serving.example.com/requests"
+#define PROJECT_DAY 200
+#define ORG_DAY 500
+#define PROJECT_PER_S 50
+#define DAY_NS (INT64_C(86400) * 1000000000)
 
 static quota_engine *engine;
 static char org_names[ORGS][16], project_names[PROJECTS][16];
 static quota_ref orgs[ORGS], projects[PROJECTS];
 static atomic_int stop;
 static long ops_per_thread;
+static struct test_clock clk;
 
 struct worker {
 	int id;
 	uint64_t rng;
 	int64_t anonymous[PROJECTS];
+	int64_t taken[PROJECTS]; /* successful rate takes */
 };
 
 static uint64_t next_rand(uint64_t *s)
@@ -49,7 +62,7 @@ static void *work(void *arg)
 	for (long i = 0; i < ops_per_thread; i++) {
 		int p = (int)(next_rand(&w->rng) % PROJECTS);
 		int slot = (int)(next_rand(&w->rng) % NAMES);
-		int op = (int)(next_rand(&w->rng) % 10);
+		int op = (int)(next_rand(&w->rng) % 12);
 		snprintf(name, sizeof name, "t%d-%d", w->id, slot);
 		struct test_claim c;
 		test_claim_init(&c, "stress", name, &projects[slot % PROJECTS]);
@@ -81,6 +94,13 @@ static void *work(void *arg)
 		case 8:
 			if (quota_consume(engine, &projects[p], TYPE, 1, NULL) == QUOTA_OK)
 				w->anonymous[p]++;
+			break;
+		case 10:
+			test_clock_advance_ms(&clk, 1);
+			break;
+		case 11:
+			if (quota_rate_take(engine, &projects[p], RATE, 1, NULL) == QUOTA_OK)
+				w->taken[p]++;
 			break;
 		default:
 			if (w->anonymous[p] > 0 &&
@@ -123,6 +143,46 @@ static void *checker(void *arg)
 	return NULL;
 }
 
+/* The rate grant of a project (a day and a second) or an organization. */
+static int grant_rate(const quota_ref *c, int org)
+{
+	quota_grant_bucket b[2];
+	quota_allowance a;
+	quota_grant g;
+	char name[40];
+	for (int i = 0; i < 2; i++)
+		quota_grant_bucket_init(&b[i], sizeof b[i]);
+	b[0].amount = org ? ORG_DAY : PROJECT_DAY;
+	b[0].period_ms = QUOTA_PERIOD_DAY;
+	b[0].window = QUOTA_WINDOW_CALENDAR;
+	b[1].amount = PROJECT_PER_S;
+	b[1].period_ms = QUOTA_PERIOD_SECOND;
+	quota_allowance_init(&a, sizeof a);
+	a.resource_type = RATE;
+	a.buckets = b;
+	a.bucket_count = org ? 1 : 2;
+	quota_grant_init(&g, sizeof g);
+	snprintf(name, sizeof name, "rate-%s", c->name);
+	g.name = name;
+	g.consumer = *c;
+	g.allowances = &a;
+	g.allowance_count = 1;
+	return quota_grant_apply(engine, &g, NULL);
+}
+
+/* What the limit with period_ms of (c, RATE) has left. */
+static int64_t rate_left(const quota_ref *c, int64_t period_ms)
+{
+	quota_bucket_info *b = NULL;
+	int64_t left = -2;
+	if (quota_bucket_get(engine, c, RATE, &b) == QUOTA_OK)
+		for (uint32_t k = 0; k < b->rate_count; k++)
+			if (b->rates[k]->period_ms == period_ms)
+				left = b->rates[k]->remaining;
+	quota_free(b);
+	return left;
+}
+
 int main(void)
 {
 	const char *env = getenv("QUOTA_STRESS_OPS");
@@ -133,8 +193,19 @@ int main(void)
 	quota_engine_options_init(&o, sizeof o);
 	o.stripes = 16;
 	o.released_retention_ms = 0;
+	o.clock = test_clock_read;
+	o.clock_payload = &clk;
+	/* The run starts at a midnight (UTC) and lasts well under a day. */
+	int64_t start = (TEST_EPOCH_NS / DAY_NS + 1) * DAY_NS;
+	atomic_store(&clk.ns, start);
 	CHECK_RC(quota_engine_new(&engine, &o), QUOTA_OK);
 	CHECK_RC(test_register(engine, TYPE, NULL, "Project", 0), QUOTA_OK);
+	quota_registration rr;
+	quota_registration_init(&rr, sizeof rr);
+	rr.resource_type = RATE;
+	rr.consumer_type.kind = "Project";
+	rr.resource_class = QUOTA_RESOURCE_RATE;
+	CHECK_RC(quota_registration_create(engine, &rr), QUOTA_OK);
 	for (int i = 0; i < ORGS; i++) {
 		snprintf(org_names[i], sizeof org_names[i], "org%d", i);
 		orgs[i] = (quota_ref){NULL, "Organization", NULL, org_names[i]};
@@ -150,6 +221,8 @@ int main(void)
 	for (int i = 0; i < ORGS; i++)
 		CHECK_RC(test_grant(engine, NULL, org_names[i], &orgs[i], TYPE, ORG_CAP, NULL),
 			 QUOTA_OK);
+	for (int i = 0; i < ORGS + PROJECTS; i++)
+		CHECK_RC(grant_rate(i < ORGS ? &orgs[i] : &projects[i - ORGS], i < ORGS), QUOTA_OK);
 
 	pthread_t t[THREADS], chk;
 	struct worker w[THREADS];
@@ -178,6 +251,24 @@ int main(void)
 		CHECK_EQ_INT(n.allocated, sum.allocated);
 		CHECK_EQ_INT(n.reserved, sum.reserved);
 	}
+	/* Rate limits: exact conservation of the day limits at both levels;
+	 * the per-second limit bounds what each project took. */
+	int64_t elapsed_s = (atomic_load(&clk.ns) - start) / 1000000000 + 1;
+	CHECK(atomic_load(&clk.ns) - start < DAY_NS);
+	for (int o_ = 0; o_ < ORGS; o_++) {
+		int64_t org_taken = 0;
+		for (int p = o_; p < PROJECTS; p += ORGS) {
+			int64_t taken = 0;
+			for (int i = 0; i < THREADS; i++)
+				taken += w[i].taken[p];
+			CHECK_EQ_INT(rate_left(&projects[p], QUOTA_PERIOD_DAY), PROJECT_DAY - taken);
+			CHECK(taken <= PROJECT_PER_S + PROJECT_PER_S * elapsed_s);
+			org_taken += taken;
+		}
+		CHECK_EQ_INT(rate_left(&orgs[o_], QUOTA_PERIOD_DAY), ORG_DAY - org_taken);
+		CHECK_EQ_INT(org_taken, ORG_DAY); /* the organization limit bound */
+	}
+
 	/* Pending counts match the pending claims. */
 	int64_t pending_claims = 0, pending_counted = 0;
 	quota_claim_iter *it = NULL;

@@ -448,6 +448,62 @@ static void test_grant_changes_and_defaults(void)
 	quota_engine_free(e);
 }
 
+/* Actions on stock types: queue makes a claim wait without the flag, warn
+ * lets it through; grant buckets override the registration. */
+static void test_stock_actions(void)
+{
+	struct test_clock clk;
+	quota_engine *e = setup(&clk);
+	quota_registration r;
+	quota_registration_init(&r, sizeof r);
+	r.resource_type = SLOTS;
+	r.consumer_type.kind = "Project";
+	r.violation_action = QUOTA_ACTION_QUEUE;
+	CHECK_RC(quota_registration_create(e, &r), QUOTA_OK);
+	CHECK_RC(test_grant(e, "acme", "slots", &chat, SLOTS, 2, NULL), QUOTA_OK);
+	struct test_claim t;
+	quota_answer a;
+	quota_answer_init(&a, sizeof a);
+	test_claim_init(&t, "acme", "one", &chat);
+	test_claim_add(&t, SLOTS, 2);
+	CHECK_RC(quota_claim_acquire(e, &t.c, &a), QUOTA_OK);
+	test_claim_init(&t, "acme", "two", &chat);
+	test_claim_add(&t, SLOTS, 1);
+	CHECK_RC(quota_claim_reserve(e, &t.c, &a), QUOTA_OK);
+	CHECK_EQ_INT(a.state, QUOTA_CLAIM_PENDING);
+	CHECK_RC(quota_claim_check(e, &t.c, &a), QUOTA_ERR_EXCEEDED); /* a dry run never queues */
+	/* Anonymous use cannot wait: denied. */
+	CHECK_RC(quota_consume(e, &chat, SLOTS, 1, &a), QUOTA_ERR_EXCEEDED);
+	CHECK_RC(quota_claim_release(e, "acme", "one"), QUOTA_OK);
+	CHECK_EQ_INT(test_claim_state(e, "acme", "two"), QUOTA_CLAIM_RESERVED);
+
+	/* A grant bucket naming WARN overrides the registration's QUEUE. */
+	quota_grant_bucket gb;
+	quota_allowance al;
+	quota_grant g;
+	quota_grant_bucket_init(&gb, sizeof gb);
+	gb.amount = 1;
+	gb.violation_action = QUOTA_ACTION_WARN;
+	quota_allowance_init(&al, sizeof al);
+	al.resource_type = SLOTS;
+	al.buckets = &gb;
+	al.bucket_count = 1;
+	quota_grant_init(&g, sizeof g);
+	g.ns = "acme";
+	g.name = "slots";
+	g.consumer = chat;
+	g.allowances = &al;
+	g.allowance_count = 1;
+	CHECK_RC(quota_grant_apply(e, &g, NULL), QUOTA_OK);
+	test_claim_init(&t, "acme", "three", &chat);
+	test_claim_add(&t, SLOTS, 5);
+	CHECK_RC(quota_claim_acquire(e, &t.c, &a), QUOTA_OK);
+	CHECK(a.flags & QUOTA_ANSWER_WARNED);
+	CHECK_EQ_INT(a.state, QUOTA_CLAIM_GRANTED);
+	CHECK_BUCKET(e, &chat, SLOTS, 1, 5, 1, 0);
+	quota_engine_free(e);
+}
+
 static void test_bad_input(void)
 {
 	struct test_clock clk;
@@ -544,6 +600,7 @@ int main(void)
 	RUN(test_queue_action);
 	RUN(test_hierarchy);
 	RUN(test_grant_changes_and_defaults);
+	RUN(test_stock_actions);
 	RUN(test_bad_input);
 	return check_exit();
 }
