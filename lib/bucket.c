@@ -84,10 +84,87 @@ quota__bucket *quota__bucket_new(quota_engine *e, const quota__reg *r, const cha
 	return b;
 }
 
+quota__bucket *quota__selector_bucket_new(quota__bucket *base, quota__selector *sel)
+{
+	quota__bucket *b = quota__calloc(1, sizeof *b + base->node.key_len + 1);
+	if (!b) {
+		quota__free(sel);
+		return NULL;
+	}
+	char *k = (char *)(b + 1);
+	memcpy(k, base->node.key, base->node.key_len + 1);
+	b->node.key = k;
+	b->node.key_len = base->node.key_len;
+	b->node.hash = base->node.hash;
+	b->reg = base->reg;
+	b->kind = k;
+	b->ns = b->kind + strlen(b->kind) + 1;
+	b->name = b->ns + strlen(b->ns) + 1;
+	b->type = b->name + strlen(b->name) + 1;
+	b->stripe = base->stripe;
+	b->enforcement = base->enforcement;
+	b->ancestor = base->ancestor;
+	b->rate = base->rate;
+	b->selector = sel;
+	b->base = base;
+	b->limit = QUOTA_UNLIMITED;
+	return b;
+}
+
+/* More specific first; then by text, for a stable order. */
+static int sel_before(const quota__bucket *a, const quota__bucket *b)
+{
+	if (!b)
+		return 1;
+	if (a->selector->specificity != b->selector->specificity)
+		return a->selector->specificity > b->selector->specificity;
+	return strcmp(a->selector->text, b->selector->text) < 0;
+}
+
+int quota__selector_bucket_before(const quota__bucket *a, const quota__bucket *b)
+{
+	return sel_before(a, b);
+}
+
+void quota__selector_bucket_attach(quota__bucket *sb)
+{
+	quota__bucket *base = sb->base;
+	uint32_t at = 0;
+	while (at < base->sel_count && sel_before(base->sels[at], sb))
+		at++;
+	memmove(&base->sels[at + 1], &base->sels[at], (base->sel_count - at) * sizeof sb);
+	base->sels[at] = sb;
+	base->sel_count++;
+}
+
+void quota__selector_bucket_detach(quota__bucket *sb)
+{
+	quota__bucket *base = sb->base;
+	for (uint32_t i = 0; i < base->sel_count; i++)
+		if (base->sels[i] == sb) {
+			memmove(&base->sels[i], &base->sels[i + 1],
+				(base->sel_count - i - 1) * sizeof sb);
+			base->sel_count--;
+			return;
+		}
+}
+
+quota__bucket *quota__selector_bucket_find(const quota__bucket *base, const char *text)
+{
+	for (uint32_t i = 0; i < base->sel_count; i++)
+		if (strcmp(base->sels[i]->selector->text, text) == 0)
+			return base->sels[i];
+	return NULL;
+}
+
 void quota__bucket_free(quota__bucket *b)
 {
 	if (!b)
 		return;
+	for (uint32_t i = 0; i < b->sel_count; i++)
+		quota__bucket_free(b->sels[i]);
+	quota__free(b->sels);
+	quota__free(b->selector);
 	quota__free(b->contribs);
 	quota__free(b->limiters);
 	quota__free(b->up);
@@ -207,7 +284,11 @@ int quota__bucket_idle(const quota__bucket *b)
 
 void quota__bucket_describe(const quota__bucket *b, char *buf, size_t n)
 {
-	snprintf(buf, n, "%s/%s/%s:%s", b->kind, b->ns, b->name, b->type);
+	if (b->selector)
+		snprintf(buf, n, "%s/%s/%s:%s[%s]", b->kind, b->ns, b->name, b->type,
+			 b->selector->text);
+	else
+		snprintf(buf, n, "%s/%s/%s:%s", b->kind, b->ns, b->name, b->type);
 }
 
 void quota__answer_deny(quota_answer *a, int status, int req, const quota__bucket *b,
@@ -308,20 +389,19 @@ static quota__bucket *level_at(quota__bucket *base, uint32_t i)
 }
 
 /* For an allowed rate take: the limit with the least left, after it. */
-static void answer_tightest(quota_answer *a, quota__bucket *base, int64_t now)
+static void answer_tightest(quota_answer *a, quota__bucket *const *tb, uint32_t n, int64_t now)
 {
 	quota__verdict best = {0};
-	const quota__bucket *at = base;
-	for (uint32_t i = 0; i <= base->up_count; i++) {
-		const quota__bucket *b = level_at(base, i);
-		for (uint32_t k = 0; k < b->limiter_count; k++) {
+	const quota__bucket *at = tb[0];
+	for (uint32_t i = 0; i < n; i++) {
+		for (uint32_t k = 0; k < tb[i]->limiter_count; k++) {
 			quota__rate_view view;
-			quota__limiter_check(&b->limiters[k], 0, now, &view);
+			quota__limiter_check(&tb[i]->limiters[k], 0, now, &view);
 			if (view.remaining >= 0 &&
 			    (!best.lim || view.remaining < best.view.remaining)) {
-				best.lim = &b->limiters[k];
+				best.lim = &tb[i]->limiters[k];
 				best.view = view;
-				at = b;
+				at = tb[i];
 			}
 		}
 	}
@@ -329,11 +409,21 @@ static void answer_tightest(quota_answer *a, quota__bucket *base, int64_t now)
 		quota__answer_verdict(a, QUOTA_OK, -1, at, 0, &best);
 }
 
+/* Every bucket anonymous use of base is charged at: each level, and the
+ * selector buckets there that match no labels at all. */
+static uint32_t anon_targets(quota__bucket *base, quota__bucket **out)
+{
+	uint32_t n = 0;
+	for (uint32_t i = 0; i <= base->up_count; i++)
+		n += quota__level_targets(level_at(base, i), NULL, 0, out + n);
+	return n;
+}
+
 /* Apply op to base and every level above it, all or nothing; caller
  * holds every stripe of the chain. */
 static int anon_apply(quota_engine *e, quota__bucket *base, const anon_op *op)
 {
-	uint32_t n = base->up_count + 1;
+	quota__bucket *tb[QUOTA__TARGETS_MAX];
 	int64_t amount = op->amount;
 	if (op->kind == ANON_PIN) {
 		base->handles++;
@@ -342,6 +432,7 @@ static int anon_apply(quota_engine *e, quota__bucket *base, const anon_op *op)
 	if (op->rate_only && !base->rate)
 		return quota__fail(QUOTA_ERR_INVALID, "resourceType: %s is not a Rate type",
 				   base->type);
+	uint32_t n = anon_targets(base, tb);
 	if (op->kind == ANON_GIVE_BACK) {
 		char id[QUOTA_BUCKET_ID_MAX];
 		quota__bucket_describe(base, id, sizeof id);
@@ -356,8 +447,8 @@ static int anon_apply(quota_engine *e, quota__bucket *base, const anon_op *op)
 					   "from %s",
 					   (long long)amount, (long long)base->anonymous, id);
 		for (uint32_t i = 0; i < n; i++) {
-			level_at(base, i)->allocated -= amount;
-			level_at(base, i)->anonymous -= amount;
+			tb[i]->allocated -= amount;
+			tb[i]->anonymous -= amount;
 		}
 		quota__capacity_freed(e);
 		return QUOTA_OK;
@@ -366,32 +457,30 @@ static int anon_apply(quota_engine *e, quota__bucket *base, const anon_op *op)
 	quota__bucket *warned_at = NULL;
 	quota__verdict warned_v = {0};
 	for (uint32_t i = 0; i < n; i++) {
-		quota__bucket *b = level_at(base, i);
 		quota__verdict v;
-		int rc = quota__bucket_decide(b, amount, now, &v);
+		int rc = quota__bucket_decide(tb[i], amount, now, &v);
 		if (rc) {
-			quota__answer_verdict(op->ans, rc, -1, b, amount, &v);
-			return quota__fail_decision(rc, b, &v, "amount", amount);
+			quota__answer_verdict(op->ans, rc, -1, tb[i], amount, &v);
+			return quota__fail_decision(rc, tb[i], &v, "amount", amount);
 		}
 		if (v.warned && !warned_at) {
-			warned_at = b;
+			warned_at = tb[i];
 			warned_v = v;
 		}
 	}
 	for (uint32_t i = 0; i < n; i++) {
-		quota__bucket *b = level_at(base, i);
-		if (b->rate) {
-			quota__bucket_take(b, amount, now);
+		if (tb[i]->rate) {
+			quota__bucket_take(tb[i], amount, now);
 			continue;
 		}
-		b->allocated += amount;
-		b->anonymous += amount;
+		tb[i]->allocated += amount;
+		tb[i]->anonymous += amount;
 	}
 	if (warned_at && op->ans) {
 		quota__answer_verdict(op->ans, QUOTA_OK, -1, warned_at, amount, &warned_v);
 		op->ans->flags |= QUOTA_ANSWER_WARNED;
 	} else if (base->rate && op->ans) {
-		answer_tightest(op->ans, base, now);
+		answer_tightest(op->ans, tb, n, now);
 	}
 	return QUOTA_OK;
 }
@@ -757,6 +846,7 @@ static quota_bucket_info *pack_bucket(quota__pack *p, const quota__bucket *b, in
 	info.grant_refs = refs;
 	info.rate_count = b->limiter_count;
 	info.rates = pack_rates(p, b, now);
+	info.selector = quota__pack_str(p, b->selector ? b->selector->text : "");
 	if (dst)
 		*dst = info;
 	return dst;
@@ -772,8 +862,8 @@ static int get_packed(const quota__bucket *b, int64_t now, quota_bucket_info **o
 	return QUOTA_OK;
 }
 
-QUOTA_API int quota_bucket_get(quota_engine *e, const quota_ref *c, const char *type,
-			       quota_bucket_info **out)
+static int bucket_get(quota_engine *e, const quota_ref *c, const char *type, const char *selector,
+		      quota_bucket_info **out)
 {
 	char key[QUOTA__KEY_MAX + 1];
 	int rc;
@@ -782,18 +872,26 @@ QUOTA_API int quota_bucket_get(quota_engine *e, const quota_ref *c, const char *
 	*out = NULL;
 	if ((rc = check_key_args(e, c, type)))
 		return rc;
+	if (!selector)
+		return quota__fail(QUOTA_ERR_INVALID, "selector: must not be NULL");
 	size_t len = quota__bucket_key(key, c, type);
 	uint64_t hash = quota__hash(e, key, len);
 	quota__stripe *s = &e->stripes[quota__stripe_of(e, hash)];
 	int64_t now = quota__now(e);
 	pthread_mutex_lock(&s->lock);
 	const quota__bucket *b = (quota__bucket *)quota__table_find(&s->buckets, hash, key, len);
-	if (b)
-		rc = group_fits(b, c) ? get_packed(b, now, out)
-				      : quota__reg_check_consumer(b->reg, c, "consumer");
+	const quota__bucket *sb = b && *selector ? quota__selector_bucket_find(b, selector) : b;
+	if (b && !group_fits(b, c))
+		rc = quota__reg_check_consumer(b->reg, c, "consumer");
+	else if (sb)
+		rc = get_packed(sb, now, out);
 	pthread_mutex_unlock(&s->lock);
-	if (b)
+	if (b || *selector) {
+		if (!rc && !sb)
+			rc = quota__fail(QUOTA_ERR_NOT_FOUND, "bucket %s/%s/%s:%s[%s]: does not exist",
+					 c->kind, quota__str(c->ns), c->name, type, selector);
 		return rc;
+	}
 
 	/* No bucket yet: report what the registration gives this consumer. */
 	quota__reg *r;
@@ -805,6 +903,18 @@ QUOTA_API int quota_bucket_get(quota_engine *e, const quota_ref *c, const char *
 	}
 	pthread_rwlock_unlock(&e->config);
 	return rc;
+}
+
+QUOTA_API int quota_bucket_get(quota_engine *e, const quota_ref *c, const char *type,
+			       quota_bucket_info **out)
+{
+	return bucket_get(e, c, type, "", out);
+}
+
+QUOTA_API int quota_bucket_get_selector(quota_engine *e, const quota_ref *c, const char *type,
+					const char *selector, quota_bucket_info **out)
+{
+	return bucket_get(e, c, type, selector, out);
 }
 
 static size_t collect_buckets(const quota__iter *it, const quota__stripe *s, quota__pack *p,
@@ -820,12 +930,15 @@ static size_t collect_buckets(const quota__iter *it, const quota__stripe *s, quo
 				if ((it->type && strcmp(it->type, b->type) != 0) ||
 				    !quota__iter_match_consumer(it, b->kind, b->ns, b->name))
 					continue;
-				if (pass == 1) {
-					quota_bucket_info *info = pack_bucket(p, b, now);
-					if (*items)
-						(*items)[n] = info;
+				for (uint32_t k = 0; k <= b->sel_count; k++) {
+					if (pass == 1) {
+						const quota__bucket *x = k ? b->sels[k - 1] : b;
+						quota_bucket_info *info = pack_bucket(p, x, now);
+						if (*items)
+							(*items)[n] = info;
+					}
+					n++;
 				}
-				n++;
 			}
 		if (pass == 0)
 			*items = quota__pack_take(p, n * sizeof **items);

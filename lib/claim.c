@@ -76,6 +76,20 @@ static int check_requests(const char *field, const quota_request *reqs, uint32_t
 		if (r->amount < min_amount)
 			return quota__fail(QUOTA_ERR_INVALID, "%s[%u].amount: must be >= %lld, got %lld",
 					   field, i, (long long)min_amount, (long long)r->amount);
+		if (r->reserved_flags)
+			return quota__fail(QUOTA_ERR_INVALID, "%s[%u].reserved_flags: must be 0",
+					   field, i);
+		if (r->dimension_count && min_amount == 0)
+			return quota__fail(QUOTA_ERR_INVALID,
+					   "%s[%u].dimensions: only a claim's requests carry "
+					   "dimensions",
+					   field, i);
+		if (r->dimension_count) {
+			char f[64];
+			snprintf(f, sizeof f, "%s[%u].dimensions", field, i);
+			if ((rc = quota__check_labels(f, r->dimensions, r->dimension_count)))
+				return rc;
+		}
 	}
 	return QUOTA_OK;
 }
@@ -142,8 +156,16 @@ static quota__claim *pack_claim(quota__pack *p, const quota_claim *src, const ui
 		const quota_request *r = quota__elem(src->requests, i);
 		quota__bucket **charged = quota__pack_take(p, levels[i] * sizeof *charged);
 		const char *type = quota__pack_str(p, r->resource_type);
+		quota_label *labels = quota__pack_take(p, r->dimension_count * sizeof *labels);
+		for (uint32_t k = 0; k < r->dimension_count; k++) {
+			quota_label l = {quota__pack_str(p, r->dimensions[k].key),
+					 quota__pack_str(p, r->dimensions[k].value)};
+			if (labels)
+				labels[k] = l;
+		}
 		if (c)
-			c->req[i] = (quota__claim_req){type, r->amount, r->amount, charged, 0};
+			c->req[i] = (quota__claim_req){type,	 labels, r->dimension_count,
+						       r->amount, r->amount, charged, 0, NULL};
 	}
 	if (c) {
 		c->ns = ns;
@@ -188,8 +210,18 @@ static int same_spec(const quota__claim *c, const quota_claim *in)
 		uint32_t k = 0;
 		while (k < c->req_count && strcmp(c->req[k].type, r->resource_type) != 0)
 			k++;
-		if (k == c->req_count || c->req[k].requested != r->amount)
+		if (k == c->req_count || c->req[k].requested != r->amount ||
+		    c->req[k].label_count != r->dimension_count)
 			return 0;
+		for (uint32_t d = 0; d < r->dimension_count; d++) {
+			uint32_t m = 0;
+			while (m < r->dimension_count &&
+			       strcmp(c->req[k].labels[m].key, r->dimensions[d].key) != 0)
+				m++;
+			if (m == r->dimension_count ||
+			    strcmp(c->req[k].labels[m].value, r->dimensions[d].value) != 0)
+				return 0;
+		}
 	}
 	return 1;
 }
@@ -219,9 +251,10 @@ static quota__stripe *claim_stripe(quota_engine *e, const quota__claim *c)
 /* Move a held claim's amounts from reserved to allocated. */
 static void commit_held(quota__claim *c, int64_t now)
 {
+	quota__bucket *tb[QUOTA__TARGETS_MAX];
 	for (uint32_t i = 0; i < c->req_count; i++)
-		for (uint32_t l = 0; l < c->req[i].charged_count; l++) {
-			quota__bucket *b = c->req[i].charged[l];
+		for (uint32_t k = 0, n = quota__req_targets(&c->req[i], tb); k < n; k++) {
+			quota__bucket *b = tb[k];
 			b->reserved -= c->req[i].requested;
 			b->reserved_count--;
 			b->allocated += c->req[i].amount;
@@ -245,9 +278,10 @@ static quota__claim *release_held(quota_engine *e, quota__claim *c, int64_t now)
 	} else {
 		quota__capacity_freed(e);
 	}
+	quota__bucket *tb[QUOTA__TARGETS_MAX];
 	for (uint32_t i = 0; i < c->req_count; i++) {
-		for (uint32_t l = 0; l < c->req[i].charged_count; l++) {
-			quota__bucket *b = c->req[i].charged[l];
+		for (uint32_t k = 0, n = quota__req_targets(&c->req[i], tb); k < n; k++) {
+			quota__bucket *b = tb[k];
 			if (c->state == QUOTA_CLAIM_PENDING) {
 				b->pending--;
 			} else if (c->state == QUOTA_CLAIM_RESERVED) {
@@ -259,6 +293,7 @@ static quota__claim *release_held(quota_engine *e, quota__claim *c, int64_t now)
 			}
 		}
 		c->req[i].charged_count = 0;
+		c->req[i].alloc = NULL;
 	}
 	c->state = QUOTA_CLAIM_RELEASED;
 	c->expires_ns = 0;
@@ -368,10 +403,11 @@ static void note_rate_wake(quota_engine *e, int rc, const quota__verdict *v, int
 /* Whether every request of c fits at every level it charges. */
 static int fits_everywhere(quota_engine *e, const quota__claim *c, int64_t now)
 {
+	quota__bucket *tb[QUOTA__TARGETS_MAX];
 	for (uint32_t i = 0; i < c->req_count; i++)
-		for (uint32_t l = 0; l < c->req[i].charged_count; l++) {
+		for (uint32_t k = 0, n = quota__req_targets(&c->req[i], tb); k < n; k++) {
 			quota__verdict v;
-			int rc = quota__bucket_decide(c->req[i].charged[l], c->req[i].amount, now, &v);
+			int rc = quota__bucket_decide(tb[k], c->req[i].amount, now, &v);
 			if (rc) {
 				note_rate_wake(e, rc, &v, now);
 				return 0;
@@ -384,9 +420,10 @@ static int fits_everywhere(quota_engine *e, const quota__claim *c, int64_t now)
  * limits are taken from (and stay taken). */
 static void charge_held(quota__claim *c, int granted, int64_t now)
 {
+	quota__bucket *tb[QUOTA__TARGETS_MAX];
 	for (uint32_t i = 0; i < c->req_count; i++)
-		for (uint32_t l = 0; l < c->req[i].charged_count; l++) {
-			quota__bucket *b = c->req[i].charged[l];
+		for (uint32_t k = 0, n = quota__req_targets(&c->req[i], tb); k < n; k++) {
+			quota__bucket *b = tb[k];
 			quota__bucket_take(b, c->req[i].amount, now);
 			if (granted) {
 				b->allocated += c->req[i].amount;
@@ -414,9 +451,10 @@ int quota__claim_admit_pending(quota_engine *e, quota__claim *c, int64_t now)
 	    quota__event_prepare(e, c->node.key, c->node.key_len, &ev))
 		return 0;
 	int granted = (c->flags & CLAIM_GRANT_ON_ADMIT) != 0;
+	quota__bucket *tb[QUOTA__TARGETS_MAX];
 	for (uint32_t i = 0; i < c->req_count; i++)
-		for (uint32_t l = 0; l < c->req[i].charged_count; l++)
-			c->req[i].charged[l]->pending--;
+		for (uint32_t k = 0, n = quota__req_targets(&c->req[i], tb); k < n; k++)
+			tb[k]->pending--;
 	atomic_fetch_sub(&e->pending_count, 1);
 	quota__count(e, QC_ADMITTED);
 	charge_held(c, granted, now);
@@ -449,6 +487,13 @@ static int resolve_targets(quota_engine *e, const quota_claim *c, target *t, quo
 		if ((rc = quota__reg_check_consumer(t[i].reg, &c->consumer, "claim.consumerRef")) ||
 		    (rc = may_claim(t[i].reg, &c->resource, i)))
 			return rc;
+		if (r->dimension_count) {
+			char f[48];
+			snprintf(f, sizeof f, "claim.requests[%u].dimensions", i);
+			if ((rc = quota__check_dimensions_allowed(f, t[i].reg->pub, r->dimensions,
+								  r->dimension_count)))
+				return rc;
+		}
 		t[i].levels = quota__chain(e, &c->consumer, t[i].lv);
 		for (uint32_t l = 0; l < t[i].levels; l++)
 			quota__lockset_add(ls,
@@ -500,10 +545,15 @@ static int decide_all(const quota_claim *c, const target *t, const charge_set *c
 		      quota_answer *ans, quota__verdict *fail)
 {
 	int warned_any = 0;
+	quota__bucket *tb[QUOTA__TARGETS_MAX];
 	for (uint32_t i = 0; i < c->request_count; i++) {
 		const quota_request *r = quota__elem(c->requests, i);
-		for (uint32_t l = 0; l < t[i].levels; l++) {
-			quota__bucket *b = cs->b[i][l];
+		uint32_t n = 0;
+		for (uint32_t l = 0; l < t[i].levels; l++)
+			n += quota__level_targets(cs->b[i][l], r->dimensions, r->dimension_count,
+						  tb + n);
+		for (uint32_t k = 0; k < n; k++) {
+			quota__bucket *b = tb[k];
 			quota__verdict v;
 			int rc = quota__bucket_decide(b, r->amount, now, &v);
 			if (rc) {
@@ -529,13 +579,18 @@ static int decide_all(const quota_claim *c, const target *t, const charge_set *c
 static int others_waiting(const quota_claim *c, const target *t, const charge_set *cs,
 			  quota_answer *ans)
 {
-	for (uint32_t i = 0; i < c->request_count; i++)
+	quota__bucket *tb[QUOTA__SELS_MAX + 1];
+	for (uint32_t i = 0; i < c->request_count; i++) {
+		const quota_request *r = quota__elem(c->requests, i);
 		for (uint32_t l = 0; l < t[i].levels; l++)
-			if (cs->b[i][l]->pending > 0) {
-				int64_t amount = ((const quota_request *)quota__elem(c->requests, i))->amount;
-				quota__answer_deny(ans, QUOTA_OK, (int)i, cs->b[i][l], amount);
-				return 1;
-			}
+			for (uint32_t k = 0, n = quota__level_targets(cs->b[i][l], r->dimensions,
+								      r->dimension_count, tb);
+			     k < n; k++)
+				if (tb[k]->pending > 0) {
+					quota__answer_deny(ans, QUOTA_OK, (int)i, tb[k], r->amount);
+					return 1;
+				}
+	}
 	return 0;
 }
 
@@ -685,12 +740,19 @@ static int claim_admit(quota_engine *e, const quota_claim *in, enum admit_mode m
 			break;
 		}
 		for (uint32_t i = 0; i < c.request_count; i++) {
-			for (uint32_t l = 0; l < t[i].levels; l++) {
+			for (uint32_t l = 0; l < t[i].levels; l++)
 				rec->req[i].charged[l] = cs.b[i][l];
-				if (to_queue)
-					cs.b[i][l]->pending++;
-			}
 			rec->req[i].charged_count = t[i].levels;
+			quota__bucket *first = cs.b[i][0];
+			const quota_request *r = quota__elem(c.requests, i);
+			for (uint32_t k = 0; k < first->sel_count && !rec->req[i].alloc; k++)
+				if (quota__selector_match(first->sels[k]->selector, r->dimensions,
+							  r->dimension_count))
+					rec->req[i].alloc = first->sels[k];
+			quota__bucket *tb[QUOTA__TARGETS_MAX];
+			for (uint32_t k = 0, n = to_queue ? quota__req_targets(&rec->req[i], tb) : 0;
+			     k < n; k++)
+				tb[k]->pending++;
 		}
 		if (old) {
 			quota__table_remove(&home->claims, &old->node);
@@ -914,8 +976,10 @@ QUOTA_API int quota_claim_resize(quota_engine *e, const char *ns, const char *na
 				quota__claim_req *q = &c->req[idx[i]];
 				int64_t more = r->amount - q->amount;
 				grew |= more > 0;
-				for (uint32_t l = 0; more > 0 && l < q->charged_count && !rc; l++) {
-					quota__bucket *b = q->charged[l];
+				quota__bucket *tb[QUOTA__TARGETS_MAX];
+				uint32_t nt = more > 0 ? quota__req_targets(q, tb) : 0;
+				for (uint32_t k = 0; k < nt && !rc; k++) {
+					quota__bucket *b = tb[k];
 					quota__verdict v;
 					rc = quota__bucket_decide(b, more, now, &v);
 					if (rc) {
@@ -933,10 +997,11 @@ QUOTA_API int quota_claim_resize(quota_engine *e, const char *ns, const char *na
 				int64_t next = ((const quota_request *)quota__elem(reqs, i))->amount;
 				if (next < q->amount)
 					quota__capacity_freed(e);
-				for (uint32_t l = 0; l < q->charged_count; l++) {
+				quota__bucket *tb[QUOTA__TARGETS_MAX];
+				for (uint32_t k = 0, nt = quota__req_targets(q, tb); k < nt; k++) {
 					if (next > q->amount)
-						quota__bucket_take(q->charged[l], next - q->amount, now);
-					q->charged[l]->allocated += next - q->amount;
+						quota__bucket_take(tb[k], next - q->amount, now);
+					tb[k]->allocated += next - q->amount;
 				}
 				q->amount = next;
 			}
@@ -962,12 +1027,15 @@ out:
 }
 
 /* "Kind/ns/name:type", packed. */
-static const char *pack_bucket_id(quota__pack *p, const quota_ref *c, const char *type)
+static const char *pack_bucket_id(quota__pack *p, const quota_ref *c, const quota__claim_req *q)
 {
-	int n = snprintf(NULL, 0, "%s/%s/%s:%s", c->kind, c->ns, c->name, type);
+	const char *sel = q->alloc ? q->alloc->selector->text : NULL;
+	int n = snprintf(NULL, 0, "%s/%s/%s:%s%s%s%s", c->kind, c->ns, c->name, q->type,
+			 sel ? "[" : "", sel ? sel : "", sel ? "]" : "");
 	char *d = quota__pack_take(p, (size_t)n + 1);
 	if (d)
-		snprintf(d, (size_t)n + 1, "%s/%s/%s:%s", c->kind, c->ns, c->name, type);
+		snprintf(d, (size_t)n + 1, "%s/%s/%s:%s%s%s%s", c->kind, c->ns, c->name, q->type,
+			 sel ? "[" : "", sel ? sel : "", sel ? "]" : "");
 	return d;
 }
 
@@ -999,7 +1067,7 @@ static quota_claim_info *pack_info(quota__pack *p, const quota__claim *c)
 				      c->state == QUOTA_CLAIM_RELEASED || c->state == QUOTA_CLAIM_PENDING
 					      ? 0
 					      : c->req[i].amount,
-				      pack_bucket_id(p, &c->consumer, c->req[i].type)};
+				      pack_bucket_id(p, &c->consumer, &c->req[i])};
 		if (a)
 			*a = v;
 		if (al)

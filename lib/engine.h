@@ -22,6 +22,7 @@
 #include <stdatomic.h>
 
 #include "rate.h"
+#include "selector.h"
 #include "table.h"
 #include "util.h"
 
@@ -50,7 +51,11 @@ typedef struct quota__contrib {
 	int64_t amount;
 	int64_t generation;
 	const quota_allowance *allowance;
+	uint32_t mask; /* the allowance's buckets that give to this bucket */
 } quota__contrib;
+
+/* Most selector buckets beside one base bucket. */
+#define QUOTA__SELS_MAX 16
 
 typedef struct quota__bucket {
 	quota__node node;       /* key: kind \0 ns \0 name \0 type */
@@ -81,14 +86,27 @@ typedef struct quota__bucket {
 	quota__contrib *contribs; /* one block; sorted by (ns, name) */
 	uint32_t limiter_count;
 	quota__limiter *limiters; /* Rate types; sorted by (period, window) */
+	/* Selectors. A selector bucket is not in a table: it hangs off its
+	 * base bucket, in the base's stripe, and is freed with it. */
+	quota__selector *selector;    /* a selector bucket's own; NULL for a base */
+	struct quota__bucket *base;   /* a selector bucket's base */
+	uint32_t sel_count;
+	struct quota__bucket **sels;  /* a base's, most specific first; room for
+				       * QUOTA__SELS_MAX */
 } quota__bucket;
 
 typedef struct quota__claim_req {
 	const char *type; /* into the claim's block */
+	const quota_label *labels; /* dimensions, into the claim's block */
+	uint32_t label_count;
 	int64_t requested;
 	int64_t amount;   /* held now */
 	quota__bucket **charged; /* every level charged, [0] the consumer's own */
 	uint32_t charged_count;  /* 0 once released */
+	/* The most specific selector bucket of charged[0] that the labels
+	 * match, NULL for none or once released; written under the claim's
+	 * stripe and its buckets'. */
+	const struct quota__bucket *alloc;
 } quota__claim_req;
 
 typedef struct quota__claim {
@@ -284,10 +302,46 @@ quota__bucket *quota__bucket_new(quota_engine *e, const quota__reg *r, const cha
 				 size_t len, uint64_t hash);
 void quota__bucket_free(quota__bucket *b);
 /* The limit of a bucket no grant contributes to: the registration's
- * default at its own consumer kind, unlimited at the levels above. */
+ * default at its own consumer kind, unlimited at the levels above and for
+ * selector buckets. */
 static inline int64_t quota__bucket_default(const quota__bucket *b)
 {
-	return b->ancestor ? QUOTA_UNLIMITED : b->reg->pub->default_limit;
+	return b->ancestor || b->selector ? QUOTA_UNLIMITED : b->reg->pub->default_limit;
+}
+/* A selector bucket beside base (not attached yet); takes sel. NULL on no
+ * memory. */
+quota__bucket *quota__selector_bucket_new(quota__bucket *base, quota__selector *sel);
+/* Whether selector bucket a is more specific than b (NULL: a base). */
+int quota__selector_bucket_before(const quota__bucket *a, const quota__bucket *b);
+/* Attach a new selector bucket to its base (which has room), in order. */
+void quota__selector_bucket_attach(quota__bucket *sb);
+/* Detach a selector bucket from its base. */
+void quota__selector_bucket_detach(quota__bucket *sb);
+/* Find the selector bucket of base with canonical text, or NULL. */
+quota__bucket *quota__selector_bucket_find(const quota__bucket *base, const char *text);
+/* The buckets that labels l are charged at beside level bucket b: its
+ * matching selector buckets, most specific first, then b. Returns how
+ * many were written to out (room for QUOTA__SELS_MAX + 1). */
+static inline uint32_t quota__level_targets(quota__bucket *b, const quota_label *l, uint32_t n,
+					    quota__bucket **out)
+{
+	uint32_t k = 0;
+	for (uint32_t i = 0; i < b->sel_count; i++)
+		if (quota__selector_match(b->sels[i]->selector, l, n))
+			out[k++] = b->sels[i];
+	out[k++] = b;
+	return k;
+}
+/* Room for every bucket one request is charged at. */
+#define QUOTA__TARGETS_MAX (QUOTA_MAX_DEPTH * (QUOTA__SELS_MAX + 1))
+/* Every bucket a claim's request is charged at (see
+ * quota__level_targets); caller holds their stripes. */
+static inline uint32_t quota__req_targets(const quota__claim_req *q, quota__bucket **out)
+{
+	uint32_t n = 0;
+	for (uint32_t l = 0; l < q->charged_count; l++)
+		n += quota__level_targets(q->charged[l], q->labels, q->label_count, out + n);
+	return n;
 }
 void quota__bucket_reset_limit(quota__bucket *b, int64_t now);
 /* Level key of (lv, type) into buf (QUOTA__KEY_MAX + 1); its length. */

@@ -49,6 +49,35 @@ QUOTA_API int quota_grant_init(quota_grant *g, size_t size)
 	return QUOTA_OK;
 }
 
+/* The selector of src into b, deep. */
+static void pack_selector(quota__pack *p, const quota_grant_bucket *src, quota_grant_bucket *b)
+{
+	quota_label *ml = quota__pack_take(p, src->match_label_count * sizeof *ml);
+	for (uint32_t k = 0; k < src->match_label_count; k++) {
+		quota_label l = {quota__pack_str(p, src->match_labels[k].key),
+				 quota__pack_str(p, src->match_labels[k].value)};
+		if (ml)
+			ml[k] = l;
+	}
+	b->match_labels = src->match_label_count ? ml : NULL;
+	quota_selector_requirement *mx =
+		quota__pack_take(p, src->match_expression_count * sizeof *mx);
+	for (uint32_t k = 0; k < src->match_expression_count; k++) {
+		const quota_selector_requirement *x = &src->match_expressions[k];
+		const char **values = quota__pack_take(p, x->value_count * sizeof *values);
+		for (uint32_t v = 0; v < x->value_count; v++) {
+			const char *copy = quota__pack_str(p, x->values[v]);
+			if (values)
+				values[v] = copy;
+		}
+		quota_selector_requirement r = {quota__pack_str(p, x->key), x->op, x->value_count,
+						x->value_count ? values : NULL};
+		if (mx)
+			mx[k] = r;
+	}
+	b->match_expressions = src->match_expression_count ? mx : NULL;
+}
+
 /* Deep copy with normalised element sizes (our own structs, contiguous). */
 static quota_grant *pack_grant(quota__pack *p, const quota_grant *src)
 {
@@ -67,10 +96,13 @@ static quota_grant *pack_grant(quota__pack *p, const quota_grant *src)
 		quota_allowance a = {sizeof a, quota__pack_str(p, sa->resource_type), NULL,
 				     sa->bucket_count, 0};
 		quota_grant_bucket *bk = quota__pack_take(p, sa->bucket_count * sizeof *bk);
-		for (uint32_t j = 0; bk && j < sa->bucket_count; j++) {
+		for (uint32_t j = 0; j < sa->bucket_count; j++) {
 			const quota_grant_bucket *sb = quota__elem(sa->buckets, j);
-			bk[j] = (quota_grant_bucket){sizeof *bk,   sb->amount, sb->period_ms,
-						     sb->burst,    sb->window, sb->violation_action};
+			quota_grant_bucket b = *sb;
+			b.size = sizeof b;
+			pack_selector(p, sb, &b);
+			if (bk)
+				bk[j] = b;
 		}
 		a.buckets = bk;
 		if (al)
@@ -100,6 +132,21 @@ static int allowance_amount(const quota_allowance *a, int64_t *out)
 
 #define BUCKET_FIELD "grant.allowances[%u].buckets[%u]."
 
+/* The selector of grant bucket (i, j), with r: its keys must be r's
+ * allowed dimensions. */
+static int check_selector(const quota_grant_bucket *b, uint32_t i, uint32_t j,
+			  const quota_registration *r)
+{
+	char field[64];
+	quota__selector *sel;
+	if (!quota__has_selector(b))
+		return QUOTA_OK;
+	snprintf(field, sizeof field, "grant.allowances[%u].buckets[%u]", i, j);
+	int rc = quota__selector_compile(field, b, r, &sel);
+	quota__free(sel);
+	return rc;
+}
+
 /* What can be checked without the registration. */
 static int check_grant_bucket(const quota_grant_bucket *b, uint32_t i, uint32_t j)
 {
@@ -127,14 +174,19 @@ static int check_grant_bucket(const quota_grant_bucket *b, uint32_t i, uint32_t 
 		return quota__fail(QUOTA_ERR_INVALID,
 				   BUCKET_FIELD "violation_action: %d is not a QUOTA_ACTION_*", i, j,
 				   b->violation_action);
-	return QUOTA_OK;
+	return check_selector(b, i, j, NULL);
 }
 
-/* What depends on the registration: rate fields for Rate types only. */
-static int check_for_class(const quota_allowance *a, uint32_t i, int rate)
+/* What depends on the registration: rate fields for Rate types only,
+ * selectors on allowed dimensions. */
+static int check_for_class(const quota_allowance *a, uint32_t i, const quota_registration *r)
 {
+	int rate = r->resource_class == QUOTA_RESOURCE_RATE;
 	for (uint32_t j = 0; j < a->bucket_count; j++) {
 		const quota_grant_bucket *b = &a->buckets[j];
+		int rc = check_selector(b, i, j, r);
+		if (rc)
+			return rc;
 		if (rate && b->period_ms == 0)
 			return quota__fail(QUOTA_ERR_INVALID,
 					   BUCKET_FIELD "period_ms: %s is a Rate type; its amounts "
@@ -208,6 +260,28 @@ static int check_grant(const quota_grant *g)
 	return QUOTA_OK;
 }
 
+/* The same selector, written the same way. */
+static int same_selector(const quota_grant_bucket *a, const quota_grant_bucket *b)
+{
+	if (a->match_label_count != b->match_label_count ||
+	    a->match_expression_count != b->match_expression_count)
+		return 0;
+	for (uint32_t k = 0; k < a->match_label_count; k++)
+		if (strcmp(a->match_labels[k].key, b->match_labels[k].key) != 0 ||
+		    strcmp(a->match_labels[k].value, b->match_labels[k].value) != 0)
+			return 0;
+	for (uint32_t k = 0; k < a->match_expression_count; k++) {
+		const quota_selector_requirement *x = &a->match_expressions[k];
+		const quota_selector_requirement *y = &b->match_expressions[k];
+		if (strcmp(x->key, y->key) != 0 || x->op != y->op || x->value_count != y->value_count)
+			return 0;
+		for (uint32_t v = 0; v < x->value_count; v++)
+			if (strcmp(x->values[v], y->values[v]) != 0)
+				return 0;
+	}
+	return 1;
+}
+
 static int same_grant(const quota_grant *a, const quota_grant *b)
 {
 	if (!quota__streq(a->consumer.kind, b->consumer.kind) ||
@@ -227,7 +301,7 @@ static int same_grant(const quota_grant *a, const quota_grant *b)
 			const quota_grant_bucket *q = quota__elem(y->buckets, j);
 			if (p->amount != q->amount || p->period_ms != q->period_ms ||
 			    p->burst != q->burst || p->window != q->window ||
-			    p->violation_action != q->violation_action)
+			    p->violation_action != q->violation_action || !same_selector(p, q))
 				return 0;
 		}
 	}
@@ -251,6 +325,8 @@ typedef struct change {
 	int32_t action;
 	uint32_t limiter_count;
 	quota__limiter *limiters;
+	quota__bucket **sels_block; /* room for a base's first selector buckets */
+	quota__bucket *dropped;     /* a selector bucket left empty: freed after */
 } change;
 
 static int contrib_cmp(const char *ns, const char *name, const quota__contrib *c)
@@ -264,8 +340,8 @@ static int contrib_cmp(const char *ns, const char *name, const quota__contrib *c
  * amount (or nothing when add is 0). One block, sorted; *out NULL if empty.
  */
 static int contribs_rebuild(const quota__bucket *b, const char *ns, const char *name,
-			    const quota_allowance *add, int64_t amount, int64_t generation,
-			    quota__contrib **out, uint32_t *count)
+			    const quota_allowance *add, uint32_t mask, int64_t amount,
+			    int64_t generation, quota__contrib **out, uint32_t *count)
 {
 	uint32_t old_n = b ? b->contrib_count : 0;
 	const quota__contrib *old = b ? b->contribs : NULL;
@@ -280,7 +356,7 @@ static int contribs_rebuild(const quota__bucket *b, const char *ns, const char *
 			int cmp = i < old_n ? contrib_cmp(ns, name, &old[i]) : -1;
 			if (!placed && cmp <= 0) {
 				quota__contrib c = {quota__pack_str(&p, ns), quota__pack_str(&p, name),
-						    amount, generation, add};
+						    amount, generation, add, mask};
 				if (arr)
 					arr[n] = c;
 				n++;
@@ -289,7 +365,7 @@ static int contribs_rebuild(const quota__bucket *b, const char *ns, const char *
 			if (i < old_n && cmp != 0) {
 				quota__contrib c = {quota__pack_str(&p, old[i].ns),
 						    quota__pack_str(&p, old[i].name), old[i].amount,
-						    old[i].generation, old[i].allowance};
+						    old[i].generation, old[i].allowance, old[i].mask};
 				if (arr)
 					arr[n] = c;
 				n++;
@@ -330,7 +406,7 @@ static int limiters_build(const quota__contrib *c, uint32_t n, quota__limiter **
 {
 	uint32_t total = 0, k = 0;
 	for (uint32_t i = 0; i < n; i++)
-		total += c[i].allowance->bucket_count;
+		total += (uint32_t)__builtin_popcount(c[i].mask);
 	*out = NULL;
 	*count = 0;
 	if (total == 0)
@@ -341,6 +417,8 @@ static int limiters_build(const quota__contrib *c, uint32_t n, quota__limiter **
 	for (uint32_t i = 0; i < n; i++)
 		for (uint32_t j = 0; j < c[i].allowance->bucket_count; j++) {
 			const quota_grant_bucket *g = &c[i].allowance->buckets[j];
+			if (!(c[i].mask & (1u << j)))
+				continue;
 			quota__limiter key = {.period_ns = g->period_ms * 1000000, .window = g->window};
 			uint32_t at = 0;
 			while (at < k && quota__limiter_cmp(&l[at], &key) < 0)
@@ -371,8 +449,9 @@ static int32_t contribs_action(const quota__contrib *c, uint32_t n)
 	int32_t action = 0;
 	for (uint32_t i = 0; i < n; i++)
 		for (uint32_t j = 0; j < c[i].allowance->bucket_count; j++)
-			action = quota__action_stricter(action,
-							c[i].allowance->buckets[j].violation_action);
+			if (c[i].mask & (1u << j))
+				action = quota__action_stricter(
+					action, c[i].allowance->buckets[j].violation_action);
 	return action;
 }
 
@@ -381,40 +460,182 @@ static void changes_discard(change *ch, uint32_t n)
 	for (uint32_t i = 0; i < n; i++) {
 		quota__free(ch[i].contribs);
 		quota__free(ch[i].limiters);
+		quota__free(ch[i].sels_block);
+		quota__bucket_free(ch[i].dropped);
 		if (ch[i].fresh)
 			quota__bucket_free(ch[i].bucket);
 	}
 }
 
-/* Prepare the change of one (consumer, allowance) pair. */
+/* The buckets of one allowance grouped by selector: group k gives amount[k]
+ * through the grant buckets in mask[k] to the bucket of selector sel[k]
+ * (NULL: the base bucket). */
+typedef struct groups {
+	uint32_t n;
+	uint32_t mask[MAX_GRANT_BUCKETS];
+	int64_t amount[MAX_GRANT_BUCKETS];
+	quota__selector *sel[MAX_GRANT_BUCKETS];
+} groups;
+
+static void groups_free(groups *g)
+{
+	for (uint32_t k = 0; k < g->n; k++)
+		quota__free(g->sel[k]);
+	g->n = 0;
+}
+
+static const char *sel_text(const quota__selector *s)
+{
+	return s ? s->text : "";
+}
+
+static int group_buckets(const quota_allowance *a, groups *g)
+{
+	g->n = 0;
+	for (uint32_t j = 0; j < a->bucket_count; j++) {
+		quota__selector *s;
+		int rc = quota__selector_compile("grant", &a->buckets[j], NULL, &s);
+		if (rc) {
+			groups_free(g);
+			return rc;
+		}
+		uint32_t k = 0;
+		while (k < g->n && strcmp(sel_text(g->sel[k]), sel_text(s)) != 0)
+			k++;
+		if (k == g->n) {
+			g->sel[g->n] = s;
+			g->mask[g->n++] = 0;
+		} else {
+			quota__free(s);
+		}
+		g->mask[k] |= 1u << j;
+	}
+	for (uint32_t k = 0; k < g->n; k++) {
+		int64_t v[MAX_GRANT_BUCKETS];
+		uint32_t m = 0;
+		for (uint32_t j = 0; j < a->bucket_count; j++)
+			if (g->mask[k] & (1u << j))
+				v[m++] = a->buckets[j].amount;
+		quota__limit_sum(v, m, sizeof v[0], &g->amount[k]); /* checked before */
+	}
+	return QUOTA_OK;
+}
+
+/* The bucket of (key, selector text) as this grant change will see it: an
+ * existing one, or a fresh one an earlier step of the change made. */
+static quota__bucket *target_find(quota_engine *e, const change *ch, uint32_t n, const char *key,
+				  size_t len, uint64_t hash, const char *text, quota__bucket **base)
+{
+	*base = quota__bucket_find(e, key, len, hash);
+	for (uint32_t i = 0; !*base && i < n; i++)
+		if (ch[i].fresh && !ch[i].bucket->selector && ch[i].bucket->node.key_len == len &&
+		    memcmp(ch[i].bucket->node.key, key, len) == 0)
+			*base = ch[i].bucket;
+	if (!*base || !*text)
+		return *base;
+	quota__bucket *sb = quota__selector_bucket_find(*base, text);
+	for (uint32_t i = 0; !sb && i < n; i++)
+		if (ch[i].fresh && ch[i].bucket->base == *base &&
+		    strcmp(ch[i].bucket->selector->text, text) == 0)
+			sb = ch[i].bucket;
+	return sb;
+}
+
+/* A fresh selector bucket of base, with room for it (and the base's
+ * array of them when it has none yet). */
+static int selector_fresh(change *ch, uint32_t n, quota__bucket *base, quota__selector **sel,
+			  change *c)
+{
+	uint32_t count = base->sel_count, has_block = base->sels != NULL;
+	for (uint32_t i = 0; i < n; i++)
+		if (ch[i].fresh && ch[i].bucket->base == base) {
+			count++;
+			has_block |= ch[i].sels_block != NULL;
+		}
+	if (count >= QUOTA__SELS_MAX) {
+		char id[QUOTA_BUCKET_ID_MAX];
+		quota__bucket_describe(base, id, sizeof id);
+		return quota__fail(QUOTA_ERR_INVALID,
+				   "grant: bucket %s would have more than %d selector buckets", id,
+				   QUOTA__SELS_MAX);
+	}
+	if (!has_block && !(c->sels_block = quota__calloc(QUOTA__SELS_MAX, sizeof *c->sels_block)))
+		return quota__fail(QUOTA_ERR_NOMEM, "grant: out of memory");
+	c->bucket = quota__selector_bucket_new(base, *sel);
+	*sel = NULL;
+	if (!c->bucket)
+		return quota__fail(QUOTA_ERR_NOMEM, "grant: out of memory");
+	c->fresh = 1;
+	return QUOTA_OK;
+}
+
+/* A fresh base bucket with no contribution of its own change: a selector
+ * bucket of this change needs it. */
+static int base_fresh(quota_engine *e, change *ch, uint32_t *n, const quota__reg *r, const char *key,
+		      size_t len, uint64_t hash, quota__bucket **base)
+{
+	change c = {0};
+	if (!(c.bucket = quota__bucket_new(e, r, key, len, hash)))
+		return quota__fail(QUOTA_ERR_NOMEM, "grant: out of memory");
+	c.fresh = 1;
+	c.limit = quota__bucket_default(c.bucket);
+	ch[(*n)++] = c;
+	*base = c.bucket;
+	return QUOTA_OK;
+}
+
+/* Prepare the change of one (consumer, type, selector): grant (ns, name)
+ * now gives amount through the buckets mask of allowance add, or nothing
+ * when add is NULL. Takes *sel when it makes a selector bucket. */
 static int change_prepare(quota_engine *e, change *ch, uint32_t *n, const quota_ref *consumer,
-			  const char *type, const char *ns, const char *name,
-			  const quota_allowance *add, int64_t amount, int64_t generation)
+			  const char *type, quota__selector **sel, const char *ns, const char *name,
+			  const quota_allowance *add, uint32_t mask, int64_t amount,
+			  int64_t generation)
 {
 	char key[QUOTA__KEY_MAX + 1];
 	size_t len = quota__bucket_key(key, consumer, type);
 	uint64_t hash = quota__hash(e, key, len);
-	quota__bucket *b = quota__bucket_find(e, key, len, hash);
+	quota__bucket *base;
+	quota__bucket *b = target_find(e, ch, *n, key, len, hash, sel_text(*sel), &base);
 	for (uint32_t i = 0; i < *n; i++)
-		if (ch[i].bucket == b && b)
+		if (ch[i].bucket == b && b && ch[i].contribs != NULL)
 			return QUOTA_OK; /* dropped and re-added in one step: done below */
-	change c = {b, 0, NULL, 0, 0, 0, 0, NULL};
+	change c = {0};
+	c.bucket = b;
 	const quota__reg *r = quota__reg_find(e, type);
+	int rc;
 	if (!b) {
 		if (!add)
 			return QUOTA_OK;
-		c.bucket = quota__bucket_new(e, r, key, len, hash);
-		if (!c.bucket)
-			return quota__fail(QUOTA_ERR_NOMEM, "grant: out of memory");
-		c.fresh = 1;
+		if (!*sel) {
+			if (!(c.bucket = quota__bucket_new(e, r, key, len, hash)))
+				return quota__fail(QUOTA_ERR_NOMEM, "grant: out of memory");
+			c.fresh = 1;
+		} else if ((!base && (rc = base_fresh(e, ch, n, r, key, len, hash, &base))) ||
+			   (rc = selector_fresh(ch, *n, base, sel, &c))) {
+			changes_discard(&c, 1);
+			return rc;
+		}
+	} else {
+		/* Stepping over a fresh base's placeholder change: replace it. */
+		for (uint32_t i = 0; i < *n; i++)
+			if (ch[i].bucket == b) {
+				c = ch[i];
+				ch[i] = ch[--*n];
+				break;
+			}
 	}
-	if (contribs_rebuild(b, ns, name, add, amount, generation, &c.contribs,
+	quota__free(c.contribs);
+	c.contribs = NULL;
+	if (contribs_rebuild(b, ns, name, add, mask, amount, generation, &c.contribs,
 			     &c.contrib_count)) {
 		changes_discard(&c, 1);
 		return quota__fail(QUOTA_ERR_NOMEM, "grant: out of memory");
 	}
 	if (c.bucket->rate) {
-		int rc = limiters_build(c.contribs, c.contrib_count, &c.limiters, &c.limiter_count);
+		quota__free(c.limiters);
+		c.limiters = NULL;
+		rc = limiters_build(c.contribs, c.contrib_count, &c.limiters, &c.limiter_count);
 		if (rc) {
 			changes_discard(&c, 1);
 			return rc;
@@ -433,6 +654,65 @@ static int change_prepare(quota_engine *e, change *ch, uint32_t *n, const quota_
 	c.action = contribs_action(c.contribs, c.contrib_count);
 	ch[(*n)++] = c;
 	return QUOTA_OK;
+}
+
+/* Prepare the changes of every allowance of grant g (add: it gives them;
+ * else: it no longer does). */
+static int changes_of(quota_engine *e, change *ch, uint32_t *n, const quota_grant *g,
+		      const quota_grant *id, int add)
+{
+	for (uint32_t i = 0; i < g->allowance_count; i++) {
+		const quota_allowance *a = &g->allowances[i];
+		groups gr;
+		int rc = group_buckets(a, &gr);
+		for (uint32_t k = 0; k < gr.n && !rc; k++)
+			rc = change_prepare(e, ch, n, &g->consumer, a->resource_type, &gr.sel[k],
+					    id->ns, id->name, add ? a : NULL, gr.mask[k],
+					    gr.amount[k], add ? g->generation : 0);
+		groups_free(&gr);
+		if (rc)
+			return rc;
+	}
+	return QUOTA_OK;
+}
+
+/* Count what the claims and anonymous use of its base that a new selector
+ * bucket matches already hold. Caller holds every stripe. */
+static void selector_backfill(quota_engine *e, quota__bucket *sb)
+{
+	const quota__bucket *base = sb->base;
+	if (quota__selector_match(sb->selector, NULL, 0)) {
+		sb->allocated += base->anonymous;
+		sb->anonymous += base->anonymous;
+	}
+	for (uint32_t si = 0; si < e->stripe_count; si++) {
+		quota__table *t = &e->stripes[si].claims;
+		for (size_t slot = 0; slot <= t->mask; slot++)
+			for (quota__node *node = t->slots[slot]; node; node = node->next) {
+				quota__claim *c = (quota__claim *)node;
+				for (uint32_t i = 0; i < c->req_count; i++) {
+					const quota__claim_req *q = &c->req[i];
+					uint32_t l = 0;
+					while (l < q->charged_count && q->charged[l] != base)
+						l++;
+					if (l == q->charged_count ||
+					    !quota__selector_match(sb->selector, q->labels,
+								   q->label_count))
+						continue;
+					if (l == 0 && quota__selector_bucket_before(sb, q->alloc))
+						c->req[i].alloc = sb;
+					if (c->state == QUOTA_CLAIM_PENDING) {
+						sb->pending++;
+					} else if (c->state == QUOTA_CLAIM_RESERVED) {
+						sb->reserved += q->amount;
+						sb->reserved_count++;
+					} else {
+						sb->allocated += q->amount;
+						sb->claim_count++;
+					}
+				}
+			}
+	}
 }
 
 /* Give b the change's limiters, each with the state of the one it
@@ -457,47 +737,64 @@ static void limiters_swap(quota__bucket *b, change *c, int64_t now)
  */
 static int grant_change(quota_engine *e, quota__grant *old, quota_grant *next)
 {
-	change ch[2 * MAX_ALLOWANCES];
-	uint32_t n = 0;
+	uint32_t n = 0, cap = 0;
 	int rc = QUOTA_OK;
 	const quota_grant *id = next ? next : old->pub;
+	/* At most one change per grant bucket, plus a fresh base for each. */
+	for (uint32_t i = 0; next && i < next->allowance_count; i++)
+		cap += 2 * next->allowances[i].bucket_count;
+	for (uint32_t i = 0; old && i < old->pub->allowance_count; i++)
+		cap += 2 * old->pub->allowances[i].bucket_count;
+	change *ch = quota__calloc(cap, sizeof *ch);
+	if (!ch)
+		return quota__fail(QUOTA_ERR_NOMEM, "grant: out of memory");
 
 	/* Every allowance of next, then what old had that next drops. */
-	for (uint32_t i = 0; next && i < next->allowance_count && !rc; i++) {
-		const quota_allowance *a = &next->allowances[i];
-		int64_t amount;
-		allowance_amount(a, &amount);
-		rc = change_prepare(e, ch, &n, &next->consumer, a->resource_type, id->ns, id->name,
-				    a, amount, next->generation);
-	}
-	for (uint32_t i = 0; old && i < old->pub->allowance_count && !rc; i++)
-		rc = change_prepare(e, ch, &n, &old->pub->consumer,
-				    old->pub->allowances[i].resource_type, id->ns, id->name, NULL, 0,
-				    0);
+	if (next)
+		rc = changes_of(e, ch, &n, next, id, 1);
+	if (!rc && old)
+		rc = changes_of(e, ch, &n, old->pub, id, 0);
+	quota__grant *rec = old;
+	if (!rc && !rec && !(rec = quota__calloc(1, sizeof *rec)))
+		rc = quota__fail(QUOTA_ERR_NOMEM, "grant: out of memory");
 	if (rc) {
 		changes_discard(ch, n);
+		quota__free(ch);
 		return rc;
 	}
-	quota__grant *rec = old;
-	if (!rec) {
-		rec = quota__calloc(1, sizeof *rec);
-		if (!rec) {
-			changes_discard(ch, n);
-			return quota__fail(QUOTA_ERR_NOMEM, "grant: out of memory");
-		}
-	}
 
-	/* Only the touched buckets' stripes: decisions elsewhere go on. */
+	/* Only the touched buckets' stripes, so that decisions elsewhere go
+	 * on; a new selector bucket counts what claims anywhere hold: all. */
 	quota__lockset ls = {0};
-	for (uint32_t i = 0; i < n; i++)
+	int all = 0;
+	for (uint32_t i = 0; i < n; i++) {
 		quota__lockset_add(&ls, ch[i].bucket->stripe);
+		all |= ch[i].fresh && ch[i].bucket->selector;
+	}
 	int64_t now = quota__now(e);
-	quota__lockset_lock(e, &ls);
+	if (all)
+		quota__lock_all(e);
+	else
+		quota__lockset_lock(e, &ls);
+	for (uint32_t i = 0; i < n; i++)
+		if (ch[i].fresh && !ch[i].bucket->selector)
+			quota__table_insert(&e->stripes[ch[i].bucket->stripe].buckets,
+					    &ch[i].bucket->node);
+	for (uint32_t i = 0; i < n; i++) {
+		quota__bucket *b = ch[i].bucket;
+		if (!ch[i].fresh || !b->selector)
+			continue;
+		for (uint32_t k = 0; !b->base->sels && k < n; k++)
+			if (ch[k].sels_block && ch[k].bucket->base == b->base) {
+				b->base->sels = ch[k].sels_block;
+				ch[k].sels_block = NULL;
+			}
+		quota__selector_bucket_attach(b);
+		selector_backfill(e, b);
+	}
 	for (uint32_t i = 0; i < n; i++) {
 		quota__bucket *b = ch[i].bucket;
 		quota__contrib *prev = b->contribs;
-		if (ch[i].fresh)
-			quota__table_insert(&e->stripes[b->stripe].buckets, &b->node);
 		b->contribs = ch[i].contribs;
 		b->contrib_count = ch[i].contrib_count;
 		if (ch[i].limit < 0 || (b->limit >= 0 && ch[i].limit > b->limit) || b->rate)
@@ -509,9 +806,18 @@ static int grant_change(quota_engine *e, quota__grant *old, quota_grant *next)
 		b->last_reconciliation_ns = now;
 		ch[i].contribs = prev; /* freed below */
 		ch[i].fresh = 0;
+		/* A selector bucket no grant names any more goes once empty. */
+		if (b->selector && b->contrib_count == 0 && quota__bucket_idle(b)) {
+			quota__selector_bucket_detach(b);
+			ch[i].dropped = b;
+		}
 	}
-	quota__lockset_unlock(e, &ls);
+	if (all)
+		quota__unlock_all(e);
+	else
+		quota__lockset_unlock(e, &ls);
 	changes_discard(ch, n);
+	quota__free(ch);
 
 	for (uint32_t i = 0; old && i < old->pub->allowance_count; i++)
 		quota__reg_find(e, old->pub->allowances[i].resource_type)->grant_uses--;
@@ -563,8 +869,7 @@ QUOTA_API int quota_grant_apply(quota_engine *e, const quota_grant *in, int64_t 
 						  r->pub->consumer_type.kind))
 			rc = quota__reg_check_consumer(r, &copy->consumer, "grant.consumerRef");
 		if (!rc)
-			rc = check_for_class(&copy->allowances[i], i,
-					     r->pub->resource_class == QUOTA_RESOURCE_RATE);
+			rc = check_for_class(&copy->allowances[i], i, r->pub);
 	}
 	quota__grant *old = rc ? NULL : grant_find(e, copy->ns, copy->name);
 	if (!rc && old && same_grant(old->pub, copy)) {

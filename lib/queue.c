@@ -31,18 +31,20 @@ int quota__queue_append(quota_engine *e, const char *key, size_t len, uint64_t i
  * read and written under the bucket's stripe lock. */
 static int is_blocked(const quota__claim *c, uint64_t gen)
 {
+	quota__bucket *tb[QUOTA__TARGETS_MAX];
 	for (uint32_t i = 0; i < c->req_count; i++)
-		for (uint32_t l = 0; l < c->req[i].charged_count; l++)
-			if (c->req[i].charged[l]->blocked_gen == gen)
+		for (uint32_t k = 0, n = quota__req_targets(&c->req[i], tb); k < n; k++)
+			if (tb[k]->blocked_gen == gen)
 				return 1;
 	return 0;
 }
 
 static void block(quota__claim *c, uint64_t gen)
 {
+	quota__bucket *tb[QUOTA__TARGETS_MAX];
 	for (uint32_t i = 0; i < c->req_count; i++)
-		for (uint32_t l = 0; l < c->req[i].charged_count; l++)
-			c->req[i].charged[l]->blocked_gen = gen;
+		for (uint32_t k = 0, n = quota__req_targets(&c->req[i], tb); k < n; k++)
+			tb[k]->blocked_gen = gen;
 }
 
 void quota__queue_kick(quota_engine *e)

@@ -222,6 +222,8 @@ static void reg_replace(quota_engine *e, quota__reg *r, quota_registration *next
 				if (b->reg != r)
 					continue;
 				b->enforcement = next->enforcement;
+				for (uint32_t k = 0; k < b->sel_count; k++)
+					b->sels[k]->enforcement = next->enforcement;
 				if (b->contrib_count == 0 && b->limit != quota__bucket_default(b)) {
 					quota__bucket_reset_limit(b, now);
 					quota__capacity_freed(e);

@@ -48,7 +48,9 @@ typedef enum quota_answer_flag {
  *   request order that would not fit; for a Warn-mode allow, the first
  *   bucket that was over).
  * - bucket: printable id of that bucket, "Kind/ns/name:resourceType" with
- *   the ns part empty for cluster-wide consumers; "" when none.
+ *   the ns part empty for cluster-wide consumers, followed by
+ *   "[selector]" for a selector bucket; "" when none. When several buckets
+ *   of one level deny, the most specific one is named.
  * - period_ms: when a rate limit binds (or, for an allowed quota_rate_take,
  *   the limit with the least left): its period; 0 otherwise. limit is then
  *   its amount per period and available what is left of it now.
@@ -132,6 +134,10 @@ typedef struct quota_rate_info {
  *   max(allocated, observed) + reserved against the limit, and available
  *   is computed from the same usage.
  * - pending: queued claims waiting on this bucket.
+ * - selector: "" for a consumer's base bucket; for a selector bucket its
+ *   canonical selector, e.g. "region in (eu,us),tier=gold,!spot" (In with
+ *   one value is written k=v; Exists k; DoesNotExist !k). A selector bucket
+ *   exists while a grant gives it an amount or a claim holds it.
  * - rate_count, rates: the rate limits of a Rate-type bucket, sorted by
  *   (period_ms, window). Such a bucket's limit is -1 while it has rate
  *   limits (its allocated and reserved count what live claims hold, for
@@ -159,10 +165,13 @@ typedef struct quota_bucket_info {
 	uint32_t rate_count;
 	uint32_t reserved0;
 	quota_rate_info *const *rates;
+	const char *selector;
 } quota_bucket_info;
 
 /**
- * Read a bucket. A registered (consumer, type) pair that has no bucket yet
+ * Read a bucket: the base bucket of (consumer, type), or with
+ * quota_bucket_get_selector() one of its selector buckets. A registered
+ * (consumer, type) pair that has no bucket yet
  * is reported as its registration's default: limit default_limit, nothing
  * used, flag QUOTA_BUCKET_DEFAULT_LIMIT.
  *
@@ -174,7 +183,20 @@ typedef struct quota_bucket_info {
 QUOTA_API int quota_bucket_get(quota_engine *e, const quota_ref *consumer, const char *resource_type,
 			       quota_bucket_info **out);
 
-/** A bucket iterator. Opaque. */
+/**
+ * Read the selector bucket of (consumer, type) whose canonical selector is
+ * selector (as quota_bucket_info.selector prints it; "" reads the base
+ * bucket).
+ *
+ * @return as quota_bucket_get(), and QUOTA_ERR_NOT_FOUND when no such
+ *         selector bucket exists. Thread-safe.
+ */
+QUOTA_API int quota_bucket_get_selector(quota_engine *e, const quota_ref *consumer,
+					const char *resource_type, const char *selector,
+					quota_bucket_info **out);
+
+/** A bucket iterator. Opaque. The iteration includes selector buckets,
+ * each right after its base bucket. */
 typedef struct quota_bucket_iter quota_bucket_iter;
 
 /**

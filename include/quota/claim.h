@@ -60,11 +60,20 @@ typedef enum quota_claim_flag {
  * In a claim the amount must be > 0; in a settlement (commit) or a resize
  * it is the new amount and may be 0. In an array every element must carry
  * the same size.
+ *
+ * dimensions, dimension_count: up to 16 labels with distinct keys, each
+ * key an allowed dimension of the type (claims only; settlements and
+ * resizes carry none). The request is charged to the consumer's base bucket
+ * and to every selector bucket whose selector the labels match, at every
+ * level, and must fit all of them. They are part of the claim's spec.
  */
 typedef struct quota_request {
 	size_t size;
 	const char *resource_type;
 	int64_t amount;
+	const quota_label *dimensions;
+	uint32_t dimension_count;
+	uint32_t reserved_flags; /**< must be 0 */
 } quota_request;
 
 /**
@@ -175,7 +184,10 @@ typedef struct quota_allocation {
 	const char *resource_type;
 	int64_t requested; /**< the amount asked for at creation */
 	int64_t amount;    /**< held now: reserved or allocated per the state */
-	const char *bucket; /**< allocating bucket id */
+	const char *bucket; /**< allocating bucket id: the most specific bucket of
+			       the consumer's own level that the request's
+			       dimensions match ("...:type[selector]"), else its
+			       base bucket */
 } quota_allocation;
 
 /** A claim as read by quota_claim_get() and the claim iterator. */

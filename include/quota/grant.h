@@ -29,6 +29,25 @@ typedef enum quota_window {
 /** The longest period: 366 days. */
 #define QUOTA_PERIOD_MAX INT64_C(31622400000)
 
+/** Operators of a selector requirement. */
+typedef enum quota_selector_op {
+	QUOTA_SELECTOR_IN = 1,            /**< the key is set to one of the values */
+	QUOTA_SELECTOR_NOT_IN = 2,        /**< the key is unset or set to none of them */
+	QUOTA_SELECTOR_EXISTS = 3,        /**< the key is set (no values) */
+	QUOTA_SELECTOR_DOES_NOT_EXIST = 4 /**< the key is unset (no values) */
+} quota_selector_op;
+
+/**
+ * One requirement of a selector's matchExpressions: key, operator, and 1-16
+ * values for In and NotIn (none for the others). Frozen value type.
+ */
+typedef struct quota_selector_requirement {
+	const char *key;
+	int32_t op;
+	uint32_t value_count;
+	const char *const *values;
+} quota_selector_requirement;
+
 /**
  * One bucket of an allowance: amount >= 0, or QUOTA_UNLIMITED (-1).
  * In an array every element must carry the same size.
@@ -47,6 +66,13 @@ typedef enum quota_window {
  * - violation_action: QUOTA_ACTION_*, 0 for the registration's. When the
  *   grant buckets behind one limit name several, the strictest holds
  *   (REJECT, then THROTTLE, QUEUE, WARN).
+ * - match_labels, match_expressions: a selector (Kubernetes label selector
+ *   semantics; all terms must hold, at most 16 in all; keys must be
+ *   allowed dimensions of the type). A bucket with a selector limits only
+ *   the requests whose dimensions it matches, in a bucket of its own
+ *   beside the consumer's base bucket; equal selectors (in any order or
+ *   spelling: matchLabels k: v is k In (v)) share that bucket and their
+ *   amounts add up. No selector: the base bucket.
  */
 typedef struct quota_grant_bucket {
 	size_t size;
@@ -55,6 +81,10 @@ typedef struct quota_grant_bucket {
 	int64_t burst;
 	int32_t window;
 	int32_t violation_action;
+	const quota_label *match_labels;
+	uint32_t match_label_count;
+	uint32_t match_expression_count;
+	const quota_selector_requirement *match_expressions;
 } quota_grant_bucket;
 
 /**

@@ -52,6 +52,17 @@ typedef enum quota_violation_action {
 	QUOTA_ACTION_QUEUE = 4
 } quota_violation_action;
 
+/**
+ * A dimension label of a request (key and value), or one term of a
+ * selector's matchLabels. Frozen value type. Keys: 1-63 characters of
+ * [A-Za-z0-9._/-]; values: 0-63 of [A-Za-z0-9._-]; both start and end with
+ * a letter or digit.
+ */
+typedef struct quota_label {
+	const char *key;
+	const char *value;
+} quota_label;
+
 /** A kind of object: apiGroup (optional) and kind. Frozen value type. */
 typedef struct quota_kind_ref {
 	const char *api_group;
@@ -76,8 +87,9 @@ typedef struct quota_kind_ref {
  * - default_limit: the limit of a bucket no grant covers; >= 0, or
  *   QUOTA_UNLIMITED (-1). Default 0. For a Rate type only 0 (nothing
  *   without a grant) or -1 (no limit without a grant).
- * - allowed_dimensions, allowed_dimension_count: label keys a claim may
- *   carry (at most 32, each 1-63 chars).
+ * - allowed_dimensions, allowed_dimension_count: label keys a claim's
+ *   requests may carry and grant selectors may name (at most 32, each a
+ *   label key).
  * - generation: output only; 1 at creation, +1 on each change.
  * - violation_action: QUOTA_ACTION_* (0 = REJECT); THROTTLE only for Rate
  *   types. Grant buckets may override it. Mutable.
