@@ -15,7 +15,6 @@
 #define MAX_DIMENSIONS 32
 #define UNIT_MAX 50
 #define DESCRIPTION_MAX 500
-#define DIMENSION_MAX 63
 
 QUOTA_API int quota_registration_init(quota_registration *r, size_t size)
 {
@@ -145,7 +144,7 @@ static int check_registration(const quota_registration *r)
 				   r->allowed_dimension_count);
 	for (uint32_t i = 0; i < r->allowed_dimension_count; i++) {
 		snprintf(field, sizeof field, "registration.allowedDimensions[%u]", i);
-		if ((rc = quota__check_text(field, r->allowed_dimensions[i], 1, DIMENSION_MAX)))
+		if ((rc = quota__check_label_key(field, r->allowed_dimensions[i])))
 			return rc;
 		for (uint32_t j = 0; j < i; j++)
 			if (strcmp(r->allowed_dimensions[i], r->allowed_dimensions[j]) == 0)

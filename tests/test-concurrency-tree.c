@@ -6,6 +6,14 @@
  * projects', pending counts match the pending claims, and after everything
  * is released every bucket is back to zero.
  *
+ * Requests carry a region label by claim name (us, eu or none); each
+ * organization caps region=us in a selector bucket, and a churn thread
+ * keeps applying and deleting a region=eu grant on them, so that selector
+ * buckets are made (counting the claims they find) and removed while
+ * claims come and go. Online: region=us is never above its limit. At
+ * quiescence: every selector bucket holds exactly what its matching claims
+ * hold.
+ *
  * A Rate type rides along: each project may take 200 a day (calendar) and
  * 50 a second (rolling, burst 50), each organization 500 a day; the clock
  * moves 1 ms now and then. At the end every day limiter has exactly what
@@ -28,6 +36,8 @@
 #define PROJECT_CAP 20
 #define NAMES 64 /* claim names per thread, reused */
 #define RATE "serving.example.com/requests"
+#define ORG_US_CAP 15
+#define ORG_EU_CAP 12
 #define PROJECT_DAY 200
 #define ORG_DAY 500
 #define PROJECT_PER_S 50
@@ -46,6 +56,14 @@ struct worker {
 	int64_t anonymous[PROJECTS];
 	int64_t taken[PROJECTS]; /* successful rate takes */
 };
+
+static const quota_label us[] = {{"region", "us"}}, eu[] = {{"region", "eu"}};
+
+/* The region of a claim name's slot: fixed, so that the end can tell. */
+static const quota_label *region_of(int slot)
+{
+	return slot % 3 == 0 ? us : slot % 3 == 1 ? eu : NULL;
+}
 
 static uint64_t next_rand(uint64_t *s)
 {
@@ -67,6 +85,8 @@ static void *work(void *arg)
 		struct test_claim c;
 		test_claim_init(&c, "stress", name, &projects[slot % PROJECTS]);
 		test_claim_add(&c, TYPE, 1 + (int64_t)(next_rand(&w->rng) % 8));
+		c.r[0].dimensions = region_of(slot);
+		c.r[0].dimension_count = region_of(slot) ? 1 : 0;
 		switch (op) {
 		case 0:
 		case 1:
@@ -127,10 +147,70 @@ static struct nums read_bucket(const quota_ref *c)
 	return n;
 }
 
+/* A grant of cap for TYPE to consumer c, on the selector region=value
+ * (NULL: none). */
+static int grant_region(const char *name, const quota_ref *c, const quota_label *sel, int64_t cap)
+{
+	quota_grant_bucket b;
+	quota_allowance a;
+	quota_grant g;
+	quota_grant_bucket_init(&b, sizeof b);
+	b.amount = cap;
+	b.match_labels = sel;
+	b.match_label_count = sel ? 1 : 0;
+	quota_allowance_init(&a, sizeof a);
+	a.resource_type = TYPE;
+	a.buckets = &b;
+	a.bucket_count = 1;
+	quota_grant_init(&g, sizeof g);
+	g.name = name;
+	g.consumer = *c;
+	g.allowances = &a;
+	g.allowance_count = 1;
+	return quota_grant_apply(engine, &g, NULL);
+}
+
+static void *churn(void *arg)
+{
+	(void)arg;
+	char name[32];
+	for (int round = 0; !atomic_load(&stop); round++) {
+		int o_ = round % ORGS;
+		snprintf(name, sizeof name, "eu-%d", o_);
+		if (round / ORGS % 2 == 0)
+			CHECK_RC(grant_region(name, &orgs[o_], eu, ORG_EU_CAP), QUOTA_OK);
+		else
+			CHECK_RC(quota_grant_delete(engine, NULL, name), QUOTA_OK);
+	}
+	return NULL;
+}
+
+/* allocated + reserved and limit of the selector bucket region=value of
+ * c; limit -2 when it does not exist. */
+static struct nums read_selector(const quota_ref *c, const char *sel)
+{
+	struct nums n = {-2, 0, 0, 0};
+	quota_bucket_info *b = NULL;
+	if (quota_bucket_get_selector(engine, c, TYPE, sel, &b) == QUOTA_OK) {
+		n = (struct nums){b->limit, b->allocated, b->reserved, b->pending};
+		quota_free(b);
+	}
+	return n;
+}
+
 static void *checker(void *arg)
 {
 	(void)arg;
 	while (!atomic_load(&stop)) {
+		/* region=eu comes and goes: made anew, it may find more than its
+		 * limit already held (a grant never revokes); region=us stays. */
+		for (int i = 0; i < ORGS; i++) {
+			struct nums n = read_selector(&orgs[i], "region=us");
+			if (n.limit != ORG_US_CAP || n.allocated + n.reserved > n.limit)
+				check_fail_(__FILE__, __LINE__, "%s[region=us]: %lld + %lld, limit %lld",
+					    orgs[i].name, (long long)n.allocated,
+					    (long long)n.reserved, (long long)n.limit);
+		}
 		for (int i = 0; i < ORGS + PROJECTS; i++) {
 			const quota_ref *c = i < ORGS ? &orgs[i] : &projects[i - ORGS];
 			struct nums n = read_bucket(c);
@@ -199,7 +279,14 @@ int main(void)
 	int64_t start = (TEST_EPOCH_NS / DAY_NS + 1) * DAY_NS;
 	atomic_store(&clk.ns, start);
 	CHECK_RC(quota_engine_new(&engine, &o), QUOTA_OK);
-	CHECK_RC(test_register(engine, TYPE, NULL, "Project", 0), QUOTA_OK);
+	static const char *const dims[] = {"region"};
+	quota_registration tr;
+	quota_registration_init(&tr, sizeof tr);
+	tr.resource_type = TYPE;
+	tr.consumer_type.kind = "Project";
+	tr.allowed_dimensions = dims;
+	tr.allowed_dimension_count = 1;
+	CHECK_RC(quota_registration_create(engine, &tr), QUOTA_OK);
 	quota_registration rr;
 	quota_registration_init(&rr, sizeof rr);
 	rr.resource_type = RATE;
@@ -221,12 +308,18 @@ int main(void)
 	for (int i = 0; i < ORGS; i++)
 		CHECK_RC(test_grant(engine, NULL, org_names[i], &orgs[i], TYPE, ORG_CAP, NULL),
 			 QUOTA_OK);
+	for (int i = 0; i < ORGS; i++) {
+		char name[32];
+		snprintf(name, sizeof name, "us-%d", i);
+		CHECK_RC(grant_region(name, &orgs[i], us, ORG_US_CAP), QUOTA_OK);
+	}
 	for (int i = 0; i < ORGS + PROJECTS; i++)
 		CHECK_RC(grant_rate(i < ORGS ? &orgs[i] : &projects[i - ORGS], i < ORGS), QUOTA_OK);
 
-	pthread_t t[THREADS], chk;
+	pthread_t t[THREADS], chk, chn;
 	struct worker w[THREADS];
 	pthread_create(&chk, NULL, checker, NULL);
+	pthread_create(&chn, NULL, churn, NULL);
 	for (int i = 0; i < THREADS; i++) {
 		memset(&w[i], 0, sizeof w[i]);
 		w[i].id = i;
@@ -237,6 +330,7 @@ int main(void)
 		pthread_join(t[i], NULL);
 	atomic_store(&stop, 1);
 	pthread_join(chk, NULL);
+	pthread_join(chn, NULL);
 
 	/* Quiescent: organizations are the sums of their projects. */
 	quota_engine_tick(engine, 0, NULL);
@@ -267,6 +361,36 @@ int main(void)
 		}
 		CHECK_EQ_INT(rate_left(&orgs[o_], QUOTA_PERIOD_DAY), ORG_DAY - org_taken);
 		CHECK_EQ_INT(org_taken, ORG_DAY); /* the organization limit bound */
+	}
+
+	/* Selector buckets hold exactly what their matching claims hold. */
+	int64_t held[ORGS][2] = {{0}}, waiting[ORGS][2] = {{0}};
+	quota_claim_iter *ci_it = NULL;
+	const quota_claim_info *info;
+	CHECK_RC(quota_claim_iter_new(engine, NULL, 0, &ci_it), QUOTA_OK);
+	while (ci_it && quota_claim_iter_next(ci_it, &info) == QUOTA_OK) {
+		int thread, slot;
+		if (info->state == QUOTA_CLAIM_RELEASED ||
+		    sscanf(info->name, "t%d-%d", &thread, &slot) != 2 || !region_of(slot))
+			continue;
+		int o_ = (slot % PROJECTS) % ORGS, k = region_of(slot) == us ? 0 : 1;
+		if (info->state == QUOTA_CLAIM_PENDING)
+			waiting[o_][k]++;
+		else
+			held[o_][k] += info->allocations[0]->amount;
+	}
+	quota_claim_iter_free(ci_it);
+	for (int o_ = 0; o_ < ORGS; o_++) {
+		static const char *const sels[] = {"region=us", "region=eu"};
+		for (int k = 0; k < 2; k++) {
+			struct nums n = read_selector(&orgs[o_], sels[k]);
+			if (n.limit == -2) { /* gone: nothing may be held there */
+				CHECK_EQ_INT(held[o_][k] + waiting[o_][k] > 0 && k == 0, 0);
+				continue;
+			}
+			CHECK_EQ_INT(n.allocated + n.reserved, held[o_][k]);
+			CHECK_EQ_INT(n.pending, waiting[o_][k]);
+		}
 	}
 
 	/* Pending counts match the pending claims. */
