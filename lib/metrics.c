@@ -135,17 +135,58 @@ static const struct gauge {
 	{"quota_bucket_grant_count", "Grants contributing to the limit."},
 	{"quota_bucket_observed", "Externally observed usage, when reported."},
 	{"quota_bucket_utilization_ratio", "(max(allocated, observed) + reserved) / limit."},
+	{"quota_rate_limit", "Amount per period of a rate limit; -1 means unlimited."},
+	{"quota_rate_remaining", "What a rate limit would let through now; -1 means unlimited."},
 };
 
-enum { G_LIMIT, G_ALLOC, G_RESERVED, G_AVAIL, G_PENDING, G_CLAIMS, G_GRANTS, G_OBSERVED, G_UTIL };
+enum {
+	G_LIMIT,
+	G_ALLOC,
+	G_RESERVED,
+	G_AVAIL,
+	G_PENDING,
+	G_CLAIMS,
+	G_GRANTS,
+	G_OBSERVED,
+	G_UTIL,
+	G_RATE_LIMIT,
+	G_RATE_LEFT,
+	G_COUNT
+};
 
-static void put_labels(text *t, const quota__bucket *b)
+static void put_labels(text *t, const quota__bucket *b, const quota__limiter *lim);
+
+/* The samples of a rate gauge for bucket b at now. */
+static void put_rates(text *t, int g, const quota__bucket *b, int64_t now)
+{
+	for (uint32_t i = 0; i < b->limiter_count; i++) {
+		const quota__limiter *l = &b->limiters[i];
+		quota__rate_view view;
+		quota__limiter_check(l, 0, now, &view);
+		put(t, "%s", gauges[g].name);
+		put_labels(t, b, l);
+		put(t, " %lld\n", (long long)(g == G_RATE_LIMIT ? l->amount : view.remaining));
+	}
+}
+
+/* The labels of bucket b; a selector bucket adds its selector, a rate
+ * limit (lim) its period and window. */
+static void put_labels(text *t, const quota__bucket *b, const quota__limiter *lim)
 {
 	put(t, "{");
 	put_label(t, "consumer_kind", b->kind, 0);
 	put_label(t, "consumer_namespace", b->ns, 0);
 	put_label(t, "consumer_name", b->name, 0);
-	put_label(t, "resource_type", b->type, 1);
+	put_label(t, "resource_type", b->type, !b->selector && !lim);
+	if (b->selector)
+		put_label(t, "selector", b->selector->text, !lim);
+	if (lim) {
+		char period[24];
+		snprintf(period, sizeof period, "%lld", (long long)(lim->period_ns / 1000000));
+		put_label(t, "period_ms", period, 0);
+		put_label(t, "window", lim->window == QUOTA_WINDOW_CALENDAR ? "calendar" : "rolling",
+			  1);
+	}
 	put(t, "}");
 }
 
@@ -161,8 +202,43 @@ static void put_ratio(text *t, __int128 num, int64_t den)
 	put(t, " %lld.%06lld\n", (long long)whole, (long long)frac);
 }
 
-/* Samples of gauge g for every bucket; each stripe read under its lock. */
-static void put_gauge(quota_engine *e, text *t, int g)
+/* The sample of gauge g for bucket b, if it has one. */
+static void put_sample(text *t, int g, const quota__bucket *b, int64_t now)
+{
+	int64_t used = b->has_observed && b->observed > b->allocated ? b->observed : b->allocated;
+	int64_t v = 0;
+	switch (g) {
+	case G_LIMIT: v = b->limit; break;
+	case G_ALLOC: v = b->allocated; break;
+	case G_RESERVED: v = b->reserved; break;
+	case G_AVAIL: v = quota__bucket_available(b); break;
+	case G_PENDING: v = b->pending; break;
+	case G_CLAIMS: v = b->claim_count; break;
+	case G_GRANTS: v = b->contrib_count; break;
+	case G_OBSERVED:
+		if (!b->has_observed)
+			return;
+		v = b->observed;
+		break;
+	case G_UTIL:
+		if (b->limit < 0)
+			return;
+		put(t, "%s", gauges[g].name);
+		put_labels(t, b, NULL);
+		put_ratio(t, (__int128)used + b->reserved, b->limit);
+		return;
+	default:
+		put_rates(t, g, b, now);
+		return;
+	}
+	put(t, "%s", gauges[g].name);
+	put_labels(t, b, NULL);
+	put(t, " %lld\n", (long long)v);
+}
+
+/* Samples of gauge g for every bucket, selector buckets after their
+ * base; each stripe read under its lock. */
+static void put_gauge(quota_engine *e, text *t, int g, int64_t now)
 {
 	put(t, "# HELP %s %s\n# TYPE %s gauge\n", gauges[g].name, gauges[g].help,
 	    gauges[g].name);
@@ -172,34 +248,9 @@ static void put_gauge(quota_engine *e, text *t, int g)
 		for (size_t k = 0; k <= s->buckets.mask; k++)
 			for (quota__node *n = s->buckets.slots[k]; n; n = n->next) {
 				const quota__bucket *b = (const quota__bucket *)n;
-				int64_t used = b->has_observed && b->observed > b->allocated
-						       ? b->observed
-						       : b->allocated;
-				int64_t v = 0;
-				switch (g) {
-				case G_LIMIT: v = b->limit; break;
-				case G_ALLOC: v = b->allocated; break;
-				case G_RESERVED: v = b->reserved; break;
-				case G_AVAIL: v = quota__bucket_available(b); break;
-				case G_PENDING: v = b->pending; break;
-				case G_CLAIMS: v = b->claim_count; break;
-				case G_GRANTS: v = b->contrib_count; break;
-				case G_OBSERVED:
-					if (!b->has_observed)
-						continue;
-					v = b->observed;
-					break;
-				case G_UTIL:
-					if (b->limit < 0)
-						continue;
-					put(t, "%s", gauges[g].name);
-					put_labels(t, b);
-					put_ratio(t, (__int128)used + b->reserved, b->limit);
-					continue;
-				}
-				put(t, "%s", gauges[g].name);
-				put_labels(t, b);
-				put(t, " %lld\n", (long long)v);
+				put_sample(t, g, b, now);
+				for (uint32_t j = 0; j < b->sel_count; j++)
+					put_sample(t, g, b->sels[j], now);
 			}
 		pthread_mutex_unlock(&s->lock);
 	}
@@ -244,8 +295,10 @@ QUOTA_API int quota_metrics_prometheus(quota_engine *e, char **out, size_t *len)
 	for (size_t i = 0; i < sizeof moves / sizeof moves[0]; i++)
 		put(&t, "quota_claim_transitions_total{transition=\"%s\"} %llu\n", moves[i].label,
 		    (unsigned long long)sum[moves[i].c]);
-	for (int g = 0; g < (int)(sizeof gauges / sizeof gauges[0]); g++)
-		put_gauge(e, &t, g);
+	_Static_assert(sizeof gauges / sizeof gauges[0] == G_COUNT, "one name per gauge");
+	int64_t now = quota__now(e);
+	for (int g = 0; g < G_COUNT; g++)
+		put_gauge(e, &t, g, now);
 	grow(&t, 0);
 	if (t.nomem) {
 		quota__free(t.buf);

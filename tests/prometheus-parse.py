@@ -33,9 +33,15 @@ assert samples[("quota_bucket_limit", "compute.example.com/gpus")].value == -1
 assert abs(samples[("quota_bucket_utilization_ratio",
                     "compute.example.com/vcpus")].value - 0.6) < 1e-9
 
+rates = {(s.name, s.labels.get("selector", ""), s.labels["period_ms"], s.labels["window"]): s.value
+         for s in families["quota_rate_remaining"].samples
+         + families["quota_rate_limit"].samples}
+assert rates[("quota_rate_remaining", "", "1000", "rolling")] == 70, rates
+assert rates[("quota_rate_limit", "region in (eu,us)", "60000", "calendar")] == 10, rates
+
 decisions = {s.labels["result"]: s.value
              for s in families["quota_decisions"].samples}
-assert decisions["allowed"] == 2 and decisions["denied_exceeded"] == 1, decisions
+assert decisions["allowed"] == 3 and decisions["denied_exceeded"] == 1, decisions
 assert families["quota_decisions"].type == "counter"
 print(f"parsed {sum(len(f.samples) for f in families.values())} samples "
       f"in {len(families)} families")

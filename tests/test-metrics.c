@@ -8,6 +8,7 @@
 
 #define VCPUS "compute.example.com/vcpus"
 #define GPUS "compute.example.com/gpus"
+#define TOKENS "serving.example.com/tokens"
 
 static const quota_ref acme = {NULL, "Organization", NULL, "acme"};
 
@@ -137,6 +138,41 @@ static quota_engine *awkward(void)
 	CHECK_RC(test_register(e, GPUS, NULL, "Organization", -1), QUOTA_OK);
 	CHECK_RC(quota_consume(e, &odd, VCPUS, 2, NULL), QUOTA_OK);
 	CHECK_RC(quota_consume(e, &odd, GPUS, 7, NULL), QUOTA_OK);
+	/* A rate type with a selector bucket: 100/s, and 10/min in eu or us. */
+	static const char *const dims[] = {"region"};
+	static const char *const regions[] = {"us", "eu"};
+	static const quota_selector_requirement in[] = {{"region", QUOTA_SELECTOR_IN, 2, regions}};
+	quota_registration r;
+	quota_registration_init(&r, sizeof r);
+	r.resource_type = TOKENS;
+	r.consumer_type.kind = "Organization";
+	r.resource_class = QUOTA_RESOURCE_RATE;
+	r.allowed_dimensions = dims;
+	r.allowed_dimension_count = 1;
+	CHECK_RC(quota_registration_create(e, &r), QUOTA_OK);
+	quota_grant_bucket b[2];
+	quota_grant_bucket_init(&b[0], sizeof b[0]);
+	b[0].amount = 100;
+	b[0].period_ms = QUOTA_PERIOD_SECOND;
+	quota_grant_bucket_init(&b[1], sizeof b[1]);
+	b[1].amount = 10;
+	b[1].period_ms = QUOTA_PERIOD_MINUTE;
+	b[1].window = QUOTA_WINDOW_CALENDAR;
+	b[1].match_expressions = in;
+	b[1].match_expression_count = 1;
+	quota_allowance a;
+	quota_allowance_init(&a, sizeof a);
+	a.resource_type = TOKENS;
+	a.buckets = b;
+	a.bucket_count = 2;
+	quota_grant g;
+	quota_grant_init(&g, sizeof g);
+	g.name = "tokens";
+	g.consumer = odd;
+	g.allowances = &a;
+	g.allowance_count = 1;
+	CHECK_RC(quota_grant_apply(e, &g, NULL), QUOTA_OK);
+	CHECK_RC(quota_rate_take(e, &odd, TOKENS, 30, NULL), QUOTA_OK);
 	CHECK_RC(quota_usage_observe(e, &odd, VCPUS, 3), QUOTA_OK);
 	CHECK_RC(quota_consume(e, &odd, VCPUS, 9, NULL), QUOTA_ERR_EXCEEDED);
 	return e;
@@ -190,9 +226,22 @@ static void test_prometheus_text(void)
 		/* no utilization for an unlimited bucket */
 		snprintf(want, sizeof want, "quota_bucket_utilization_ratio%s" GPUS, labels);
 		CHECK(strstr(text, want) == NULL);
-		CHECK(strstr(text, "quota_decisions_total{result=\"allowed\"} 2\n") != NULL);
+		CHECK(strstr(text, "quota_decisions_total{result=\"allowed\"} 3\n") != NULL);
 		CHECK(strstr(text, "quota_decisions_total{result=\"denied_exceeded\"} 1\n") != NULL);
 		CHECK(strstr(text, "# TYPE quota_bucket_limit gauge\n") != NULL);
+		snprintf(want, sizeof want,
+			 "quota_rate_remaining%s" TOKENS "\",period_ms=\"1000\",window=\"rolling\"} 70\n",
+			 labels);
+		CHECK(strstr(text, want) != NULL);
+		snprintf(want, sizeof want,
+			 "quota_rate_limit%s" TOKENS "\",selector=\"region in (eu,us)\",period_ms="
+			 "\"60000\",window=\"calendar\"} 10\n",
+			 labels);
+		CHECK(strstr(text, want) != NULL);
+		snprintf(want, sizeof want,
+			 "quota_bucket_limit%s" TOKENS "\",selector=\"region in (eu,us)\"} -1\n",
+			 labels);
+		CHECK(strstr(text, want) != NULL);
 	}
 	quota_free(text);
 	CHECK_RC(quota_metrics_prometheus(e, NULL, NULL), QUOTA_ERR_INVALID);
