@@ -801,6 +801,17 @@ static quota_rate_info **pack_rates(quota__pack *p, const quota__bucket *b, int6
 	return rates;
 }
 
+static int64_t utilization_ppm(const quota__bucket *b)
+{
+	__int128 used = (__int128)usage_of(b) + b->reserved;
+	if (b->limit < 0)
+		return -1;
+	if (b->limit == 0)
+		return used > 0 ? INT64_MAX : 0;
+	__int128 ppm = used * 1000000 / b->limit;
+	return ppm > INT64_MAX ? INT64_MAX : (int64_t)ppm;
+}
+
 static quota_bucket_info *pack_bucket(quota__pack *p, const quota__bucket *b, int64_t now)
 {
 	quota_bucket_info info = {.size = sizeof info};
@@ -847,6 +858,7 @@ static quota_bucket_info *pack_bucket(quota__pack *p, const quota__bucket *b, in
 	info.rate_count = b->limiter_count;
 	info.rates = pack_rates(p, b, now);
 	info.selector = quota__pack_str(p, b->selector ? b->selector->text : "");
+	info.utilization_ppm = utilization_ppm(b);
 	if (dst)
 		*dst = info;
 	return dst;

@@ -741,6 +741,42 @@ static void test_observed_usage(void)
 	quota_engine_free(e);
 }
 
+static int64_t utilization(quota_engine *e, const quota_ref *c, const char *type)
+{
+	quota_bucket_info *b = NULL;
+	int64_t v = INT64_MIN;
+	if (quota_bucket_get(e, c, type, &b) == QUOTA_OK)
+		v = b->utilization_ppm;
+	quota_free(b);
+	return v;
+}
+
+/* The report's utilization: per million of the limit, counting observed
+ * usage and reservations; over 100% after a lowered limit. */
+static void test_utilization(void)
+{
+	quota_engine *e = test_engine(NULL, 0);
+	CHECK_RC(test_register(e, VCPUS, NULL, "Organization", 0), QUOTA_OK);
+	CHECK_RC(test_register(e, MEM, NULL, "Organization", QUOTA_UNLIMITED), QUOTA_OK);
+	CHECK_RC(test_grant(e, NULL, "g", &acme, VCPUS, 8, NULL), QUOTA_OK);
+	CHECK_EQ_INT(utilization(e, &acme, VCPUS), 0);
+	CHECK_RC(quota_consume(e, &acme, VCPUS, 2, NULL), QUOTA_OK);
+	struct test_claim t;
+	test_claim_init(&t, NULL, "r", &acme);
+	test_claim_add(&t, VCPUS, 1);
+	CHECK_RC(quota_claim_reserve(e, &t.c, NULL), QUOTA_OK);
+	CHECK_EQ_INT(utilization(e, &acme, VCPUS), 375000); /* 3 of 8 */
+	CHECK_RC(quota_usage_observe(e, &acme, VCPUS, 5), QUOTA_OK);
+	CHECK_EQ_INT(utilization(e, &acme, VCPUS), 750000); /* observed 5 + 1 */
+	CHECK_RC(test_grant(e, NULL, "g", &acme, VCPUS, 4, NULL), QUOTA_OK);
+	CHECK_EQ_INT(utilization(e, &acme, VCPUS), 1500000);
+	CHECK_RC(test_grant(e, NULL, "g", &acme, VCPUS, 0, NULL), QUOTA_OK);
+	CHECK_EQ_INT(utilization(e, &acme, VCPUS), INT64_MAX);
+	CHECK_RC(quota_consume(e, &acme, MEM, 5, NULL), QUOTA_OK);
+	CHECK_EQ_INT(utilization(e, &acme, MEM), -1);
+	quota_engine_free(e);
+}
+
 int main(void)
 {
 	RUN(test_arithmetic);
@@ -753,5 +789,6 @@ int main(void)
 	RUN(test_iterator);
 	RUN(test_grant_refs);
 	RUN(test_observed_usage);
+	RUN(test_utilization);
 	return check_exit();
 }

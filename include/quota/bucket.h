@@ -134,6 +134,9 @@ typedef struct quota_rate_info {
  *   max(allocated, observed) + reserved against the limit, and available
  *   is computed from the same usage.
  * - pending: queued claims waiting on this bucket.
+ * - utilization_ppm: (max(allocated, observed) + reserved) per million of
+ *   the limit (1000000 = full; more when over the limit); -1 when the
+ *   limit is unlimited, INT64_MAX for usage against a limit of 0.
  * - selector: "" for a consumer's base bucket; for a selector bucket its
  *   canonical selector, e.g. "region in (eu,us),tier=gold,!spot" (In with
  *   one value is written k=v; Exists k; DoesNotExist !k). A selector bucket
@@ -166,6 +169,7 @@ typedef struct quota_bucket_info {
 	uint32_t reserved0;
 	quota_rate_info *const *rates;
 	const char *selector;
+	int64_t utilization_ppm;
 } quota_bucket_info;
 
 /**
