@@ -250,12 +250,10 @@ static int decide_rate(const quota__bucket *b, int64_t amount, int64_t now, quot
 	return QUOTA_OK;
 }
 
-int quota__bucket_decide(const quota__bucket *b, int64_t amount, int64_t now, quota__verdict *v)
+/* The decision of a stock (not Rate) bucket; the hot path inlines it. */
+static inline int decide_stock(const quota__bucket *b, int64_t amount, quota__verdict *v)
 {
 	int64_t used;
-	*v = (quota__verdict){0};
-	if (b->rate)
-		return decide_rate(b, amount, now, v);
 	int overflow = __builtin_add_overflow(usage_of(b), b->reserved, &used) ||
 		       __builtin_add_overflow(used, amount, &used);
 	if (!overflow && (b->limit < 0 || used <= b->limit))
@@ -268,6 +266,20 @@ int quota__bucket_decide(const quota__bucket *b, int64_t amount, int64_t now, qu
 		return QUOTA_OK;
 	}
 	return QUOTA_ERR_EXCEEDED;
+}
+
+static inline int decide(const quota__bucket *b, int64_t amount, int64_t now, quota__verdict *v)
+{
+	/* Only what callers read on success is set here; the rest is written
+	 * where a limit fails or warns. */
+	v->warned = 0;
+	v->lim = NULL;
+	return b->rate ? decide_rate(b, amount, now, v) : decide_stock(b, amount, v);
+}
+
+int quota__bucket_decide(const quota__bucket *b, int64_t amount, int64_t now, quota__verdict *v)
+{
+	return decide(b, amount, now, v);
 }
 
 void quota__bucket_take(quota__bucket *b, int64_t amount, int64_t now)
@@ -381,6 +393,7 @@ typedef struct anon_op {
 	int rate_only; /* quota_rate_take: the type must be a Rate type */
 	int64_t amount;
 	quota_answer *ans;
+	int report; /* the caller asked for the answer: fill it on success too */
 } anon_op;
 
 static quota__bucket *level_at(quota__bucket *base, uint32_t i)
@@ -419,11 +432,37 @@ static uint32_t anon_targets(quota__bucket *base, quota__bucket **out)
 	return n;
 }
 
+#define ANON_SLOW 1 /* anon_flat() leaves it to the general path */
+
+/* The hot path: a flat stock bucket (no level above, no selector) and
+ * nothing unusual. Anything else, a denial included, is ANON_SLOW. */
+static inline int anon_flat(quota_engine *e, quota__bucket *b, const anon_op *op)
+{
+	int64_t amount = op->amount, used;
+	if (op->kind == ANON_GIVE_BACK) {
+		if (amount > b->anonymous)
+			return ANON_SLOW;
+		b->allocated -= amount;
+		b->anonymous -= amount;
+		quota__capacity_freed(e);
+		return QUOTA_OK;
+	}
+	if (__builtin_add_overflow(usage_of(b), b->reserved, &used) ||
+	    __builtin_add_overflow(used, amount, &used) || (b->limit >= 0 && used > b->limit))
+		return ANON_SLOW;
+	b->allocated += amount;
+	b->anonymous += amount;
+	return QUOTA_OK;
+}
+
 /* Apply op to base and every level above it, all or nothing; caller
  * holds every stripe of the chain. */
 static int anon_apply(quota_engine *e, quota__bucket *base, const anon_op *op)
 {
-	quota__bucket *tb[QUOTA__TARGETS_MAX];
+	if (op->kind != ANON_PIN && !op->rate_only && !base->rate && !base->up_count &&
+	    !base->sel_count && anon_flat(e, base, op) == QUOTA_OK)
+		return QUOTA_OK;
+	quota__bucket *many[QUOTA__TARGETS_MAX], **tb = &base;
 	int64_t amount = op->amount;
 	if (op->kind == ANON_PIN) {
 		base->handles++;
@@ -432,20 +471,25 @@ static int anon_apply(quota_engine *e, quota__bucket *base, const anon_op *op)
 	if (op->rate_only && !base->rate)
 		return quota__fail(QUOTA_ERR_INVALID, "resourceType: %s is not a Rate type",
 				   base->type);
-	uint32_t n = anon_targets(base, tb);
+	uint32_t n = 1; /* a flat bucket: no list to build */
+	if (base->up_count || base->sel_count) {
+		n = anon_targets(base, many);
+		tb = many;
+	}
 	if (op->kind == ANON_GIVE_BACK) {
-		char id[QUOTA_BUCKET_ID_MAX];
-		quota__bucket_describe(base, id, sizeof id);
 		if (base->rate)
 			return quota__fail(QUOTA_ERR_INVALID,
 					   "resourceType: %s is a Rate type; what its limits let "
 					   "through is spent, not given back",
 					   base->type);
-		if (amount > base->anonymous)
+		if (amount > base->anonymous) {
+			char id[QUOTA_BUCKET_ID_MAX];
+			quota__bucket_describe(base, id, sizeof id);
 			return quota__fail(QUOTA_ERR_INVALID,
 					   "amount: %lld is more than the %lld consumed anonymously "
 					   "from %s",
 					   (long long)amount, (long long)base->anonymous, id);
+		}
 		for (uint32_t i = 0; i < n; i++) {
 			tb[i]->allocated -= amount;
 			tb[i]->anonymous -= amount;
@@ -458,7 +502,7 @@ static int anon_apply(quota_engine *e, quota__bucket *base, const anon_op *op)
 	quota__verdict warned_v = {0};
 	for (uint32_t i = 0; i < n; i++) {
 		quota__verdict v;
-		int rc = quota__bucket_decide(tb[i], amount, now, &v);
+		int rc = decide(tb[i], amount, now, &v);
 		if (rc) {
 			quota__answer_verdict(op->ans, rc, -1, tb[i], amount, &v);
 			return quota__fail_decision(rc, tb[i], &v, "amount", amount);
@@ -479,7 +523,7 @@ static int anon_apply(quota_engine *e, quota__bucket *base, const anon_op *op)
 	if (warned_at && op->ans) {
 		quota__answer_verdict(op->ans, QUOTA_OK, -1, warned_at, amount, &warned_v);
 		op->ans->flags |= QUOTA_ANSWER_WARNED;
-	} else if (base->rate && op->ans) {
+	} else if (base->rate && op->report) {
 		answer_tightest(op->ans, tb, n, now);
 	}
 	return QUOTA_OK;
@@ -692,14 +736,14 @@ static int consume(quota_engine *e, const quota_ref *consumer, const char *type,
 		   quota_answer *ans, int rate_only)
 {
 	quota_answer local;
-	int rc;
+	int rc, report = ans != NULL;
 	if (!ans) {
 		local.size = sizeof local;
 		ans = &local;
 	}
 	if ((rc = quota__answer_reset(ans)) || (rc = check_amount(amount)))
 		return rc;
-	anon_op op = {ANON_CONSUME, rate_only, amount, ans};
+	anon_op op = {ANON_CONSUME, rate_only, amount, ans, report};
 	uint64_t epoch = e ? quota__epoch(e) : 0;
 	rc = anon_keyed(e, consumer, type, &op, 0);
 	if (e && quota__expired_may_help(e, rc, epoch)) {
@@ -766,7 +810,7 @@ QUOTA_API int quota_give_back(quota_engine *e, const quota_ref *consumer, const 
 	int rc;
 	if ((rc = check_amount(amount)))
 		return rc;
-	anon_op op = {ANON_GIVE_BACK, 0, amount, NULL};
+	anon_op op = {ANON_GIVE_BACK, 0, amount, NULL, 0};
 	rc = anon_keyed(e, consumer, type, &op, 1);
 	quota__after(e);
 	return rc;
@@ -990,7 +1034,7 @@ QUOTA_API int quota_bucket_handle_open(quota_engine *e, const quota_ref *consume
 	if (!h)
 		return quota__fail(QUOTA_ERR_NOMEM, "handle: out of memory");
 	h->e = e;
-	anon_op pin = {ANON_PIN, 0, 0, NULL};
+	anon_op pin = {ANON_PIN, 0, 0, NULL, 0};
 	int rc = anon_slow(e, consumer, type, &pin, 0);
 	if (rc) {
 		quota__free(h);
@@ -1039,7 +1083,7 @@ static int handle_apply(quota_bucket_handle *h, const anon_op *op)
 QUOTA_API int quota_handle_consume(quota_bucket_handle *h, int64_t amount, quota_answer *ans)
 {
 	quota_answer local;
-	int rc;
+	int rc, report = ans != NULL;
 	if (!ans) {
 		local.size = sizeof local;
 		ans = &local;
@@ -1050,7 +1094,7 @@ QUOTA_API int quota_handle_consume(quota_bucket_handle *h, int64_t amount, quota
 		return quota__fail(QUOTA_ERR_INVALID, "handle: must not be NULL");
 	if ((rc = check_amount(amount)))
 		return rc;
-	anon_op op = {ANON_CONSUME, 0, amount, ans};
+	anon_op op = {ANON_CONSUME, 0, amount, ans, report};
 	uint64_t epoch = quota__epoch(h->e);
 	rc = handle_apply(h, &op);
 	if (quota__expired_may_help(h->e, rc, epoch)) {
@@ -1070,7 +1114,7 @@ QUOTA_API int quota_handle_give_back(quota_bucket_handle *h, int64_t amount)
 		return quota__fail(QUOTA_ERR_INVALID, "handle: must not be NULL");
 	if ((rc = check_amount(amount)))
 		return rc;
-	anon_op op = {ANON_GIVE_BACK, 0, amount, NULL};
+	anon_op op = {ANON_GIVE_BACK, 0, amount, NULL, 0};
 	rc = handle_apply(h, &op);
 	quota__after(h->e);
 	return rc;

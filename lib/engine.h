@@ -365,7 +365,8 @@ typedef struct quota__verdict {
 /* Whether amount more may be charged at now: QUOTA_OK (v->warned set when
  * a WARN action let a limit be passed), QUOTA_ERR_EXCEEDED,
  * QUOTA_ERR_RATE_LIMITED, or QUOTA_ERR_OVERFLOW when the usage could not
- * be represented. v is reset first. */
+ * be represented. Read v->action, v->view only after a failure or a
+ * warning. */
 int quota__bucket_decide(const quota__bucket *b, int64_t amount, int64_t now, quota__verdict *v);
 /* Charge amount to b's rate limits at now (a no-op for stock types);
  * after a decision that allowed it. */

@@ -188,6 +188,81 @@ int scenario_keyed(void)
 	return rc;
 }
 
+/* ---- rate: rate_take on 100,000 limiters -------------------------------- */
+
+#define RATE_TYPE "serving.example.com/tokens"
+
+static int run_rate(void *arg, int tid, uint64_t ops)
+{
+	const keyed_state *s = arg;
+	size_t at = (size_t)tid * s->spread;
+	for (uint64_t i = 0; i < ops; i++) {
+		quota_ref c = ref_at(s->names, s->seq[(at + i) & SEQ_MASK]);
+		int rc = quota_rate_take(s->e, &c, s->type, 1, NULL);
+		if (rc)
+			return bench_fail_rc("quota_rate_take", rc);
+	}
+	return 0;
+}
+
+/* One rolling limiter per consumer: 10^15 per second, so that the
+ * benchmark measures the take, never a denial. */
+static int grant_rates(quota_engine *e, const char *names, uint32_t n)
+{
+	quota_registration r;
+	quota_registration_init(&r, sizeof r);
+	r.resource_type = RATE_TYPE;
+	r.consumer_type.kind = BENCH_KIND;
+	r.resource_class = QUOTA_RESOURCE_RATE;
+	int rc = quota_registration_create(e, &r);
+	if (rc)
+		return bench_fail_rc("rate registration", rc);
+	quota_grant_bucket b;
+	quota_allowance a;
+	quota_grant g;
+	quota_grant_bucket_init(&b, sizeof b);
+	b.amount = INT64_C(1000000000000000);
+	b.period_ms = QUOTA_PERIOD_SECOND;
+	quota_allowance_init(&a, sizeof a);
+	a.resource_type = RATE_TYPE;
+	a.buckets = &b;
+	a.bucket_count = 1;
+	quota_grant_init(&g, sizeof g);
+	g.allowances = &a;
+	g.allowance_count = 1;
+	for (uint32_t i = 0; i < n; i++) {
+		g.consumer = ref_at(names, i);
+		g.name = g.consumer.name;
+		if ((rc = quota_grant_apply(e, &g, NULL)))
+			return bench_fail_rc("rate grant", rc);
+	}
+	return 0;
+}
+
+int scenario_rate(void)
+{
+	uint32_t n = bench_o.consumers;
+	quota_engine *e = bench_engine(bench_o.stripes);
+	char *names = make_names("org-", 0, n);
+	uint32_t *uniform = bench_sequence(n, 0, 1, SEQ_LEN);
+	int rc = grant_rates(e, names, n);
+	for (uint32_t i = 0; i < n && !rc; i++) { /* first use links each bucket */
+		quota_ref c = ref_at(names, i);
+		if ((rc = quota_rate_take(e, &c, RATE_TYPE, 1, NULL)))
+			rc = bench_fail_rc("rate warm-up", rc);
+	}
+	keyed_state su = {e, names, uniform, RATE_TYPE, SEQ_LEN / 2};
+	for (int t = 1; t <= 2 && !rc; t++) {
+		bench_case c = {"rate",	   "rate_take-100k", "rate_take", t, STRIPES,
+				3000000, run_rate,	  &su};
+		rc = bench_measure(&c);
+	}
+	quota_engine_free(e);
+	free(names);
+	free(uniform);
+	return rc;
+}
+
 /* ---- claim: named acquire + release, and reserve + commit + release ------- */
 
 #define CLAIM_POOL 4096 /* names per thread, reused in turn */

@@ -1,13 +1,11 @@
 /*
- * Scenarios whose library features do not exist yet: rate limits (rate),
- * policy admission (admit) and the journal (journal). Each prints its
+ * Scenarios whose library features do not exist yet: policy admission
+ * (admit) and the journal (journal). Each prints its
  * cases as "pending: feature not built" so that the report shows the gap.
  *
  * When a feature lands, replace its bench_pending() calls with a state, a
  * bench_run_fn and bench_measure() calls, as in cases.c:
  *
- *   rate     100,000 limiters (one per consumer of the keyed scenario, the
- *            same uniform sequence); one op = one rate_take. 1 and 2 threads.
  *   admit    a 2 KB JSON trigger with 3 constraints and 2 templates; one op
  *            = the full admission, JSON parse included. 1 thread (and 2).
  *            Goal: <= 100,000 instructions (callgrind mode).
@@ -21,13 +19,6 @@
 #include "bench.h"
 
 #define NOT_BUILT "feature not built"
-
-int scenario_rate(void)
-{
-	for (int t = 1; t <= 2; t++)
-		bench_pending("rate", "rate_take-100k", t, NOT_BUILT " (rate limits)");
-	return 0;
-}
 
 int scenario_admit(void)
 {
