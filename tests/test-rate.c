@@ -504,6 +504,102 @@ static void test_stock_actions(void)
 	quota_engine_free(e);
 }
 
+/* The seed's per-model examples, each a Model consumer with a requests
+ * and a tokens type; hours and days are calendar windows. */
+static void model(quota_engine *e, const char *name, const struct limit *req, uint32_t nreq,
+		  const struct limit *tok, uint32_t ntok)
+{
+	quota_ref m = {NULL, "Model", NULL, name};
+	char g[64];
+	snprintf(g, sizeof g, "%s-requests", name);
+	CHECK_RC(grant_rate(e, g, &m, "ai.example.com/requests", req, nreq), QUOTA_OK);
+	snprintf(g, sizeof g, "%s-tokens", name);
+	if (ntok)
+		CHECK_RC(grant_rate(e, g, &m, "ai.example.com/tokens", tok, ntok), QUOTA_OK);
+}
+
+static void test_seed_models(void)
+{
+	struct test_clock clk;
+	quota_engine *e = test_engine(&clk, 60000);
+	CHECK_RC(register_rate(e, "ai.example.com/requests", "Model", 0, 0, QUOTA_ENFORCE), QUOTA_OK);
+	CHECK_RC(register_rate(e, "ai.example.com/tokens", "Model", 0, 0, QUOTA_ENFORCE), QUOTA_OK);
+	/* Start on the hour: 2800 s after the test epoch (22:13:20 UTC). */
+	test_clock_advance_ms(&clk, 2800000);
+	enum { R = QUOTA_WINDOW_ROLLING, C = QUOTA_WINDOW_CALENDAR };
+	enum { REJ = QUOTA_ACTION_REJECT, THR = QUOTA_ACTION_THROTTLE, WRN = QUOTA_ACTION_WARN,
+	       QUE = QUOTA_ACTION_QUEUE };
+	const int64_t S = QUOTA_PERIOD_SECOND, H = QUOTA_PERIOD_HOUR, D = QUOTA_PERIOD_DAY;
+	struct limit small_r = {50, S, 0, R, THR}, small_t = {500, S, 0, R, THR};
+	model(e, "llama-3.2-1b", &small_r, 1, &small_t, 1);
+	struct limit prod_r = {100, S, 500, R, QUE};
+	struct limit prod_t[3] = {{2000, S, 50000, R, QUE}, {5000000, H, 0, C, QUE},
+				  {50000000, D, 0, C, QUE}};
+	model(e, "production-llama-70b", &prod_r, 1, prod_t, 3);
+	struct limit dev_r = {10, S, 0, R, REJ};
+	struct limit dev_t[3] = {{100, S, 0, R, REJ}, {100000, H, 0, C, REJ}, {1000000, D, 0, C, REJ}};
+	model(e, "dev-qwen-0.5b", &dev_r, 1, dev_t, 3);
+	struct limit exp_r = {5, S, 0, R, WRN};
+	model(e, "experimental-model", &exp_r, 1, NULL, 0);
+
+	quota_answer a;
+	quota_answer_init(&a, sizeof a);
+	quota_ref small = {NULL, "Model", NULL, "llama-3.2-1b"};
+	for (int i = 0; i < 50; i++)
+		CHECK_RC(quota_rate_take(e, &small, "ai.example.com/requests", 1, NULL), QUOTA_OK);
+	CHECK_RC(quota_rate_take(e, &small, "ai.example.com/requests", 1, &a), QUOTA_ERR_RATE_LIMITED);
+	CHECK(a.flags & QUOTA_ANSWER_THROTTLED);
+	CHECK_EQ_INT(a.retry_after_ms, 20); /* one request per 20 ms */
+
+	quota_ref exp = {NULL, "Model", NULL, "experimental-model"};
+	for (int i = 0; i < 5; i++)
+		CHECK_RC(quota_rate_take(e, &exp, "ai.example.com/requests", 1, NULL), QUOTA_OK);
+	CHECK_RC(quota_rate_take(e, &exp, "ai.example.com/requests", 1, &a), QUOTA_OK);
+	CHECK(a.flags & QUOTA_ANSWER_WARNED);
+
+	/* dev: 100 tokens a second, every second from the top of the hour:
+	 * the hour's 100,000 run out after 1000 s, until the next hour. */
+	quota_ref dev = {NULL, "Model", NULL, "dev-qwen-0.5b"};
+	int seconds = 0;
+	while (quota_rate_take(e, &dev, "ai.example.com/tokens", 100, &a) == QUOTA_OK &&
+	       seconds < 5000) {
+		seconds++;
+		test_clock_advance_ms(&clk, 1000);
+	}
+	CHECK_EQ_INT(seconds, 1000);
+	CHECK_EQ_INT(a.period_ms, H);
+	CHECK_EQ_INT(a.retry_after_ms, 2600 * 1000);
+	CHECK((a.flags & QUOTA_ANSWER_THROTTLED) == 0);
+
+	/* production: 500 requests of 100 tokens at once (both bursts), the
+	 * next one waits in the queue and goes when a request (10 ms) and 100
+	 * tokens (50 ms) are back. */
+	quota_ref prod = {NULL, "Model", NULL, "production-llama-70b"};
+	struct test_claim t;
+	char name[32];
+	for (int i = 0; i <= 500; i++) {
+		snprintf(name, sizeof name, "req-%d", i);
+		test_claim_init(&t, NULL, name, &prod);
+		test_claim_add(&t, "ai.example.com/requests", 1);
+		test_claim_add(&t, "ai.example.com/tokens", 100);
+		CHECK_RC(quota_claim_acquire(e, &t.c, &a), QUOTA_OK);
+		CHECK_EQ_INT(a.state, i < 500 ? QUOTA_CLAIM_GRANTED : QUOTA_CLAIM_PENDING);
+	}
+	CHECK_EQ_INT(a.binding_request, 0);
+	test_clock_advance_ms(&clk, 49);
+	CHECK_RC(quota_engine_tick(e, 0, NULL), QUOTA_OK);
+	CHECK_EQ_INT(test_claim_state(e, NULL, "req-500"), QUOTA_CLAIM_PENDING);
+	test_clock_advance_ms(&clk, 1);
+	CHECK_RC(quota_engine_tick(e, 0, NULL), QUOTA_OK);
+	CHECK_EQ_INT(test_claim_state(e, NULL, "req-500"), QUOTA_CLAIM_GRANTED);
+	quota_stats st = stats_of(e);
+	CHECK_EQ_INT(st.throttled, 1);
+	CHECK_EQ_INT(st.denied_rate_limited, 1);
+	CHECK_EQ_INT(st.warnings, 1);
+	CHECK_EQ_INT(st.queued, 1);
+	quota_engine_free(e);
+}
+
 static void test_bad_input(void)
 {
 	struct test_clock clk;
@@ -601,6 +697,7 @@ int main(void)
 	RUN(test_hierarchy);
 	RUN(test_grant_changes_and_defaults);
 	RUN(test_stock_actions);
+	RUN(test_seed_models);
 	RUN(test_bad_input);
 	return check_exit();
 }
