@@ -7,8 +7,9 @@
 #include <quota/common.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 
-static _Thread_local char last_error[512];
+static _Thread_local char last_error[QUOTA__ERROR_MAX];
 
 int quota__fail(int code, const char *fmt, ...)
 {
@@ -17,6 +18,16 @@ int quota__fail(int code, const char *fmt, ...)
 	vsnprintf(last_error, sizeof last_error, fmt, ap);
 	va_end(ap);
 	return code;
+}
+
+void quota__error_save(quota__saved_error *s)
+{
+	memcpy(s->text, last_error, sizeof s->text);
+}
+
+void quota__error_restore(const quota__saved_error *s)
+{
+	memcpy(last_error, s->text, sizeof last_error);
 }
 
 QUOTA_API const char *quota_last_error(void)

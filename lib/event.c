@@ -47,6 +47,9 @@ static void deliver(quota_engine *e)
 		return;
 	}
 	e->delivering = 1;
+	/* A callback may call in and fail: the caller reads its own detail. */
+	quota__saved_error saved;
+	quota__error_save(&saved);
 	while (e->event_head) {
 		quota__event *ev = e->event_head;
 		e->event_head = ev->next;
@@ -61,6 +64,7 @@ static void deliver(quota_engine *e)
 	}
 	e->delivering = 0;
 	pthread_mutex_unlock(&e->event_lock);
+	quota__error_restore(&saved);
 }
 
 void quota__after(quota_engine *e)
@@ -74,8 +78,14 @@ void quota__after(quota_engine *e)
 	    atomic_compare_exchange_strong(&e->rate_wake, &wake, QUOTA__NO_DEADLINE))
 		atomic_store_explicit(&e->kick_wanted, 1, memory_order_relaxed);
 	if (atomic_load_explicit(&e->kick_wanted, memory_order_relaxed) &&
-	    atomic_exchange_explicit(&e->kick_wanted, 0, memory_order_relaxed))
+	    atomic_exchange_explicit(&e->kick_wanted, 0, memory_order_relaxed)) {
+		/* Admissions may fail on their own: the caller still reads the
+		 * detail of its call. */
+		quota__saved_error saved;
+		quota__error_save(&saved);
 		quota__queue_kick(e);
+		quota__error_restore(&saved);
+	}
 	if (e->event_fn)
 		deliver(e);
 }

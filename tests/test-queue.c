@@ -461,6 +461,40 @@ static void test_no_memory_to_expire_the_old_claim(void)
 	CHECK_RC(quota_set_allocator(NULL), QUOTA_OK);
 }
 
+/* A callback that calls in and fails. */
+static void failing_callback(const quota_event *ev, void *payload)
+{
+	quota_registration *r = NULL;
+	(void)ev;
+	quota_registration_get(*(quota_engine **)payload, "no.example.com/such", &r);
+}
+
+/* The detail a caller reads is its own call's, whatever the callbacks it
+ * triggered did on the same thread. */
+static void test_callback_keeps_detail(void)
+{
+	struct test_clock clk;
+	quota_engine_options o;
+	quota_engine *e = NULL;
+	quota_engine_options_init(&o, sizeof o);
+	atomic_store(&clk.ns, TEST_EPOCH_NS);
+	o.clock = test_clock_read;
+	o.clock_payload = &clk;
+	o.event_fn = failing_callback;
+	o.event_payload = &e;
+	CHECK_RC(quota_engine_new(&e, &o), QUOTA_OK);
+	CHECK_RC(test_register(e, VCPUS, NULL, "Organization", 10), QUOTA_OK);
+	struct test_claim t;
+	test_claim_init(&t, NULL, "short", &acme);
+	test_claim_add(&t, VCPUS, 1);
+	t.c.ttl_ms = 10;
+	CHECK_RC(quota_claim_reserve(e, &t.c, NULL), QUOTA_OK);
+	test_clock_advance_ms(&clk, 20);
+	CHECK_RC(quota_claim_commit(e, NULL, "short", NULL, 0), QUOTA_ERR_WRONG_STATE);
+	CHECK_ERR_MENTIONS("expired");
+	quota_engine_free(e);
+}
+
 int main(void)
 {
 	RUN(test_pending_then_admitted);
@@ -475,5 +509,6 @@ int main(void)
 	RUN(test_no_stale_waiters);
 	RUN(test_many_waiters_do_not_block_other_buckets);
 	RUN(test_no_memory_to_expire_the_old_claim);
+	RUN(test_callback_keeps_detail);
 	return check_exit();
 }
