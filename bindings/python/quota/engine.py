@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import collections
 import threading
-from ctypes import POINTER, byref, c_int64, c_size_t, c_uint64, c_void_p, sizeof, string_at
+from ctypes import POINTER, byref, c_int64, c_size_t, c_uint64, c_void_p, string_at
 from types import TracebackType
 from typing import Any, Callable, Deque, Generic, Iterator, Mapping, Optional, TypeVar, Union
 
@@ -116,6 +116,8 @@ class Engine:
         if released_retention_ms is not None:
             o.released_retention_ms = cv.i64(released_retention_ms, "released_retention_ms")
         if hash_key is not None:
+            if len(hash_key) != 2:
+                raise InvalidArgument(f"hash_key: two 64-bit words, got {len(hash_key)}")
             for i, word in enumerate(hash_key):
                 if not 0 <= word < 1 << 64:
                     raise InvalidArgument(f"hash_key[{i}]: {word} is not a 64-bit word")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ctypes
 import gc
 import os
 import unittest
@@ -43,3 +44,29 @@ class EngineTest(unittest.TestCase):
 def no_engines() -> None:
     """Collect engines that tests dropped, so that the allocator may change."""
     gc.collect()
+
+
+libc = ctypes.CDLL(None)
+libc.malloc.restype = ctypes.c_void_p
+libc.malloc.argtypes = [ctypes.c_size_t]
+libc.free.argtypes = [ctypes.c_void_p]
+
+
+class AllocatorTest(unittest.TestCase):
+    """Installs self.malloc and self.free as the library's allocator for
+    the test; no engine may exist meanwhile."""
+
+    def malloc(self, n: int) -> int:
+        return libc.malloc(n)
+
+    def free(self, p: int) -> None:
+        libc.free(p)
+
+    def setUp(self) -> None:
+        no_engines()
+        quota.set_allocator(self.malloc, self.free)
+        self.addCleanup(self._restore)
+
+    def _restore(self) -> None:
+        no_engines()
+        quota.set_allocator()

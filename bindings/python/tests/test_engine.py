@@ -78,6 +78,8 @@ class Lifetime(unittest.TestCase):
             quota.Engine(released_retention_ms=-1)
         with self.assertRaises(quota.InvalidArgument):
             quota.Engine(hash_key=(1, 1 << 64))
+        with self.assertRaises(quota.InvalidArgument):
+            quota.Engine(hash_key=(1, 2, 3))  # type: ignore[arg-type]
         with quota.Engine(hash_key=(1, 2), released_retention_ms=0) as e:
             e.create_registration(Registration(VCPU, "Organization", default_limit=1))
             e.acquire(quota.Claim("c", ACME, {VCPU: 1}))

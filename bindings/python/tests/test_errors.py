@@ -3,14 +3,13 @@ produce today is produced here by a real call."""
 
 from __future__ import annotations
 
-import ctypes
 import pickle
 import unittest
 
 import quota
 from quota import errors
 
-from .support import ACME, RAM, VCPU, WEB, EngineTest, no_engines
+from .support import ACME, RAM, VCPU, WEB, AllocatorTest, EngineTest, libc
 
 INT64_MAX = (1 << 63) - 1
 
@@ -175,7 +174,7 @@ class RealCalls(EngineTest):
         self.engine.release("w")
         err = self.assertRaisesCode(quota.WrongState, self.engine.commit, "w")
         self.assertIn("released", err.detail)
-        err = self.assertRaisesCode(quota.WrongState, quota.set_allocator, _malloc, _free)
+        err = self.assertRaisesCode(quota.WrongState, quota.set_allocator, libc.malloc, libc.free)
         self.assertIn("engine", err.detail)
 
     def test_overflow(self) -> None:
@@ -192,36 +191,13 @@ class RealCalls(EngineTest):
         self.assertEqual(err.detail, "engine is closed")
 
 
-_libc = ctypes.CDLL(None)
-_libc.malloc.restype = ctypes.c_void_p
-_libc.malloc.argtypes = [ctypes.c_size_t]
-_libc.free.argtypes = [ctypes.c_void_p]
-
-
-def _malloc(n: int) -> int:
-    return _libc.malloc(n)
-
-
-def _free(p: int) -> None:
-    _libc.free(p)
-
-
-class NoMemory(unittest.TestCase):
+class NoMemory(AllocatorTest):
     """QUOTA_ERR_NOMEM through the allocator hook, the library's fault seam."""
 
-    def setUp(self) -> None:
-        no_engines()
-        self.fail_now = False
+    fail_now = False
 
-        def malloc(n: int) -> int:
-            return 0 if self.fail_now else _libc.malloc(n)
-
-        quota.set_allocator(malloc, _free)
-        self.addCleanup(self._restore)
-
-    def _restore(self) -> None:
-        no_engines()
-        quota.set_allocator()
+    def malloc(self, n: int) -> int:
+        return 0 if self.fail_now else libc.malloc(n)
 
     def test_nomem_then_recovery(self) -> None:
         with quota.Engine() as e:
@@ -232,7 +208,7 @@ class NoMemory(unittest.TestCase):
             self.assertEqual(cm.exception.code, -2)
             self.assertIn("memory", cm.exception.detail)
             with self.assertRaises(quota.NoMemory):
-                e.acquire(quota.Claim("c", ACME, {VCPU: 0 + 1}))
+                e.acquire(quota.Claim("c", ACME, {VCPU: 1}))
             self.fail_now = False
             self.assertEqual(e.get_registration(VCPU).generation, 1)
             self.assertEqual(e.list_grants(), [])
@@ -244,7 +220,7 @@ class NoMemory(unittest.TestCase):
 
     def test_allocator_arguments(self) -> None:
         with self.assertRaises(TypeError):
-            quota.set_allocator(_malloc)
+            quota.set_allocator(libc.malloc)
 
 
 if __name__ == "__main__":

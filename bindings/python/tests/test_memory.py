@@ -4,7 +4,6 @@ allocations through the allocator hook."""
 
 from __future__ import annotations
 
-import ctypes
 import os
 import threading
 import unittest
@@ -12,7 +11,7 @@ import unittest
 import quota
 from quota import Registration
 
-from .support import ACME, SANITIZED, VCPU, WEB, no_engines
+from .support import ACME, SANITIZED, VCPU, WEB, AllocatorTest, libc
 
 CALLS_PER_ROUND = 20
 
@@ -73,37 +72,29 @@ class ResidentSet(unittest.TestCase):
         self.assertLess(growth, 2 * 1024 * 1024, f"grew by {growth} bytes")
 
 
-_libc = ctypes.CDLL(None)
-_libc.malloc.restype = ctypes.c_void_p
-_libc.malloc.argtypes = [ctypes.c_size_t]
-_libc.free.argtypes = [ctypes.c_void_p]
-
-
-class LiveAllocations(unittest.TestCase):
+class LiveAllocations(AllocatorTest):
     """Counts the blocks the library holds, exactly."""
 
     def setUp(self) -> None:
-        no_engines()
         self.live: set[int] = set()
+        self.foreign: list[int] = []  # freed but never allocated (or freed twice)
         self.lock = threading.Lock()
+        super().setUp()
 
-        def malloc(n: int) -> int:
-            p = _libc.malloc(n)
-            with self.lock:
-                self.live.add(p)
-            return p
+    def malloc(self, n: int) -> int:
+        p = libc.malloc(n)
+        with self.lock:
+            self.live.add(p)
+        return p
 
-        def free(p: int) -> None:
-            with self.lock:
-                self.live.remove(p)  # a double or foreign free would raise (and be logged)
-            _libc.free(p)
-
-        quota.set_allocator(malloc, free)
-        self.addCleanup(self._restore)
-
-    def _restore(self) -> None:
-        no_engines()
-        quota.set_allocator()
+    def free(self, p: int) -> None:
+        with self.lock:
+            if p in self.live:
+                self.live.remove(p)
+            else:
+                self.foreign.append(p)
+                return
+        libc.free(p)
 
     def test_results_are_freed_exactly(self) -> None:
         e = quota.Engine(released_retention_ms=0, on_event=lambda ev: None)
@@ -120,3 +111,4 @@ class LiveAllocations(unittest.TestCase):
         e.claims()
         e.close()
         self.assertEqual(self.live, set(), "the engine left allocations behind")
+        self.assertEqual(self.foreign, [])
