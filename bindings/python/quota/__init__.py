@@ -18,12 +18,13 @@ next to these sources (build/, build-*/), else from the system
 
 from __future__ import annotations
 
+import collections
 import logging
-from typing import Callable, Optional
+from typing import Callable, Deque, Optional
 
 from . import _lib
 from ._convert import init
-from ._events import ManualClock, keep_error
+from ._events import ERRORS_KEPT, ManualClock, keep_error
 from .engine import (
     BucketHandle,
     BucketIterator,
@@ -108,7 +109,8 @@ def features() -> Feature:
 
 
 _allocator: Optional[_lib.Allocator] = None
-_allocator_errors: list[BaseException] = []
+#: Exceptions raised by the allocator hooks (logged too); the last ERRORS_KEPT.
+allocator_errors: Deque[BaseException] = collections.deque(maxlen=ERRORS_KEPT)
 
 
 def set_allocator(
@@ -148,7 +150,7 @@ def _guard_malloc(malloc: Callable[[int], Optional[int]]) -> Callable[[int, Opti
         try:
             return malloc(n) or 0
         except BaseException as err:
-            keep_error(_allocator_errors, err, "allocator")  # type: ignore[arg-type]
+            keep_error(allocator_errors, err, "allocator")
             return 0
 
     return trampoline
@@ -159,7 +161,7 @@ def _guard_free(free: Callable[[int], None]) -> Callable[[Optional[int], Optiona
         try:
             free(p or 0)
         except BaseException as err:
-            keep_error(_allocator_errors, err, "allocator")  # type: ignore[arg-type]
+            keep_error(allocator_errors, err, "allocator")
 
     return trampoline
 
@@ -222,6 +224,7 @@ __all__ = [
     "Unsupported",
     "Version",
     "WrongState",
+    "allocator_errors",
     "error_for",
     "features",
     "last_error",

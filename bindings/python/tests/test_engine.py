@@ -27,6 +27,20 @@ class Library(unittest.TestCase):
         self.assertTrue(quota.features() & quota.Feature.THREADS)
         self.assertTrue(os.path.exists(quota.library_path))
 
+    def test_version_check(self) -> None:
+        from quota import _lib
+
+        class Fake:
+            def __init__(self, v: int) -> None:
+                self.quota_version = lambda: v
+
+        _lib._check_version(Fake(0x000100), "ok")  # type: ignore[arg-type]
+        _lib._check_version(Fake(0x000203), "newer minor")  # type: ignore[arg-type]
+        for v in (0x010100, 0x000009):
+            with self.assertRaises(ImportError) as cm:
+                _lib._check_version(Fake(v), "/x/libquota.so.1")  # type: ignore[arg-type]
+            self.assertIn("/x/libquota.so.1 is libquota", str(cm.exception))
+
     def _import_with(self, library: str) -> subprocess.CompletedProcess[str]:
         env = dict(os.environ, QUOTA_LIBRARY=library, PYTHONPATH=str(PACKAGE_ROOT))
         return subprocess.run(

@@ -194,9 +194,11 @@ class RealCalls(EngineTest):
 class NoMemory(AllocatorTest):
     """QUOTA_ERR_NOMEM through the allocator hook, the library's fault seam."""
 
-    fail_now = False
+    fail_now: object = False
 
     def malloc(self, n: int) -> int:
+        if self.fail_now == "raise":
+            raise RuntimeError("malloc broke")
         return 0 if self.fail_now else libc.malloc(n)
 
     def test_nomem_then_recovery(self) -> None:
@@ -212,6 +214,32 @@ class NoMemory(AllocatorTest):
             self.fail_now = False
             self.assertEqual(e.get_registration(VCPU).generation, 1)
             self.assertEqual(e.list_grants(), [])
+
+    def test_iterator_next_can_be_retried(self) -> None:
+        with quota.Engine() as e:
+            e.create_registration(quota.Registration(VCPU, "Organization"))
+            for i in range(20):
+                e.apply_grant(quota.Grant(f"g{i}", ("Organization", f"org{i}"), {VCPU: 1}))
+            with e.buckets() as it:
+                first = next(it)
+                self.fail_now = True
+                with self.assertRaises(quota.NoMemory) as cm:
+                    list(it)
+                self.assertIn("iterator", cm.exception.detail)
+                self.fail_now = False
+                rest = list(it)
+            names = {b.consumer.name for b in [first, *rest]}
+            self.assertEqual(names, {f"org{i}" for i in range(20)})
+
+    def test_exception_in_malloc_is_a_failed_allocation(self) -> None:
+        with quota.Engine() as e:
+            self.fail_now = "raise"
+            with self.assertLogs("quota", "ERROR") as logs:
+                with self.assertRaises(quota.NoMemory):
+                    e.list_registrations()
+            self.assertIn("allocator", logs.output[0])
+            self.assertEqual(str(quota.allocator_errors[-1]), "malloc broke")
+            self.fail_now = False
 
     def test_engine_new(self) -> None:
         self.fail_now = True
