@@ -131,6 +131,21 @@ class Claims(EngineTest):
             e.reserve(self.claim("t2", 1, ttl_ms=10))
             self.assertEqual(e.tick(clock.ns + 10_000_000), 1, "tick at an explicit time")
 
+    def test_queue_deadline(self) -> None:
+        clock = quota.ManualClock()
+        with quota.Engine(clock=clock) as e:
+            e.create_registration(Registration(VCPU, "Organization", default_limit=1))
+            e.acquire(self.claim("holder"))
+            a = e.reserve(self.claim("waits", flags=ClaimFlag.QUEUE, queue_timeout_ms=50)).answer
+            self.assertEqual(a.state, ClaimState.PENDING)
+            self.assertEqual(e.get_claim("waits").expires_ns, clock.ns + 50_000_000)
+            clock.advance(ms=50)
+            self.assertEqual(e.tick(), 1)
+            with self.assertRaises(quota.WrongState) as cm:
+                e.commit("waits")
+            self.assertIn("queue deadline", cm.exception.detail)
+            self.assertEqual(e.stats().expired, 1)
+
     def test_claim_from_milo_dict(self) -> None:
         obj = {
             "metadata": {"name": "instance-1", "namespace": "apps"},
