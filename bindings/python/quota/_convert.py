@@ -1,0 +1,308 @@
+"""Conversions between the dataclasses of types.py and the C structs.
+
+Inputs are checked for what ctypes would otherwise get silently wrong
+(embedded NUL characters truncate a C string; ints outside int64 wrap);
+everything else is left to the library, which validates every argument.
+Struct fields assigned from bytes or arrays are kept alive by ctypes.
+"""
+
+from __future__ import annotations
+
+import functools
+import operator
+from ctypes import byref, c_char_p, sizeof
+from typing import Any, Optional, Sequence
+
+from . import _lib
+from .errors import InvalidArgument
+from .types import (
+    Allocation,
+    Allowance,
+    Answer,
+    AnswerFlag,
+    BucketFlag,
+    BucketInfo,
+    Claim,
+    ClaimFlag,
+    ClaimInfo,
+    ClaimState,
+    Denial,
+    Grant,
+    GrantBucket,
+    GrantRef,
+    KindRef,
+    Ref,
+    Registration,
+    Request,
+    Stats,
+    enum_value,
+)
+
+lib = _lib.lib
+
+INT64_MIN = -(1 << 63)
+INT64_MAX = (1 << 63) - 1
+
+
+def text(value: Optional[str], field: str) -> Optional[bytes]:
+    """A str as NUL-terminated UTF-8 (None stays NULL)."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise TypeError(f"{field}: expected str, got {type(value).__name__}")
+    if "\0" in value:
+        raise InvalidArgument(f"{field}: contains a NUL character")
+    try:
+        return value.encode("utf-8")
+    except UnicodeEncodeError as err:
+        raise InvalidArgument(f"{field}: not encodable as UTF-8 ({err.reason})") from None
+
+
+def i64(value: Any, field: str) -> int:
+    """An int within int64 (ctypes would wrap anything else)."""
+    v = operator.index(value)
+    if not INT64_MIN <= v <= INT64_MAX:
+        raise InvalidArgument(f"{field}: {v} is outside the int64 range")
+    return v
+
+
+def s(b: Optional[bytes]) -> str:
+    return b.decode("utf-8", "replace") if b else ""
+
+
+def opt(b: Optional[bytes]) -> Optional[str]:
+    return b.decode("utf-8", "replace") if b else None
+
+
+def init(struct_type: Any) -> Any:
+    """A struct filled by its quota_*_init function (defaults and size)."""
+    obj = struct_type()
+    getattr(lib, _INIT[struct_type])(byref(obj), sizeof(obj))
+    return obj
+
+
+_INIT = {
+    _lib.EngineOptions: "quota_engine_options_init",
+    _lib.Registration: "quota_registration_init",
+    _lib.GrantBucket: "quota_grant_bucket_init",
+    _lib.Allowance: "quota_allowance_init",
+    _lib.Grant: "quota_grant_init",
+    _lib.Answer: "quota_answer_init",
+    _lib.Request: "quota_request_init",
+    _lib.Claim: "quota_claim_init",
+    _lib.Stats: "quota_stats_init",
+    _lib.Allocator: "quota_allocator_init",
+}
+
+
+def array(struct_type: Any, items: Sequence[Any], fill: Any) -> Any:
+    """An initialised C array of struct_type, each element filled by fill(c, item)."""
+    arr = (struct_type * len(items))()
+    fn = getattr(lib, _INIT[struct_type])
+    size = sizeof(struct_type)
+    for c, item in zip(arr, items):
+        fn(byref(c), size)
+        fill(c, item)
+    return arr
+
+
+# --- inputs ---------------------------------------------------------------
+
+
+@functools.lru_cache(maxsize=4096)
+def _c_ref(ref: Ref, field: str) -> _lib.Ref:
+    return _lib.Ref(
+        text(ref.api_group, field + ".api_group"),
+        text(ref.kind, field + ".kind"),
+        text(ref.ns, field + ".ns"),
+        text(ref.name, field + ".name"),
+    )
+
+
+def c_ref(value: Any, field: str = "ref") -> _lib.Ref:
+    """A quota_ref from a Ref or a tuple; the same Ref converts once (cached)."""
+    return _c_ref(value if isinstance(value, Ref) else Ref.of(value), field)
+
+
+def _fill_kind(c: _lib.KindRef, k: KindRef) -> None:
+    c.api_group = text(k.api_group, "api_group")
+    c.kind = text(k.kind, "kind")
+
+
+def c_registration(r: Registration) -> _lib.Registration:
+    c = init(_lib.Registration)
+    c.resource_type = text(r.resource_type, "resource_type")
+    _fill_kind(c.consumer_type, r.consumer_type)
+    c.resource_class = int(r.resource_class)
+    c.enforcement = int(r.enforcement)
+    c.base_unit = text(r.base_unit, "base_unit")
+    c.display_unit = text(r.display_unit, "display_unit")
+    c.description = text(r.description, "description")
+    c.unit_conversion_factor = i64(r.unit_conversion_factor, "unit_conversion_factor")
+    kinds = (_lib.KindRef * len(r.claiming_resources))()
+    for ck, k in zip(kinds, r.claiming_resources):
+        _fill_kind(ck, k)
+    c.claiming_resources = kinds
+    c.claiming_resource_count = len(kinds)
+    dims = (c_char_p * len(r.allowed_dimensions))(
+        *(text(d, "allowed_dimensions[]") for d in r.allowed_dimensions)
+    )
+    c.allowed_dimensions = dims
+    c.allowed_dimension_count = len(dims)
+    c.default_limit = i64(r.default_limit, "default_limit")
+    return c
+
+
+def _fill_grant_bucket(c: _lib.GrantBucket, b: GrantBucket) -> None:
+    c.amount = i64(b.amount, "amount")
+
+
+def _fill_allowance(c: _lib.Allowance, a: Allowance) -> None:
+    c.resource_type = text(a.resource_type, "resource_type")
+    c.buckets = array(_lib.GrantBucket, a.buckets, _fill_grant_bucket)
+    c.bucket_count = len(a.buckets)
+
+
+def c_grant(g: Grant) -> _lib.Grant:
+    c = init(_lib.Grant)
+    c.ns = text(g.ns, "ns")
+    c.name = text(g.name, "name")
+    c.consumer = c_ref(g.consumer, "consumer")
+    c.allowances = array(_lib.Allowance, g.allowances, _fill_allowance)
+    c.allowance_count = len(g.allowances)
+    return c
+
+
+def _fill_request(c: _lib.Request, r: Request) -> None:
+    c.resource_type = text(r.resource_type, "resource_type")
+    c.amount = i64(r.amount, "amount")
+
+
+def c_requests(requests: Sequence[Request]) -> Any:
+    return array(_lib.Request, requests, _fill_request)
+
+
+def c_claim(cl: Claim) -> _lib.Claim:
+    c = init(_lib.Claim)
+    c.ns = text(cl.ns, "ns")
+    c.name = text(cl.name, "name")
+    c.consumer = c_ref(cl.consumer, "consumer")
+    if cl.resource is not None:
+        c.resource = c_ref(cl.resource, "resource")
+    c.requests = c_requests(cl.requests)
+    c.request_count = len(cl.requests)
+    c.flags = int(cl.flags)
+    c.ttl_ms = i64(cl.ttl_ms, "ttl_ms")
+    c.queue_timeout_ms = i64(cl.queue_timeout_ms, "queue_timeout_ms")
+    return c
+
+
+# --- results --------------------------------------------------------------
+
+
+def ref(c: _lib.Ref) -> Ref:
+    return Ref(s(c.kind), opt(c.ns), s(c.name), opt(c.api_group))
+
+
+def answer(c: _lib.Answer) -> Answer:
+    return Answer(
+        c.status,
+        enum_value(ClaimState, c.state),
+        AnswerFlag(c.flags),
+        c.binding_request,
+        c.requested,
+        c.available,
+        c.limit,
+        s(c.bucket),
+    )
+
+
+def _kind(c: _lib.KindRef) -> KindRef:
+    return KindRef(s(c.kind), opt(c.api_group))
+
+
+def registration(c: _lib.Registration) -> Registration:
+    return Registration(
+        s(c.resource_type),
+        _kind(c.consumer_type),
+        c.resource_class,
+        c.enforcement,
+        s(c.base_unit),
+        s(c.display_unit),
+        s(c.description),
+        c.unit_conversion_factor,
+        tuple(_kind(c.claiming_resources[i]) for i in range(c.claiming_resource_count)),
+        c.default_limit,
+        tuple(s(c.allowed_dimensions[i]) for i in range(c.allowed_dimension_count)),
+        c.generation,
+    )
+
+
+def grant(c: _lib.Grant) -> Grant:
+    allowances = []
+    for i in range(c.allowance_count):
+        a = c.allowances[i]
+        amounts = tuple(GrantBucket(a.buckets[j].amount) for j in range(a.bucket_count))
+        allowances.append(Allowance(s(a.resource_type), amounts))
+    return Grant(s(c.name), ref(c.consumer), tuple(allowances), opt(c.ns), c.generation)
+
+
+def bucket(c: _lib.BucketInfo) -> BucketInfo:
+    refs = []
+    for i in range(c.grant_ref_count):
+        g = c.grant_refs[i].contents
+        refs.append(GrantRef(opt(g.ns), s(g.name), g.amount, g.last_observed_generation))
+    return BucketInfo(
+        ref(c.consumer),
+        s(c.resource_type),
+        c.limit,
+        c.allocated,
+        c.reserved,
+        c.available,
+        c.claim_count,
+        c.reserved_count,
+        c.grant_count,
+        c.observed_generation,
+        c.last_reconciliation_ns,
+        BucketFlag(c.flags),
+        tuple(refs),
+        c.observed,
+        c.drift,
+        c.pending,
+    )
+
+
+def claim_info(c: _lib.ClaimInfo) -> ClaimInfo:
+    allocations = []
+    for i in range(c.allocation_count):
+        a = c.allocations[i].contents
+        allocations.append(Allocation(s(a.resource_type), a.requested, a.amount, s(a.bucket)))
+    return ClaimInfo(
+        opt(c.ns),
+        s(c.name),
+        ref(c.consumer),
+        ref(c.resource) if c.resource.kind else None,
+        enum_value(ClaimState, c.state),
+        ClaimFlag(c.flags),
+        c.created_ns,
+        c.updated_ns,
+        c.expires_ns,
+        tuple(allocations),
+    )
+
+
+def stats(c: _lib.Stats) -> Stats:
+    return Stats(*(getattr(c, name) for name, _ in _lib.Stats._fields_[1:]))
+
+
+def denial(c: _lib.Denial) -> Denial:
+    return Denial(
+        c.seq,
+        c.time_ns,
+        c.status,
+        c.requested,
+        c.available,
+        s(c.claim),
+        s(c.bucket),
+        s(c.message),
+    )

@@ -1,0 +1,392 @@
+"""Loading libquota and the ctypes mirrors of its public structs.
+
+This module is the only place that knows the C layout. Everything here
+follows include/quota/*.h of libquota 0.1; structs only ever grow at the
+end, so a newer library with the same major version works with these
+mirrors (the sizes we pass tell it which fields we know).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import os
+from ctypes import (
+    CFUNCTYPE,
+    POINTER,
+    Structure,
+    c_char,
+    c_char_p,
+    c_int,
+    c_int32,
+    c_int64,
+    c_size_t,
+    c_uint32,
+    c_uint64,
+    c_void_p,
+)
+from pathlib import Path
+
+# The headers these mirrors were written from.
+HEADER_VERSION = (0, 1, 0)
+
+BUCKET_ID_MAX = 1024
+AUDIT_MESSAGE_MAX = 512
+
+
+class Ref(Structure):
+    _fields_ = [
+        ("api_group", c_char_p),
+        ("kind", c_char_p),
+        ("ns", c_char_p),
+        ("name", c_char_p),
+    ]
+
+
+class KindRef(Structure):
+    _fields_ = [("api_group", c_char_p), ("kind", c_char_p)]
+
+
+CLOCK_FN = CFUNCTYPE(c_int64, c_void_p)
+
+
+class Event(Structure):
+    _fields_ = [
+        ("size", c_size_t),
+        ("type", c_int32),
+        ("prev_state", c_int32),
+        ("state", c_int32),
+        ("reserved0", c_int32),
+        ("ns", c_char_p),
+        ("name", c_char_p),
+    ]
+
+
+EVENT_FN = CFUNCTYPE(None, POINTER(Event), c_void_p)
+MALLOC_FN = CFUNCTYPE(c_void_p, c_size_t, c_void_p)
+FREE_FN = CFUNCTYPE(None, c_void_p, c_void_p)
+
+
+class Allocator(Structure):
+    _fields_ = [
+        ("size", c_size_t),
+        ("malloc_fn", MALLOC_FN),
+        ("free_fn", FREE_FN),
+        ("payload", c_void_p),
+    ]
+
+
+class EngineOptions(Structure):
+    _fields_ = [
+        ("size", c_size_t),
+        ("stripes", c_uint32),
+        ("reserved_flags", c_uint32),
+        ("clock", CLOCK_FN),
+        ("clock_payload", c_void_p),
+        ("released_retention_ms", c_int64),
+        ("hash_key", c_uint64 * 2),
+        ("event_fn", EVENT_FN),
+        ("event_payload", c_void_p),
+    ]
+
+
+class Registration(Structure):
+    _fields_ = [
+        ("size", c_size_t),
+        ("resource_type", c_char_p),
+        ("consumer_type", KindRef),
+        ("resource_class", c_int32),
+        ("enforcement", c_int32),
+        ("base_unit", c_char_p),
+        ("display_unit", c_char_p),
+        ("description", c_char_p),
+        ("unit_conversion_factor", c_int64),
+        ("claiming_resources", POINTER(KindRef)),
+        ("claiming_resource_count", c_uint32),
+        ("allowed_dimension_count", c_uint32),
+        ("allowed_dimensions", POINTER(c_char_p)),
+        ("default_limit", c_int64),
+        ("generation", c_int64),
+    ]
+
+
+class GrantBucket(Structure):
+    _fields_ = [("size", c_size_t), ("amount", c_int64)]
+
+
+class Allowance(Structure):
+    _fields_ = [
+        ("size", c_size_t),
+        ("resource_type", c_char_p),
+        ("buckets", POINTER(GrantBucket)),
+        ("bucket_count", c_uint32),
+        ("reserved_flags", c_uint32),
+    ]
+
+
+class Grant(Structure):
+    _fields_ = [
+        ("size", c_size_t),
+        ("ns", c_char_p),
+        ("name", c_char_p),
+        ("consumer", Ref),
+        ("allowances", POINTER(Allowance)),
+        ("allowance_count", c_uint32),
+        ("reserved_flags", c_uint32),
+        ("generation", c_int64),
+    ]
+
+
+class Answer(Structure):
+    _fields_ = [
+        ("size", c_size_t),
+        ("status", c_int32),
+        ("state", c_int32),
+        ("flags", c_uint32),
+        ("binding_request", c_int32),
+        ("requested", c_int64),
+        ("available", c_int64),
+        ("limit", c_int64),
+        ("bucket", c_char * BUCKET_ID_MAX),
+    ]
+
+
+class GrantRef(Structure):
+    _fields_ = [
+        ("size", c_size_t),
+        ("ns", c_char_p),
+        ("name", c_char_p),
+        ("amount", c_int64),
+        ("last_observed_generation", c_int64),
+    ]
+
+
+class BucketInfo(Structure):
+    _fields_ = [
+        ("size", c_size_t),
+        ("consumer", Ref),
+        ("resource_type", c_char_p),
+        ("limit", c_int64),
+        ("allocated", c_int64),
+        ("reserved", c_int64),
+        ("available", c_int64),
+        ("claim_count", c_int64),
+        ("reserved_count", c_int64),
+        ("grant_count", c_int64),
+        ("observed_generation", c_int64),
+        ("last_reconciliation_ns", c_int64),
+        ("flags", c_uint32),
+        ("grant_ref_count", c_uint32),
+        ("grant_refs", POINTER(POINTER(GrantRef))),
+        ("observed", c_int64),
+        ("drift", c_int64),
+        ("pending", c_int64),
+    ]
+
+
+class Request(Structure):
+    _fields_ = [("size", c_size_t), ("resource_type", c_char_p), ("amount", c_int64)]
+
+
+class Claim(Structure):
+    _fields_ = [
+        ("size", c_size_t),
+        ("ns", c_char_p),
+        ("name", c_char_p),
+        ("consumer", Ref),
+        ("resource", Ref),
+        ("requests", POINTER(Request)),
+        ("request_count", c_uint32),
+        ("flags", c_uint32),
+        ("ttl_ms", c_int64),
+        ("queue_timeout_ms", c_int64),
+    ]
+
+
+class Allocation(Structure):
+    _fields_ = [
+        ("size", c_size_t),
+        ("resource_type", c_char_p),
+        ("requested", c_int64),
+        ("amount", c_int64),
+        ("bucket", c_char_p),
+    ]
+
+
+class ClaimInfo(Structure):
+    _fields_ = [
+        ("size", c_size_t),
+        ("ns", c_char_p),
+        ("name", c_char_p),
+        ("consumer", Ref),
+        ("resource", Ref),
+        ("state", c_int32),
+        ("flags", c_uint32),
+        ("created_ns", c_int64),
+        ("updated_ns", c_int64),
+        ("expires_ns", c_int64),
+        ("allocation_count", c_uint32),
+        ("reserved0", c_uint32),
+        ("allocations", POINTER(POINTER(Allocation))),
+    ]
+
+
+class Stats(Structure):
+    _fields_ = [("size", c_size_t)] + [
+        (name, c_uint64)
+        for name in (
+            "decisions",
+            "allowed",
+            "denied_exceeded",
+            "denied_rate_limited",
+            "throttled",
+            "warnings",
+            "queued",
+            "admitted_from_queue",
+            "expired",
+            "released",
+            "dequeued",
+        )
+    ]
+
+
+class Denial(Structure):
+    _fields_ = [
+        ("size", c_size_t),
+        ("seq", c_uint64),
+        ("time_ns", c_int64),
+        ("status", c_int32),
+        ("reserved0", c_int32),
+        ("requested", c_int64),
+        ("available", c_int64),
+        ("claim", c_char * 320),
+        ("bucket", c_char * BUCKET_ID_MAX),
+        ("message", c_char * AUDIT_MESSAGE_MAX),
+    ]
+
+
+def _p(t):
+    return POINTER(t)
+
+
+_pp = POINTER(c_void_p)
+_e = c_void_p  # quota_engine *
+_ref = _p(Ref)
+_str = c_char_p
+
+# name: (restype, argtypes). Every function of lib/libquota.map.
+_PROTOTYPES = {
+    "quota_strerror": (c_char_p, [c_int]),
+    "quota_last_error": (c_char_p, []),
+    "quota_version": (c_uint32, []),
+    "quota_version_string": (c_char_p, []),
+    "quota_features": (c_uint64, []),
+    "quota_allocator_init": (c_int, [_p(Allocator), c_size_t]),
+    "quota_set_allocator": (c_int, [_p(Allocator)]),
+    "quota_free": (None, [c_void_p]),
+    "quota_engine_options_init": (c_int, [_p(EngineOptions), c_size_t]),
+    "quota_engine_new": (c_int, [_pp, _p(EngineOptions)]),
+    "quota_engine_free": (None, [_e]),
+    "quota_engine_tick": (c_int, [_e, c_int64, _p(c_uint64)]),
+    "quota_engine_now": (c_int, [_e, _p(c_int64)]),
+    "quota_consumer_set_parent": (c_int, [_e, _ref, _ref]),
+    "quota_consumer_get_parent": (c_int, [_e, _ref, _p(_ref)]),
+    "quota_registration_init": (c_int, [_p(Registration), c_size_t]),
+    "quota_registration_create": (c_int, [_e, _p(Registration)]),
+    "quota_registration_update": (c_int, [_e, _p(Registration)]),
+    "quota_registration_delete": (c_int, [_e, _str]),
+    "quota_registration_get": (c_int, [_e, _str, _p(_p(Registration))]),
+    "quota_registration_list": (c_int, [_e, _p(_p(_p(Registration))), _p(c_size_t)]),
+    "quota_grant_bucket_init": (c_int, [_p(GrantBucket), c_size_t]),
+    "quota_allowance_init": (c_int, [_p(Allowance), c_size_t]),
+    "quota_grant_init": (c_int, [_p(Grant), c_size_t]),
+    "quota_grant_apply": (c_int, [_e, _p(Grant), _p(c_int64)]),
+    "quota_grant_delete": (c_int, [_e, _str, _str]),
+    "quota_grant_get": (c_int, [_e, _str, _str, _p(_p(Grant))]),
+    "quota_grant_list": (c_int, [_e, _ref, _p(_p(_p(Grant))), _p(c_size_t)]),
+    "quota_answer_init": (c_int, [_p(Answer), c_size_t]),
+    "quota_bucket_get": (c_int, [_e, _ref, _str, _p(_p(BucketInfo))]),
+    "quota_bucket_iter_new": (c_int, [_e, _ref, _str, _pp]),
+    "quota_bucket_iter_next": (c_int, [c_void_p, _p(_p(BucketInfo))]),
+    "quota_bucket_iter_free": (None, [c_void_p]),
+    "quota_consume": (c_int, [_e, _ref, _str, c_int64, _p(Answer)]),
+    "quota_give_back": (c_int, [_e, _ref, _str, c_int64]),
+    "quota_usage_observe": (c_int, [_e, _ref, _str, c_int64]),
+    "quota_bucket_handle_open": (c_int, [_e, _ref, _str, _pp]),
+    "quota_bucket_handle_close": (None, [c_void_p]),
+    "quota_handle_consume": (c_int, [c_void_p, c_int64, _p(Answer)]),
+    "quota_handle_give_back": (c_int, [c_void_p, c_int64]),
+    "quota_request_init": (c_int, [_p(Request), c_size_t]),
+    "quota_claim_init": (c_int, [_p(Claim), c_size_t]),
+    "quota_claim_reserve": (c_int, [_e, _p(Claim), _p(Answer)]),
+    "quota_claim_acquire": (c_int, [_e, _p(Claim), _p(Answer)]),
+    "quota_claim_check": (c_int, [_e, _p(Claim), _p(Answer)]),
+    "quota_claim_commit": (c_int, [_e, _str, _str, _p(Request), c_uint32]),
+    "quota_claim_release": (c_int, [_e, _str, _str]),
+    "quota_claim_resize": (c_int, [_e, _str, _str, _p(Request), c_uint32, _p(Answer)]),
+    "quota_claim_get": (c_int, [_e, _str, _str, _p(_p(ClaimInfo))]),
+    "quota_claim_iter_new": (c_int, [_e, _ref, c_int32, _pp]),
+    "quota_claim_iter_next": (c_int, [c_void_p, _p(_p(ClaimInfo))]),
+    "quota_claim_iter_free": (None, [c_void_p]),
+    "quota_stats_init": (c_int, [_p(Stats), c_size_t]),
+    "quota_stats_get": (c_int, [_e, _p(Stats)]),
+    "quota_metrics_prometheus": (c_int, [_e, _p(c_void_p), _p(c_size_t)]),
+    "quota_audit_list": (c_int, [_e, _p(_p(_p(Denial))), _p(c_size_t)]),
+}
+
+SONAME = "libquota.so.1"
+
+
+def candidates() -> list[str]:
+    """Where the library is looked for, in order (see doc/bindings-python.md)."""
+    found = []
+    env = os.environ.get("QUOTA_LIBRARY")
+    if env:
+        return [env]
+    root = Path(__file__).resolve().parents[3]
+    build = root / "build" / "lib" / SONAME
+    if build.exists():
+        found.append(str(build))
+    for other in sorted(root.glob("build-*/lib/" + SONAME)):
+        found.append(str(other))
+    system = ctypes.util.find_library("quota")
+    if system:
+        found.append(system)
+    return found
+
+
+def _load() -> tuple[ctypes.CDLL, str]:
+    tried = candidates()
+    errors = []
+    for path in tried:
+        try:
+            lib = ctypes.CDLL(path)
+        except OSError as err:
+            # A sanitizer build cannot load into a plain interpreter: try the next.
+            errors.append(f"{path}: {err}")
+            continue
+        for name, (restype, argtypes) in _PROTOTYPES.items():
+            fn = getattr(lib, name)
+            fn.restype = restype
+            fn.argtypes = argtypes
+        _check_version(lib, path)
+        return lib, path
+    detail = "; ".join(errors) if errors else "no candidate found"
+    raise ImportError(
+        "quota: cannot load libquota (set QUOTA_LIBRARY to the path of "
+        f"{SONAME}, or build it with meson in build/): {detail}"
+    )
+
+
+def _check_version(lib: ctypes.CDLL, path: str) -> None:
+    v = lib.quota_version()
+    have = (v >> 16, (v >> 8) & 0xFF, v & 0xFF)
+    if have[0] != HEADER_VERSION[0] or have < HEADER_VERSION:
+        raise ImportError(
+            f"quota: {path} is libquota {'.'.join(map(str, have))}; these bindings need "
+            f"{HEADER_VERSION[0]}.x at least {'.'.join(map(str, HEADER_VERSION))}"
+        )
+
+
+#: The loaded library, and the file it came from.
+lib, path = _load()

@@ -1,0 +1,114 @@
+"""Ownership: everything the library hands out is freed. Two checks: the
+resident set over 100,000 calls, and an exact count of the library's live
+allocations through the allocator hook."""
+
+from __future__ import annotations
+
+import os
+import threading
+import unittest
+
+import quota
+from quota import Registration
+
+from .support import ACME, SANITIZED, VCPU, WEB, AllocatorTest, libc
+
+CALLS_PER_ROUND = 20
+
+
+def setup(e: quota.Engine) -> None:
+    e.create_registration(Registration(VCPU, "Organization", description="vcpus"))
+    e.apply_grant(quota.Grant("g", ACME, {VCPU: 100}))
+    e.set_parent(WEB, ACME)
+
+
+def one_round(e: quota.Engine, i: int) -> None:
+    """CALLS_PER_ROUND calls touching every kind of returned memory."""
+    e.get_registration(VCPU)
+    e.list_registrations()
+    e.get_grant("g")
+    e.list_grants(ACME)
+    e.get_bucket(ACME, VCPU)
+    list(e.buckets())
+    with e.reserve(quota.Claim(f"c{i % 7}", ACME, {VCPU: 1}, ns="n")) as r:
+        r.commit(actual={VCPU: 1})
+    e.get_claim(f"c{i % 7}", "n")  # 10 calls so far
+    list(e.claims())
+    e.release(f"c{i % 7}", "n")
+    e.consume(ACME, VCPU, 2)
+    e.give_back(ACME, VCPU, 2)
+    with e.open_bucket(ACME, VCPU) as h:
+        h.consume(1)
+        h.give_back(1)
+    e.get_parent(WEB)
+    try:
+        e.consume(ACME, VCPU, 1000)  # a denial: answer, detail, audit record
+    except quota.QuotaExceeded:
+        pass
+    e.stats()
+    if i % 10 == 0:  # the larger texts, less often
+        e.prometheus()
+        e.audit()
+
+
+def rss_bytes() -> int:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+class ResidentSet(unittest.TestCase):
+    @unittest.skipIf(SANITIZED, "AddressSanitizer's quarantine grows the resident set by design")
+    @unittest.skipUnless(os.path.exists("/proc/self/statm"), "needs /proc")
+    def test_100000_calls_do_not_grow(self) -> None:
+        with quota.Engine(released_retention_ms=0) as e:
+            setup(e)
+            for i in range(500):
+                one_round(e, i)
+            before = rss_bytes()
+            for i in range(100_000 // CALLS_PER_ROUND):
+                one_round(e, i)
+            growth = rss_bytes() - before
+        # One leaked result per call would be several megabytes.
+        self.assertLess(growth, 2 * 1024 * 1024, f"grew by {growth} bytes")
+
+
+class LiveAllocations(AllocatorTest):
+    """Counts the blocks the library holds, exactly."""
+
+    def setUp(self) -> None:
+        self.live: set[int] = set()
+        self.foreign: list[int] = []  # freed but never allocated (or freed twice)
+        self.lock = threading.Lock()
+        super().setUp()
+
+    def malloc(self, n: int) -> int:
+        p = libc.malloc(n)
+        with self.lock:
+            self.live.add(p)
+        return p
+
+    def free(self, p: int) -> None:
+        with self.lock:
+            if p in self.live:
+                self.live.remove(p)
+            else:
+                self.foreign.append(p)
+                return
+        libc.free(p)
+
+    def test_results_are_freed_exactly(self) -> None:
+        e = quota.Engine(released_retention_ms=0, on_event=lambda ev: None)
+        setup(e)
+        for i in range(50):
+            one_round(e, i)
+        held = len(self.live)
+        for i in range(50, 550):
+            one_round(e, i)
+        self.assertEqual(len(self.live), held, "calls returned memory that was not freed")
+        # Handles and iterators left open are freed by the engine's close.
+        e.open_bucket(ACME, VCPU)
+        next(e.buckets())
+        e.claims()
+        e.close()
+        self.assertEqual(self.live, set(), "the engine left allocations behind")
+        self.assertEqual(self.foreign, [])
