@@ -107,11 +107,37 @@ class Registration(Structure):
         ("allowed_dimensions", POINTER(c_char_p)),
         ("default_limit", c_int64),
         ("generation", c_int64),
+        ("violation_action", c_int32),
+        ("reserved_flags", c_uint32),
+    ]
+
+
+class Label(Structure):
+    _fields_ = [("key", c_char_p), ("value", c_char_p)]
+
+
+class SelectorRequirement(Structure):
+    _fields_ = [
+        ("key", c_char_p),
+        ("op", c_int32),
+        ("value_count", c_uint32),
+        ("values", POINTER(c_char_p)),
     ]
 
 
 class GrantBucket(Structure):
-    _fields_ = [("size", c_size_t), ("amount", c_int64)]
+    _fields_ = [
+        ("size", c_size_t),
+        ("amount", c_int64),
+        ("period_ms", c_int64),
+        ("burst", c_int64),
+        ("window", c_int32),
+        ("violation_action", c_int32),
+        ("match_labels", POINTER(Label)),
+        ("match_label_count", c_uint32),
+        ("match_expression_count", c_uint32),
+        ("match_expressions", POINTER(SelectorRequirement)),
+    ]
 
 
 class Allowance(Structure):
@@ -148,6 +174,9 @@ class Answer(Structure):
         ("available", c_int64),
         ("limit", c_int64),
         ("bucket", c_char * BUCKET_ID_MAX),
+        ("period_ms", c_int64),
+        ("retry_after_ms", c_int64),
+        ("reset_after_ms", c_int64),
     ]
 
 
@@ -158,6 +187,19 @@ class GrantRef(Structure):
         ("name", c_char_p),
         ("amount", c_int64),
         ("last_observed_generation", c_int64),
+    ]
+
+
+class RateInfo(Structure):
+    _fields_ = [
+        ("size", c_size_t),
+        ("period_ms", c_int64),
+        ("window", c_int32),
+        ("violation_action", c_int32),
+        ("limit", c_int64),
+        ("burst", c_int64),
+        ("remaining", c_int64),
+        ("reset_after_ms", c_int64),
     ]
 
 
@@ -181,11 +223,23 @@ class BucketInfo(Structure):
         ("observed", c_int64),
         ("drift", c_int64),
         ("pending", c_int64),
+        ("rate_count", c_uint32),
+        ("reserved0", c_uint32),
+        ("rates", POINTER(POINTER(RateInfo))),
+        ("selector", c_char_p),
+        ("utilization_ppm", c_int64),
     ]
 
 
 class Request(Structure):
-    _fields_ = [("size", c_size_t), ("resource_type", c_char_p), ("amount", c_int64)]
+    _fields_ = [
+        ("size", c_size_t),
+        ("resource_type", c_char_p),
+        ("amount", c_int64),
+        ("dimensions", POINTER(Label)),
+        ("dimension_count", c_uint32),
+        ("reserved_flags", c_uint32),
+    ]
 
 
 class Claim(Structure):
@@ -306,10 +360,12 @@ _PROTOTYPES = {
     "quota_grant_list": (c_int, [_e, _ref, _p(_p(_p(Grant))), _p(c_size_t)]),
     "quota_answer_init": (c_int, [_p(Answer), c_size_t]),
     "quota_bucket_get": (c_int, [_e, _ref, _str, _p(_p(BucketInfo))]),
+    "quota_bucket_get_selector": (c_int, [_e, _ref, _str, _str, _p(_p(BucketInfo))]),
     "quota_bucket_iter_new": (c_int, [_e, _ref, _str, _pp]),
     "quota_bucket_iter_next": (c_int, [c_void_p, _p(_p(BucketInfo))]),
     "quota_bucket_iter_free": (None, [c_void_p]),
     "quota_consume": (c_int, [_e, _ref, _str, c_int64, _p(Answer)]),
+    "quota_rate_take": (c_int, [_e, _ref, _str, c_int64, _p(Answer)]),
     "quota_give_back": (c_int, [_e, _ref, _str, c_int64]),
     "quota_usage_observe": (c_int, [_e, _ref, _str, c_int64]),
     "quota_bucket_handle_open": (c_int, [_e, _ref, _str, _pp]),
