@@ -781,8 +781,56 @@ static void test_init_functions(void)
 	CHECK_EQ_INT(cl.ttl_ms, 0);
 }
 
+/* Every size and limit a binding may ask for, against the headers. */
+static void test_introspection(void)
+{
+	static const struct {
+		int32_t id;
+		size_t size;
+	} types[] = {
+		{QUOTA_TYPE_REF, sizeof(quota_ref)},
+		{QUOTA_TYPE_KIND_REF, sizeof(quota_kind_ref)},
+		{QUOTA_TYPE_ALLOCATOR, sizeof(quota_allocator)},
+		{QUOTA_TYPE_ENGINE_OPTIONS, sizeof(quota_engine_options)},
+		{QUOTA_TYPE_EVENT, sizeof(quota_event)},
+		{QUOTA_TYPE_REGISTRATION, sizeof(quota_registration)},
+		{QUOTA_TYPE_LABEL, sizeof(quota_label)},
+		{QUOTA_TYPE_SELECTOR_REQUIREMENT, sizeof(quota_selector_requirement)},
+		{QUOTA_TYPE_GRANT_BUCKET, sizeof(quota_grant_bucket)},
+		{QUOTA_TYPE_ALLOWANCE, sizeof(quota_allowance)},
+		{QUOTA_TYPE_GRANT, sizeof(quota_grant)},
+		{QUOTA_TYPE_ANSWER, sizeof(quota_answer)},
+		{QUOTA_TYPE_GRANT_REF, sizeof(quota_grant_ref)},
+		{QUOTA_TYPE_RATE_INFO, sizeof(quota_rate_info)},
+		{QUOTA_TYPE_BUCKET_INFO, sizeof(quota_bucket_info)},
+		{QUOTA_TYPE_REQUEST, sizeof(quota_request)},
+		{QUOTA_TYPE_CLAIM, sizeof(quota_claim)},
+		{QUOTA_TYPE_ALLOCATION, sizeof(quota_allocation)},
+		{QUOTA_TYPE_CLAIM_INFO, sizeof(quota_claim_info)},
+		{QUOTA_TYPE_STATS, sizeof(quota_stats)},
+		{QUOTA_TYPE_DENIAL, sizeof(quota_denial)},
+	};
+	for (size_t i = 0; i < sizeof types / sizeof types[0]; i++) {
+		CHECK_EQ_INT(types[i].id, (int32_t)i + 1); /* dense, never renumbered */
+		CHECK_EQ_INT(quota_type_size(types[i].id), types[i].size);
+	}
+	CHECK_EQ_INT(quota_type_size(0), 0);
+	CHECK_EQ_INT(quota_type_size((int32_t)(sizeof types / sizeof types[0]) + 1), 0);
+	CHECK_EQ_INT(quota_constant(QUOTA_CONST_BUCKET_ID_MAX), QUOTA_BUCKET_ID_MAX);
+	CHECK_EQ_INT(quota_constant(QUOTA_CONST_MAX_REQUESTS), QUOTA_MAX_REQUESTS);
+	CHECK_EQ_INT(quota_constant(QUOTA_CONST_MAX_DEPTH), QUOTA_MAX_DEPTH);
+	CHECK_EQ_INT(quota_constant(QUOTA_CONST_AUDIT_CAPACITY), QUOTA_AUDIT_CAPACITY);
+	CHECK_EQ_INT(quota_constant(QUOTA_CONST_AUDIT_MESSAGE_MAX), QUOTA_AUDIT_MESSAGE_MAX);
+	CHECK_EQ_INT(quota_constant(QUOTA_CONST_AUDIT_CLAIM_MAX), QUOTA_AUDIT_CLAIM_MAX);
+	CHECK_EQ_INT(quota_constant(QUOTA_CONST_PERIOD_MAX), QUOTA_PERIOD_MAX);
+	CHECK_EQ_INT(quota_constant(QUOTA_CONST_UNLIMITED), QUOTA_UNLIMITED);
+	CHECK_EQ_INT(quota_constant(0), INT64_MIN);
+	CHECK_EQ_INT(quota_constant(9), INT64_MIN);
+}
+
 int main(void)
 {
+	RUN(test_introspection);
 	RUN(test_codes_are_stable);
 	RUN(test_strerror);
 	RUN(test_last_error_thread_local);

@@ -112,7 +112,9 @@ QUOTA_API uint64_t quota_features(void);
  *
  * A malloc_fn that returns NULL makes the calling operation fail with
  * QUOTA_ERR_NOMEM and leave the engine unchanged, which makes the hook a
- * fault-injection seam for tests.
+ * fault-injection seam for tests. Both functions may be called with engine
+ * locks held, from any thread: they must be thread-safe and must not call
+ * into libquota.
  */
 typedef struct quota_allocator {
 	size_t size;

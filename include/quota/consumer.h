@@ -43,7 +43,9 @@ QUOTA_API int quota_consumer_set_parent(quota_engine *e, const quota_ref *child,
  * Read a consumer's parent.
  *
  * @param[out] parent  a copy in one allocation (free with quota_free()),
- *                     or NULL when the consumer has no parent.
+ *                     or NULL when the consumer has no parent. Its
+ *                     api_group is NULL: groups are not part of a
+ *                     consumer's identity and the hierarchy keeps none.
  * @return QUOTA_OK; QUOTA_ERR_INVALID; QUOTA_ERR_NOMEM. Thread-safe.
  */
 QUOTA_API int quota_consumer_get_parent(quota_engine *e, const quota_ref *child,

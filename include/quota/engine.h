@@ -18,6 +18,8 @@ typedef struct quota_engine quota_engine;
 /**
  * A clock: nanoseconds since the Unix epoch. Must not go backwards by much;
  * the engine treats a time earlier than the last one it saw as that one.
+ * It is called with engine locks held: it must return quickly and must not
+ * call into the engine (that may deadlock).
  */
 typedef int64_t (*quota_clock_fn)(void *payload);
 

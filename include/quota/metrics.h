@@ -81,6 +81,8 @@ QUOTA_API int quota_metrics_prometheus(quota_engine *e, char **text, size_t *len
 #define QUOTA_AUDIT_MESSAGE_MAX 512
 /** Denials kept by the audit ring; older ones are overwritten. */
 #define QUOTA_AUDIT_CAPACITY 256
+/** Room for a denial's claim ("ns/name"), NUL included. */
+#define QUOTA_AUDIT_CLAIM_MAX 320
 
 /**
  * One recorded denial.
@@ -101,7 +103,7 @@ typedef struct quota_denial {
 	int32_t reserved0;
 	int64_t requested;
 	int64_t available;
-	char claim[320];
+	char claim[QUOTA_AUDIT_CLAIM_MAX];
 	char bucket[QUOTA_BUCKET_ID_MAX];
 	char message[QUOTA_AUDIT_MESSAGE_MAX];
 } quota_denial;

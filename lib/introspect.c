@@ -1,0 +1,48 @@
+/*
+ * Sizes and limits as functions.
+ * SPDX-License-Identifier: MIT
+ */
+#include <quota/quota.h>
+
+QUOTA_API size_t quota_type_size(int32_t id)
+{
+	switch (id) {
+	case QUOTA_TYPE_REF: return sizeof(quota_ref);
+	case QUOTA_TYPE_KIND_REF: return sizeof(quota_kind_ref);
+	case QUOTA_TYPE_ALLOCATOR: return sizeof(quota_allocator);
+	case QUOTA_TYPE_ENGINE_OPTIONS: return sizeof(quota_engine_options);
+	case QUOTA_TYPE_EVENT: return sizeof(quota_event);
+	case QUOTA_TYPE_REGISTRATION: return sizeof(quota_registration);
+	case QUOTA_TYPE_LABEL: return sizeof(quota_label);
+	case QUOTA_TYPE_SELECTOR_REQUIREMENT: return sizeof(quota_selector_requirement);
+	case QUOTA_TYPE_GRANT_BUCKET: return sizeof(quota_grant_bucket);
+	case QUOTA_TYPE_ALLOWANCE: return sizeof(quota_allowance);
+	case QUOTA_TYPE_GRANT: return sizeof(quota_grant);
+	case QUOTA_TYPE_ANSWER: return sizeof(quota_answer);
+	case QUOTA_TYPE_GRANT_REF: return sizeof(quota_grant_ref);
+	case QUOTA_TYPE_RATE_INFO: return sizeof(quota_rate_info);
+	case QUOTA_TYPE_BUCKET_INFO: return sizeof(quota_bucket_info);
+	case QUOTA_TYPE_REQUEST: return sizeof(quota_request);
+	case QUOTA_TYPE_CLAIM: return sizeof(quota_claim);
+	case QUOTA_TYPE_ALLOCATION: return sizeof(quota_allocation);
+	case QUOTA_TYPE_CLAIM_INFO: return sizeof(quota_claim_info);
+	case QUOTA_TYPE_STATS: return sizeof(quota_stats);
+	case QUOTA_TYPE_DENIAL: return sizeof(quota_denial);
+	default: return 0;
+	}
+}
+
+QUOTA_API int64_t quota_constant(int32_t id)
+{
+	switch (id) {
+	case QUOTA_CONST_BUCKET_ID_MAX: return QUOTA_BUCKET_ID_MAX;
+	case QUOTA_CONST_MAX_REQUESTS: return QUOTA_MAX_REQUESTS;
+	case QUOTA_CONST_MAX_DEPTH: return QUOTA_MAX_DEPTH;
+	case QUOTA_CONST_AUDIT_CAPACITY: return QUOTA_AUDIT_CAPACITY;
+	case QUOTA_CONST_AUDIT_MESSAGE_MAX: return QUOTA_AUDIT_MESSAGE_MAX;
+	case QUOTA_CONST_AUDIT_CLAIM_MAX: return QUOTA_AUDIT_CLAIM_MAX;
+	case QUOTA_CONST_PERIOD_MAX: return QUOTA_PERIOD_MAX;
+	case QUOTA_CONST_UNLIMITED: return QUOTA_UNLIMITED;
+	default: return INT64_MIN;
+	}
+}
