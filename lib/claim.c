@@ -11,18 +11,12 @@
 #include <string.h>
 
 #include "alloc.h"
+#include "claim.h"
 #include "engine.h"
 #include "error.h"
 #include "iter.h"
 #include "pack.h"
 
-/* Internal claim flags, above the public QUOTA_CLAIM_* bits. */
-#define CLAIM_EXPIRED (1u << 31)     /* ended by a TTL or a queue deadline */
-#define CLAIM_GRANT_ON_ADMIT (1u << 30) /* queued through acquire or AUTO_COMMIT */
-#define CLAIM_EXPIRED_QUEUED (1u << 29) /* ended by its queue deadline */
-#define CLAIM_PUBLIC_FLAGS (QUOTA_CLAIM_QUEUE | QUOTA_CLAIM_AUTO_COMMIT)
-
-enum admit_mode { ADMIT_RESERVE, ADMIT_ACQUIRE, ADMIT_CHECK };
 
 QUOTA_API int quota_request_init(quota_request *r, size_t size)
 {
@@ -94,7 +88,7 @@ static int check_requests(const char *field, const quota_request *reqs, uint32_t
 	return QUOTA_OK;
 }
 
-static int check_claim(const quota_claim *in, quota_claim *c)
+int quota__claim_check_in(const quota_claim *in, quota_claim *c)
 {
 	int rc;
 	if ((rc = quota__copy_in("claim", c, sizeof *c, in, sizeof *c)) ||
@@ -180,7 +174,7 @@ static quota__claim *pack_claim(quota__pack *p, const quota_claim *src, const ui
 }
 
 /* A new claim record; hash is that of its key (ns \0 name). */
-static quota__claim *claim_new(quota_engine *e, const quota_claim *src, const uint32_t *levels,
+quota__claim *quota__claim_new(quota_engine *e, const quota_claim *src, const uint32_t *levels,
 			       uint64_t hash)
 {
 	quota__pack p = {0};
@@ -194,7 +188,7 @@ static quota__claim *claim_new(quota_engine *e, const quota_claim *src, const ui
 }
 
 /* Same consumer, resource, and set of (type, requested amount). */
-static int same_spec(const quota__claim *c, const quota_claim *in)
+int quota__claim_same_spec(const quota__claim *c, const quota_claim *in)
 {
 	if (!quota__streq(c->consumer.kind, in->consumer.kind) ||
 	    !quota__streq(c->consumer.ns, in->consumer.ns) ||
@@ -231,7 +225,7 @@ static int same_spec(const quota__claim *c, const quota_claim *in)
  * past its retention is forgotten here, so that its name is unknown at
  * once even when nobody calls quota_engine_tick().
  */
-static quota__claim *claim_find(quota__stripe *s, uint64_t hash, const char *key, size_t len,
+quota__claim *quota__claim_find(quota__stripe *s, uint64_t hash, const char *key, size_t len,
 				int64_t now)
 {
 	quota__claim *c = (quota__claim *)quota__table_find(&s->claims, hash, key, len);
@@ -243,13 +237,13 @@ static quota__claim *claim_find(quota__stripe *s, uint64_t hash, const char *key
 	return c;
 }
 
-static quota__stripe *claim_stripe(quota_engine *e, const quota__claim *c)
+quota__stripe *quota__claim_stripe(quota_engine *e, const quota__claim *c)
 {
 	return &e->stripes[quota__stripe_of(e, c->node.hash)];
 }
 
 /* Move a held claim's amounts from reserved to allocated. */
-static void commit_held(quota__claim *c, int64_t now)
+void quota__claim_commit_held(quota__claim *c, int64_t now)
 {
 	quota__bucket *tb[QUOTA__TARGETS_MAX];
 	for (uint32_t i = 0; i < c->req_count; i++)
@@ -298,7 +292,7 @@ static quota__claim *release_held(quota_engine *e, quota__claim *c, int64_t now)
 	c->state = QUOTA_CLAIM_RELEASED;
 	c->expires_ns = 0;
 	c->updated_ns = now;
-	quota__stripe *s = claim_stripe(e, c);
+	quota__stripe *s = quota__claim_stripe(e, c);
 	if (e->retention_ns == 0) {
 		quota__table_remove(&s->claims, &c->node);
 		return c;
@@ -329,7 +323,7 @@ int quota__claim_lock(quota_engine *e, const char *key, size_t len, int64_t now,
 	quota__stripe *s = &e->stripes[home];
 	for (;;) {
 		pthread_mutex_lock(&s->lock);
-		quota__claim *c = claim_find(s, hash, key, len, now);
+		quota__claim *c = quota__claim_find(s, hash, key, len, now);
 		if (!c) {
 			pthread_mutex_unlock(&s->lock);
 			return QUOTA_ERR_NOT_FOUND;
@@ -353,7 +347,7 @@ int quota__claim_lock(quota_engine *e, const char *key, size_t len, int64_t now,
 		uint64_t id = c->id;
 		pthread_mutex_unlock(&s->lock);
 		quota__lockset_lock(e, ls);
-		c = claim_find(s, hash, key, len, now);
+		c = quota__claim_find(s, hash, key, len, now);
 		if (c && c->id == id) {
 			*out = c;
 			return QUOTA_OK;
@@ -418,7 +412,7 @@ static int fits_everywhere(quota_engine *e, const quota__claim *c, int64_t now)
 
 /* Charge a claim's amounts: reserved, or allocated when granted; rate
  * limits are taken from (and stay taken). */
-static void charge_held(quota__claim *c, int granted, int64_t now)
+void quota__claim_charge_held(quota__claim *c, int granted, int64_t now)
 {
 	quota__bucket *tb[QUOTA__TARGETS_MAX];
 	for (uint32_t i = 0; i < c->req_count; i++)
@@ -436,12 +430,12 @@ static void charge_held(quota__claim *c, int granted, int64_t now)
 }
 
 /* The reservation TTL starts at admission. */
-static void start_ttl(quota_engine *e, quota__claim *c, int64_t now)
+void quota__claim_start_ttl(quota_engine *e, quota__claim *c, int64_t now)
 {
 	if (c->state != QUOTA_CLAIM_RESERVED || !c->ttl_ns)
 		return;
 	c->expires_ns = now > INT64_MAX - 1 - c->ttl_ns ? INT64_MAX - 1 : now + c->ttl_ns;
-	quota__deadline_note(e, claim_stripe(e, c), c->expires_ns);
+	quota__deadline_note(e, quota__claim_stripe(e, c), c->expires_ns);
 }
 
 int quota__claim_admit_pending(quota_engine *e, quota__claim *c, int64_t now)
@@ -457,24 +451,18 @@ int quota__claim_admit_pending(quota_engine *e, quota__claim *c, int64_t now)
 			tb[k]->pending--;
 	atomic_fetch_sub(&e->pending_count, 1);
 	quota__count(e, QC_ADMITTED);
-	charge_held(c, granted, now);
+	quota__claim_charge_held(c, granted, now);
 	c->state = granted ? QUOTA_CLAIM_GRANTED : QUOTA_CLAIM_RESERVED;
 	c->expires_ns = 0;
 	c->updated_ns = now;
-	start_ttl(e, c, now);
+	quota__claim_start_ttl(e, c, now);
 	quota__event_post(e, ev, granted ? QUOTA_EVENT_GRANTED : QUOTA_EVENT_RESERVED,
 			  QUOTA_CLAIM_PENDING, c->state);
 	return 1;
 }
 
-/* The levels a request is charged at, resolved under config before locking. */
-typedef struct target {
-	const quota__reg *reg;
-	uint32_t levels;
-	quota__level lv[QUOTA_MAX_DEPTH];
-} target;
 
-static int resolve_targets(quota_engine *e, const quota_claim *c, target *t, quota__lockset *ls)
+int quota__claim_resolve(quota_engine *e, const quota_claim *c, target *t, quota__lockset *ls)
 {
 	int rc;
 	for (uint32_t i = 0; i < c->request_count; i++) {
@@ -502,16 +490,8 @@ static int resolve_targets(quota_engine *e, const quota_claim *c, target *t, quo
 	return QUOTA_OK;
 }
 
-/* The buckets of every level of every request; made ones are inserted and
- * listed in made[] so that a denial or a dry run can take them out again.
- * Caller holds config (read) and every stripe involved. */
-typedef struct charge_set {
-	quota__bucket *b[QUOTA_MAX_REQUESTS][QUOTA_MAX_DEPTH];
-	quota__bucket *made[QUOTA_MAX_REQUESTS * QUOTA_MAX_DEPTH];
-	uint32_t made_count;
-} charge_set;
 
-static int bind_buckets(quota_engine *e, const quota_claim *c, target *t, charge_set *cs)
+int quota__claim_bind(quota_engine *e, const quota_claim *c, target *t, charge_set *cs)
 {
 	for (uint32_t i = 0; i < c->request_count; i++) {
 		const char *type = ((const quota_request *)quota__elem(c->requests, i))->resource_type;
@@ -529,7 +509,7 @@ static int bind_buckets(quota_engine *e, const quota_claim *c, target *t, charge
 	return QUOTA_OK;
 }
 
-static void unbind_made(quota_engine *e, charge_set *cs)
+void quota__claim_unbind(quota_engine *e, charge_set *cs)
 {
 	for (uint32_t k = cs->made_count; k-- > 0;) {
 		quota__bucket *b = cs->made[k];
@@ -541,7 +521,7 @@ static void unbind_made(quota_engine *e, charge_set *cs)
 
 /* The decision for every request at every level; the first that fails
  * binds, and *fail tells its verdict. */
-static int decide_all(const quota_claim *c, const target *t, const charge_set *cs, int64_t now,
+int quota__claim_decide_all(const quota_claim *c, const target *t, const charge_set *cs, int64_t now,
 		      quota_answer *ans, quota__verdict *fail)
 {
 	int warned_any = 0;
@@ -615,7 +595,7 @@ static int claim_admit(quota_engine *e, const quota_claim *in, enum admit_mode m
 		return rc;
 	if (!e)
 		return quota__fail(QUOTA_ERR_INVALID, "engine: must not be NULL");
-	if ((rc = check_claim(in, &c)))
+	if ((rc = quota__claim_check_in(in, &c)))
 		goto out_nolock;
 	char key[QUOTA__NAME_KEY_MAX + 1];
 	size_t klen = quota__name_key(key, c.ns, c.name);
@@ -625,12 +605,12 @@ static int claim_admit(quota_engine *e, const quota_claim *in, enum admit_mode m
 	int queued = mode != ADMIT_CHECK && (c.flags & QUOTA_CLAIM_QUEUE);
 
 	pthread_rwlock_rdlock(&e->config);
-	if ((rc = resolve_targets(e, &c, t, &ls)))
+	if ((rc = quota__claim_resolve(e, &c, t, &ls)))
 		goto out_config;
 	for (uint32_t i = 0; i < c.request_count; i++)
 		levels[i] = t[i].levels;
 	if (mode != ADMIT_CHECK) {
-		if (!(rec = claim_new(e, &c, levels, khash))) {
+		if (!(rec = quota__claim_new(e, &c, levels, khash))) {
 			rc = quota__fail(QUOTA_ERR_NOMEM, "claim: out of memory");
 			goto out_config;
 		}
@@ -653,7 +633,7 @@ static int claim_admit(quota_engine *e, const quota_claim *in, enum admit_mode m
 		quota__lockset_lock(e, &ls);
 		quota__claim *old = NULL;
 		if (mode != ADMIT_CHECK) {
-			old = claim_find(home, khash, key, klen, now);
+			old = quota__claim_find(home, khash, key, klen, now);
 			if (old && old->state != QUOTA_CLAIM_GRANTED && old->expires_ns &&
 			    old->expires_ns <= now) {
 				/* Expired but not swept: sweep, then look again. A sweep
@@ -671,14 +651,14 @@ static int claim_admit(quota_engine *e, const quota_claim *in, enum admit_mode m
 			}
 		}
 		if (old && old->state != QUOTA_CLAIM_RELEASED) {
-			if (!same_spec(old, &c)) {
+			if (!quota__claim_same_spec(old, &c)) {
 				rc = quota__fail(QUOTA_ERR_CONFLICT,
 						 "claim %s/%s: exists with a different spec",
 						 quota__str(c.ns), c.name);
 			} else {
 				/* The same spec charges the same buckets: all locked. */
 				if (mode == ADMIT_ACQUIRE && old->state == QUOTA_CLAIM_RESERVED) {
-					commit_held(old, now);
+					quota__claim_commit_held(old, now);
 					quota__event_post(e, ev, QUOTA_EVENT_GRANTED,
 							  QUOTA_CLAIM_RESERVED, old->state);
 					ev = NULL;
@@ -692,13 +672,13 @@ static int claim_admit(quota_engine *e, const quota_claim *in, enum admit_mode m
 			break;
 		}
 		cs.made_count = 0;
-		rc = bind_buckets(e, &c, t, &cs);
+		rc = quota__claim_bind(e, &c, t, &cs);
 		int to_queue = 0;
 		quota__verdict fail = {0};
 		if (!rc && queued && others_waiting(&c, t, &cs, ans))
 			to_queue = 1;
 		else if (!rc)
-			rc = decide_all(&c, t, &cs, now, ans, &fail);
+			rc = quota__claim_decide_all(&c, t, &cs, now, ans, &fail);
 		/* A denial that time or releases can lift; a request above a rate
 		 * limit's burst never fits and is not worth waiting for. */
 		int denied = rc == QUOTA_ERR_EXCEEDED ||
@@ -706,7 +686,7 @@ static int claim_admit(quota_engine *e, const quota_claim *in, enum admit_mode m
 		if (denied && !queued && mode != ADMIT_CHECK && fail.action == QUOTA_ACTION_QUEUE) {
 			/* The limit's action queues: decide again as a queued claim,
 			 * with the queue locked. */
-			unbind_made(e, &cs);
+			quota__claim_unbind(e, &cs);
 			quota__lockset_unlock(e, &ls);
 			pthread_mutex_lock(&e->queue_lock);
 			queue_held = queued = 1;
@@ -717,7 +697,7 @@ static int claim_admit(quota_engine *e, const quota_claim *in, enum admit_mode m
 			note_rate_wake(e, rc, &fail, now);
 			if (attempt == 0 && (quota__deadline_due(e, now) || atomic_load(&e->sweeping))) {
 				/* Expired reservations may make room: sweep first. */
-				unbind_made(e, &cs);
+				quota__claim_unbind(e, &cs);
 				quota__lockset_unlock(e, &ls);
 				quota__sweep(e, now);
 				quota__answer_reset(ans);
@@ -729,7 +709,7 @@ static int claim_admit(quota_engine *e, const quota_claim *in, enum admit_mode m
 		if (!rc && to_queue)
 			rc = quota__queue_append(e, key, klen, rec->id);
 		if (rc || mode == ADMIT_CHECK) {
-			unbind_made(e, &cs); /* a denial or a dry run leaves nothing */
+			quota__claim_unbind(e, &cs); /* a denial or a dry run leaves nothing */
 			quota__lockset_unlock(e, &ls);
 			if (attempt == 0 && quota__expired_may_help(e, rc, epoch)) {
 				quota__answer_reset(ans);
@@ -772,9 +752,9 @@ static int claim_admit(quota_engine *e, const quota_claim *in, enum admit_mode m
 				ans->flags |= QUOTA_ANSWER_QUEUED;
 		} else {
 			int granted = mode == ADMIT_ACQUIRE;
-			charge_held(rec, granted, now);
+			quota__claim_charge_held(rec, granted, now);
 			rec->state = granted ? QUOTA_CLAIM_GRANTED : QUOTA_CLAIM_RESERVED;
-			start_ttl(e, rec, now);
+			quota__claim_start_ttl(e, rec, now);
 			quota__event_post(e, ev, granted ? QUOTA_EVENT_GRANTED : QUOTA_EVENT_RESERVED, 0,
 					  rec->state);
 		}
@@ -897,7 +877,7 @@ QUOTA_API int quota_claim_commit(quota_engine *e, const char *ns, const char *na
 				quota__capacity_freed(e);
 			c->req[idx[i]].amount = used;
 		}
-		commit_held(c, now);
+		quota__claim_commit_held(c, now);
 		quota__event_post(e, ev, QUOTA_EVENT_GRANTED, prev, c->state);
 		ev = NULL;
 	}
@@ -1094,7 +1074,7 @@ QUOTA_API int quota_claim_get(quota_engine *e, const char *ns, const char *name,
 	quota__stripe *s = &e->stripes[quota__stripe_of(e, hash)];
 	int64_t now = quota__now(e);
 	pthread_mutex_lock(&s->lock);
-	quota__claim *c = claim_find(s, hash, key, len, now);
+	quota__claim *c = quota__claim_find(s, hash, key, len, now);
 	if (!c) {
 		rc = not_found(ns, name);
 	} else {

@@ -1,0 +1,65 @@
+/*
+ * Claims, internal: what claim.c and claimset.c share.
+ * SPDX-License-Identifier: MIT
+ */
+#ifndef QUOTA_LIB_CLAIM_H
+#define QUOTA_LIB_CLAIM_H
+
+#include "engine.h"
+
+/* Internal claim flags, above the public QUOTA_CLAIM_* bits. */
+#define CLAIM_EXPIRED (1u << 31)     /* ended by a TTL or a queue deadline */
+#define CLAIM_GRANT_ON_ADMIT (1u << 30) /* queued through acquire or AUTO_COMMIT */
+#define CLAIM_EXPIRED_QUEUED (1u << 29) /* ended by its queue deadline */
+#define CLAIM_PUBLIC_FLAGS (QUOTA_CLAIM_QUEUE | QUOTA_CLAIM_AUTO_COMMIT)
+
+enum admit_mode { ADMIT_RESERVE, ADMIT_ACQUIRE, ADMIT_CHECK };
+
+/* The levels a request is charged at, resolved under config before locking. */
+typedef struct target {
+	const quota__reg *reg;
+	uint32_t levels;
+	quota__level lv[QUOTA_MAX_DEPTH];
+} target;
+
+/* The buckets of every level of every request; made ones are inserted and
+ * listed in made[] so that a denial or a dry run can take them out again.
+ * Caller holds config (read) and every stripe involved. */
+typedef struct charge_set {
+	quota__bucket *b[QUOTA_MAX_REQUESTS][QUOTA_MAX_DEPTH];
+	quota__bucket *made[QUOTA_MAX_REQUESTS * QUOTA_MAX_DEPTH];
+	uint32_t made_count;
+} charge_set;
+
+/* Copy a caller's claim into c (our size) and check it; detail names the
+ * field. */
+int quota__claim_check_in(const quota_claim *in, quota_claim *c);
+/* Under config (read): the registration and levels of every request, and
+ * their stripes added to ls. */
+int quota__claim_resolve(quota_engine *e, const quota_claim *c, target *t, quota__lockset *ls);
+/* Under config (read) and every stripe: the bucket of every level of every
+ * request, made when missing (listed in cs->made). */
+int quota__claim_bind(quota_engine *e, const quota_claim *c, target *t, charge_set *cs);
+/* Take out again the buckets quota__claim_bind() made. */
+void quota__claim_unbind(quota_engine *e, charge_set *cs);
+/* The decision for every request at every bucket it charges, alone. */
+int quota__claim_decide_all(const quota_claim *c, const target *t, const charge_set *cs,
+			    int64_t now, quota_answer *ans, quota__verdict *fail);
+/* A new claim record (not inserted); hash: of its key. NULL on no memory. */
+quota__claim *quota__claim_new(quota_engine *e, const quota_claim *src, const uint32_t *levels,
+			       uint64_t hash);
+/* Same consumer, resource, and set of (type, amount, dimensions). */
+int quota__claim_same_spec(const quota__claim *c, const quota_claim *in);
+/* The claim key in stripe s (caller holds it), forgetting a released one
+ * past its retention. */
+quota__claim *quota__claim_find(quota__stripe *s, uint64_t hash, const char *key, size_t len,
+				int64_t now);
+quota__stripe *quota__claim_stripe(quota_engine *e, const quota__claim *c);
+/* RESERVED -> GRANTED. */
+void quota__claim_commit_held(quota__claim *c, int64_t now);
+/* Charge a claim's amounts (reserved, or allocated when granted). */
+void quota__claim_charge_held(quota__claim *c, int granted, int64_t now);
+/* Start a reservation's TTL at admission. */
+void quota__claim_start_ttl(quota_engine *e, quota__claim *c, int64_t now);
+
+#endif
