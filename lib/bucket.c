@@ -24,6 +24,7 @@ QUOTA_API int quota_answer_init(quota_answer *a, size_t size)
 	memset(a, 0, sizeof *a);
 	a->size = sizeof *a;
 	a->binding_request = -1;
+	a->binding_claim = -1;
 	return QUOTA_OK;
 }
 
@@ -383,6 +384,7 @@ int quota__answer_reset(quota_answer *a)
 	a->requested = a->available = a->limit = 0;
 	a->bucket[0] = '\0';
 	a->period_ms = a->retry_after_ms = a->reset_after_ms = 0;
+	a->binding_claim = -1;
 	return QUOTA_OK;
 }
 

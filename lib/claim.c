@@ -574,6 +574,22 @@ static int others_waiting(const quota_claim *c, const target *t, const charge_se
 	return 0;
 }
 
+void quota__claim_attach(quota__claim *rec, const quota_claim *c, const target *t,
+			 const charge_set *cs)
+{
+	for (uint32_t i = 0; i < c->request_count; i++) {
+		for (uint32_t l = 0; l < t[i].levels; l++)
+			rec->req[i].charged[l] = cs->b[i][l];
+		rec->req[i].charged_count = t[i].levels;
+		const quota__bucket *first = cs->b[i][0];
+		const quota_request *r = quota__elem(c->requests, i);
+		for (uint32_t k = 0; k < first->sel_count && !rec->req[i].alloc; k++)
+			if (quota__selector_match(first->sels[k]->selector, r->dimensions,
+						  r->dimension_count))
+				rec->req[i].alloc = first->sels[k];
+	}
+}
+
 static int claim_admit(quota_engine *e, const quota_claim *in, enum admit_mode mode,
 		       quota_answer *ans)
 {
@@ -719,19 +735,10 @@ static int claim_admit(quota_engine *e, const quota_claim *in, enum admit_mode m
 				ans->state = QUOTA_CLAIM_GRANTED;
 			break;
 		}
-		for (uint32_t i = 0; i < c.request_count; i++) {
-			for (uint32_t l = 0; l < t[i].levels; l++)
-				rec->req[i].charged[l] = cs.b[i][l];
-			rec->req[i].charged_count = t[i].levels;
-			quota__bucket *first = cs.b[i][0];
-			const quota_request *r = quota__elem(c.requests, i);
-			for (uint32_t k = 0; k < first->sel_count && !rec->req[i].alloc; k++)
-				if (quota__selector_match(first->sels[k]->selector, r->dimensions,
-							  r->dimension_count))
-					rec->req[i].alloc = first->sels[k];
+		quota__claim_attach(rec, &c, t, &cs);
+		for (uint32_t i = 0; to_queue && i < c.request_count; i++) {
 			quota__bucket *tb[QUOTA__TARGETS_MAX];
-			for (uint32_t k = 0, n = to_queue ? quota__req_targets(&rec->req[i], tb) : 0;
-			     k < n; k++)
+			for (uint32_t k = 0, n = quota__req_targets(&rec->req[i], tb); k < n; k++)
 				tb[k]->pending++;
 		}
 		if (old) {

@@ -55,6 +55,10 @@ int quota__claim_same_spec(const quota__claim *c, const quota_claim *in);
 quota__claim *quota__claim_find(quota__stripe *s, uint64_t hash, const char *key, size_t len,
 				int64_t now);
 quota__stripe *quota__claim_stripe(quota_engine *e, const quota__claim *c);
+/* Point a new record at the buckets it charges (and its most specific
+ * selector bucket); caller holds their stripes. */
+void quota__claim_attach(quota__claim *rec, const quota_claim *c, const target *t,
+			 const charge_set *cs);
 /* RESERVED -> GRANTED. */
 void quota__claim_commit_held(quota__claim *c, int64_t now);
 /* Charge a claim's amounts (reserved, or allocated when granted). */

@@ -325,12 +325,13 @@ static inline void test_snapshot_buckets_claims(quota_engine *e, char *buf, size
 	if ((rc = quota_bucket_iter_new(e, NULL, NULL, &bi)) == QUOTA_OK) {
 		while (n < TEST_SNAP_MAX_LINES && (rc = quota_bucket_iter_next(bi, &b)) == QUOTA_OK) {
 			snprintf(line, sizeof line,
-				 "bucket %s/%s/%s:%s limit %" PRId64 " alloc %" PRId64
+				 "bucket %s/%s/%s:%s[%s] limit %" PRId64 " alloc %" PRId64
 				 " res %" PRId64 " avail %" PRId64 " claims %" PRId64
 				 " reservations %" PRId64 " grants %" PRId64 " refs %u flags %u"
 				 " og %" PRId64 "\n",
 				 TEST_S_(b->consumer.kind), TEST_S_(b->consumer.ns),
-				 TEST_S_(b->consumer.name), TEST_S_(b->resource_type), b->limit,
+				 TEST_S_(b->consumer.name), TEST_S_(b->resource_type),
+				 TEST_S_(b->selector), b->limit,
 				 b->allocated, b->reserved, b->available, b->claim_count,
 				 b->reserved_count, b->grant_count, b->grant_ref_count, b->flags,
 				 b->observed_generation);

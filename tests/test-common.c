@@ -445,6 +445,80 @@ static int op_reserve(quota_engine *e)
 	return quota_claim_reserve(e, &t.c, NULL);
 }
 
+static int op_reserve_labeled(quota_engine *e)
+{
+	static const quota_label us[] = {{"region", "us"}};
+	struct test_claim t;
+	test_claim_init(&t, "ns", "fault-labeled", &fault_org);
+	test_claim_add(&t, "fault.example.com/cpus", 1);
+	t.r[0].dimensions = us;
+	t.r[0].dimension_count = 1;
+	return quota_claim_reserve(e, &t.c, NULL);
+}
+
+/* A selector bucket made after a claim it matches (which it then counts). */
+static int op_grant_selector(quota_engine *e)
+{
+	static const quota_label us[] = {{"region", "us"}};
+	quota_grant_bucket b[2];
+	quota_allowance a;
+	quota_grant g;
+	quota_grant_bucket_init(&b[0], sizeof b[0]);
+	b[0].amount = 5;
+	quota_grant_bucket_init(&b[1], sizeof b[1]);
+	b[1].amount = 2;
+	b[1].match_labels = us;
+	b[1].match_label_count = 1;
+	quota_allowance_init(&a, sizeof a);
+	a.resource_type = "fault.example.com/cpus";
+	a.buckets = b;
+	a.bucket_count = 2;
+	quota_grant_init(&g, sizeof g);
+	g.name = "fault-selector";
+	g.consumer = fault_org;
+	g.allowances = &a;
+	g.allowance_count = 1;
+	return quota_grant_apply(e, &g, NULL);
+}
+
+static int op_claim_set(quota_engine *e)
+{
+	static const quota_label us[] = {{"region", "us"}};
+	struct test_claim t[2];
+	quota_claim set[2];
+	for (int i = 0; i < 2; i++) {
+		test_claim_init(&t[i], "ns", i ? "fault-set-b" : "fault-set-a", &fault_org);
+		test_claim_add(&t[i], "fault.example.com/cpus", 1);
+		t[i].r[0].dimensions = i ? us : NULL;
+		t[i].r[0].dimension_count = i ? 1 : 0;
+		set[i] = t[i].c;
+	}
+	return quota_claim_set_acquire(e, set, 2, NULL);
+}
+
+static int op_rate_grant(quota_engine *e)
+{
+	quota_grant_bucket b[2];
+	quota_allowance a;
+	quota_grant g;
+	for (int i = 0; i < 2; i++) {
+		quota_grant_bucket_init(&b[i], sizeof b[i]);
+		b[i].amount = 100;
+		b[i].period_ms = i ? QUOTA_PERIOD_DAY : QUOTA_PERIOD_SECOND;
+		b[i].window = i ? QUOTA_WINDOW_CALENDAR : QUOTA_WINDOW_ROLLING;
+	}
+	quota_allowance_init(&a, sizeof a);
+	a.resource_type = "fault.example.com/tokens";
+	a.buckets = b;
+	a.bucket_count = 2;
+	quota_grant_init(&g, sizeof g);
+	g.name = "fault-rate";
+	g.consumer = fault_org;
+	g.allowances = &a;
+	g.allowance_count = 1;
+	return quota_grant_apply(e, &g, NULL);
+}
+
 static int op_consume(quota_engine *e)
 {
 	static const quota_ref other = {.kind = "Organization", .name = "other"};
@@ -560,6 +634,16 @@ static void test_allocator(void)
 	CHECK_RC(test_register(e, "fault.example.com/open", NULL, "Organization", 5), QUOTA_OK);
 	fault_loop("grant_apply", e, &c, op_grant);
 	fault_loop("claim_reserve", e, &c, op_reserve);
+	fault_loop("claim_reserve with dimensions", e, &c, op_reserve_labeled);
+	fault_loop("grant_apply making a selector bucket", e, &c, op_grant_selector);
+	fault_loop("claim_set_acquire", e, &c, op_claim_set);
+	quota_registration rr;
+	quota_registration_init(&rr, sizeof rr);
+	rr.resource_type = "fault.example.com/tokens";
+	rr.consumer_type.kind = "Organization";
+	rr.resource_class = QUOTA_RESOURCE_RATE;
+	CHECK_RC(quota_registration_create(e, &rr), QUOTA_OK);
+	fault_loop("grant_apply of rate limits", e, &c, op_rate_grant);
 	fault_loop("consume (bucket creation)", e, &c, op_consume);
 	fault_loop("registration_get", e, &c, op_get_registration);
 	fault_loop("consumer_set_parent", e, &c, op_set_parent);

@@ -80,7 +80,7 @@ static void *work(void *arg)
 	for (long i = 0; i < ops_per_thread; i++) {
 		int p = (int)(next_rand(&w->rng) % PROJECTS);
 		int slot = (int)(next_rand(&w->rng) % NAMES);
-		int op = (int)(next_rand(&w->rng) % 12);
+		int op = (int)(next_rand(&w->rng) % 13);
 		snprintf(name, sizeof name, "t%d-%d", w->id, slot);
 		struct test_claim c;
 		test_claim_init(&c, "stress", name, &projects[slot % PROJECTS]);
@@ -122,6 +122,20 @@ static void *work(void *arg)
 			if (quota_rate_take(engine, &projects[p], RATE, 1, NULL) == QUOTA_OK)
 				w->taken[p]++;
 			break;
+		case 12: {
+			/* A set of two claims, decided as one. */
+			struct test_claim c2;
+			char name2[32];
+			int slot2 = (slot + 1) % NAMES;
+			snprintf(name2, sizeof name2, "t%d-%d", w->id, slot2);
+			test_claim_init(&c2, "stress", name2, &projects[slot2 % PROJECTS]);
+			test_claim_add(&c2, TYPE, 1 + (int64_t)(next_rand(&w->rng) % 8));
+			c2.r[0].dimensions = region_of(slot2);
+			c2.r[0].dimension_count = region_of(slot2) ? 1 : 0;
+			quota_claim set[2] = {c.c, c2.c};
+			quota_claim_set_acquire(engine, set, 2, NULL);
+			break;
+		}
 		default:
 			if (w->anonymous[p] > 0 &&
 			    quota_give_back(engine, &projects[p], TYPE, 1) == QUOTA_OK)

@@ -59,6 +59,8 @@ typedef enum quota_answer_flag {
  *   a zero limit). 0 otherwise.
  * - reset_after_ms: for a rate limit, how long until it is back to full
  *   (rolling) or its window ends (calendar). 0 otherwise.
+ * - binding_claim: for a claim set, the index of the claim whose request
+ *   binding_request names; -1 otherwise.
  */
 typedef struct quota_answer {
 	size_t size;
@@ -73,6 +75,8 @@ typedef struct quota_answer {
 	int64_t period_ms;
 	int64_t retry_after_ms;
 	int64_t reset_after_ms;
+	int32_t binding_claim;
+	int32_t reserved0;
 } quota_answer;
 
 /** Initialise an answer. QUOTA_OK or QUOTA_ERR_INVALID. */

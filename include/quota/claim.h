@@ -142,6 +142,46 @@ QUOTA_API int quota_claim_acquire(quota_engine *e, const quota_claim *c, quota_a
  */
 QUOTA_API int quota_claim_check(quota_engine *e, const quota_claim *c, quota_answer *answer);
 
+/** Most claims in one claim set. */
+#define QUOTA_MAX_CLAIM_SET 16
+
+/**
+ * Reserve a set of claims as one: either every request of every claim
+ * fits, counted together where claims share a bucket (or a level, a
+ * selector bucket, a rate limit), and every claim is RESERVED, or nothing
+ * is held and nothing stored. What a policy admission renders is reserved
+ * this way.
+ *
+ * @param claims  1-QUOTA_MAX_CLAIM_SET claims with distinct (ns, name), all
+ *                elements of one size; QUOTA_CLAIM_QUEUE is not allowed (a
+ *                set is decided at once).
+ * @param answer  optional; on denial binding_claim and binding_request name
+ *                the first request that charges the binding bucket, and
+ *                requested is what the whole set needs there.
+ *
+ * Idempotency works per claim: a claim of the set that exists with the same
+ * spec (not released) is taken as it is and charges nothing more; the
+ * others are decided together. If every one existed the answer carries
+ * QUOTA_ANSWER_EXISTED. A claim that exists with another spec is
+ * QUOTA_ERR_CONFLICT for the whole set.
+ *
+ * @return as quota_claim_reserve(), with the detail of a claim's invalid
+ *         field prefixed "claims[i]: ". Thread-safe.
+ */
+QUOTA_API int quota_claim_set_reserve(quota_engine *e, const quota_claim *claims, uint32_t count,
+				      quota_answer *answer);
+
+/** quota_claim_set_reserve(), ending GRANTED (reserved members are committed). */
+QUOTA_API int quota_claim_set_acquire(quota_engine *e, const quota_claim *claims, uint32_t count,
+				      quota_answer *answer);
+
+/**
+ * Dry run of quota_claim_set_acquire(): would the whole set fit now?
+ * Existing claims are not considered (as quota_claim_check()).
+ */
+QUOTA_API int quota_claim_set_check(quota_engine *e, const quota_claim *claims, uint32_t count,
+				    quota_answer *answer);
+
 /**
  * Commit a reservation: RESERVED -> GRANTED.
  *

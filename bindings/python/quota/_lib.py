@@ -177,6 +177,8 @@ class Answer(Structure):
         ("period_ms", c_int64),
         ("retry_after_ms", c_int64),
         ("reset_after_ms", c_int64),
+        ("binding_claim", c_int32),
+        ("reserved0", c_int32),
     ]
 
 
