@@ -336,7 +336,10 @@ void quota__answer_verdict(quota_answer *a, int status, int req, const quota__bu
 	a->period_ms = v->lim ? v->lim->period_ns / 1000000 : 0;
 	a->retry_after_ms = ms_up(v->view.retry_after_ns);
 	a->reset_after_ms = ms_up(v->view.reset_after_ns);
-	if (status == QUOTA_ERR_RATE_LIMITED && v->action != QUOTA_ACTION_REJECT)
+	/* Throttling promises a time after which the request passes: a
+	 * request that never can (above the burst, a zero limit) is rejected. */
+	if (status == QUOTA_ERR_RATE_LIMITED && v->action != QUOTA_ACTION_REJECT &&
+	    v->view.retry_after_ns >= 0)
 		a->flags |= QUOTA_ANSWER_THROTTLED;
 }
 

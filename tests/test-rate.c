@@ -263,6 +263,10 @@ static void test_actions(void)
 	CHECK_RC(quota_rate_take(e, &chat, TOKENS, 10, NULL), QUOTA_OK);
 	CHECK_RC(quota_rate_take(e, &chat, TOKENS, 1, &a), QUOTA_ERR_RATE_LIMITED);
 	CHECK(a.flags & QUOTA_ANSWER_THROTTLED);
+	/* Never passing is not throttling: rejected and counted so. */
+	CHECK_RC(quota_rate_take(e, &chat, REQUESTS, 11, &a), QUOTA_ERR_RATE_LIMITED);
+	CHECK_EQ_INT(a.retry_after_ms, -1);
+	CHECK((a.flags & QUOTA_ANSWER_THROTTLED) == 0);
 
 	CHECK_RC(quota_rate_take(e, &embed, REQUESTS, 10, NULL), QUOTA_OK);
 	CHECK_RC(quota_rate_take(e, &embed, REQUESTS, 5, &a), QUOTA_OK);
@@ -274,7 +278,7 @@ static void test_actions(void)
 
 	quota_stats s = stats_of(e);
 	CHECK_EQ_INT(s.throttled, 2);
-	CHECK_EQ_INT(s.denied_rate_limited, 0);
+	CHECK_EQ_INT(s.denied_rate_limited, 1);
 	CHECK_EQ_INT(s.warnings, 1);
 
 	/* The registration's action applies where grant buckets name none;
