@@ -13,13 +13,23 @@ from quota import Registration
 
 from .support import ACME, SANITIZED, VCPU, WEB, AllocatorTest, libc
 
-CALLS_PER_ROUND = 20
+CALLS_PER_ROUND = 23
+TOKENS = "serving.example.com/tokens"
 
 
 def setup(e: quota.Engine) -> None:
     e.create_registration(Registration(VCPU, "Organization", description="vcpus"))
     e.apply_grant(quota.Grant("g", ACME, {VCPU: 100}))
     e.set_parent(WEB, ACME)
+    # Rates and a selector bucket: results with rate lists, labels and expressions.
+    e.create_registration(Registration(TOKENS, "Organization", "rate", allowed_dimensions=["region"]))
+    us = quota.SelectorRequirement("region", "in", ["us"])
+    buckets = [
+        quota.GrantBucket(quota.UNLIMITED, quota.PERIOD_SECOND),
+        quota.GrantBucket(quota.UNLIMITED, quota.PERIOD_DAY, window="calendar", match_expressions=[us]),
+        quota.GrantBucket(quota.UNLIMITED, quota.PERIOD_SECOND, match_labels={"region": "us"}),
+    ]
+    e.apply_grant(quota.Grant("t", ACME, {TOKENS: buckets}))
 
 
 def one_round(e: quota.Engine, i: int) -> None:
@@ -46,6 +56,9 @@ def one_round(e: quota.Engine, i: int) -> None:
     except quota.QuotaExceeded:
         pass
     e.stats()
+    e.rate_take(ACME, TOKENS, 5)
+    e.get_bucket(ACME, TOKENS, "region=us")
+    e.get_grant("t")
     if i % 10 == 0:  # the larger texts, less often
         e.prometheus()
         e.audit()
