@@ -11,11 +11,12 @@ from __future__ import annotations
 import functools
 import operator
 from ctypes import byref, c_char_p, sizeof
-from typing import Any, Optional, Sequence
+from typing import Any, Mapping, Optional, Sequence
 
 from . import _lib
 from .errors import InvalidArgument
 from .types import (
+    INT64_MAX,
     Allocation,
     Allowance,
     Answer,
@@ -31,17 +32,21 @@ from .types import (
     GrantBucket,
     GrantRef,
     KindRef,
+    RateInfo,
     Ref,
     Registration,
     Request,
+    SelectorOp,
+    SelectorRequirement,
     Stats,
+    ViolationAction,
+    Window,
     enum_value,
 )
 
 lib = _lib.lib
 
-INT64_MIN = -(1 << 63)
-INT64_MAX = (1 << 63) - 1
+INT64_MIN = -INT64_MAX - 1
 
 
 def text(value: Optional[str], field: str) -> Optional[bytes]:
@@ -124,6 +129,22 @@ def c_ref(value: Any, field: str = "ref") -> _lib.Ref:
     return _c_ref(value if isinstance(value, Ref) else Ref.of(value), field)
 
 
+def strings(items: Sequence[str], field: str) -> Any:
+    """A C array of strings (const char *const *)."""
+    return (c_char_p * len(items))(*(text(v, field) for v in items))
+
+
+def labels(items: Mapping[str, str], field: str) -> Any:
+    """A C array of quota_label from {key: value}, or None when empty."""
+    if not items:
+        return None
+    arr = (_lib.Label * len(items))()
+    for c, (k, v) in zip(arr, items.items()):
+        c.key = text(k, field + ".key")
+        c.value = text(v, field + ".value")
+    return arr
+
+
 def _fill_kind(c: _lib.KindRef, k: KindRef) -> None:
     c.api_group = text(k.api_group, "api_group")
     c.kind = text(k.kind, "kind")
@@ -144,17 +165,33 @@ def c_registration(r: Registration) -> _lib.Registration:
         _fill_kind(ck, k)
     c.claiming_resources = kinds
     c.claiming_resource_count = len(kinds)
-    dims = (c_char_p * len(r.allowed_dimensions))(
-        *(text(d, "allowed_dimensions[]") for d in r.allowed_dimensions)
-    )
-    c.allowed_dimensions = dims
-    c.allowed_dimension_count = len(dims)
+    c.allowed_dimensions = strings(r.allowed_dimensions, "allowed_dimensions[]")
+    c.allowed_dimension_count = len(r.allowed_dimensions)
     c.default_limit = i64(r.default_limit, "default_limit")
+    c.violation_action = int(r.violation_action)
     return c
+
+
+def _fill_requirement(c: _lib.SelectorRequirement, x: SelectorRequirement) -> None:
+    c.key = text(x.key, "match_expressions[].key")
+    c.op = int(x.op)
+    c.values = strings(x.values, "match_expressions[].values[]")
+    c.value_count = len(x.values)
 
 
 def _fill_grant_bucket(c: _lib.GrantBucket, b: GrantBucket) -> None:
     c.amount = i64(b.amount, "amount")
+    c.period_ms = i64(b.period_ms, "period_ms")
+    c.burst = i64(b.burst, "burst")
+    c.window = int(b.window)
+    c.violation_action = int(b.violation_action)
+    c.match_labels = labels(b.match_labels, "match_labels")
+    c.match_label_count = len(b.match_labels)
+    exprs = (_lib.SelectorRequirement * len(b.match_expressions))()
+    for cx, x in zip(exprs, b.match_expressions):
+        _fill_requirement(cx, x)
+    c.match_expressions = exprs
+    c.match_expression_count = len(exprs)
 
 
 def _fill_allowance(c: _lib.Allowance, a: Allowance) -> None:
@@ -176,6 +213,8 @@ def c_grant(g: Grant) -> _lib.Grant:
 def _fill_request(c: _lib.Request, r: Request) -> None:
     c.resource_type = text(r.resource_type, "resource_type")
     c.amount = i64(r.amount, "amount")
+    c.dimensions = labels(r.dimensions, "dimensions")
+    c.dimension_count = len(r.dimensions)
 
 
 def c_requests(requests: Sequence[Request]) -> Any:
@@ -214,6 +253,9 @@ def answer(c: _lib.Answer) -> Answer:
         c.available,
         c.limit,
         s(c.bucket),
+        c.period_ms,
+        c.retry_after_ms,
+        c.reset_after_ms,
     )
 
 
@@ -235,6 +277,24 @@ def registration(c: _lib.Registration) -> Registration:
         c.default_limit,
         tuple(s(c.allowed_dimensions[i]) for i in range(c.allowed_dimension_count)),
         c.generation,
+        enum_value(ViolationAction, c.violation_action),
+    )
+
+
+def _requirement(c: _lib.SelectorRequirement) -> SelectorRequirement:
+    values = tuple(s(c.values[v]) for v in range(c.value_count))
+    return SelectorRequirement(s(c.key), enum_value(SelectorOp, c.op), values)
+
+
+def _grant_bucket(c: _lib.GrantBucket) -> GrantBucket:
+    return GrantBucket(
+        c.amount,
+        c.period_ms,
+        c.burst,
+        enum_value(Window, c.window),
+        enum_value(ViolationAction, c.violation_action),
+        {s(c.match_labels[k].key): s(c.match_labels[k].value) for k in range(c.match_label_count)},
+        tuple(_requirement(c.match_expressions[k]) for k in range(c.match_expression_count)),
     )
 
 
@@ -242,9 +302,21 @@ def grant(c: _lib.Grant) -> Grant:
     allowances = []
     for i in range(c.allowance_count):
         a = c.allowances[i]
-        amounts = tuple(GrantBucket(a.buckets[j].amount) for j in range(a.bucket_count))
-        allowances.append(Allowance(s(a.resource_type), amounts))
+        buckets = tuple(_grant_bucket(a.buckets[j]) for j in range(a.bucket_count))
+        allowances.append(Allowance(s(a.resource_type), buckets))
     return Grant(s(c.name), ref(c.consumer), tuple(allowances), opt(c.ns), c.generation)
+
+
+def _rate(c: _lib.RateInfo) -> RateInfo:
+    return RateInfo(
+        c.period_ms,
+        enum_value(Window, c.window),
+        enum_value(ViolationAction, c.violation_action),
+        c.limit,
+        c.burst,
+        c.remaining,
+        c.reset_after_ms,
+    )
 
 
 def bucket(c: _lib.BucketInfo) -> BucketInfo:
@@ -269,6 +341,9 @@ def bucket(c: _lib.BucketInfo) -> BucketInfo:
         c.observed,
         c.drift,
         c.pending,
+        tuple(_rate(c.rates[i].contents) for i in range(c.rate_count)),
+        s(c.selector),
+        c.utilization_ppm,
     )
 
 

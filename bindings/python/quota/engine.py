@@ -348,14 +348,16 @@ class Engine:
 
     # --- buckets ----------------------------------------------------------
 
-    def get_bucket(self, consumer: RefLike, resource_type: str) -> BucketInfo:
-        return self._get(
-            lib.quota_bucket_get,
-            _lib.BucketInfo,
-            cv.bucket,
-            cv.c_ref(consumer, "consumer"),
-            cv.text(resource_type, "resource_type"),
-        )
+    def get_bucket(self, consumer: RefLike, resource_type: str, selector: str = "") -> BucketInfo:
+        """The base bucket of (consumer, type), or with ``selector`` (its
+        canonical text, as ``BucketInfo.selector`` prints it) one of its
+        selector buckets (NotFound when there is none)."""
+        args = [cv.c_ref(consumer, "consumer"), cv.text(resource_type, "resource_type")]
+        fn = lib.quota_bucket_get
+        if selector:
+            fn = lib.quota_bucket_get_selector
+            args.append(cv.text(selector, "selector"))
+        return self._get(fn, _lib.BucketInfo, cv.bucket, *args)
 
     def buckets(
         self, consumer: Optional[RefLike] = None, resource_type: Optional[str] = None
@@ -374,9 +376,20 @@ class Engine:
         return BucketIterator(self, self._adopt(out.value, lib.quota_bucket_iter_free))
 
     def consume(self, consumer: RefLike, resource_type: str, amount: int) -> Answer:
-        """Charge amount to the bucket without a claim, if it fits."""
+        """Charge amount to the bucket without a claim, if it fits (on a
+        Rate type: rate_take)."""
+        return self._take(lib.quota_consume, consumer, resource_type, amount)
+
+    def rate_take(self, consumer: RefLike, resource_type: str, n: int = 1) -> Answer:
+        """Take n from the rate limits of a Rate type, at every level: all
+        or none. RateLimited (with ``retry_after``) when a limit denies; the
+        answer reports the limit with the least left. Taken is spent:
+        give_back does not return it."""
+        return self._take(lib.quota_rate_take, consumer, resource_type, n)
+
+    def _take(self, fn: Any, consumer: RefLike, resource_type: str, amount: int) -> Answer:
         a = cv.init(_lib.Answer)
-        rc = lib.quota_consume(
+        rc = fn(
             self._ptr(),
             cv.c_ref(consumer, "consumer"),
             cv.text(resource_type, "resource_type"),

@@ -10,6 +10,7 @@ takes one, else ``None``).
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING, Any, Optional
 
 from ._lib import lib
@@ -107,13 +108,23 @@ class NotAllowed(QuotaError):
 
 
 class RateLimited(QuotaError):
-    """A rate limit denied the request.
+    """A rate limit denied the request (its action rejects or throttles).
 
-    ``retry_after`` (seconds) stays ``None`` until the C API reports it.
+    From the answer: ``retry_after_ms``, how long until the same request
+    would pass (-1: never, it exceeds the burst or a zero limit), and
+    ``retry_after``, the same in seconds (``math.inf`` for never). Both are
+    ``None`` for an exception made without an answer.
     """
 
     code = ERR_RATE_LIMITED
-    retry_after: Optional[float] = None
+
+    def __init__(
+        self, detail: str = "", *, code: Optional[int] = None, answer: Optional[Answer] = None
+    ) -> None:
+        super().__init__(detail, code=code, answer=answer)
+        ms = None if answer is None else answer.retry_after_ms
+        self.retry_after_ms: Optional[int] = ms
+        self.retry_after: Optional[float] = None if ms is None else math.inf if ms < 0 else ms / 1000
 
 
 class InUse(QuotaError):

@@ -10,12 +10,15 @@ dataclasses built from what the library returned.
 from __future__ import annotations
 
 import enum
+import math
 import operator
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping, Optional, Tuple, Union
 
 UNLIMITED = -1
 """The unlimited amount, in grant amounts, default limits and bucket limits."""
+
+INT64_MAX = (1 << 63) - 1
 
 MAX_REQUESTS = 20
 MAX_DEPTH = 8
@@ -31,6 +34,43 @@ class ResourceClass(enum.IntEnum):
 class Enforcement(enum.IntEnum):
     ENFORCE = 0
     WARN = 1
+
+
+class ViolationAction(enum.IntEnum):
+    """What happens when a request does not fit a limit (registration and
+    grant bucket; DEFAULT in a grant bucket means the registration's,
+    in a registration REJECT). THROTTLE only for Rate types."""
+
+    DEFAULT = 0
+    REJECT = 1
+    THROTTLE = 2
+    WARN = 3
+    QUEUE = 4
+
+
+class Window(enum.IntEnum):
+    """How a rate limit counts time: GCRA, or aligned UTC windows."""
+
+    ROLLING = 0
+    CALENDAR = 1
+
+
+class SelectorOp(enum.IntEnum):
+    """Operators of a selector requirement (Milo: In, NotIn, Exists, DoesNotExist)."""
+
+    IN = 1
+    NOT_IN = 2
+    EXISTS = 3
+    DOES_NOT_EXIST = 4
+
+
+# Rate periods in milliseconds, for GrantBucket.period_ms (any count of ms works).
+PERIOD_SECOND = 1000
+PERIOD_MINUTE = 60 * PERIOD_SECOND
+PERIOD_HOUR = 60 * PERIOD_MINUTE
+PERIOD_DAY = 24 * PERIOD_HOUR
+PERIOD_MAX = 366 * PERIOD_DAY
+"""The longest period: 366 days."""
 
 
 class ClaimState(enum.IntEnum):
@@ -51,6 +91,7 @@ class AnswerFlag(enum.IntFlag):
     WARNED = 1 << 0
     EXISTED = 1 << 1
     QUEUED = 1 << 2
+    THROTTLED = 1 << 3
 
 
 class BucketFlag(enum.IntFlag):
@@ -84,13 +125,25 @@ def enum_value(kind: Any, value: int) -> Any:
 
 
 def _by_name(kind: Any, value: Any) -> Any:
-    """Accept an enum member, its int, or its name in any case ("Entity")."""
+    """Accept an enum member, its int, or its name in any case, with or
+    without underscores ("Entity", "NotIn", "not_in")."""
     if isinstance(value, str):
-        try:
-            return kind[value.upper()]
-        except KeyError:
-            raise ValueError(f"{kind.__name__}: unknown name {value!r}") from None
+        wanted = value.upper().replace("_", "")
+        for name, member in kind.__members__.items():
+            if name.replace("_", "") == wanted:
+                return member
+        raise ValueError(f"{kind.__name__}: unknown name {value!r}")
     return enum_value(kind, operator.index(value))
+
+
+def _labels(value: Optional[Mapping[str, str]]) -> dict[str, str]:
+    """A copy of a label mapping (dimensions, matchLabels); None is empty."""
+    return dict(value or {})
+
+
+def _labels_field() -> Any:
+    """A dict field: compared, but left out of the hash (a dict has none)."""
+    return field(default_factory=dict, hash=False)
 
 
 def _set(obj: Any, name: str, value: Any) -> None:
@@ -184,6 +237,8 @@ class Registration:
     """A resource type (ResourceRegistration); input and result.
 
     ``generation`` is output only. Text fields read back as "" when unset.
+    ``violation_action`` applies where a grant bucket names none (DEFAULT
+    here is REJECT; THROTTLE only for a Rate type).
     """
 
     resource_type: str
@@ -198,11 +253,13 @@ class Registration:
     default_limit: int = 0
     allowed_dimensions: Tuple[str, ...] = ()
     generation: int = 0
+    violation_action: ViolationAction = ViolationAction.DEFAULT
 
     def __post_init__(self) -> None:
         _set(self, "consumer_type", KindRef.of(self.consumer_type))
         _set(self, "resource_class", _by_name(ResourceClass, self.resource_class))
         _set(self, "enforcement", _by_name(Enforcement, self.enforcement))
+        _set(self, "violation_action", _by_name(ViolationAction, self.violation_action))
         _set(self, "claiming_resources", tuple(KindRef.of(k) for k in self.claiming_resources))
         _set(self, "allowed_dimensions", tuple(self.allowed_dimensions))
 
@@ -211,7 +268,8 @@ class Registration:
         """From a Milo ResourceRegistration (or its spec): resourceType,
         consumerType, type, baseUnit, displayUnit, description,
         unitConversionFactor, claimingResources, and the extensions
-        defaultLimit, allowedDimensions, enforcement."""
+        defaultLimit, allowedDimensions, enforcement, violationAction
+        ("Reject", "Throttle", "Warn", "Queue")."""
         _, s = _spec(d)
         return cls(
             s["resourceType"],
@@ -225,25 +283,83 @@ class Registration:
             tuple(s.get("claimingResources", ())),
             s.get("defaultLimit", 0),
             tuple(s.get("allowedDimensions", ())),
+            violation_action=s.get("violationAction", ViolationAction.DEFAULT),
         )
 
 
 @dataclass(frozen=True)
+class SelectorRequirement:
+    """One term of a selector's matchExpressions: ``key``, ``op`` (a
+    SelectorOp or its name, "In" or "not_in" alike) and the values, 1-16
+    for IN and NOT_IN, none for EXISTS and DOES_NOT_EXIST."""
+
+    key: str
+    op: SelectorOp
+    values: Tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        _set(self, "op", _by_name(SelectorOp, self.op))
+        values = (self.values,) if isinstance(self.values, str) else self.values
+        _set(self, "values", tuple(values))
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> "SelectorRequirement":
+        """From a Milo label selector requirement: key, operator, values."""
+        return cls(d["key"], d["operator"], tuple(d.get("values") or ()))
+
+
+@dataclass(frozen=True)
 class GrantBucket:
-    """One bucket of an allowance: amount >= 0 or UNLIMITED."""
+    """One bucket of an allowance: amount >= 0 or UNLIMITED.
+
+    For a Rate type the amount is per ``period_ms`` (PERIOD_SECOND, ...,
+    any count of ms up to PERIOD_MAX), in a ``window`` (Window), with a
+    ``burst`` (rolling windows; 0 means one period's worth); for other
+    types these stay 0. ``violation_action`` overrides the registration's
+    (DEFAULT: the registration's). ``match_labels`` ({key: value}) and
+    ``match_expressions`` (SelectorRequirements) make it a selector
+    bucket that limits only the requests whose dimensions they match.
+    """
 
     amount: int
+    period_ms: int = 0
+    burst: int = 0
+    window: Window = Window.ROLLING
+    violation_action: ViolationAction = ViolationAction.DEFAULT
+    match_labels: Mapping[str, str] = _labels_field()
+    match_expressions: Tuple[SelectorRequirement, ...] = ()
+
+    def __post_init__(self) -> None:
+        _set(self, "window", _by_name(Window, self.window))
+        _set(self, "violation_action", _by_name(ViolationAction, self.violation_action))
+        _set(self, "match_labels", _labels(self.match_labels))
+        _set(self, "match_expressions", tuple(self.match_expressions))
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> "GrantBucket":
+        """From a Milo allowance bucket: amount, and the extension
+        selector{matchLabels, matchExpressions[]{key, operator, values}}."""
+        sel = d.get("selector") or {}
+        return cls(
+            d["amount"],
+            match_labels=sel.get("matchLabels"),
+            match_expressions=tuple(
+                SelectorRequirement.from_dict(x) for x in sel.get("matchExpressions") or ()
+            ),
+        )
 
 
 @dataclass(frozen=True)
 class Allowance:
-    """What a grant gives for one type. ``buckets`` takes ints or GrantBuckets."""
+    """What a grant gives for one type. ``buckets`` takes ints or
+    GrantBuckets, or one of them alone."""
 
     resource_type: str
     buckets: Tuple[GrantBucket, ...]
 
     def __post_init__(self) -> None:
-        items = (self.buckets,) if isinstance(self.buckets, int) else self.buckets
+        one = isinstance(self.buckets, (int, GrantBucket))
+        items = (self.buckets,) if one else self.buckets
         _set(
             self,
             "buckets",
@@ -280,13 +396,14 @@ class Grant:
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> "Grant":
         """From a Milo ResourceGrant: metadata.name, metadata.namespace,
-        spec.consumerRef, spec.allowances[].{resourceType, buckets[].amount}."""
+        spec.consumerRef, spec.allowances[].{resourceType, buckets[]}
+        (buckets as GrantBucket.from_dict reads them)."""
         meta, s = _spec(d)
         return cls(
             meta["name"],
             Ref.of(s["consumerRef"]),
             tuple(
-                Allowance(a["resourceType"], tuple(b["amount"] for b in a["buckets"]))
+                Allowance(a["resourceType"], tuple(GrantBucket.from_dict(b) for b in a["buckets"]))
                 for a in s["allowances"]
             ),
             meta.get("namespace"),
@@ -295,17 +412,35 @@ class Grant:
 
 @dataclass(frozen=True)
 class Request:
-    """An amount of a registered type, in a claim, a settlement or a resize."""
+    """An amount of a registered type, in a claim, a settlement or a resize.
+
+    ``dimensions`` ({key: value}, claims only) label the request: each key
+    must be an allowed dimension of the type; the request is charged to
+    every selector bucket they match as well as to the base bucket.
+    """
 
     resource_type: str
     amount: int
+    dimensions: Mapping[str, str] = _labels_field()
+
+    def __post_init__(self) -> None:
+        _set(self, "dimensions", _labels(self.dimensions))
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> "Request":
+        """From a Milo request: resourceType, amount, and the extension dimensions."""
+        return cls(d["resourceType"], d["amount"], d.get("dimensions"))
 
 
-RequestsLike = Union[Iterable[Union[Request, Tuple[str, int]]], Mapping[str, int]]
+RequestsLike = Union[
+    Iterable[Union[Request, Tuple[str, int], Tuple[str, int, Mapping[str, str]]]],
+    Mapping[str, int],
+]
 
 
 def requests_of(value: RequestsLike) -> Tuple[Request, ...]:
-    """Requests from Request objects, (type, amount) pairs or a mapping."""
+    """Requests from Request objects, (type, amount) pairs, (type, amount,
+    dimensions) triples or a mapping {type: amount}."""
     if isinstance(value, Mapping):
         return tuple(Request(t, a) for t, a in value.items())
     return tuple(r if isinstance(r, Request) else Request(*r) for r in value)
@@ -339,13 +474,13 @@ class Claim:
     def from_dict(cls, d: Mapping[str, Any]) -> "Claim":
         """From a Milo ResourceClaim: metadata.name, metadata.namespace,
         spec.consumerRef, spec.resourceRef, spec.requests[].{resourceType,
-        amount}."""
+        amount, dimensions}."""
         meta, s = _spec(d)
         resource = s.get("resourceRef")
         return cls(
             meta["name"],
             Ref.of(s["consumerRef"]),
-            tuple(Request(r["resourceType"], r["amount"]) for r in s["requests"]),
+            tuple(Request.from_dict(r) for r in s["requests"]),
             meta.get("namespace"),
             None if resource is None else Ref.of(resource),
         )
@@ -353,11 +488,20 @@ class Claim:
 
 @dataclass(frozen=True)
 class Answer:
-    """The answer to a decision (consume, reserve, acquire, check, resize).
+    """The answer to a decision (consume, rate_take, reserve, acquire,
+    check, resize).
 
     On a denial it names the binding constraint: ``binding_request`` (index
-    in the claim, or -1), ``bucket`` (``Kind/ns/name:resourceType``) and that
-    bucket's ``requested``, ``available`` and ``limit``.
+    in the claim, or -1), ``bucket`` (``Kind/ns/name:resourceType``, with
+    ``[selector]`` after it for a selector bucket: the most specific one
+    that binds) and that bucket's ``requested``, ``available`` and
+    ``limit``. When a rate limit binds (or, for an allowed rate_take, the
+    limit with the least left) ``period_ms`` is its period, ``limit`` its
+    amount per period and ``available`` what is left of it;
+    ``retry_after_ms`` says after a rate denial when the same request
+    would pass (-1: never, it exceeds the burst or a zero limit) and
+    ``reset_after_ms`` when the limit is full again (rolling) or its
+    window ends (calendar).
     """
 
     status: int
@@ -368,6 +512,13 @@ class Answer:
     available: int
     limit: int
     bucket: str
+    period_ms: int = 0
+    retry_after_ms: int = 0
+    reset_after_ms: int = 0
+
+    @property
+    def throttled(self) -> bool:
+        return bool(self.flags & AnswerFlag.THROTTLED)
 
     @property
     def warned(self) -> bool:
@@ -393,6 +544,25 @@ class GrantRef:
 
 
 @dataclass(frozen=True)
+class RateInfo:
+    """One rate limit of a Rate-type bucket, as read now.
+
+    ``limit`` per ``period_ms`` (UNLIMITED: none), ``burst`` (the most at
+    once; the limit for calendar windows), ``remaining`` (what could be
+    taken now, UNLIMITED when unlimited), ``reset_after_ms`` (until full
+    again, or until the calendar window ends) and the action that applies.
+    """
+
+    period_ms: int
+    window: Union[Window, int]
+    violation_action: Union[ViolationAction, int]
+    limit: int
+    burst: int
+    remaining: int
+    reset_after_ms: int
+
+
+@dataclass(frozen=True)
 class BucketInfo:
     """One reading of an allowance bucket (AllowanceBucket status)."""
 
@@ -412,10 +582,23 @@ class BucketInfo:
     observed: int
     drift: int
     pending: int
+    rates: Tuple[RateInfo, ...] = ()
+    selector: str = ""
+    utilization_ppm: int = 0
 
     @property
     def unlimited(self) -> bool:
         return self.limit == UNLIMITED
+
+    @property
+    def utilization(self) -> Optional[float]:
+        """(max(allocated, observed) + reserved) / limit: 1.0 is full, more
+        is over the limit; None when unlimited; inf for use against 0."""
+        if self.utilization_ppm == UNLIMITED:
+            return None
+        if self.utilization_ppm == INT64_MAX:
+            return math.inf
+        return self.utilization_ppm / 1_000_000
 
 
 @dataclass(frozen=True)

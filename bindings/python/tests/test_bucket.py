@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import math
 
 import quota
 from quota import BucketFlag, Registration
@@ -42,6 +43,18 @@ class Buckets(EngineTest):
         self.assertTrue(b.flags & BucketFlag.OVER_LIMIT)
         self.assertEqual(b.available, 0)
         self.assertEqual(self.engine.stats().warnings, 1)
+
+    def test_utilization(self) -> None:
+        self.assertEqual((self.bucket().utilization_ppm, self.bucket().utilization), (0, 0.0))
+        self.engine.consume(ACME, VCPU, 4)
+        self.engine.reserve(self.claim("r", 2))
+        self.assertEqual((self.bucket().utilization_ppm, self.bucket().utilization), (375_000, 0.375))
+        self.engine.apply_grant(quota.Grant("acme-compute", ACME, {VCPU: 4, RAM: quota.UNLIMITED}))
+        self.assertEqual(self.bucket().utilization, 1.5, "over a lowered limit")
+        self.assertEqual((self.bucket(RAM).utilization_ppm, self.bucket(RAM).utilization), (-1, None))
+        self.engine.delete_grant("acme-compute")  # usage against a limit of 0
+        self.assertEqual(self.bucket().utilization, math.inf)
+        self.assertEqual(self.bucket().selector, "", "a base bucket")
 
     def test_observe_usage(self) -> None:
         self.engine.consume(ACME, VCPU, 2)

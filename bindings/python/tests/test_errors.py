@@ -3,6 +3,7 @@ produce today is produced here by a real call."""
 
 from __future__ import annotations
 
+import math
 import pickle
 import unittest
 
@@ -67,9 +68,16 @@ class MappingTable(unittest.TestCase):
         self.assertTrue(issubclass(quota.NotFound, LookupError))
         self.assertFalse(issubclass(quota.QuotaIOError, OSError))
 
-    def test_rate_limited_has_no_retry_after_yet(self) -> None:
+    def test_rate_limited_retry_after_comes_from_the_answer(self) -> None:
         self.assertIsNone(quota.error_for(-9, "").retry_after)
-        self.assertIsNone(quota.RateLimited("r").retry_after)
+        self.assertIsNone(quota.RateLimited("r").retry_after_ms)
+        answer = quota.Answer(-9, 0, quota.AnswerFlag.THROTTLED, -1, 3, 0, 10, "b", 1000, 250, 900)
+        err = quota.error_for(-9, "r", answer)
+        self.assertEqual((err.retry_after_ms, err.retry_after), (250, 0.25))
+        back = pickle.loads(pickle.dumps(err))
+        self.assertEqual((back.retry_after_ms, back.retry_after, back.answer), (250, 0.25, answer))
+        never = quota.RateLimited("r", answer=quota.Answer(-9, 0, 0, -1, 3, 0, 0, "b", 1000, -1, 0))
+        self.assertEqual((never.retry_after_ms, never.retry_after), (-1, math.inf))
 
     def test_constructors_and_pickling(self) -> None:
         err = quota.NotFound("claim /x: not found")
@@ -165,6 +173,13 @@ class RealCalls(EngineTest):
     def test_not_allowed(self) -> None:
         err = self.assertRaisesCode(quota.NotAllowed, self.engine.consume, WEB, VCPU, 1)
         self.assertIn("Project", err.detail)
+
+    def test_rate_limited(self) -> None:
+        rps = "serving.example.com/requests"
+        self.engine.create_registration(quota.Registration(rps, "Organization", "rate"))
+        err = self.assertRaisesCode(quota.RateLimited, self.engine.rate_take, ACME, rps)
+        self.assertEqual((err.answer.status, err.retry_after_ms, err.retry_after), (-9, -1, math.inf))
+        self.assertIn("no rate granted", err.detail)
 
     def test_in_use(self) -> None:
         self.assertRaisesCode(quota.InUse, self.engine.delete_registration, VCPU)

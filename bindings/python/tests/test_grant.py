@@ -3,7 +3,17 @@
 from __future__ import annotations
 
 import quota
-from quota import Allowance, Grant, GrantBucket
+from quota import (
+    PERIOD_DAY,
+    PERIOD_SECOND,
+    Allowance,
+    Grant,
+    GrantBucket,
+    SelectorOp,
+    SelectorRequirement,
+    ViolationAction,
+    Window,
+)
 
 from .support import ACME, RAM, VCPU, WEB, EngineTest
 
@@ -65,6 +75,38 @@ class Grants(EngineTest):
         self.assertIn("amount", cm.exception.detail)
         with self.assertRaises(quota.InvalidArgument):
             self.engine.apply_grant(Grant("g", ACME, {}))
+
+    def test_rate_and_selector_fields_read_back(self) -> None:
+        tokens = "serving.example.com/tokens"
+        self.engine.create_registration(
+            quota.Registration(tokens, "Organization", "rate", allowed_dimensions=["region", "tier"])
+        )
+        buckets = (
+            GrantBucket(1000, PERIOD_SECOND, burst=2000, violation_action=ViolationAction.THROTTLE),
+            GrantBucket(50_000, PERIOD_DAY, window="calendar"),
+            GrantBucket(
+                100,
+                PERIOD_SECOND,
+                match_labels={"region": "eu", "tier": "gold"},
+                match_expressions=[SelectorRequirement("tier", "not_in", ["spot", "preemptible"])],
+            ),
+        )
+        g = Grant("tokens", ACME, [Allowance(tokens, buckets)])
+        self.engine.apply_grant(g)
+        got = self.engine.get_grant("tokens")
+        self.assertEqual(got.allowances, g.allowances)
+        self.assertEqual(self.engine.list_grants(ACME)[1].allowances, g.allowances)
+        self.assertIs(got.allowances[0].buckets[1].window, Window.CALENDAR)
+        self.assertEqual(got.allowances[0].buckets[2].match_expressions[0].op, SelectorOp.NOT_IN)
+        self.assertEqual(self.engine.apply_grant(got), 1, "what was read back applies unchanged")
+        # One GrantBucket alone in the mapping form.
+        self.engine.apply_grant(Grant("one", ACME, {tokens: GrantBucket(5, PERIOD_SECOND)}))
+        self.assertEqual(self.engine.get_grant("one").allowances[0].buckets, (GrantBucket(5, PERIOD_SECOND),))
+
+    def test_rate_fields_on_a_stock_type_are_refused(self) -> None:
+        with self.assertRaises(quota.InvalidArgument) as cm:
+            self.engine.apply_grant(Grant("g", ACME, {VCPU: GrantBucket(1, PERIOD_SECOND)}))
+        self.assertIn("period_ms", cm.exception.detail)
 
     def test_milo_dict(self) -> None:
         gen = self.engine.apply_grant(

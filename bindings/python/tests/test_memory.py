@@ -4,22 +4,33 @@ allocations through the allocator hook."""
 
 from __future__ import annotations
 
+import gc
 import os
 import threading
 import unittest
 
 import quota
-from quota import Registration
+from quota import Registration, _convert
 
 from .support import ACME, SANITIZED, VCPU, WEB, AllocatorTest, libc
 
-CALLS_PER_ROUND = 20
+CALLS_PER_ROUND = 23
+TOKENS = "serving.example.com/tokens"
 
 
 def setup(e: quota.Engine) -> None:
     e.create_registration(Registration(VCPU, "Organization", description="vcpus"))
     e.apply_grant(quota.Grant("g", ACME, {VCPU: 100}))
     e.set_parent(WEB, ACME)
+    # Rates and a selector bucket: results with rate lists, labels and expressions.
+    e.create_registration(Registration(TOKENS, "Organization", "rate", allowed_dimensions=["region"]))
+    us = quota.SelectorRequirement("region", "in", ["us"])
+    buckets = [
+        quota.GrantBucket(quota.UNLIMITED, quota.PERIOD_SECOND),
+        quota.GrantBucket(quota.UNLIMITED, quota.PERIOD_DAY, window="calendar", match_expressions=[us]),
+        quota.GrantBucket(quota.UNLIMITED, quota.PERIOD_SECOND, match_labels={"region": "us"}),
+    ]
+    e.apply_grant(quota.Grant("t", ACME, {TOKENS: buckets}))
 
 
 def one_round(e: quota.Engine, i: int) -> None:
@@ -46,6 +57,9 @@ def one_round(e: quota.Engine, i: int) -> None:
     except quota.QuotaExceeded:
         pass
     e.stats()
+    e.rate_take(ACME, TOKENS, 5)
+    e.get_bucket(ACME, TOKENS, "region=us")
+    e.get_grant("t")
     if i % 10 == 0:  # the larger texts, less often
         e.prometheus()
         e.audit()
@@ -112,3 +126,34 @@ class LiveAllocations(AllocatorTest):
         e.close()
         self.assertEqual(self.live, set(), "the engine left allocations behind")
         self.assertEqual(self.foreign, [])
+
+
+class ConvertedInputs(unittest.TestCase):
+    """A converted input keeps every buffer it points to alive (ctypes
+    keeps them in the struct), so nothing is freed before the C call."""
+
+    def churn(self) -> None:
+        gc.collect()
+        junk = [bytes([i % 251]) * 48 for i in range(20_000)]  # reuse freed memory
+        del junk
+
+    def test_grant_selector_buffers(self) -> None:
+        expr = quota.SelectorRequirement("tier", "in", ["gold", "silver"])
+        bucket = quota.GrantBucket(3, match_labels={"region": "us"}, match_expressions=[expr])
+        c = _convert.c_grant(quota.Grant("g", ACME, {TOKENS: bucket}))
+        del expr, bucket
+        self.churn()
+        b = c.allowances[0].buckets[0]
+        self.assertEqual((b.match_labels[0].key, b.match_labels[0].value), (b"region", b"us"))
+        x = b.match_expressions[0]
+        self.assertEqual((x.key, x.op, x.value_count), (b"tier", 1, 2))
+        self.assertEqual([x.values[0], x.values[1]], [b"gold", b"silver"])
+
+    def test_claim_dimension_buffers(self) -> None:
+        req = quota.Request(TOKENS, 1, {"region": "us", "tier": "gold"})
+        c = _convert.c_claim(quota.Claim("c", ACME, [req]))
+        del req
+        self.churn()
+        r = c.requests[0]
+        dims = [(r.dimensions[i].key, r.dimensions[i].value) for i in range(r.dimension_count)]
+        self.assertEqual(dims, [(b"region", b"us"), (b"tier", b"gold")])

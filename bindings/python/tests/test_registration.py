@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import quota
-from quota import Enforcement, KindRef, Registration, ResourceClass
+from quota import Enforcement, KindRef, Registration, ResourceClass, ViolationAction
 
 from .support import ACME, PROJECTS, RAM, VCPU, EngineTest
 
@@ -22,6 +22,7 @@ class Registrations(EngineTest):
             claiming_resources=[KindRef("Project", "resourcemanager.example.com"), "Folder"],
             default_limit=quota.UNLIMITED,
             allowed_dimensions=["region", "tier"],
+            violation_action=ViolationAction.QUEUE,
         )
         self.engine.create_registration(reg)
         got = self.engine.get_registration(PROJECTS)
@@ -79,6 +80,19 @@ class Registrations(EngineTest):
             self.engine.create_registration(Registration("a/b", "Organization", unit_conversion_factor=0))
         self.assertIn("unitConversionFactor", cm.exception.detail)
 
+    def test_violation_action(self) -> None:
+        self.assertEqual(self.engine.get_registration(VCPU).violation_action, ViolationAction.DEFAULT)
+        self.engine.update_registration(Registration(VCPU, "Organization", violation_action="warn"))
+        got = self.engine.get_registration(VCPU)
+        self.assertEqual((got.violation_action, got.generation), (ViolationAction.WARN, 2))
+        self.assertTrue(self.engine.consume(ACME, VCPU, 20).warned, "over the limit, let through")
+        # Throttling needs a rate: refused for a stock type, as is an unknown action.
+        for action in (ViolationAction.THROTTLE, 9):
+            with self.assertRaises(quota.InvalidArgument) as cm:
+                self.engine.update_registration(Registration(VCPU, "Organization", violation_action=action))
+            self.assertIn("violationAction", cm.exception.detail)
+        self.assertEqual(self.engine.get_registration(VCPU).violation_action, ViolationAction.WARN)
+
     def test_milo_dict(self) -> None:
         obj = {
             "apiVersion": "quota.miloapis.com/v1alpha1",
@@ -92,6 +106,7 @@ class Registrations(EngineTest):
                 "displayUnit": "resources",
                 "claimingResources": [{"apiGroup": "myservice.miloapis.com", "kind": "MyResource"}],
                 "defaultLimit": 3,
+                "violationAction": "Queue",
             },
         }
         self.engine.create_registration(obj)
@@ -100,6 +115,7 @@ class Registrations(EngineTest):
         self.assertEqual(got.resource_class, ResourceClass.ENTITY)
         self.assertEqual((got.base_unit, got.display_unit, got.default_limit), ("count", "resources", 3))
         self.assertEqual(got.claiming_resources, (KindRef("MyResource", "myservice.miloapis.com"),))
+        self.assertEqual(got.violation_action, ViolationAction.QUEUE)
         # A bare spec works too.
         self.assertEqual(Registration.from_dict(obj["spec"]), Registration.from_dict(obj))
         self.assertEqual(self.engine.get_bucket(ACME, "myservice.miloapis.com/resources").limit, 3)
