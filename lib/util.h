@@ -25,6 +25,11 @@ int quota__check_text_at(const char *prefix, long idx, const char *suffix, const
 int quota__check_kind(const char *field, const char *s);
 /* A ref: api_group optional, kind, ns optional, name. */
 int quota__check_ref(const char *field, const quota_ref *r);
+/* The offset of the first byte of s[0..n) that does not start a valid
+ * UTF-8 sequence, or n when all of it is valid. */
+size_t quota__utf8_invalid_at(const char *s, size_t n);
+/* The number of code points in the valid UTF-8 text s[0..n). */
+size_t quota__utf8_count(const char *s, size_t n);
 /* 1 when s is NULL or "". */
 static inline int quota__empty(const char *s)
 {
