@@ -16,5 +16,6 @@
 #include "bucket.h"
 #include "claim.h"
 #include "metrics.h"
+#include "doc.h"
 
 #endif /* QUOTA_QUOTA_H */
