@@ -17,5 +17,7 @@
 #include "claim.h"
 #include "metrics.h"
 #include "doc.h"
+#include "expr.h"
+#include "template.h"
 
 #endif /* QUOTA_QUOTA_H */
