@@ -122,10 +122,14 @@ QUOTA_API int quota_doc_to_json(const quota_doc *d, char **text, size_t *len)
 
 #if QUOTA_HAVE_CJSON
 
-/* The JSON text and where the reader stands in it. cJSON keeps no number
- * text, and its doubles lose integers above 2^53; numbers appear in the
- * text in the order a depth-first walk of the tree meets them, so the walk
- * reads each number's text from here. */
+/*
+ * The JSON text and where the reader stands in it. cJSON checks the syntax
+ * and gives the shape; strings and numbers are read from the text itself,
+ * because cJSON keeps no number text (its doubles lose integers above
+ * 2^53) and cuts strings at an escaped NUL. A depth-first walk of cJSON's
+ * tree meets keys, strings and numbers in the order of the text, so the
+ * walk takes each one's text from here.
+ */
 typedef struct reader {
 	const char *text;
 	size_t len, pos;
@@ -146,6 +150,16 @@ static int parse_error(const reader *r, size_t at, const char *what)
 			   line, col, at);
 }
 
+/* The end of the string whose quote is at text[i] (just past its closing
+ * quote). */
+static size_t string_end(const reader *r, size_t i)
+{
+	for (i++; i < r->len && r->text[i] != '"'; i++)
+		if (r->text[i] == '\\')
+			i++;
+	return i + 1;
+}
+
 /* Check what cJSON lets through: UTF-8, and raw control characters in
  * strings (JSON wants them escaped). */
 static int check_text(const reader *r)
@@ -153,39 +167,102 @@ static int check_text(const reader *r)
 	size_t bad = quota__utf8_invalid_at(r->text, r->len);
 	if (bad < r->len)
 		return parse_error(r, bad, "invalid UTF-8");
-	int in_string = 0;
 	for (size_t i = 0; i < r->len; i++) {
-		unsigned char c = (unsigned char)r->text[i];
-		if (in_string && c < 0x20)
-			return parse_error(r, i, "control character in a string");
-		if (in_string && c == '\\')
-			i++;
-		else if (c == '"')
-			in_string = !in_string;
+		if (r->text[i] != '"')
+			continue;
+		size_t end = string_end(r, i);
+		for (size_t k = i + 1; k < end - 1 && k < r->len; k++)
+			if ((unsigned char)r->text[k] < 0x20)
+				return parse_error(r, k, "control character in a string");
+		i = end - 1;
 	}
 	return QUOTA_OK;
 }
 
-/* The next number's text, outside strings; false when there is none. */
-static int next_number(reader *r, size_t *start, size_t *end)
+/* The next string or number token of the text: [*start, *end). */
+static int next_token(reader *r, size_t *start, size_t *end)
 {
-	int in_string = 0;
 	for (; r->pos < r->len; r->pos++) {
 		char c = r->text[r->pos];
-		if (in_string && c == '\\') {
-			r->pos++;
-		} else if (c == '"') {
-			in_string = !in_string;
-		} else if (!in_string && (c == '-' || (c >= '0' && c <= '9'))) {
+		if (c == '"' || c == '-' || (c >= '0' && c <= '9')) {
 			*start = r->pos;
-			while (r->pos < r->len && strchr("0123456789+-.eE", r->text[r->pos]) &&
-			       r->text[r->pos])
-				r->pos++;
+			if (c == '"')
+				r->pos = string_end(r, r->pos);
+			else
+				while (r->pos < r->len && r->text[r->pos] &&
+				       strchr("0123456789+-.eE", r->text[r->pos]))
+					r->pos++;
 			*end = r->pos;
 			return 1;
 		}
 	}
 	return 0;
+}
+
+static int hex4(const char *s, uint32_t *v)
+{
+	uint64_t u;
+	int rc = quota__uint_parse(s, 4, 16, &u);
+	*v = (uint32_t)u;
+	return rc;
+}
+
+/* The string token text[start..end) (quotes included) as a document. */
+static int read_string(const reader *r, size_t start, size_t end, quota_doc **out)
+{
+	quota__text t = {0};
+	const char *s = r->text;
+	size_t i = start + 1, last = end - 1;
+	if (!memchr(s + i, '\\', last - i)) {
+		*out = quota__doc_string(s + i, last - i);
+		return *out ? QUOTA_OK : quota__fail(QUOTA_ERR_NOMEM, "JSON: out of memory");
+	}
+	while (i < last) {
+		size_t run = i;
+		while (i < last && s[i] != '\\')
+			i++;
+		quota__text_putn(&t, s + run, i - run);
+		if (i >= last)
+			break;
+		char e = s[i + 1], buf[4];
+		static const char simple[] = "\"\"\\\\//b\bf\fn\nr\rt\t";
+		uint32_t cp, low;
+		size_t k = 0;
+		while (simple[k] && simple[k] != e)
+			k += 2;
+		if (simple[k]) {
+			quota__text_putn(&t, &simple[k + 1], 1);
+			i += 2;
+			continue;
+		}
+		size_t n = 0;
+		if (e == 'u' && i + 6 <= last && hex4(s + i + 2, &cp) == 0) {
+			i += 6;
+			if (cp >= 0xD800 && cp <= 0xDBFF && i + 6 <= last && s[i] == '\\' &&
+			    s[i + 1] == 'u' && hex4(s + i + 2, &low) == 0 && low >= 0xDC00 &&
+			    low <= 0xDFFF) {
+				cp = 0x10000 + ((cp - 0xD800) << 10) + (low - 0xDC00);
+				i += 6;
+			}
+			n = quota__utf8_encode(cp, buf);
+		}
+		if (n == 0) {
+			quota__free(t.buf);
+			return parse_error(r, i, "invalid escape in a string");
+		}
+		quota__text_putn(&t, buf, n);
+	}
+	*out = t.nomem ? NULL : quota__doc_string(t.buf, t.len);
+	quota__free(t.buf);
+	return *out ? QUOTA_OK : quota__fail(QUOTA_ERR_NOMEM, "JSON: out of memory");
+}
+
+static int read_token(reader *r, int want_string, quota_doc **out)
+{
+	size_t start, end;
+	if (!next_token(r, &start, &end) || (r->text[start] == '"') != want_string)
+		return quota__fail(QUOTA_ERR_INTERNAL, "JSON: lost track of the text");
+	return want_string ? read_string(r, start, end, out) : QUOTA_OK;
 }
 
 /* JSON's number grammar, stricter than cJSON (which takes "01" and "1."):
@@ -226,8 +303,8 @@ static int convert_number(reader *r, const cJSON *j, quota_doc **out)
 {
 	size_t start, end;
 	int64_t i;
-	if (!next_number(r, &start, &end))
-		return quota__fail(QUOTA_ERR_INTERNAL, "JSON: lost track of the numbers");
+	if (!next_token(r, &start, &end) || r->text[start] == '"')
+		return quota__fail(QUOTA_ERR_INTERNAL, "JSON: lost track of the text");
 	const char *s = r->text + start;
 	int kind = number_kind(s, end - start);
 	if (kind == 0)
@@ -251,16 +328,15 @@ static int convert_container(reader *r, const cJSON *j, int depth, quota_doc **o
 		return quota__fail(QUOTA_ERR_NOMEM, "JSON: out of memory");
 	for (const cJSON *c = j->child; c && rc == QUOTA_OK; c = c->next) {
 		quota_doc *item = NULL, *key = NULL;
-		if ((rc = convert(r, c, depth + 1, &item)))
+		if (is_map && (rc = read_token(r, 1, &key)))
 			break;
+		if ((rc = convert(r, c, depth + 1, &item))) {
+			quota_doc_unref(key);
+			break;
+		}
 		if (!is_map) {
 			rc = quota__doc_push(d, item);
 			continue;
-		}
-		if (!(key = quota__doc_string(c->string, strlen(c->string)))) {
-			quota_doc_unref(item);
-			rc = QUOTA_ERR_NOMEM;
-			break;
 		}
 		rc = quota__doc_put(d, key, item);
 	}
@@ -281,8 +357,7 @@ static int convert(reader *r, const cJSON *j, int depth, quota_doc **out)
 	} else if (cJSON_IsNumber(j)) {
 		return convert_number(r, j, out);
 	} else if (cJSON_IsString(j)) {
-		if (!(*out = quota__doc_string(j->valuestring, strlen(j->valuestring))))
-			return quota__fail(QUOTA_ERR_NOMEM, "JSON: out of memory");
+		return read_token(r, 1, out);
 	} else if (cJSON_IsArray(j) || cJSON_IsObject(j)) {
 		return convert_container(r, j, depth, out);
 	} else {

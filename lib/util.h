@@ -28,6 +28,9 @@ int quota__check_ref(const char *field, const quota_ref *r);
 /* The offset of the first byte of s[0..n) that does not start a valid
  * UTF-8 sequence, or n when all of it is valid. */
 size_t quota__utf8_invalid_at(const char *s, size_t n);
+/* Code point cp as UTF-8 in out; returns the length, or 0 for a surrogate
+ * or a value past U+10FFFF. */
+size_t quota__utf8_encode(uint32_t cp, char out[4]);
 /* The number of code points in the valid UTF-8 text s[0..n). */
 size_t quota__utf8_count(const char *s, size_t n);
 /* 1 when s is NULL or "". */

@@ -98,28 +98,9 @@ static int error_here(const lexer *lx, const char *what)
 static int put_code_point(lexer *lx, uint32_t cp)
 {
 	char b[4];
-	size_t n;
-	if (cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+	size_t n = quota__utf8_encode(cp, b);
+	if (n == 0)
 		return error_here(lx, "escape names an invalid code point");
-	if (cp < 0x80) {
-		b[0] = (char)cp;
-		n = 1;
-	} else if (cp < 0x800) {
-		b[0] = (char)(0xC0 | (cp >> 6));
-		b[1] = (char)(0x80 | (cp & 0x3F));
-		n = 2;
-	} else if (cp < 0x10000) {
-		b[0] = (char)(0xE0 | (cp >> 12));
-		b[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
-		b[2] = (char)(0x80 | (cp & 0x3F));
-		n = 3;
-	} else {
-		b[0] = (char)(0xF0 | (cp >> 18));
-		b[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
-		b[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
-		b[3] = (char)(0x80 | (cp & 0x3F));
-		n = 4;
-	}
 	quota__text_putn(&lx->str, b, n);
 	return QUOTA_OK;
 }
