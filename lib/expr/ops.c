@@ -241,11 +241,10 @@ static int relation(xctx *c, const xnode *n, const xval *l, const xval *r, xval 
 	int rc, ord;
 	if (n->op == OP_IN)
 		return contains(c, n, l, r, out);
+	uint64_t steps = compare_steps(l) < compare_steps(r) ? compare_steps(l) : compare_steps(r);
+	if ((rc = quota__xcharge(c, n, steps)))
+		return rc;
 	if (n->op == OP_EQ || n->op == OP_NE) {
-		uint64_t steps = compare_steps(l) < compare_steps(r) ? compare_steps(l)
-								     : compare_steps(r);
-		if ((rc = quota__xcharge(c, n, steps)))
-			return rc;
 		*out = xval_bool(quota__xval_equal(l, r) == (n->op == OP_EQ));
 		return QUOTA_OK;
 	}
