@@ -82,38 +82,36 @@ quota_doc *quota__doc_string(const char *s, size_t len)
 	return d;
 }
 
-quota_doc *quota__doc_list(size_t n)
+/* An empty list or map with room for n members of the given size. */
+static quota_doc *container(int type, size_t n, size_t each)
 {
-	quota_doc *d = doc_alloc(QUOTA_DOC_LIST, 0);
+	quota_doc *d = doc_alloc(type, 0);
+	void *members = NULL;
 	if (!d)
 		return NULL;
 	d->depth = 1;
-	if (n == 0)
-		return d;
-	d->u.l.items = quota__calloc(n, sizeof *d->u.l.items);
-	if (!d->u.l.items) {
+	if (n && !(members = quota__calloc(n, each))) {
 		quota__free(d);
 		return NULL;
 	}
-	d->u.l.cap = n;
+	if (type == QUOTA_DOC_LIST) {
+		d->u.l.items = members;
+		d->u.l.cap = n;
+	} else {
+		d->u.m.e = members;
+		d->u.m.cap = n;
+	}
 	return d;
+}
+
+quota_doc *quota__doc_list(size_t n)
+{
+	return container(QUOTA_DOC_LIST, n, sizeof(quota_doc *));
 }
 
 quota_doc *quota__doc_map(size_t n)
 {
-	quota_doc *d = doc_alloc(QUOTA_DOC_MAP, 0);
-	if (!d)
-		return NULL;
-	d->depth = 1;
-	if (n == 0)
-		return d;
-	d->u.m.e = quota__calloc(n, sizeof *d->u.m.e);
-	if (!d->u.m.e) {
-		quota__free(d);
-		return NULL;
-	}
-	d->u.m.cap = n;
-	return d;
+	return container(QUOTA_DOC_MAP, n, sizeof(quota__entry));
 }
 
 static void destroy(quota_doc *d)

@@ -108,14 +108,8 @@ QUOTA_API int quota_doc_to_json(const quota_doc *d, char **text, size_t *len)
 				   d ? "text" : "document");
 	*text = NULL;
 	quota__text t = {0};
-	int rc = put_doc(&t, d);
-	if (rc != QUOTA_OK) {
-		quota__free(t.buf);
-		return rc;
-	}
-	if (quota__text_finish(&t, text, len) != QUOTA_OK)
-		return quota__fail(QUOTA_ERR_NOMEM, "doc: out of memory");
-	return QUOTA_OK;
+	int rc = quota__text_finish(&t, put_doc(&t, d), text, len);
+	return rc == QUOTA_ERR_NOMEM ? quota__fail(rc, "doc: out of memory") : rc;
 }
 
 /* ---- reading -------------------------------------------------------------- */
@@ -137,17 +131,10 @@ typedef struct reader {
 
 static int parse_error(const reader *r, size_t at, const char *what)
 {
-	size_t line = 1, col = 1;
-	for (size_t i = 0; i < at && i < r->len; i++) {
-		if (r->text[i] == '\n') {
-			line++;
-			col = 1;
-		} else if (((unsigned char)r->text[i] & 0xC0) != 0x80) {
-			col++;
-		}
-	}
-	return quota__fail(QUOTA_ERR_PARSE, "JSON: %s at line %zu, column %zu (byte %zu)", what,
-			   line, col, at);
+	uint32_t line = 1, col = 1;
+	quota__text_advance(r->text, at < r->len ? at : r->len, &line, &col);
+	return quota__fail(QUOTA_ERR_PARSE, "JSON: %s at line %u, column %u (byte %zu)", what, line,
+			   col, at);
 }
 
 /* The end of the string whose quote is at text[i] (just past its closing

@@ -206,7 +206,7 @@ QUOTA_API int quota_metrics_prometheus(quota_engine *e, char **out, size_t *len)
 		    (unsigned long long)sum[moves[i].c]);
 	for (int g = 0; g < (int)(sizeof gauges / sizeof gauges[0]); g++)
 		put_gauge(e, &t, g);
-	if (quota__text_finish(&t, out, len) != QUOTA_OK)
+	if (quota__text_finish(&t, QUOTA_OK, out, len) != QUOTA_OK)
 		return quota__fail(QUOTA_ERR_NOMEM, "metrics: out of memory");
 	return QUOTA_OK;
 }

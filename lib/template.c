@@ -33,15 +33,8 @@ typedef struct cursor {
 
 static void move_to(cursor *c, size_t to)
 {
-	for (; c->pos < to; c->pos++) {
-		unsigned char b = (unsigned char)c->s[c->pos];
-		if (b == '\n') {
-			c->line++;
-			c->col = 1;
-		} else if ((b & 0xC0) != 0x80) {
-			c->col++;
-		}
-	}
+	quota__text_advance(c->s + c->pos, to - c->pos, &c->line, &c->col);
+	c->pos = to;
 }
 
 static int is_word_char(char c)
@@ -217,17 +210,14 @@ QUOTA_API int quota_template_render(const quota_template *t, const quota_doc *co
 				    char **out, size_t *len)
 {
 	quota__text text = {0};
-	uint64_t limit;
 	xctx c;
 	int rc;
 	if (!t || !out)
 		return quota__fail(QUOTA_ERR_INVALID, "template: %s must not be NULL",
 				   t ? "out" : "template");
 	*out = NULL;
-	if ((rc = quota__expr_check_values(t->var_count, values, value_count)) ||
-	    (rc = quota__expr_options(opts, &limit)))
+	if ((rc = quota__expr_start(t->var_count, values, value_count, opts, &c)))
 		return rc;
-	quota__xctx_init(&c, values, limit);
 	quota__text_grow(&text, t->len);
 	for (uint32_t i = 0; i < t->nparts && rc == QUOTA_OK; i++) {
 		const part *p = &t->parts[i];
@@ -236,11 +226,6 @@ QUOTA_API int quota_template_render(const quota_template *t, const quota_doc *co
 		else
 			quota__text_putn(&text, t->src + p->off, p->len);
 	}
-	if (rc != QUOTA_OK) {
-		quota__free(text.buf);
-		return rc;
-	}
-	if (quota__text_finish(&text, out, len) != QUOTA_OK)
-		return quota__fail(QUOTA_ERR_NOMEM, "template: out of memory");
-	return QUOTA_OK;
+	rc = quota__text_finish(&text, rc, out, len);
+	return rc == QUOTA_ERR_NOMEM ? quota__fail(rc, "template: out of memory") : rc;
 }

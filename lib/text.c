@@ -64,13 +64,14 @@ void quota__text_put(quota__text *t, const char *fmt, ...)
 	t->len += (size_t)n;
 }
 
-int quota__text_finish(quota__text *t, char **out, size_t *len)
+int quota__text_finish(quota__text *t, int rc, char **out, size_t *len)
 {
-	quota__text_grow(t, 0);
-	if (t->nomem) {
+	if (rc == QUOTA_OK)
+		quota__text_grow(t, 0);
+	if (rc != QUOTA_OK || t->nomem) {
 		quota__free(t->buf);
 		*t = (quota__text){0};
-		return QUOTA_ERR_NOMEM;
+		return rc != QUOTA_OK ? rc : QUOTA_ERR_NOMEM;
 	}
 	t->buf[t->len] = '\0';
 	*out = t->buf;

@@ -18,8 +18,9 @@ typedef struct quota__text {
 void quota__text_grow(quota__text *t, size_t more);
 void quota__text_putn(quota__text *t, const char *s, size_t n);
 __attribute__((format(printf, 2, 3))) void quota__text_put(quota__text *t, const char *fmt, ...);
-/* Hand the NUL-terminated text to *out (and its length to *len, if not
- * NULL): QUOTA_OK, or QUOTA_ERR_NOMEM after freeing it. */
-int quota__text_finish(quota__text *t, char **out, size_t *len);
+/* End the text. When rc is QUOTA_OK and nothing ran out of memory, hand the
+ * NUL-terminated text to *out (and its length to *len, if not NULL) and
+ * return QUOTA_OK; otherwise free it and return rc, or QUOTA_ERR_NOMEM. */
+int quota__text_finish(quota__text *t, int rc, char **out, size_t *len);
 
 #endif

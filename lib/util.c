@@ -60,6 +60,19 @@ size_t quota__utf8_encode(uint32_t cp, char out[4])
 	return n;
 }
 
+void quota__text_advance(const char *s, size_t n, uint32_t *line, uint32_t *col)
+{
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c == '\n') {
+			++*line;
+			*col = 1;
+		} else if ((c & 0xC0) != 0x80) {
+			++*col;
+		}
+	}
+}
+
 size_t quota__utf8_count(const char *s, size_t n)
 {
 	size_t count = 0;
@@ -165,7 +178,7 @@ int quota__check_ref(const char *name, const quota_ref *r)
 	if (!r)
 		return quota__fail(QUOTA_ERR_INVALID, "%s: must not be NULL", name);
 	field_ref group = {name, -1, ".apiGroup"}, kind = {name, -1, ".kind"},
-		  ns = {name, -1, ".namespace"}, nm = {name, -1, ".name"};
+	      ns = {name, -1, ".namespace"}, nm = {name, -1, ".name"};
 	if ((rc = check_text(&group, r->api_group, 0, QUOTA__GROUP_MAX)) ||
 	    (rc = check_kind(&kind, r->kind)) || (rc = check_text(&ns, r->ns, 0, QUOTA__NS_MAX)))
 		return rc;
@@ -183,10 +196,9 @@ int quota__copy_in(const char *field, void *dst, size_t dst_size, const void *sr
 		return quota__fail(QUOTA_ERR_INVALID, "%s: must not be NULL", field);
 	size_t size = *(const size_t *)src;
 	if (size < min)
-		return quota__fail(
-			QUOTA_ERR_INVALID,
-			"%s.size: %zu is too small (initialise it with its _init function)", field,
-			size);
+		return quota__fail(QUOTA_ERR_INVALID,
+				   "%s.size: %zu is too small (initialise it with its _init function)",
+				   field, size);
 	memset(dst, 0, dst_size);
 	memcpy(dst, src, size < dst_size ? size : dst_size);
 	return QUOTA_OK;
@@ -200,10 +212,9 @@ int quota__check_array(const char *field, const void *arr, uint32_t count, size_
 		return quota__fail(QUOTA_ERR_INVALID, "%s: NULL with count %u", field, count);
 	size_t stride = *(const size_t *)arr;
 	if (stride < min)
-		return quota__fail(
-			QUOTA_ERR_INVALID,
-			"%s[0].size: %zu is too small (initialise it with its _init function)",
-			field, stride);
+		return quota__fail(QUOTA_ERR_INVALID,
+				   "%s[0].size: %zu is too small (initialise it with its _init function)",
+				   field, stride);
 	for (uint32_t i = 1; i < count; i++)
 		if (*(const size_t *)quota__elem(arr, i) != stride)
 			return quota__fail(QUOTA_ERR_INVALID,

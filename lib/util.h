@@ -31,6 +31,9 @@ size_t quota__utf8_invalid_at(const char *s, size_t n);
 /* Code point cp as UTF-8 in out; returns the length, or 0 for a surrogate
  * or a value past U+10FFFF. */
 size_t quota__utf8_encode(uint32_t cp, char out[4]);
+/* Move a (line, column) position over the n bytes at s: a newline starts
+ * a new line at column 1, every other character (not byte) is a column. */
+void quota__text_advance(const char *s, size_t n, uint32_t *line, uint32_t *col);
 /* The number of code points in the valid UTF-8 text s[0..n). */
 size_t quota__utf8_count(const char *s, size_t n);
 /* 1 when s is NULL or "". */

@@ -145,6 +145,21 @@ static inline void check_json_(const char *file, int line, const quota_doc *d, c
 
 #define CHECK_JSON(d, want) check_json_(__FILE__, __LINE__, (d), (want))
 
+/* A call that returned rc should have failed with code, leaving a detail
+ * that contains fragment and no output. */
+static inline void check_failure_(const char *file, int line, const char *what, int rc, int code,
+				  const char *fragment, int gave_output)
+{
+	if (rc != code)
+		check_fail_(file, line, "%s: %s, want %s", what, quota_strerror(rc),
+			    quota_strerror(code));
+	else if (!strstr(quota_last_error(), fragment))
+		check_fail_(file, line, "%s: error \"%s\" should contain \"%s\"", what,
+			    quota_last_error(), fragment);
+	if (gave_output)
+		check_fail_(file, line, "%s: failed but gave an output", what);
+}
+
 /* Does quota_last_error() contain this text? */
 #define CHECK_ERR_CONTAINS(text)                                                                   \
 	do {                                                                                       \

@@ -65,14 +65,7 @@ static void check_fails_(const char *file, int line, const char *src, int code,
 {
 	quota_doc *d = NULL;
 	int rc = run(src, NULL, &d);
-	if (rc != code)
-		check_fail_(file, line, "%s: %s, want %s", src, quota_strerror(rc),
-			    quota_strerror(code));
-	else if (!strstr(quota_last_error(), fragment))
-		check_fail_(file, line, "%s: error \"%s\" should contain \"%s\"", src,
-			    quota_last_error(), fragment);
-	if (d)
-		check_fail_(file, line, "%s: failed but gave a result", src);
+	check_failure_(file, line, src, rc, code, fragment, d != NULL);
 	quota_doc_unref(d);
 }
 

@@ -43,14 +43,7 @@ static void check_render_fails_(const char *file, int line, const char *src, int
 {
 	char *out = NULL;
 	int rc = render(src, NULL, &out, NULL);
-	if (rc != code)
-		check_fail_(file, line, "%s: %s, want %s", src, quota_strerror(rc),
-			    quota_strerror(code));
-	else if (!strstr(quota_last_error(), fragment))
-		check_fail_(file, line, "%s: error \"%s\" should contain \"%s\"", src,
-			    quota_last_error(), fragment);
-	if (out)
-		check_fail_(file, line, "%s: failed but gave text", src);
+	check_failure_(file, line, src, rc, code, fragment, out != NULL);
 	quota_free(out);
 }
 

@@ -71,52 +71,49 @@ void quota__arena_free(void *arena)
 	}
 }
 
-/* Append p to an array of pointers grown by doubling. */
-static int keep(void ***arr, uint32_t *n, uint32_t *cap, void *p)
+static void release(const struct xowned *o)
 {
-	if (*n == *cap) {
-		uint32_t grown = *cap ? *cap * 2 : 8;
-		void **a = quota__calloc(grown, sizeof *a);
-		if (!a)
+	if (o->is_regex)
+		quota__re_free(o->p);
+	else
+		quota_doc_unref(o->p);
+}
+
+static int keep(xres *r, void *p, int is_regex)
+{
+	struct xowned o = {p, is_regex};
+	if (r->n == r->cap) {
+		uint32_t grown = r->cap ? r->cap * 2 : 8;
+		struct xowned *a = quota__calloc(grown, sizeof *a);
+		if (!a) {
+			release(&o);
 			return QUOTA_ERR_NOMEM;
-		if (*n)
-			memcpy(a, *arr, *n * sizeof *a);
-		quota__free(*arr);
-		*arr = a;
-		*cap = grown;
+		}
+		if (r->n)
+			memcpy(a, r->items, r->n * sizeof *a);
+		quota__free(r->items);
+		r->items = a;
+		r->cap = grown;
 	}
-	(*arr)[(*n)++] = p;
+	r->items[r->n++] = o;
 	return QUOTA_OK;
 }
 
 int quota__res_doc(xres *r, quota_doc *d)
 {
-	void **arr = (void **)r->docs;
-	int rc = keep(&arr, &r->ndocs, &r->capdocs, d);
-	r->docs = (quota_doc **)arr;
-	if (rc)
-		quota_doc_unref(d);
-	return rc;
+	return keep(r, d, 0);
 }
 
 int quota__res_regex(xres *r, regex_t *re)
 {
-	void **arr = (void **)r->res;
-	int rc = keep(&arr, &r->nres, &r->capres, re);
-	r->res = (regex_t **)arr;
-	if (rc)
-		quota__re_free(re);
-	return rc;
+	return keep(r, re, 1);
 }
 
 void quota__res_free(xres *r)
 {
-	for (uint32_t i = 0; i < r->ndocs; i++)
-		quota_doc_unref(r->docs[i]);
-	for (uint32_t i = 0; i < r->nres; i++)
-		quota__re_free(r->res[i]);
-	quota__free(r->docs);
-	quota__free(r->res);
+	for (uint32_t i = 0; i < r->n; i++)
+		release(&r->items[i]);
+	quota__free(r->items);
 	memset(r, 0, sizeof *r);
 }
 
@@ -208,7 +205,7 @@ QUOTA_API int quota_expr_options_init(quota_expr_options *o, size_t size)
 	return QUOTA_OK;
 }
 
-int quota__expr_options(const quota_expr_options *opts, uint64_t *limit)
+static int cost_limit(const quota_expr_options *opts, uint64_t *limit)
 {
 	quota_expr_options o;
 	int rc;
@@ -224,9 +221,10 @@ int quota__expr_options(const quota_expr_options *opts, uint64_t *limit)
 	return QUOTA_OK;
 }
 
-int quota__expr_check_values(uint32_t var_count, const quota_doc *const *values,
-			     uint32_t value_count)
+int quota__expr_start(uint32_t var_count, const quota_doc *const *values, uint32_t value_count,
+		      const quota_expr_options *opts, xctx *c)
 {
+	uint64_t limit;
 	if (value_count != var_count)
 		return quota__fail(QUOTA_ERR_INVALID,
 				   "expression: %u values given for %u variables", value_count,
@@ -234,7 +232,10 @@ int quota__expr_check_values(uint32_t var_count, const quota_doc *const *values,
 	for (uint32_t i = 0; i < value_count; i++)
 		if (!values || !values[i])
 			return quota__fail(QUOTA_ERR_INVALID, "expression: values[%u] is NULL", i);
-	return QUOTA_OK;
+	int rc = cost_limit(opts, &limit);
+	if (rc == QUOTA_OK)
+		quota__xctx_init(c, values, limit);
+	return rc;
 }
 
 int quota__expr_run(const quota_expr *x, xctx *c, xval *out)
@@ -245,45 +246,39 @@ int quota__expr_run(const quota_expr *x, xctx *c, xval *out)
 	return QUOTA_OK;
 }
 
+/* Check the arguments of an evaluation and run it. */
+static int evaluate(const quota_expr *x, const quota_doc *const *values, uint32_t value_count,
+		    const quota_expr_options *opts, const void *result, xctx *c, xval *v)
+{
+	if (!x || !result)
+		return quota__fail(QUOTA_ERR_INVALID, "expression: %s must not be NULL",
+				   x ? "result" : "expression");
+	int rc = quota__expr_start(x->var_count, values, value_count, opts, c);
+	return rc ? rc : quota__expr_run(x, c, v);
+}
+
 QUOTA_API int quota_expr_eval(const quota_expr *x, const quota_doc *const *values,
 			      uint32_t value_count, const quota_expr_options *opts,
 			      quota_doc **result)
 {
-	uint64_t limit;
 	xctx c;
 	xval v;
-	int rc;
-	if (!x || !result)
-		return quota__fail(QUOTA_ERR_INVALID, "expression: %s must not be NULL",
-				   x ? "result" : "expression");
-	*result = NULL;
-	if ((rc = quota__expr_check_values(x->var_count, values, value_count)) ||
-	    (rc = quota__expr_options(opts, &limit)))
-		return rc;
-	quota__xctx_init(&c, values, limit);
-	if ((rc = quota__expr_run(x, &c, &v)))
-		return rc;
-	if ((rc = quota__xval_to_doc(&c, &v, result)))
+	if (result)
+		*result = NULL;
+	int rc = evaluate(x, values, value_count, opts, result, &c, &v);
+	if (rc == QUOTA_OK && (rc = quota__xval_to_doc(&c, &v, result)))
 		return quota__fail(rc, "%s", c.msg);
-	return QUOTA_OK;
+	return rc;
 }
 
 QUOTA_API int quota_expr_eval_bool(const quota_expr *x, const quota_doc *const *values,
 				   uint32_t value_count, const quota_expr_options *opts,
 				   int32_t *result)
 {
-	uint64_t limit;
 	xctx c;
 	xval v;
-	int rc;
-	if (!x || !result)
-		return quota__fail(QUOTA_ERR_INVALID, "expression: %s must not be NULL",
-				   x ? "result" : "expression");
-	if ((rc = quota__expr_check_values(x->var_count, values, value_count)) ||
-	    (rc = quota__expr_options(opts, &limit)))
-		return rc;
-	quota__xctx_init(&c, values, limit);
-	if ((rc = quota__expr_run(x, &c, &v)))
+	int rc = evaluate(x, values, value_count, opts, result, &c, &v);
+	if (rc != QUOTA_OK)
 		return rc;
 	if (v.t != QUOTA_DOC_BOOL) {
 		xval_drop(&v);

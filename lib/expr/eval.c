@@ -123,16 +123,21 @@ static int eval_select(xctx *c, const xnode *n, xval *out)
 	return QUOTA_OK;
 }
 
+/* Evaluate n->a and n->b; on failure neither is left to drop. */
+static int eval_pair(xctx *c, const xnode *n, xval *a, xval *b)
+{
+	int rc = quota__eval(c, n->a, a);
+	if (rc == QUOTA_OK && (rc = quota__eval(c, n->b, b)))
+		xval_drop(a);
+	return rc;
+}
+
 static int eval_index(xctx *c, const xnode *n, xval *out)
 {
 	xval a, i;
-	int rc = quota__eval(c, n->a, &a);
+	int rc = eval_pair(c, n, &a, &i);
 	if (rc != QUOTA_OK)
 		return rc;
-	if ((rc = quota__eval(c, n->b, &i))) {
-		xval_drop(&a);
-		return rc;
-	}
 	const quota_doc *found = NULL;
 	if (a.t == QUOTA_DOC_LIST && i.t == QUOTA_DOC_INT) {
 		if (i.u.i < 0 || (uint64_t)i.u.i >= a.u.doc->u.l.n)
@@ -418,14 +423,8 @@ static int eval_unary(xctx *c, const xnode *n, xval *out)
 static int eval_binary(xctx *c, const xnode *n, xval *out)
 {
 	xval l, r;
-	int rc = quota__eval(c, n->a, &l);
-	if (rc != QUOTA_OK)
-		return rc;
-	if ((rc = quota__eval(c, n->b, &r))) {
-		xval_drop(&l);
-		return rc;
-	}
-	return quota__eval_binary(c, n, &l, &r, out);
+	int rc = eval_pair(c, n, &l, &r);
+	return rc ? rc : quota__eval_binary(c, n, &l, &r, out);
 }
 
 int quota__eval(xctx *c, const xnode *n, xval *out)

@@ -103,11 +103,14 @@ struct xnode {
 	} v;
 };
 
-/* What a compiled expression owns besides its nodes. */
+/* What a compiled expression owns besides its nodes: documents and
+ * compiled patterns. */
 typedef struct xres {
-	quota_doc **docs;
-	regex_t **res;
-	uint32_t ndocs, nres, capdocs, capres;
+	struct xowned {
+		void *p;
+		int is_regex;
+	} * items;
+	uint32_t n, cap;
 } xres;
 
 struct quota_expr {
@@ -157,11 +160,6 @@ int quota__expr_build(const char *src, size_t start, size_t end, uint32_t line, 
 
 /* Variable names: [A-Za-z_][A-Za-z0-9_]*, no keyword, no repeats. */
 int quota__expr_check_vars(const char *const *vars, uint32_t n);
-/* The cost limit from options (NULL: the default), checked. */
-int quota__expr_options(const quota_expr_options *opts, uint64_t *limit);
-/* One non-NULL document per variable. */
-int quota__expr_check_values(uint32_t var_count, const quota_doc *const *values,
-			     uint32_t value_count);
 
 /* ---- evaluating ---- */
 
@@ -230,6 +228,10 @@ static inline xval xval_take(quota_doc *d)
 
 /* Start an evaluation. */
 void quota__xctx_init(xctx *c, const quota_doc *const *vars, uint64_t limit);
+/* Check the values (one non-NULL document per variable) and the options
+ * (NULL for the defaults), then start an evaluation in c. */
+int quota__expr_start(uint32_t var_count, const quota_doc *const *values, uint32_t value_count,
+		      const quota_expr_options *opts, xctx *c);
 int quota__eval(xctx *c, const xnode *n, xval *out);
 /* Evaluate a whole expression; a failure is recorded as the last error. */
 int quota__expr_run(const quota_expr *x, xctx *c, xval *out);

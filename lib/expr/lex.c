@@ -73,15 +73,8 @@ static int is_hex(char c)
 /* Move n bytes on, keeping line and column. */
 static void advance(lexer *lx, size_t n)
 {
-	for (size_t i = 0; i < n; i++, lx->pos++) {
-		unsigned char c = (unsigned char)lx->src[lx->pos];
-		if (c == '\n') {
-			lx->line++;
-			lx->col = 1;
-		} else if ((c & 0xC0) != 0x80) {
-			lx->col++;
-		}
-	}
+	quota__text_advance(lx->src + lx->pos, n, &lx->line, &lx->col);
+	lx->pos += n;
 }
 
 static char peek(const lexer *lx, size_t ahead)
