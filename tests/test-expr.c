@@ -162,6 +162,8 @@ static void test_literals(void)
 		{"'\xC3\xA9' + \x01", QUOTA_ERR_PARSE, "column 7: control character"},
 		{"'\xC3'", QUOTA_ERR_PARSE, "column 2: invalid UTF-8"},
 		{"if", QUOTA_ERR_PARSE, "'if' is a reserved word"},
+		{"1 + namespace", QUOTA_ERR_PARSE, "column 5: 'namespace' is a reserved word"},
+		{"[1].map(var, var)", QUOTA_ERR_PARSE, "column 9: 'var' is a reserved word"},
 		{".trigger", QUOTA_ERR_PARSE, "leading '.'"},
 	};
 	RUN_TABLES(ok, bad);
@@ -395,6 +397,8 @@ static void test_fields(void)
 		{"trigger.metadata.labels[trigger.spec.key]", "\"gold\""},
 		{"trigger.spec.tags[2]", "\"c\""},
 		{"trigger.spec.nested.x.y", "1"},
+		{"trigger.metadata.namespace", "\"acme\""},
+		{"{'if': 1}.if + {'while': 2}['while']", "3"},
 		{"trigger.spec.none", "null"},
 		{"user.groups[0]", "\"admins\""},
 		{"{'a': {'b': [10, 20]}}.a.b[1]", "20"},

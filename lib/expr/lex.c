@@ -255,9 +255,7 @@ static int lex_word(lexer *lx)
 	for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
 		if (word_is(words[i].w, w, n))
 			lx->tok.kind = words[i].kind;
-	if (is_reserved(w, n))
-		return quota__expr_parse_error(lx->tok.line, lx->tok.col,
-					       "'%.*s' is a reserved word", (int)n, w);
+	lx->tok.reserved = is_reserved(w, n);
 	return QUOTA_OK;
 }
 
@@ -269,6 +267,7 @@ int quota__lex_next(lexer *lx)
 	lx->tok.line = lx->line;
 	lx->tok.col = lx->col;
 	lx->tok.pos = lx->pos;
+	lx->tok.reserved = 0;
 	char c = peek(lx, 0), c1 = peek(lx, 1);
 	if (lx->pos >= lx->end) {
 		lx->tok.kind = T_EOF;

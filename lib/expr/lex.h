@@ -52,6 +52,7 @@ typedef struct token {
 	size_t pos, len; /* the token's bytes in the source */
 	uint64_t u;
 	double d;
+	int reserved; /* a T_IDENT that may only follow a '.' */
 } token;
 
 typedef struct lexer {

@@ -193,6 +193,10 @@ static int parse_primary(parser *p, xnode **out)
 		*out = n;
 		return finish(n);
 	case T_IDENT:
+		/* reserved words may name fields (a.namespace), nothing else */
+		if (t.reserved)
+			return quota__expr_parse_error(t.line, t.col, "'%.*s' is a reserved word",
+						       (int)t.len, p->lx.src + t.pos);
 		if (!(n = node(p, N_IDENT, &t)))
 			return QUOTA_ERR_NOMEM;
 		n->name = p->lx.src + t.pos;
