@@ -596,6 +596,12 @@ static void test_macros(void)
 		{"[1].all(x)", QUOTA_ERR_PARSE, "all() is called as e.all(x, predicate)"},
 		{"[1].map(x, 1, 2, 3)", QUOTA_ERR_PARSE, "map() is called as"},
 		{"exists([1], x, true)", QUOTA_ERR_PARSE, "exists() is called as e.exists"},
+		{"exists()", QUOTA_ERR_PARSE, "exists() is called as e.exists"},
+		{"map()", QUOTA_ERR_PARSE, "map() is called as"},
+		{"[1].filter()", QUOTA_ERR_PARSE, "filter() is called as"},
+		{"[1].exists_one(x)", QUOTA_ERR_PARSE, "exists_one() is called as"},
+		{"has()", QUOTA_ERR_PARSE, "has() takes one field selection"},
+		{"size()", QUOTA_ERR_PARSE, "size() is called as"},
 		{"[1].map(x, y)", QUOTA_ERR_PARSE, "column 12: undeclared reference to 'y'"},
 		{"[1].map(x, x) + [x]", QUOTA_ERR_PARSE, "column 18: undeclared reference to 'x'"},
 	};
@@ -626,7 +632,7 @@ static void test_limits(void)
 	src[1024] = ' ';
 	src[1025] = '\0';
 	CHECK_RC(run(src, NULL, &d), QUOTA_ERR_PARSE);
-	CHECK_ERR_CONTAINS("1025 bytes long, the limit is 1024");
+	CHECK_ERR_CONTAINS("column 1: expression is longer than 1024 bytes");
 
 	/* 32 levels of anything nest fine */
 	static const char *const openers[] = {"(", "[", "-", "!", "size(", "{'k': "};

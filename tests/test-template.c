@@ -124,7 +124,7 @@ static void test_errors(void)
 	/* long parts */
 	static char src[1100];
 	snprintf(src, sizeof src, "{{ '%01030d' }}", 0);
-	CHECK_RENDER_FAILS(src, QUOTA_ERR_PARSE, "the limit is 1024");
+	CHECK_RENDER_FAILS(src, QUOTA_ERR_PARSE, "column 3: expression is longer than 1024 bytes");
 	CHECK_RENDER_FAILS("\xC3 {{ 'a' }}", QUOTA_ERR_PARSE, "invalid UTF-8");
 
 	/* arguments */

@@ -96,7 +96,9 @@ QUOTA_API int quota_expr_compile(const char *src, const char *const *vars, uint3
  * @param value_count  must equal the number of variables.
  * @param opts         options, or NULL for the defaults.
  * @param[out] result  the value, owned by the caller (quota_doc_unref()).
- *                     It may share parts with the input documents.
+ *                     It may share parts with the input documents; an
+ *                     input placed inside a list or map of the result is
+ *                     immutable from then on (see doc.h).
  * @return QUOTA_OK; QUOTA_ERR_INVALID for a NULL or mismatched argument or
  *         bad options; QUOTA_ERR_EVAL when evaluation fails (a missing
  *         key, a type mismatch, overflow, division by zero, the cost

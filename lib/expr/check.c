@@ -149,12 +149,13 @@ static int fold(checker *ck, xnode *n)
 
 static int check_comprehension(checker *ck, xnode *n, const struct macro *m)
 {
-	uint32_t args = n->nargs - 1;
-	xnode *var = args ? n->args[1] : NULL;
+	/* the arguments besides the receiver */
+	uint32_t args = (n->flags & NODE_MEMBER) ? n->nargs - 1 : 0;
 	int rc;
 	if (!(n->flags & NODE_MEMBER) || args < m->min_args || args > m->max_args)
 		return quota__expr_parse_error(n->line, n->col, "%s() is called as %s", m->name,
 					       m->usage);
+	xnode *var = n->args[1];
 	if (var->kind != N_IDENT)
 		return quota__expr_parse_error(var->line, var->col,
 					       "the first argument of %s() must be a simple name",

@@ -154,9 +154,8 @@ int quota__expr_build(const char *src, size_t start, size_t end, uint32_t line, 
 	if (rc != QUOTA_OK)
 		return rc;
 	if (end - start > QUOTA_EXPR_MAX_LENGTH)
-		return quota__expr_parse_error(line, col,
-					       "expression is %zu bytes long, the limit is %d",
-					       end - start, QUOTA_EXPR_MAX_LENGTH);
+		return quota__expr_parse_error(line, col, "expression is longer than %d bytes",
+					       QUOTA_EXPR_MAX_LENGTH);
 	quota_expr *x = quota__calloc(1, sizeof *x);
 	if (!x)
 		return quota__fail(QUOTA_ERR_NOMEM, "expression: out of memory");
