@@ -86,6 +86,7 @@ static void test_parts(void)
 	CHECK_RENDER("x{{\n  user.name\n}}y", "xalicey");
 	/* braces and quotes inside a part */
 	CHECK_RENDER("{{ '}}' }}", "}}");
+	CHECK_RENDER("literal {{ '{{' }} braces", "literal {{ braces");
 	CHECK_RENDER("{{ \"{{\" + '}}' }}!", "{{}}!");
 	CHECK_RENDER("{{ 'it\\'s }}' }}", "it's }}");
 	CHECK_RENDER("{{ r'\\' + '}}' }}", "\\}}");

@@ -3,7 +3,8 @@
  *
  * A template is literal text with parts written {{ expression }}; rendering
  * evaluates each part (see expr.h for the language), which must give a
- * string, and splices it in. "{{" always opens a part. The part ends at the
+ * string, and splices it in. "{{" always opens a part (write {{ '{{' }} for
+ * the two characters themselves). The part ends at the
  * first "}}" that is neither inside a string literal nor closing a brace
  * the part opened, so {{ x + "}}" }} and {{ {"a": x}["a"] }} work.
  * A template without "{{" is plain text and renders as itself.
