@@ -9,6 +9,7 @@
 #include "alloc.h"
 #include "engine.h"
 #include "error.h"
+#include "text.h"
 
 QUOTA_API int quota_stats_init(quota_stats *s, size_t size)
 {
@@ -65,62 +66,21 @@ QUOTA_API int quota_stats_get(quota_engine *e, quota_stats *out)
 	return QUOTA_OK;
 }
 
-/* A growing text buffer; a failed allocation sticks and is reported once. */
-typedef struct text {
-	char *buf;
-	size_t len, cap;
-	int nomem;
-} text;
-
-static void grow(text *t, size_t more)
-{
-	if (t->nomem || t->len + more + 1 <= t->cap)
-		return;
-	size_t cap = t->cap ? t->cap : 4096;
-	while (cap < t->len + more + 1)
-		cap *= 2;
-	char *b = quota__malloc(cap);
-	if (!b) {
-		t->nomem = 1;
-		return;
-	}
-	if (t->len)
-		memcpy(b, t->buf, t->len);
-	quota__free(t->buf);
-	t->buf = b;
-	t->cap = cap;
-}
-
-__attribute__((format(printf, 2, 3))) static void put(text *t, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	int n = vsnprintf(NULL, 0, fmt, ap);
-	va_end(ap);
-	grow(t, (size_t)n);
-	if (t->nomem)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(t->buf + t->len, t->cap - t->len, fmt, ap);
-	va_end(ap);
-	t->len += (size_t)n;
-}
-
 /* A label value with \, " and newline escaped as the text format wants. */
-static void put_label(text *t, const char *name, const char *value, int last)
+static void put_label(quota__text *t, const char *name, const char *value, int last)
 {
-	put(t, "%s=\"", name);
+	quota__text_put(t, "%s=\"", name);
 	for (const char *p = value; *p; p++) {
 		if (*p == '\\')
-			put(t, "\\\\");
+			quota__text_put(t, "\\\\");
 		else if (*p == '"')
-			put(t, "\\\"");
+			quota__text_put(t, "\\\"");
 		else if (*p == '\n')
-			put(t, "\\n");
+			quota__text_put(t, "\\n");
 		else
-			put(t, "%c", *p);
+			quota__text_put(t, "%c", *p);
 	}
-	put(t, "\"%s", last ? "" : ",");
+	quota__text_put(t, "\"%s", last ? "" : ",");
 }
 
 static const struct gauge {
@@ -154,26 +114,26 @@ enum {
 	G_COUNT
 };
 
-static void put_labels(text *t, const quota__bucket *b, const quota__limiter *lim);
+static void put_labels(quota__text *t, const quota__bucket *b, const quota__limiter *lim);
 
 /* The samples of a rate gauge for bucket b at now. */
-static void put_rates(text *t, int g, const quota__bucket *b, int64_t now)
+static void put_rates(quota__text *t, int g, const quota__bucket *b, int64_t now)
 {
 	for (uint32_t i = 0; i < b->limiter_count; i++) {
 		const quota__limiter *l = &b->limiters[i];
 		quota__rate_view view;
 		quota__limiter_check(l, 0, now, &view);
-		put(t, "%s", gauges[g].name);
+		quota__text_put(t, "%s", gauges[g].name);
 		put_labels(t, b, l);
-		put(t, " %lld\n", (long long)(g == G_RATE_LIMIT ? l->amount : view.remaining));
+		quota__text_put(t, " %lld\n", (long long)(g == G_RATE_LIMIT ? l->amount : view.remaining));
 	}
 }
 
 /* The labels of bucket b; a selector bucket adds its selector, a rate
  * limit (lim) its period and window. */
-static void put_labels(text *t, const quota__bucket *b, const quota__limiter *lim)
+static void put_labels(quota__text *t, const quota__bucket *b, const quota__limiter *lim)
 {
-	put(t, "{");
+	quota__text_put(t, "{");
 	put_label(t, "consumer_kind", b->kind, 0);
 	put_label(t, "consumer_namespace", b->ns, 0);
 	put_label(t, "consumer_name", b->name, 0);
@@ -187,23 +147,23 @@ static void put_labels(text *t, const quota__bucket *b, const quota__limiter *li
 		put_label(t, "window", lim->window == QUOTA_WINDOW_CALENDAR ? "calendar" : "rolling",
 			  1);
 	}
-	put(t, "}");
+	quota__text_put(t, "}");
 }
 
 /* num / den with six decimals, by hand: printf's %g would follow the
  * host's LC_NUMERIC and might write a decimal comma. */
-static void put_ratio(text *t, __int128 num, int64_t den)
+static void put_ratio(quota__text *t, __int128 num, int64_t den)
 {
 	if (den == 0) {
-		put(t, " %s\n", num > 0 ? "+Inf" : "0");
+		quota__text_put(t, " %s\n", num > 0 ? "+Inf" : "0");
 		return;
 	}
 	__int128 whole = num / den, frac = (num % den) * 1000000 / den;
-	put(t, " %lld.%06lld\n", (long long)whole, (long long)frac);
+	quota__text_put(t, " %lld.%06lld\n", (long long)whole, (long long)frac);
 }
 
 /* The sample of gauge g for bucket b, if it has one. */
-static void put_sample(text *t, int g, const quota__bucket *b, int64_t now)
+static void put_sample(quota__text *t, int g, const quota__bucket *b, int64_t now)
 {
 	int64_t used = b->has_observed && b->observed > b->allocated ? b->observed : b->allocated;
 	int64_t v = 0;
@@ -223,7 +183,7 @@ static void put_sample(text *t, int g, const quota__bucket *b, int64_t now)
 	case G_UTIL:
 		if (b->limit < 0)
 			return;
-		put(t, "%s", gauges[g].name);
+		quota__text_put(t, "%s", gauges[g].name);
 		put_labels(t, b, NULL);
 		put_ratio(t, (__int128)used + b->reserved, b->limit);
 		return;
@@ -231,16 +191,16 @@ static void put_sample(text *t, int g, const quota__bucket *b, int64_t now)
 		put_rates(t, g, b, now);
 		return;
 	}
-	put(t, "%s", gauges[g].name);
+	quota__text_put(t, "%s", gauges[g].name);
 	put_labels(t, b, NULL);
-	put(t, " %lld\n", (long long)v);
+	quota__text_put(t, " %lld\n", (long long)v);
 }
 
 /* Samples of gauge g for every bucket, selector buckets after their
  * base; each stripe read under its lock. */
-static void put_gauge(quota_engine *e, text *t, int g, int64_t now)
+static void put_gauge(quota_engine *e, quota__text *t, int g, int64_t now)
 {
-	put(t, "# HELP %s %s\n# TYPE %s gauge\n", gauges[g].name, gauges[g].help,
+	quota__text_put(t, "# HELP %s %s\n# TYPE %s gauge\n", gauges[g].name, gauges[g].help,
 	    gauges[g].name);
 	for (uint32_t i = 0; i < e->stripe_count; i++) {
 		quota__stripe *s = &e->stripes[i];
@@ -262,9 +222,9 @@ QUOTA_API int quota_metrics_prometheus(quota_engine *e, char **out, size_t *len)
 	if (!e || !out)
 		return quota__fail(QUOTA_ERR_INVALID, "%s: must not be NULL", e ? "text" : "engine");
 	*out = NULL;
-	text t = {0};
+	quota__text t = {0};
 	sum_counters(e, sum);
-	put(&t, "# HELP quota_decisions_total Admission decisions by result.\n"
+	quota__text_put(&t, "# HELP quota_decisions_total Admission decisions by result.\n"
 		"# TYPE quota_decisions_total counter\n");
 	static const struct {
 		int c;
@@ -275,15 +235,15 @@ QUOTA_API int quota_metrics_prometheus(quota_engine *e, char **out, size_t *len)
 		       {QC_THROTTLED, "throttled"},
 		       {QC_QUEUED, "queued"}};
 	for (size_t i = 0; i < sizeof results / sizeof results[0]; i++)
-		put(&t, "quota_decisions_total{result=\"%s\"} %llu\n", results[i].label,
+		quota__text_put(&t, "quota_decisions_total{result=\"%s\"} %llu\n", results[i].label,
 		    (unsigned long long)sum[results[i].c]);
 	/* Warn-mode overages are also "allowed": a separate counter, so that the
 	 * results above add up to the decisions. */
-	put(&t, "# HELP quota_decisions_warned_total Allowed decisions over a Warn-mode limit.\n"
+	quota__text_put(&t, "# HELP quota_decisions_warned_total Allowed decisions over a Warn-mode limit.\n"
 		"# TYPE quota_decisions_warned_total counter\n"
 		"quota_decisions_warned_total %llu\n",
 	    (unsigned long long)sum[QC_WARNINGS]);
-	put(&t, "# HELP quota_claim_transitions_total Claim transitions after admission.\n"
+	quota__text_put(&t, "# HELP quota_claim_transitions_total Claim transitions after admission.\n"
 		"# TYPE quota_claim_transitions_total counter\n");
 	static const struct {
 		int c;
@@ -293,21 +253,14 @@ QUOTA_API int quota_metrics_prometheus(quota_engine *e, char **out, size_t *len)
 		     {QC_RELEASED, "released"},
 		     {QC_DEQUEUED, "dequeued"}};
 	for (size_t i = 0; i < sizeof moves / sizeof moves[0]; i++)
-		put(&t, "quota_claim_transitions_total{transition=\"%s\"} %llu\n", moves[i].label,
+		quota__text_put(&t, "quota_claim_transitions_total{transition=\"%s\"} %llu\n", moves[i].label,
 		    (unsigned long long)sum[moves[i].c]);
 	_Static_assert(sizeof gauges / sizeof gauges[0] == G_COUNT, "one name per gauge");
 	int64_t now = quota__now(e);
 	for (int g = 0; g < G_COUNT; g++)
 		put_gauge(e, &t, g, now);
-	grow(&t, 0);
-	if (t.nomem) {
-		quota__free(t.buf);
+	if (quota__text_finish(&t, QUOTA_OK, out, len) != QUOTA_OK)
 		return quota__fail(QUOTA_ERR_NOMEM, "metrics: out of memory");
-	}
-	t.buf[t.len] = '\0';
-	*out = t.buf;
-	if (len)
-		*len = t.len;
 	return QUOTA_OK;
 }
 

@@ -9,26 +9,76 @@
 
 #include "error.h"
 
-/* Length of the valid UTF-8 sequence at p (no overlongs, no surrogates,
- * at most U+10FFFF), or 0 when invalid. */
-static size_t utf8_seq(const unsigned char *p)
+/* Length of the valid UTF-8 sequence at p, of which avail >= 1 bytes may be
+ * read (no overlongs, no surrogates, at most U+10FFFF), or 0 when invalid. */
+static size_t utf8_seq(const unsigned char *p, size_t avail)
 {
 	unsigned c = p[0];
 	if (c < 0x80)
 		return 1;
 	if (c >= 0xC2 && c <= 0xDF)
-		return (p[1] & 0xC0) == 0x80 ? 2 : 0;
+		return avail >= 2 && (p[1] & 0xC0) == 0x80 ? 2 : 0;
 	if (c >= 0xE0 && c <= 0xEF) {
 		unsigned lo = c == 0xE0 ? 0xA0 : 0x80, hi = c == 0xED ? 0x9F : 0xBF;
-		return p[1] >= lo && p[1] <= hi && (p[2] & 0xC0) == 0x80 ? 3 : 0;
+		return avail >= 3 && p[1] >= lo && p[1] <= hi && (p[2] & 0xC0) == 0x80 ? 3 : 0;
 	}
 	if (c >= 0xF0 && c <= 0xF4) {
 		unsigned lo = c == 0xF0 ? 0x90 : 0x80, hi = c == 0xF4 ? 0x8F : 0xBF;
-		return p[1] >= lo && p[1] <= hi && (p[2] & 0xC0) == 0x80 && (p[3] & 0xC0) == 0x80
+		return avail >= 4 && p[1] >= lo && p[1] <= hi && (p[2] & 0xC0) == 0x80 &&
+				       (p[3] & 0xC0) == 0x80
 			       ? 4
 			       : 0;
 	}
 	return 0;
+}
+
+size_t quota__utf8_invalid_at(const char *s, size_t n)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	for (size_t i = 0; i < n;) {
+		size_t k = utf8_seq(p + i, n - i);
+		if (k == 0)
+			return i;
+		i += k;
+	}
+	return n;
+}
+
+size_t quota__utf8_encode(uint32_t cp, char out[4])
+{
+	if (cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+		return 0;
+	if (cp < 0x80) {
+		out[0] = (char)cp;
+		return 1;
+	}
+	size_t n = cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4;
+	static const unsigned char lead[] = {0, 0, 0xC0, 0xE0, 0xF0};
+	for (size_t i = n - 1; i > 0; i--, cp >>= 6)
+		out[i] = (char)(0x80 | (cp & 0x3F));
+	out[0] = (char)(lead[n] | cp);
+	return n;
+}
+
+void quota__text_advance(const char *s, size_t n, uint32_t *line, uint32_t *col)
+{
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c == '\n') {
+			++*line;
+			*col = 1;
+		} else if ((c & 0xC0) != 0x80) {
+			++*col;
+		}
+	}
+}
+
+size_t quota__utf8_count(const char *s, size_t n)
+{
+	size_t count = 0;
+	for (size_t i = 0; i < n; i++)
+		count += ((unsigned char)s[i] & 0xC0) != 0x80;
+	return count;
 }
 
 /* A field's name, put together only when a check fails: "a[idx]b", or
@@ -69,7 +119,7 @@ static int check_text(const field_ref *f, const char *s, size_t min, size_t max)
 		if (p[i] < 0x20 || p[i] == 0x7F)
 			return quota__fail(QUOTA_ERR_INVALID, "%s: control character at byte %zu",
 					   field_name(f, name, sizeof name), i);
-		size_t k = utf8_seq(p + i);
+		size_t k = utf8_seq(p + i, n - i);
 		if (k == 0)
 			return quota__fail(QUOTA_ERR_INVALID, "%s: invalid UTF-8 at byte %zu",
 					   field_name(f, name, sizeof name), i);

@@ -25,6 +25,17 @@ int quota__check_text_at(const char *prefix, long idx, const char *suffix, const
 int quota__check_kind(const char *field, const char *s);
 /* A ref: api_group optional, kind, ns optional, name. */
 int quota__check_ref(const char *field, const quota_ref *r);
+/* The offset of the first byte of s[0..n) that does not start a valid
+ * UTF-8 sequence, or n when all of it is valid. */
+size_t quota__utf8_invalid_at(const char *s, size_t n);
+/* Code point cp as UTF-8 in out; returns the length, or 0 for a surrogate
+ * or a value past U+10FFFF. */
+size_t quota__utf8_encode(uint32_t cp, char out[4]);
+/* Move a (line, column) position over the n bytes at s: a newline starts
+ * a new line at column 1, every other character (not byte) is a column. */
+void quota__text_advance(const char *s, size_t n, uint32_t *line, uint32_t *col);
+/* The number of code points in the valid UTF-8 text s[0..n). */
+size_t quota__utf8_count(const char *s, size_t n);
 /* 1 when s is NULL or "". */
 static inline int quota__empty(const char *s)
 {

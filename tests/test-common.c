@@ -11,6 +11,7 @@
 
 #include <quota/quota.h>
 
+#include "alloc-hook.h"
 #include "check.h"
 #include "quota_config.h"
 
@@ -203,77 +204,6 @@ static void test_version(void)
 }
 
 /* ---- allocator hook ---------------------------------------------------- */
-
-struct counting {
-	atomic_long mallocs;
-	atomic_long frees;
-	atomic_long bad_calls; /* malloc_fn(0) or free_fn(NULL) */
-	atomic_long fail_after; /* fail the call after this many; -1: never */
-	atomic_long failures;
-	int quarantine;  /* keep freed blocks (poisoned) until quarantine_release */
-	void *held;      /* the quarantined blocks, linked through their headers */
-	pthread_mutex_t held_lock;
-};
-
-#define POISON_HEADER 16 /* keeps the alignment of malloc on x86-64 and arm64 */
-
-static void *counting_malloc(size_t n, void *payload)
-{
-	struct counting *c = payload;
-	if (n == 0)
-		atomic_fetch_add(&c->bad_calls, 1);
-	long left = atomic_load(&c->fail_after);
-	if (left >= 0) {
-		if (left == 0) {
-			atomic_fetch_add(&c->failures, 1);
-			return NULL;
-		}
-		atomic_store(&c->fail_after, left - 1);
-	}
-	/* a header remembers the size, so that free can poison the block */
-	size_t *base = malloc(POISON_HEADER + (n ? n : 1));
-	if (!base)
-		return NULL;
-	atomic_fetch_add(&c->mallocs, 1);
-	base[0] = n;
-	return (char *)base + POISON_HEADER;
-}
-
-/* Poison freed memory so that a use after free reads garbage, not luck. */
-static void counting_free(void *p, void *payload)
-{
-	struct counting *c = payload;
-	if (!p) {
-		atomic_fetch_add(&c->bad_calls, 1);
-		return;
-	}
-	atomic_fetch_add(&c->frees, 1);
-	size_t *base = (size_t *)(void *)((char *)p - POISON_HEADER);
-	memset(p, 0xdd, base[0]);
-	if (c->quarantine) {
-		/* never reused, so a stale pointer keeps reading poison */
-		pthread_mutex_lock(&c->held_lock);
-		memcpy(&base[1], &c->held, sizeof c->held);
-		c->held = base;
-		pthread_mutex_unlock(&c->held_lock);
-		return;
-	}
-	free(base);
-}
-
-static void quarantine_release(struct counting *c)
-{
-	while (c->held) {
-		size_t *base = c->held;
-		memcpy(&c->held, &base[1], sizeof c->held);
-		free(base);
-	}
-}
-
-static long live(struct counting *c)
-{
-	return atomic_load(&c->mallocs) - atomic_load(&c->frees);
-}
 
 /* Everything that the fault-injection loop may change, as one string. */
 static void snapshot(quota_engine *e, char *buf, size_t cap)

@@ -16,6 +16,9 @@
 #include "bucket.h"
 #include "claim.h"
 #include "metrics.h"
+#include "doc.h"
+#include "expr.h"
+#include "template.h"
 #include "introspect.h"
 
 #endif /* QUOTA_QUOTA_H */
