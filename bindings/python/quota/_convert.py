@@ -256,6 +256,7 @@ def answer(c: _lib.Answer) -> Answer:
         c.period_ms,
         c.retry_after_ms,
         c.reset_after_ms,
+        c.binding_claim,
     )
 
 

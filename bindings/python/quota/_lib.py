@@ -2,8 +2,8 @@
 
 This module is the only place that knows the C layout. Everything here
 follows include/quota/*.h of libquota 0.1; structs only ever grow at the
-end, so a newer library with the same major version works with these
-mirrors (the sizes we pass tell it which fields we know).
+end; at load every mirror's size is compared with the library's own
+(quota_type_size), and a library whose structs differ is refused.
 """
 
 from __future__ import annotations
@@ -378,6 +378,11 @@ _PROTOTYPES = {
     "quota_claim_init": (c_int, [_p(Claim), c_size_t]),
     "quota_claim_reserve": (c_int, [_e, _p(Claim), _p(Answer)]),
     "quota_claim_acquire": (c_int, [_e, _p(Claim), _p(Answer)]),
+    "quota_claim_set_reserve": (c_int, [_e, _p(Claim), c_uint32, _p(Answer)]),
+    "quota_claim_set_acquire": (c_int, [_e, _p(Claim), c_uint32, _p(Answer)]),
+    "quota_claim_set_check": (c_int, [_e, _p(Claim), c_uint32, _p(Answer)]),
+    "quota_type_size": (c_size_t, [c_int32]),
+    "quota_constant": (c_int64, [c_int32]),
     "quota_claim_check": (c_int, [_e, _p(Claim), _p(Answer)]),
     "quota_claim_commit": (c_int, [_e, _str, _str, _p(Request), c_uint32]),
     "quota_claim_release": (c_int, [_e, _str, _str]),
@@ -428,6 +433,7 @@ def _load() -> tuple[ctypes.CDLL, str]:
             fn.restype = restype
             fn.argtypes = argtypes
         _check_version(lib, path)
+        _check_layouts(lib, path)
         return lib, path
     detail = "; ".join(errors) if errors else "no candidate found"
     raise ImportError(
@@ -444,6 +450,23 @@ def _check_version(lib: ctypes.CDLL, path: str) -> None:
             f"quota: {path} is libquota {'.'.join(map(str, have))}; these bindings need "
             f"{HEADER_VERSION[0]}.x at least {'.'.join(map(str, HEADER_VERSION))}"
         )
+
+
+#: The mirrors in quota_type_id order (include/quota/introspect.h).
+_MIRRORS = (Ref, KindRef, Allocator, EngineOptions, Event, Registration, Label,
+            SelectorRequirement, GrantBucket, Allowance, Grant, Answer, GrantRef, RateInfo,
+            BucketInfo, Request, Claim, Allocation, ClaimInfo, Stats, Denial)
+
+
+def _check_layouts(lib: ctypes.CDLL, path: str) -> None:
+    """Refuse a library whose structs are not the ones mirrored here."""
+    for type_id, mirror in enumerate(_MIRRORS, start=1):
+        want = lib.quota_type_size(type_id)
+        if want != ctypes.sizeof(mirror):
+            raise ImportError(
+                f"quota: {path} has a {mirror.__name__} of {want} bytes; these bindings "
+                f"know one of {ctypes.sizeof(mirror)}: rebuild them for this libquota"
+            )
 
 
 #: The loaded library, and the file it came from.

@@ -21,7 +21,7 @@ import collections
 import threading
 from ctypes import POINTER, byref, c_int64, c_size_t, c_uint64, c_void_p, string_at
 from types import TracebackType
-from typing import Any, Callable, Deque, Generic, Iterator, Mapping, Optional, TypeVar, Union
+from typing import Any, Callable, Deque, Generic, Iterator, Mapping, Optional, Sequence, TypeVar, Union
 
 from . import _convert as cv
 from . import _lib
@@ -456,6 +456,27 @@ class Engine:
     def check(self, claim: ClaimLike) -> Answer:
         """Dry run of acquire: changes nothing; raises as acquire would."""
         return self._admit(lib.quota_claim_check, claim)
+
+    def _admit_set(self, fn: Any, claims: Sequence[ClaimLike]) -> Answer:
+        members = [cv.c_claim(_claim_of(c)) for c in claims]
+        arr = (_lib.Claim * len(members))(*members)
+        a = cv.init(_lib.Answer)
+        rc = fn(self._ptr(), arr, len(members), byref(a))
+        return self._done(rc, a)  # type: ignore[return-value]
+
+    def reserve_set(self, claims: Sequence[ClaimLike]) -> Answer:
+        """Reserve several claims as one: on what they need together at
+        every shared bucket, all are held or none. On a denial
+        ``answer.binding_claim`` names the member."""
+        return self._admit_set(lib.quota_claim_set_reserve, claims)
+
+    def acquire_set(self, claims: Sequence[ClaimLike]) -> Answer:
+        """reserve_set, ending with every member committed."""
+        return self._admit_set(lib.quota_claim_set_acquire, claims)
+
+    def check_set(self, claims: Sequence[ClaimLike]) -> Answer:
+        """Dry run of acquire_set."""
+        return self._admit_set(lib.quota_claim_set_check, claims)
 
     def commit(
         self, claim: Union[str, Any], ns: Optional[str] = None, *, actual: Optional[RequestsLike] = None

@@ -501,7 +501,8 @@ class Answer:
     ``retry_after_ms`` says after a rate denial when the same request
     would pass (-1: never, it exceeds the burst or a zero limit) and
     ``reset_after_ms`` when the limit is full again (rolling) or its
-    window ends (calendar).
+    window ends (calendar). For a claim set, ``binding_claim`` is the index
+    of the member whose request binds (-1 otherwise).
     """
 
     status: int
@@ -515,6 +516,7 @@ class Answer:
     period_ms: int = 0
     retry_after_ms: int = 0
     reset_after_ms: int = 0
+    binding_claim: int = -1
 
     @property
     def throttled(self) -> bool:
