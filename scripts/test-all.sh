@@ -6,6 +6,7 @@
 #   build-asan/   gcc, AddressSanitizer + UBSan, no recovery whole suite
 #   build-tsan/   clang, ThreadSanitizer                     concurrency tests
 #   build-clang/  clang, warnings as errors                  whole suite
+#   build/        again, under valgrind memcheck             C unit tests
 #
 # Installs missing Debian packages first (needs root then). A stage that
 # fails to configure or build counts as one failed test and the next stage
@@ -240,6 +241,25 @@ fi
 
 stage clang build-clang CC=clang \
 	-- --buildtype=debugoptimized -Dwerror=true
+
+# Memcheck on the C unit tests of the gcc build: no invalid access, no
+# definite or indirect leak. Tests that run another program (Python) are
+# left to the other stages.
+banner "valgrind: build"
+if command -v valgrind >/dev/null && [ -f build/meson-private/coredata.dat ]; then
+	mapfile -t vg_tests < <(meson introspect build --tests | python3 -c '
+import json, sys
+for t in json.load(sys.stdin):
+    if "unit" in t["suite"][0].split(":")[-1:] and not t["cmd"][0].endswith("python3"):
+        print(t["name"])
+')
+	run_tests valgrind build --no-rebuild --timeout-multiplier 10 \
+		--wrapper "valgrind --quiet --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect" \
+		"${vg_tests[@]}"
+else
+	echo "valgrind: not installed or no gcc build; FAILED"
+	record valgrind 0 1
+fi
 
 banner "summary ($((SECONDS - start))s)"
 printf '%s\n' "${summary[@]}"

@@ -132,7 +132,9 @@ static void test_audit_ring(void)
 /* An engine whose names need escaping in label values. */
 static quota_engine *awkward(void)
 {
-	quota_engine *e = test_engine(NULL, 0);
+	/* A clock that stands still: the rate samples must not refill. */
+	static struct test_clock clk;
+	quota_engine *e = test_engine(&clk, 0);
 	quota_ref odd = {NULL, "Organization", "team \"a\"", "back\\slash"};
 	CHECK_RC(test_register(e, VCPUS, NULL, "Organization", 5), QUOTA_OK);
 	CHECK_RC(test_register(e, GPUS, NULL, "Organization", -1), QUOTA_OK);
