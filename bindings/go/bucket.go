@@ -64,7 +64,7 @@ func (e *Engine) ListBuckets(f BucketFilter) ([]BucketInfo, error) {
 			return nil, err
 		}
 	}
-	if err := checkText(op, "resource_type", f.ResourceType); err != nil {
+	if err := checkText(op, "resourceType", f.ResourceType); err != nil {
 		return nil, err
 	}
 	c, err := e.enter(op)
@@ -152,7 +152,7 @@ func checkKeyed(op string, r Ref, typ string) error {
 	if err := checkRef(op, "consumer", r); err != nil {
 		return err
 	}
-	return checkText(op, "resource_type", typ)
+	return checkText(op, "resourceType", typ)
 }
 
 // BucketHandle is a prepared bucket: one lookup, then Consume and
@@ -163,6 +163,9 @@ type BucketHandle struct {
 	e *Engine
 	h *C.quota_bucket_handle // nil once closed; guarded by e.mu
 }
+
+// A handle is open while both it and its engine are; Engine.Close frees
+// the C handles it still has in e.handles.
 
 // OpenBucket opens a handle on the (consumer, resourceType) bucket,
 // creating the bucket if need be. Errors as GetBucket.
@@ -187,7 +190,7 @@ func (e *Engine) OpenBucket(consumer Ref, resourceType string) (*BucketHandle, e
 		e.mu.Unlock()
 		return nil, errClosed(op)
 	}
-	e.handles[h] = struct{}{}
+	e.handles[p] = struct{}{}
 	e.mu.Unlock()
 	return h, nil
 }
@@ -218,7 +221,7 @@ func (h *BucketHandle) GiveBack(amount int64) error {
 
 func (h *BucketHandle) enter(op string) (*C.quota_bucket_handle, error) {
 	h.e.mu.RLock()
-	if h.h == nil {
+	if h.h == nil || h.e.c == nil {
 		h.e.mu.RUnlock()
 		return nil, newError(codeWrongState, op, "bucket handle is closed")
 	}
@@ -230,10 +233,10 @@ func (h *BucketHandle) enter(op string) (*C.quota_bucket_handle, error) {
 func (h *BucketHandle) Close() error {
 	h.e.mu.Lock()
 	defer h.e.mu.Unlock()
-	if h.h != nil {
+	if h.h != nil && h.e.c != nil {
 		C.quota_bucket_handle_close(h.h)
-		h.h = nil
-		delete(h.e.handles, h)
+		delete(h.e.handles, h.h)
 	}
+	h.h = nil
 	return nil
 }

@@ -56,8 +56,8 @@ type Engine struct {
 	c       *C.quota_engine
 	hooks   *hooks
 	handle  cgo.Handle
-	handles map[*BucketHandle]struct{}
-	done    chan struct{} // closed by Close
+	handles map[*C.quota_bucket_handle]struct{} // open handles, closed by Close
+	done    chan struct{}                       // closed by Close
 }
 
 // NewEngine creates an engine.
@@ -87,10 +87,11 @@ func NewEngine(opts Options) (*Engine, error) {
 		handle.Delete()
 		return nil, err
 	}
-	e := &Engine{c: c, hooks: h, handle: handle, handles: map[*BucketHandle]struct{}{},
+	e := &Engine{c: c, hooks: h, handle: handle, handles: map[*C.quota_bucket_handle]struct{}{},
 		done: make(chan struct{})}
-	// The callbacks reach the hooks, not the engine, so an engine dropped
-	// without Close can be collected and freed.
+	// The callbacks reach the hooks, not the engine, and the engine does
+	// not point back at its BucketHandles, so an engine dropped without
+	// Close can be collected and freed.
 	runtime.SetFinalizer(e, func(e *Engine) { e.close(false) })
 	return e, nil
 }
@@ -115,8 +116,7 @@ func (e *Engine) close(deliver bool) {
 		return
 	}
 	for h := range e.handles {
-		C.quota_bucket_handle_close(h.h)
-		h.h = nil
+		C.quota_bucket_handle_close(h)
 	}
 	e.handles = nil
 	C.quota_engine_free(e.c)

@@ -136,9 +136,9 @@ func (a *arena) optStr(s, field, sub string) *C.char {
 }
 
 func (a *arena) ref(dst *C.quota_ref, r Ref, field string) {
-	dst.api_group = a.optStr(r.APIGroup, field, ".api_group")
+	dst.api_group = a.optStr(r.APIGroup, field, ".apiGroup")
 	dst.kind = a.str(r.Kind, field, ".kind")
-	dst.ns = a.optStr(r.Namespace, field, ".ns")
+	dst.ns = a.optStr(r.Namespace, field, ".namespace")
 	dst.name = a.str(r.Name, field, ".name")
 }
 
@@ -188,7 +188,7 @@ func (a *arena) requests(rs []Request, field string) (*C.quota_request, C.uint32
 	for i, r := range rs {
 		c := &unsafe.Slice(p, len(rs))[i]
 		*c = templates.request
-		c.resource_type = a.str(r.ResourceType, field, ".resource_type")
+		c.resource_type = a.str(r.ResourceType, field, ".resourceType")
 		c.amount = C.int64_t(r.Amount)
 		c.dimensions, c.dimension_count = a.labels(r.Dimensions, field, ".dimensions")
 	}
@@ -198,11 +198,11 @@ func (a *arena) requests(rs []Request, field string) (*C.quota_request, C.uint32
 func (a *arena) claim(c *Claim) *C.quota_claim {
 	p := (*C.quota_claim)(a.alloc(C.sizeof_quota_claim))
 	*p = templates.claim
-	p.ns = a.optStr(c.Namespace, "claim.ns", "")
-	p.name = a.str(c.Name, "claim.name", "")
-	a.ref(&p.consumer, c.Consumer, "claim.consumer")
+	p.ns = a.optStr(c.Namespace, "claim.metadata.namespace", "")
+	p.name = a.str(c.Name, "claim.metadata.name", "")
+	a.ref(&p.consumer, c.Consumer, "claim.consumerRef")
 	if c.Resource != (Ref{}) {
-		a.ref(&p.resource, c.Resource, "claim.resource")
+		a.ref(&p.resource, c.Resource, "claim.resourceRef")
 	}
 	p.requests, p.request_count = a.requests(c.Requests, "claim.requests")
 	p.flags = C.uint32_t(c.Flags)
@@ -214,15 +214,15 @@ func (a *arena) claim(c *Claim) *C.quota_claim {
 func (a *arena) registration(r *Registration) *C.quota_registration {
 	p := (*C.quota_registration)(a.alloc(C.sizeof_quota_registration))
 	*p = templates.registration
-	p.resource_type = a.str(r.ResourceType, "registration.resource_type", "")
-	p.consumer_type.api_group = a.optStr(r.ConsumerType.APIGroup, "registration.consumer_type.api_group", "")
-	p.consumer_type.kind = a.str(r.ConsumerType.Kind, "registration.consumer_type.kind", "")
+	p.resource_type = a.str(r.ResourceType, "registration.resourceType", "")
+	p.consumer_type.api_group = a.optStr(r.ConsumerType.APIGroup, "registration.consumerType.apiGroup", "")
+	p.consumer_type.kind = a.str(r.ConsumerType.Kind, "registration.consumerType.kind", "")
 	if r.Class != 0 {
 		p.resource_class = C.int32_t(r.Class)
 	}
 	p.enforcement = C.int32_t(r.Enforcement)
-	p.base_unit = a.optStr(r.BaseUnit, "registration.base_unit", "")
-	p.display_unit = a.optStr(r.DisplayUnit, "registration.display_unit", "")
+	p.base_unit = a.optStr(r.BaseUnit, "registration.baseUnit", "")
+	p.display_unit = a.optStr(r.DisplayUnit, "registration.displayUnit", "")
 	p.description = a.optStr(r.Description, "registration.description", "")
 	if r.UnitConversionFactor != 0 {
 		p.unit_conversion_factor = C.int64_t(r.UnitConversionFactor)
@@ -230,12 +230,12 @@ func (a *arena) registration(r *Registration) *C.quota_registration {
 	kinds := (*C.quota_kind_ref)(a.array(len(r.ClaimingResources), C.sizeof_quota_kind_ref))
 	for i, k := range r.ClaimingResources {
 		c := &unsafe.Slice(kinds, len(r.ClaimingResources))[i]
-		c.api_group = a.optStr(k.APIGroup, "registration.claiming_resources.api_group", "")
-		c.kind = a.str(k.Kind, "registration.claiming_resources.kind", "")
+		c.api_group = a.optStr(k.APIGroup, "registration.claimingResources.apiGroup", "")
+		c.kind = a.str(k.Kind, "registration.claimingResources.kind", "")
 	}
 	p.claiming_resources = kinds
 	p.claiming_resource_count = C.uint32_t(len(r.ClaimingResources))
-	p.allowed_dimensions = a.strs(r.AllowedDimensions, "registration.allowed_dimensions")
+	p.allowed_dimensions = a.strs(r.AllowedDimensions, "registration.allowedDimensions")
 	p.allowed_dimension_count = C.uint32_t(len(r.AllowedDimensions))
 	p.default_limit = C.int64_t(r.DefaultLimit)
 	p.violation_action = C.int32_t(r.ViolationAction)
@@ -245,14 +245,14 @@ func (a *arena) registration(r *Registration) *C.quota_registration {
 func (a *arena) grant(g *Grant) *C.quota_grant {
 	p := (*C.quota_grant)(a.alloc(C.sizeof_quota_grant))
 	*p = templates.grant
-	p.ns = a.optStr(g.Namespace, "grant.ns", "")
-	p.name = a.str(g.Name, "grant.name", "")
-	a.ref(&p.consumer, g.Consumer, "grant.consumer")
+	p.ns = a.optStr(g.Namespace, "grant.metadata.namespace", "")
+	p.name = a.str(g.Name, "grant.metadata.name", "")
+	a.ref(&p.consumer, g.Consumer, "grant.consumerRef")
 	al := (*C.quota_allowance)(a.array(len(g.Allowances), C.sizeof_quota_allowance))
 	for i, src := range g.Allowances {
 		dst := &unsafe.Slice(al, len(g.Allowances))[i]
 		*dst = templates.allowance
-		dst.resource_type = a.str(src.ResourceType, "grant.allowances.resource_type", "")
+		dst.resource_type = a.str(src.ResourceType, "grant.allowances.resourceType", "")
 		dst.buckets = a.grantBuckets(src.Buckets)
 		dst.bucket_count = C.uint32_t(len(src.Buckets))
 	}
@@ -276,15 +276,15 @@ func (a *arena) grantBuckets(bs []GrantBucket) *C.quota_grant_bucket {
 		c.window = C.int32_t(b.Window)
 		c.violation_action = C.int32_t(b.ViolationAction)
 		c.match_labels, c.match_label_count = a.labels(b.MatchLabels,
-			"grant.allowances.buckets.match_labels", "")
+			"grant.allowances.buckets.selector.matchLabels", "")
 		exprs := (*C.quota_selector_requirement)(a.array(len(b.MatchExpressions),
 			C.sizeof_quota_selector_requirement))
 		for j, m := range b.MatchExpressions {
 			e := &unsafe.Slice(exprs, len(b.MatchExpressions))[j]
-			e.key = a.str(m.Key, "grant.allowances.buckets.match_expressions.key", "")
+			e.key = a.str(m.Key, "grant.allowances.buckets.selector.matchExpressions.key", "")
 			e.op = C.int32_t(m.Op)
 			e.value_count = C.uint32_t(len(m.Values))
-			e.values = a.strs(m.Values, "grant.allowances.buckets.match_expressions.values")
+			e.values = a.strs(m.Values, "grant.allowances.buckets.selector.matchExpressions.values")
 		}
 		c.match_expressions = exprs
 		c.match_expression_count = C.uint32_t(len(b.MatchExpressions))
@@ -315,7 +315,7 @@ func checkText(op, field, s string) error {
 
 // checkName refuses a (namespace, name) pair with a NUL byte.
 func checkName(op, ns, name string) error {
-	if err := checkText(op, "ns", ns); err != nil {
+	if err := checkText(op, "namespace", ns); err != nil {
 		return err
 	}
 	return checkText(op, "name", name)

@@ -43,7 +43,7 @@ func (e *Engine) putRegistration(op string, update bool, r *Registration) error 
 // ErrInUse (grants, claims, usage or open handles still use it).
 func (e *Engine) DeleteRegistration(resourceType string) error {
 	const op = "delete registration"
-	if err := checkText(op, "resource_type", resourceType); err != nil {
+	if err := checkText(op, "resourceType", resourceType); err != nil {
 		return err
 	}
 	c, err := e.enter(op)
@@ -58,7 +58,7 @@ func (e *Engine) DeleteRegistration(resourceType string) error {
 // GetRegistration reads one registration. Errors: ErrNotFound.
 func (e *Engine) GetRegistration(resourceType string) (*Registration, error) {
 	const op = "get registration"
-	if err := checkText(op, "resource_type", resourceType); err != nil {
+	if err := checkText(op, "resourceType", resourceType); err != nil {
 		return nil, err
 	}
 	c, err := e.enter(op)
