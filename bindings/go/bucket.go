@@ -77,10 +77,11 @@ func (e *Engine) ListBuckets(f BucketFilter) ([]BucketInfo, error) {
 		return nil, err
 	}
 	defer C.quota_bucket_iter_free(it)
+	itp := unsafe.Pointer(it)
 	var out []BucketInfo
 	for {
 		var p *C.quota_bucket_info
-		s := cBucketIterNext(it, &p)
+		s := cBucketIterNext(itp, &p)
 		if err := status(op, s); err != nil {
 			return nil, err
 		}
@@ -161,7 +162,7 @@ func checkKeyed(op string, r Ref, typ string) error {
 // handle is open its type cannot be unregistered.
 type BucketHandle struct {
 	e *Engine
-	h *C.quota_bucket_handle // nil once closed; guarded by e.mu
+	h unsafe.Pointer // the quota_bucket_handle; nil once closed; guarded by e.mu
 }
 
 // A handle is open while both it and its engine are; Engine.Close frees
@@ -184,13 +185,13 @@ func (e *Engine) OpenBucket(consumer Ref, resourceType string) (*BucketHandle, e
 	if err := status(op, s); err != nil {
 		return nil, err
 	}
-	h := &BucketHandle{e: e, h: p}
+	h := &BucketHandle{e: e, h: unsafe.Pointer(p)}
 	e.mu.Lock()
 	if e.c == nil { // closed meanwhile: the library freed it with the engine
 		e.mu.Unlock()
 		return nil, errClosed(op)
 	}
-	e.handles[p] = struct{}{}
+	e.handles[h.h] = struct{}{}
 	e.mu.Unlock()
 	return h, nil
 }
@@ -219,7 +220,7 @@ func (h *BucketHandle) GiveBack(amount int64) error {
 	return status(op, s)
 }
 
-func (h *BucketHandle) enter(op string) (*C.quota_bucket_handle, error) {
+func (h *BucketHandle) enter(op string) (unsafe.Pointer, error) {
 	h.e.mu.RLock()
 	if h.h == nil || h.e.c == nil {
 		h.e.mu.RUnlock()
@@ -234,7 +235,7 @@ func (h *BucketHandle) Close() error {
 	h.e.mu.Lock()
 	defer h.e.mu.Unlock()
 	if h.h != nil && h.e.c != nil {
-		C.quota_bucket_handle_close(h.h)
+		C.quota_bucket_handle_close((*C.quota_bucket_handle)(h.h))
 		delete(h.e.handles, h.h)
 	}
 	h.h = nil

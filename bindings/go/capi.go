@@ -5,7 +5,9 @@ package quota
 // thread-local error detail (see shim.h). Go strings are passed as
 // _GoString_ values and copied into NUL-terminated C strings on the C
 // stack, so the calls that take only names and references allocate
-// nothing on either side.
+// nothing on either side. Engines, handles and iterators are passed as
+// void *: with Go 1.19 a pointer to an incomplete C type costs an
+// allocation per cgo call (its pointer check), a void * does not.
 
 /*
 #cgo pkg-config: quota
@@ -71,7 +73,7 @@ static gq_decision gq_decision_failed(int rc)
 	return d;
 }
 
-static gq_decision gq_keyed(int op, quota_engine *e, _GoString_ g, _GoString_ k, _GoString_ ns,
+static gq_decision gq_keyed(int op, void *e, _GoString_ g, _GoString_ k, _GoString_ ns,
 			    _GoString_ name, _GoString_ type, int64_t n)
 {
 	quota_answer a;
@@ -90,19 +92,19 @@ static gq_decision gq_keyed(int op, quota_engine *e, _GoString_ g, _GoString_ k,
 	return gq_decision_of(rc, &a);
 }
 
-static gq_decision gq_handle_consume(quota_bucket_handle *h, int64_t n)
+static gq_decision gq_handle_consume(void *h, int64_t n)
 {
 	quota_answer a;
 	quota_answer_init(&a, sizeof a);
 	return gq_decision_of(quota_handle_consume(h, n, &a), &a);
 }
 
-static gq_status gq_handle_give_back(quota_bucket_handle *h, int64_t n)
+static gq_status gq_handle_give_back(void *h, int64_t n)
 {
 	return gq_status_of(quota_handle_give_back(h, n));
 }
 
-static gq_status gq_handle_open(quota_engine *e, _GoString_ g, _GoString_ k, _GoString_ ns,
+static gq_status gq_handle_open(void *e, _GoString_ g, _GoString_ k, _GoString_ ns,
 				_GoString_ name, _GoString_ type, quota_bucket_handle **out)
 {
 	GQ_STRS(g, k, ns, name, type);
@@ -114,7 +116,7 @@ static gq_status gq_handle_open(quota_engine *e, _GoString_ g, _GoString_ k, _Go
 	return gq_status_of(rc);
 }
 
-static gq_status gq_bucket_get(quota_engine *e, _GoString_ g, _GoString_ k, _GoString_ ns,
+static gq_status gq_bucket_get(void *e, _GoString_ g, _GoString_ k, _GoString_ ns,
 			       _GoString_ name, _GoString_ type, int with_selector,
 			       _GoString_ selector, quota_bucket_info **out)
 {
@@ -128,7 +130,7 @@ static gq_status gq_bucket_get(quota_engine *e, _GoString_ g, _GoString_ k, _GoS
 	return gq_status_of(rc);
 }
 
-static gq_status gq_bucket_iter_new(quota_engine *e, int with_consumer, _GoString_ g,
+static gq_status gq_bucket_iter_new(void *e, int with_consumer, _GoString_ g,
 				    _GoString_ k, _GoString_ ns, _GoString_ name,
 				    _GoString_ type, quota_bucket_iter **out)
 {
@@ -141,12 +143,12 @@ static gq_status gq_bucket_iter_new(quota_engine *e, int with_consumer, _GoStrin
 	return gq_status_of(rc);
 }
 
-static gq_status gq_bucket_iter_next(quota_bucket_iter *it, const quota_bucket_info **out)
+static gq_status gq_bucket_iter_next(void *it, const quota_bucket_info **out)
 {
 	return gq_status_of(quota_bucket_iter_next(it, out));
 }
 
-static gq_status gq_claim_iter_new(quota_engine *e, int with_consumer, _GoString_ g,
+static gq_status gq_claim_iter_new(void *e, int with_consumer, _GoString_ g,
 				   _GoString_ k, _GoString_ ns, _GoString_ name, int32_t state,
 				   quota_claim_iter **out)
 {
@@ -159,12 +161,12 @@ static gq_status gq_claim_iter_new(quota_engine *e, int with_consumer, _GoString
 	return gq_status_of(rc);
 }
 
-static gq_status gq_claim_iter_next(quota_claim_iter *it, const quota_claim_info **out)
+static gq_status gq_claim_iter_next(void *it, const quota_claim_info **out)
 {
 	return gq_status_of(quota_claim_iter_next(it, out));
 }
 
-static gq_decision gq_claim_decide(int op, quota_engine *e, const quota_claim *c)
+static gq_decision gq_claim_decide(int op, void *e, const quota_claim *c)
 {
 	quota_answer a;
 	quota_answer_init(&a, sizeof a);
@@ -177,7 +179,7 @@ static gq_decision gq_claim_decide(int op, quota_engine *e, const quota_claim *c
 	return gq_decision_of(rc, &a);
 }
 
-static gq_status gq_claim_commit(quota_engine *e, _GoString_ ns, _GoString_ name,
+static gq_status gq_claim_commit(void *e, _GoString_ ns, _GoString_ name,
 				 const quota_request *actual, uint32_t n)
 {
 	GQ_STRS(ns, name);
@@ -188,7 +190,7 @@ static gq_status gq_claim_commit(quota_engine *e, _GoString_ ns, _GoString_ name
 	return gq_status_of(rc);
 }
 
-static gq_status gq_claim_release(quota_engine *e, _GoString_ ns, _GoString_ name)
+static gq_status gq_claim_release(void *e, _GoString_ ns, _GoString_ name)
 {
 	GQ_STRS(ns, name);
 	if (rc != QUOTA_OK)
@@ -198,7 +200,7 @@ static gq_status gq_claim_release(quota_engine *e, _GoString_ ns, _GoString_ nam
 	return gq_status_of(rc);
 }
 
-static gq_decision gq_claim_resize(quota_engine *e, _GoString_ ns, _GoString_ name,
+static gq_decision gq_claim_resize(void *e, _GoString_ ns, _GoString_ name,
 				   const quota_request *req, uint32_t n)
 {
 	quota_answer a;
@@ -211,7 +213,7 @@ static gq_decision gq_claim_resize(quota_engine *e, _GoString_ ns, _GoString_ na
 	return gq_decision_of(rc, &a);
 }
 
-static gq_status gq_claim_get(quota_engine *e, _GoString_ ns, _GoString_ name,
+static gq_status gq_claim_get(void *e, _GoString_ ns, _GoString_ name,
 			      quota_claim_info **out)
 {
 	GQ_STRS(ns, name);
@@ -222,13 +224,13 @@ static gq_status gq_claim_get(quota_engine *e, _GoString_ ns, _GoString_ name,
 	return gq_status_of(rc);
 }
 
-static gq_status gq_registration_put(quota_engine *e, int update, const quota_registration *r)
+static gq_status gq_registration_put(void *e, int update, const quota_registration *r)
 {
 	return gq_status_of(update ? quota_registration_update(e, r)
 				   : quota_registration_create(e, r));
 }
 
-static gq_status gq_registration_delete(quota_engine *e, _GoString_ type)
+static gq_status gq_registration_delete(void *e, _GoString_ type)
 {
 	GQ_STRS(type);
 	if (rc != QUOTA_OK)
@@ -238,7 +240,7 @@ static gq_status gq_registration_delete(quota_engine *e, _GoString_ type)
 	return gq_status_of(rc);
 }
 
-static gq_status gq_registration_get(quota_engine *e, _GoString_ type, quota_registration **out)
+static gq_status gq_registration_get(void *e, _GoString_ type, quota_registration **out)
 {
 	GQ_STRS(type);
 	if (rc != QUOTA_OK)
@@ -248,17 +250,17 @@ static gq_status gq_registration_get(quota_engine *e, _GoString_ type, quota_reg
 	return gq_status_of(rc);
 }
 
-static gq_status gq_registration_list(quota_engine *e, quota_registration ***out, size_t *n)
+static gq_status gq_registration_list(void *e, quota_registration ***out, size_t *n)
 {
 	return gq_status_of(quota_registration_list(e, out, n));
 }
 
-static gq_status gq_grant_apply(quota_engine *e, const quota_grant *g, int64_t *generation)
+static gq_status gq_grant_apply(void *e, const quota_grant *g, int64_t *generation)
 {
 	return gq_status_of(quota_grant_apply(e, g, generation));
 }
 
-static gq_status gq_grant_delete(quota_engine *e, _GoString_ ns, _GoString_ name)
+static gq_status gq_grant_delete(void *e, _GoString_ ns, _GoString_ name)
 {
 	GQ_STRS(ns, name);
 	if (rc != QUOTA_OK)
@@ -268,7 +270,7 @@ static gq_status gq_grant_delete(quota_engine *e, _GoString_ ns, _GoString_ name
 	return gq_status_of(rc);
 }
 
-static gq_status gq_grant_get(quota_engine *e, _GoString_ ns, _GoString_ name, quota_grant **out)
+static gq_status gq_grant_get(void *e, _GoString_ ns, _GoString_ name, quota_grant **out)
 {
 	GQ_STRS(ns, name);
 	if (rc != QUOTA_OK)
@@ -278,7 +280,7 @@ static gq_status gq_grant_get(quota_engine *e, _GoString_ ns, _GoString_ name, q
 	return gq_status_of(rc);
 }
 
-static gq_status gq_grant_list(quota_engine *e, int with_consumer, _GoString_ g, _GoString_ k,
+static gq_status gq_grant_list(void *e, int with_consumer, _GoString_ g, _GoString_ k,
 			       _GoString_ ns, _GoString_ name, quota_grant ***out, size_t *n)
 {
 	GQ_STRS(g, k, ns, name);
@@ -290,7 +292,7 @@ static gq_status gq_grant_list(quota_engine *e, int with_consumer, _GoString_ g,
 	return gq_status_of(rc);
 }
 
-static gq_status gq_set_parent(quota_engine *e, _GoString_ g, _GoString_ k, _GoString_ ns,
+static gq_status gq_set_parent(void *e, _GoString_ g, _GoString_ k, _GoString_ ns,
 			       _GoString_ name, int with_parent, _GoString_ pg, _GoString_ pk,
 			       _GoString_ pns, _GoString_ pname)
 {
@@ -303,7 +305,7 @@ static gq_status gq_set_parent(quota_engine *e, _GoString_ g, _GoString_ k, _GoS
 	return gq_status_of(rc);
 }
 
-static gq_status gq_get_parent(quota_engine *e, _GoString_ g, _GoString_ k, _GoString_ ns,
+static gq_status gq_get_parent(void *e, _GoString_ g, _GoString_ k, _GoString_ ns,
 			       _GoString_ name, quota_ref **out)
 {
 	GQ_STRS(g, k, ns, name);
@@ -315,28 +317,28 @@ static gq_status gq_get_parent(quota_engine *e, _GoString_ g, _GoString_ k, _GoS
 	return gq_status_of(rc);
 }
 
-static gq_status gq_tick(quota_engine *e, int64_t now, uint64_t *expired)
+static gq_status gq_tick(void *e, int64_t now, uint64_t *expired)
 {
 	return gq_status_of(quota_engine_tick(e, now, expired));
 }
 
-static gq_status gq_now(quota_engine *e, int64_t *now)
+static gq_status gq_now(void *e, int64_t *now)
 {
 	return gq_status_of(quota_engine_now(e, now));
 }
 
-static gq_status gq_stats(quota_engine *e, quota_stats *out)
+static gq_status gq_stats(void *e, quota_stats *out)
 {
 	int rc = quota_stats_init(out, sizeof *out);
 	return gq_status_of(rc ? rc : quota_stats_get(e, out));
 }
 
-static gq_status gq_prometheus(quota_engine *e, char **text, size_t *len)
+static gq_status gq_prometheus(void *e, char **text, size_t *len)
 {
 	return gq_status_of(quota_metrics_prometheus(e, text, len));
 }
 
-static gq_status gq_audit(quota_engine *e, quota_denial ***out, size_t *n)
+static gq_status gq_audit(void *e, quota_denial ***out, size_t *n)
 {
 	return gq_status_of(quota_audit_list(e, out, n));
 }
@@ -349,7 +351,7 @@ import (
 )
 
 // status turns a wrapper's status into an error (nil for QUOTA_OK and
-// for the positive QUOTA_ITER_DONE) and frees its text.
+// for the positive QUOTA_ITER_DONE) and frees its detail.
 func status(op string, s C.gq_status) error {
 	if s.rc >= 0 {
 		return nil
@@ -363,7 +365,7 @@ func status(op string, s C.gq_status) error {
 }
 
 // decision turns a wrapper's decision into an Answer and, when it
-// failed, an *Error carrying that answer. It frees the decision's text.
+// failed, an *Error carrying that answer. It frees the decision's strings.
 func decision(op string, d C.gq_decision) (Answer, error) {
 	a := Answer{
 		State:          ClaimState(d.state),
@@ -388,7 +390,8 @@ func decision(op string, d C.gq_decision) (Answer, error) {
 	if d.rc >= 0 {
 		return a, nil
 	}
-	err := &Error{Code: Code(d.rc), Op: op, Detail: detail, Answer: &a}
+	copied := a // taking a's address would move every answer to the heap
+	err := &Error{Code: Code(d.rc), Op: op, Detail: detail, Answer: &copied}
 	if err.Code == codeRateLimited {
 		err.RetryAfter = a.RetryAfter
 	}
@@ -413,43 +416,43 @@ const (
 	opRateTake keyedOp = C.GQ_RATE_TAKE
 )
 
-func cKeyed(e *C.quota_engine, op keyedOp, r Ref, typ string, n int64) C.gq_decision {
+func cKeyed(e unsafe.Pointer, op keyedOp, r Ref, typ string, n int64) C.gq_decision {
 	return C.gq_keyed(C.int(op), e, r.APIGroup, r.Kind, r.Namespace, r.Name, typ, C.int64_t(n))
 }
 
-func cHandleConsume(h *C.quota_bucket_handle, n int64) C.gq_decision {
+func cHandleConsume(h unsafe.Pointer, n int64) C.gq_decision {
 	return C.gq_handle_consume(h, C.int64_t(n))
 }
 
-func cHandleGiveBack(h *C.quota_bucket_handle, n int64) C.gq_status {
+func cHandleGiveBack(h unsafe.Pointer, n int64) C.gq_status {
 	return C.gq_handle_give_back(h, C.int64_t(n))
 }
 
-func cHandleOpen(e *C.quota_engine, r Ref, typ string, out **C.quota_bucket_handle) C.gq_status {
+func cHandleOpen(e unsafe.Pointer, r Ref, typ string, out **C.quota_bucket_handle) C.gq_status {
 	return C.gq_handle_open(e, r.APIGroup, r.Kind, r.Namespace, r.Name, typ, out)
 }
 
-func cBucketGet(e *C.quota_engine, r Ref, typ string, withSelector bool, selector string,
+func cBucketGet(e unsafe.Pointer, r Ref, typ string, withSelector bool, selector string,
 	out **C.quota_bucket_info) C.gq_status {
 	return C.gq_bucket_get(e, r.APIGroup, r.Kind, r.Namespace, r.Name, typ, cBool(withSelector),
 		selector, out)
 }
 
-func cBucketIterNew(e *C.quota_engine, consumer *Ref, typ string, out **C.quota_bucket_iter) C.gq_status {
+func cBucketIterNew(e unsafe.Pointer, consumer *Ref, typ string, out **C.quota_bucket_iter) C.gq_status {
 	r, with := optionalRef(consumer)
 	return C.gq_bucket_iter_new(e, with, r.APIGroup, r.Kind, r.Namespace, r.Name, typ, out)
 }
 
-func cBucketIterNext(it *C.quota_bucket_iter, out **C.quota_bucket_info) C.gq_status {
+func cBucketIterNext(it unsafe.Pointer, out **C.quota_bucket_info) C.gq_status {
 	return C.gq_bucket_iter_next(it, out)
 }
 
-func cClaimIterNew(e *C.quota_engine, consumer *Ref, state ClaimState, out **C.quota_claim_iter) C.gq_status {
+func cClaimIterNew(e unsafe.Pointer, consumer *Ref, state ClaimState, out **C.quota_claim_iter) C.gq_status {
 	r, with := optionalRef(consumer)
 	return C.gq_claim_iter_new(e, with, r.APIGroup, r.Kind, r.Namespace, r.Name, C.int32_t(state), out)
 }
 
-func cClaimIterNext(it *C.quota_claim_iter, out **C.quota_claim_info) C.gq_status {
+func cClaimIterNext(it unsafe.Pointer, out **C.quota_claim_info) C.gq_status {
 	return C.gq_claim_iter_next(it, out)
 }
 
@@ -461,86 +464,86 @@ const (
 	opCheck   claimOp = C.GQ_CHECK
 )
 
-func cClaimDecide(e *C.quota_engine, op claimOp, c *C.quota_claim) C.gq_decision {
+func cClaimDecide(e unsafe.Pointer, op claimOp, c *C.quota_claim) C.gq_decision {
 	return C.gq_claim_decide(C.int(op), e, c)
 }
 
-func cClaimCommit(e *C.quota_engine, ns, name string, actual *C.quota_request, n int) C.gq_status {
+func cClaimCommit(e unsafe.Pointer, ns, name string, actual *C.quota_request, n int) C.gq_status {
 	return C.gq_claim_commit(e, ns, name, actual, C.uint32_t(n))
 }
 
-func cClaimRelease(e *C.quota_engine, ns, name string) C.gq_status {
+func cClaimRelease(e unsafe.Pointer, ns, name string) C.gq_status {
 	return C.gq_claim_release(e, ns, name)
 }
 
-func cClaimResize(e *C.quota_engine, ns, name string, req *C.quota_request, n int) C.gq_decision {
+func cClaimResize(e unsafe.Pointer, ns, name string, req *C.quota_request, n int) C.gq_decision {
 	return C.gq_claim_resize(e, ns, name, req, C.uint32_t(n))
 }
 
-func cClaimGet(e *C.quota_engine, ns, name string, out **C.quota_claim_info) C.gq_status {
+func cClaimGet(e unsafe.Pointer, ns, name string, out **C.quota_claim_info) C.gq_status {
 	return C.gq_claim_get(e, ns, name, out)
 }
 
-func cRegistrationPut(e *C.quota_engine, update bool, r *C.quota_registration) C.gq_status {
+func cRegistrationPut(e unsafe.Pointer, update bool, r *C.quota_registration) C.gq_status {
 	return C.gq_registration_put(e, cBool(update), r)
 }
 
-func cRegistrationDelete(e *C.quota_engine, typ string) C.gq_status {
+func cRegistrationDelete(e unsafe.Pointer, typ string) C.gq_status {
 	return C.gq_registration_delete(e, typ)
 }
 
-func cRegistrationGet(e *C.quota_engine, typ string, out **C.quota_registration) C.gq_status {
+func cRegistrationGet(e unsafe.Pointer, typ string, out **C.quota_registration) C.gq_status {
 	return C.gq_registration_get(e, typ, out)
 }
 
-func cRegistrationList(e *C.quota_engine, out ***C.quota_registration, n *C.size_t) C.gq_status {
+func cRegistrationList(e unsafe.Pointer, out ***C.quota_registration, n *C.size_t) C.gq_status {
 	return C.gq_registration_list(e, out, n)
 }
 
-func cGrantApply(e *C.quota_engine, g *C.quota_grant, gen *C.int64_t) C.gq_status {
+func cGrantApply(e unsafe.Pointer, g *C.quota_grant, gen *C.int64_t) C.gq_status {
 	return C.gq_grant_apply(e, g, gen)
 }
 
-func cGrantDelete(e *C.quota_engine, ns, name string) C.gq_status {
+func cGrantDelete(e unsafe.Pointer, ns, name string) C.gq_status {
 	return C.gq_grant_delete(e, ns, name)
 }
 
-func cGrantGet(e *C.quota_engine, ns, name string, out **C.quota_grant) C.gq_status {
+func cGrantGet(e unsafe.Pointer, ns, name string, out **C.quota_grant) C.gq_status {
 	return C.gq_grant_get(e, ns, name, out)
 }
 
-func cGrantList(e *C.quota_engine, consumer *Ref, out ***C.quota_grant, n *C.size_t) C.gq_status {
+func cGrantList(e unsafe.Pointer, consumer *Ref, out ***C.quota_grant, n *C.size_t) C.gq_status {
 	r, with := optionalRef(consumer)
 	return C.gq_grant_list(e, with, r.APIGroup, r.Kind, r.Namespace, r.Name, out, n)
 }
 
-func cSetParent(e *C.quota_engine, child Ref, parent *Ref) C.gq_status {
+func cSetParent(e unsafe.Pointer, child Ref, parent *Ref) C.gq_status {
 	p, with := optionalRef(parent)
 	return C.gq_set_parent(e, child.APIGroup, child.Kind, child.Namespace, child.Name, with,
 		p.APIGroup, p.Kind, p.Namespace, p.Name)
 }
 
-func cGetParent(e *C.quota_engine, child Ref, out **C.quota_ref) C.gq_status {
+func cGetParent(e unsafe.Pointer, child Ref, out **C.quota_ref) C.gq_status {
 	return C.gq_get_parent(e, child.APIGroup, child.Kind, child.Namespace, child.Name, out)
 }
 
-func cTick(e *C.quota_engine, now int64, expired *C.uint64_t) C.gq_status {
+func cTick(e unsafe.Pointer, now int64, expired *C.uint64_t) C.gq_status {
 	return C.gq_tick(e, C.int64_t(now), expired)
 }
 
-func cNow(e *C.quota_engine, now *C.int64_t) C.gq_status {
+func cNow(e unsafe.Pointer, now *C.int64_t) C.gq_status {
 	return C.gq_now(e, now)
 }
 
-func cStats(e *C.quota_engine, out *C.quota_stats) C.gq_status {
+func cStats(e unsafe.Pointer, out *C.quota_stats) C.gq_status {
 	return C.gq_stats(e, out)
 }
 
-func cPrometheus(e *C.quota_engine, text **C.char, n *C.size_t) C.gq_status {
+func cPrometheus(e unsafe.Pointer, text **C.char, n *C.size_t) C.gq_status {
 	return C.gq_prometheus(e, text, n)
 }
 
-func cAudit(e *C.quota_engine, out ***C.quota_denial, n *C.size_t) C.gq_status {
+func cAudit(e unsafe.Pointer, out ***C.quota_denial, n *C.size_t) C.gq_status {
 	return C.gq_audit(e, out, n)
 }
 

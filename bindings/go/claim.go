@@ -171,10 +171,11 @@ func (e *Engine) ListClaims(f ClaimFilter) ([]ClaimInfo, error) {
 		return nil, err
 	}
 	defer C.quota_claim_iter_free(it)
+	itp := unsafe.Pointer(it)
 	var out []ClaimInfo
 	for {
 		var p *C.quota_claim_info
-		s := cClaimIterNext(it, &p)
+		s := cClaimIterNext(itp, &p)
 		if err := status(op, s); err != nil {
 			return nil, err
 		}

@@ -23,6 +23,7 @@ func (c Code) String() string {
 const (
 	codeRateLimited = Code(C.QUOTA_ERR_RATE_LIMITED)
 	codeWrongState  = Code(C.QUOTA_ERR_WRONG_STATE)
+	codeUnsupported = Code(C.QUOTA_ERR_UNSUPPORTED)
 )
 
 // Sentinel errors, one per status code. Every error the package returns

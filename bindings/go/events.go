@@ -34,8 +34,10 @@ type recovered struct{ value interface{} }
 
 // after runs once a library call has returned on this goroutine.
 func (h *hooks) after() {
-	if p := h.clockPanic.Swap(nil); p != nil {
-		panic(p.value)
+	if h.clockPanic.Load() != nil { // a load first: a swap locks the bus
+		if p := h.clockPanic.Swap(nil); p != nil {
+			panic(p.value)
+		}
 	}
 	if h.ev.pending.Load() {
 		h.ev.drain()

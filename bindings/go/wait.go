@@ -18,7 +18,8 @@ import (
 //
 // Errors: those of Acquire; ctx.Err(); ErrWrongState when the claim left
 // the queue without being admitted (its QueueTimeout passed, or another
-// caller released it) or the engine was closed.
+// caller released it) or the engine was closed; ErrUnsupported with
+// Options.NoEvents.
 func (e *Engine) AcquireWait(ctx context.Context, c Claim) (Answer, error) {
 	return e.queueWait(ctx, "acquire wait", opAcquire, c)
 }
@@ -32,6 +33,9 @@ func (e *Engine) ReserveWait(ctx context.Context, c Claim) (Answer, error) {
 func (e *Engine) queueWait(ctx context.Context, op string, kind claimOp, c Claim) (Answer, error) {
 	if err := ctx.Err(); err != nil {
 		return Answer{}, err
+	}
+	if !e.events {
+		return Answer{}, newError(codeUnsupported, op, "the engine was made with NoEvents")
 	}
 	c.Flags |= ClaimQueue
 	key := claimKey{c.Namespace, c.Name}

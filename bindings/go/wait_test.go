@@ -29,6 +29,17 @@ func TestAcquireWaitGrantedAtOnce(t *testing.T) {
 	wantErr(t, err, ErrNotFound) // never made
 }
 
+func TestAcquireWaitNeedsEvents(t *testing.T) {
+	_, err := NewEngine(Options{NoEvents: true, OnEvent: func(Event) {}})
+	wantErr(t, err, ErrInvalid)
+	e := vcpuEngine(t, 4, Options{NoEvents: true})
+	_, err = e.AcquireWait(context.Background(), vcpuClaim("w", 1))
+	wantErr(t, err, ErrUnsupported)
+	_, err = e.ReserveWait(context.Background(), vcpuClaim("w", 1))
+	wantErr(t, err, ErrUnsupported)
+	must1[Answer](t)(e.Acquire(vcpuClaim("w", 1)))
+}
+
 func TestAcquireWaitIsGrantedWhenCapacityReturns(t *testing.T) {
 	e := vcpuEngine(t, 4, Options{})
 	must1[Answer](t)(e.Acquire(vcpuClaim("holder", 3)))
