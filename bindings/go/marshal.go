@@ -80,7 +80,7 @@ type arena struct {
 	err  error
 }
 
-const arenaChunk = 4096
+const arenaChunk = 1024 // within glibc's per-thread cache: most calls need one
 
 func (a *arena) alloc(n uintptr) unsafe.Pointer {
 	n = (n + 7) &^ 7
