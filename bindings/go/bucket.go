@@ -1,7 +1,7 @@
 package quota
 
 /*
-#include <quota/quota.h>
+#include "shim.h"
 */
 import "C"
 
@@ -59,10 +59,8 @@ type BucketFilter struct {
 // goroutines keep working.
 func (e *Engine) ListBuckets(f BucketFilter) ([]BucketInfo, error) {
 	const op = "list buckets"
-	if f.Consumer != nil {
-		if err := checkRef(op, "consumer", *f.Consumer); err != nil {
-			return nil, err
-		}
+	if err := checkOptionalRef(op, "consumer", f.Consumer); err != nil {
+		return nil, err
 	}
 	if err := checkText(op, "resourceType", f.ResourceType); err != nil {
 		return nil, err
@@ -78,18 +76,7 @@ func (e *Engine) ListBuckets(f BucketFilter) ([]BucketInfo, error) {
 	}
 	defer C.quota_bucket_iter_free(it)
 	itp := unsafe.Pointer(it)
-	var out []BucketInfo
-	for {
-		var p *C.quota_bucket_info
-		s := cBucketIterNext(itp, &p)
-		if err := status(op, s); err != nil {
-			return nil, err
-		}
-		if s.rc == C.QUOTA_ITER_DONE {
-			return out, nil
-		}
-		out = append(out, goBucket(p))
-	}
+	return goIter(op, func(p **C.quota_bucket_info) C.gq_status { return cBucketIterNext(itp, p) }, goBucket)
 }
 
 // Consume charges amount to the (consumer, resourceType) bucket without a

@@ -1,7 +1,7 @@
 package quota
 
 /*
-#include <quota/quota.h>
+#include "shim.h"
 */
 import "C"
 
@@ -156,10 +156,8 @@ type ClaimFilter struct {
 // ListClaims lists claims, weakly consistent like ListBuckets.
 func (e *Engine) ListClaims(f ClaimFilter) ([]ClaimInfo, error) {
 	const op = "list claims"
-	if f.Consumer != nil {
-		if err := checkRef(op, "consumer", *f.Consumer); err != nil {
-			return nil, err
-		}
+	if err := checkOptionalRef(op, "consumer", f.Consumer); err != nil {
+		return nil, err
 	}
 	c, err := e.enter(op)
 	if err != nil {
@@ -172,16 +170,5 @@ func (e *Engine) ListClaims(f ClaimFilter) ([]ClaimInfo, error) {
 	}
 	defer C.quota_claim_iter_free(it)
 	itp := unsafe.Pointer(it)
-	var out []ClaimInfo
-	for {
-		var p *C.quota_claim_info
-		s := cClaimIterNext(itp, &p)
-		if err := status(op, s); err != nil {
-			return nil, err
-		}
-		if s.rc == C.QUOTA_ITER_DONE {
-			return out, nil
-		}
-		out = append(out, goClaim(p))
-	}
+	return goIter(op, func(p **C.quota_claim_info) C.gq_status { return cClaimIterNext(itp, p) }, goClaim)
 }

@@ -205,10 +205,8 @@ func (e *Engine) setParent(op string, child Ref, parent *Ref) error {
 	if err := checkRef(op, "child", child); err != nil {
 		return err
 	}
-	if parent != nil {
-		if err := checkRef(op, "parent", *parent); err != nil {
-			return err
-		}
+	if err := checkOptionalRef(op, "parent", parent); err != nil {
+		return err
 	}
 	c, err := e.enter(op)
 	if err != nil {
@@ -290,12 +288,7 @@ func (e *Engine) Audit() ([]Denial, error) {
 	if err := status(op, s); err != nil {
 		return nil, err
 	}
-	defer freeC(unsafe.Pointer(list))
-	out := make([]Denial, n)
-	for i, d := range unsafe.Slice(list, n) {
-		out[i] = goDenial(d)
-	}
-	return out, nil
+	return goList(list, n, goDenial), nil
 }
 
 // Version is the loaded library's version, e.g. "0.1.0".

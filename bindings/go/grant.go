@@ -74,10 +74,8 @@ func (e *Engine) GetGrant(ns, name string) (*Grant, error) {
 // namespace and name.
 func (e *Engine) ListGrants(consumer *Ref) ([]Grant, error) {
 	const op = "list grants"
-	if consumer != nil {
-		if err := checkRef(op, "consumer", *consumer); err != nil {
-			return nil, err
-		}
+	if err := checkOptionalRef(op, "consumer", consumer); err != nil {
+		return nil, err
 	}
 	c, err := e.enter(op)
 	if err != nil {
@@ -90,10 +88,5 @@ func (e *Engine) ListGrants(consumer *Ref) ([]Grant, error) {
 	if err := status(op, s); err != nil {
 		return nil, err
 	}
-	defer freeC(unsafe.Pointer(list))
-	out := make([]Grant, n)
-	for i, g := range unsafe.Slice(list, n) {
-		out[i] = goGrant(g)
-	}
-	return out, nil
+	return goList(list, n, goGrant), nil
 }

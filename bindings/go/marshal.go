@@ -11,7 +11,7 @@ package quota
 
 /*
 #include <stdlib.h>
-#include <quota/quota.h>
+#include "shim.h"
 */
 import "C"
 
@@ -321,6 +321,14 @@ func checkName(op, ns, name string) error {
 	return checkText(op, "name", name)
 }
 
+// checkOptionalRef is checkRef for an optional reference (nil passes).
+func checkOptionalRef(op, field string, r *Ref) error {
+	if r == nil {
+		return nil
+	}
+	return checkRef(op, field, *r)
+}
+
 // checkRef refuses a reference with a NUL byte in any part.
 func checkRef(op, field string, r Ref) error {
 	for _, s := range [...]string{r.APIGroup, r.Kind, r.Namespace, r.Name} {
@@ -352,15 +360,52 @@ func element(base unsafe.Pointer, i int) unsafe.Pointer {
 	return unsafe.Add(base, uintptr(i)*uintptr(*(*C.size_t)(base)))
 }
 
-func goStrings(p **C.char, n C.uint32_t) []string {
+// goSlice converts a library array of n elements (nil for none).
+func goSlice[P, T any](p *P, n C.uint32_t, conv func(*P) T) []T {
 	if n == 0 {
 		return nil
 	}
-	out := make([]string, n)
-	for i, s := range unsafe.Slice(p, n) {
-		out[i] = goStr(s)
+	in := unsafe.Slice(p, n)
+	out := make([]T, n)
+	for i := range out {
+		out[i] = conv(&in[i])
 	}
 	return out
+}
+
+// goList converts a library list of n objects and frees it.
+func goList[P, T any](list **P, n C.size_t, conv func(*P) T) []T {
+	defer freeC(unsafe.Pointer(list))
+	out := make([]T, n)
+	for i, p := range unsafe.Slice(list, n) {
+		out[i] = conv(p)
+	}
+	return out
+}
+
+// goIter reads an iterator to its end, converting each item (which the
+// iterator owns) before the next call; next wraps its _next function.
+func goIter[P, T any](op string, next func(**P) C.gq_status, conv func(*P) T) ([]T, error) {
+	var out []T
+	for {
+		var p *P
+		s := next(&p)
+		if err := status(op, s); err != nil {
+			return nil, err
+		}
+		if s.rc == C.QUOTA_ITER_DONE {
+			return out, nil
+		}
+		out = append(out, conv(p))
+	}
+}
+
+func goStrings(p **C.char, n C.uint32_t) []string {
+	return goSlice(p, n, func(s **C.char) string { return goStr(*s) })
+}
+
+func goKindRef(k *C.quota_kind_ref) KindRef {
+	return KindRef{goStr(k.api_group), goStr(k.kind)}
 }
 
 func goLabels(p *C.quota_label, n C.uint32_t) map[string]string {
@@ -377,7 +422,8 @@ func goLabels(p *C.quota_label, n C.uint32_t) map[string]string {
 func goRegistration(r *C.quota_registration) Registration {
 	out := Registration{
 		ResourceType:         goStr(r.resource_type),
-		ConsumerType:         KindRef{goStr(r.consumer_type.api_group), goStr(r.consumer_type.kind)},
+		ConsumerType:         goKindRef(&r.consumer_type),
+		ClaimingResources:    goSlice(r.claiming_resources, r.claiming_resource_count, goKindRef),
 		Class:                ResourceClass(r.resource_class),
 		Enforcement:          Enforcement(r.enforcement),
 		BaseUnit:             goStr(r.base_unit),
@@ -388,11 +434,6 @@ func goRegistration(r *C.quota_registration) Registration {
 		AllowedDimensions:    goStrings(r.allowed_dimensions, r.allowed_dimension_count),
 		ViolationAction:      Action(r.violation_action),
 		Generation:           int64(r.generation),
-	}
-	if r.claiming_resource_count > 0 {
-		for _, k := range unsafe.Slice(r.claiming_resources, r.claiming_resource_count) {
-			out.ClaimingResources = append(out.ClaimingResources, KindRef{goStr(k.api_group), goStr(k.kind)})
-		}
 	}
 	return out
 }
@@ -419,13 +460,11 @@ func goGrant(g *C.quota_grant) Grant {
 			gb.Window = Window(b.window)
 			gb.ViolationAction = Action(b.violation_action)
 			gb.MatchLabels = goLabels(b.match_labels, b.match_label_count)
-			if b.match_expression_count > 0 {
-				for _, m := range unsafe.Slice(b.match_expressions, b.match_expression_count) {
-					gb.MatchExpressions = append(gb.MatchExpressions, SelectorRequirement{
-						Key: goStr(m.key), Op: SelectorOp(m.op), Values: goStrings(m.values, m.value_count),
-					})
-				}
-			}
+			gb.MatchExpressions = goSlice(b.match_expressions, b.match_expression_count,
+				func(m *C.quota_selector_requirement) SelectorRequirement {
+					return SelectorRequirement{Key: goStr(m.key), Op: SelectorOp(m.op),
+						Values: goStrings(m.values, m.value_count)}
+				})
 		}
 	}
 	return out
@@ -451,27 +490,23 @@ func goBucket(b *C.quota_bucket_info) BucketInfo {
 		Pending:            int64(b.pending),
 		UtilizationPPM:     int64(b.utilization_ppm),
 	}
-	if b.grant_ref_count > 0 {
-		for _, g := range unsafe.Slice(b.grant_refs, b.grant_ref_count) {
-			out.GrantRefs = append(out.GrantRefs, GrantRef{
-				Namespace: goStr(g.ns), Name: goStr(g.name), Amount: int64(g.amount),
-				LastObservedGeneration: int64(g.last_observed_generation),
-			})
+	out.GrantRefs = goSlice(b.grant_refs, b.grant_ref_count, func(p **C.quota_grant_ref) GrantRef {
+		g := *p
+		return GrantRef{Namespace: goStr(g.ns), Name: goStr(g.name), Amount: int64(g.amount),
+			LastObservedGeneration: int64(g.last_observed_generation)}
+	})
+	out.Rates = goSlice(b.rates, b.rate_count, func(p **C.quota_rate_info) RateInfo {
+		r := *p
+		return RateInfo{
+			Period:          time.Duration(r.period_ms) * time.Millisecond,
+			Window:          Window(r.window),
+			ViolationAction: Action(r.violation_action),
+			Limit:           int64(r.limit),
+			Burst:           int64(r.burst),
+			Remaining:       int64(r.remaining),
+			ResetAfter:      msDuration(int64(r.reset_after_ms)),
 		}
-	}
-	if b.rate_count > 0 {
-		for _, r := range unsafe.Slice(b.rates, b.rate_count) {
-			out.Rates = append(out.Rates, RateInfo{
-				Period:          time.Duration(r.period_ms) * time.Millisecond,
-				Window:          Window(r.window),
-				ViolationAction: Action(r.violation_action),
-				Limit:           int64(r.limit),
-				Burst:           int64(r.burst),
-				Remaining:       int64(r.remaining),
-				ResetAfter:      msDuration(int64(r.reset_after_ms)),
-			})
-		}
-	}
+	})
 	return out
 }
 
@@ -487,14 +522,11 @@ func goClaim(c *C.quota_claim_info) ClaimInfo {
 		Updated:   nsTime(c.updated_ns),
 		Expires:   nsTime(c.expires_ns),
 	}
-	if c.allocation_count > 0 {
-		for _, al := range unsafe.Slice(c.allocations, c.allocation_count) {
-			out.Allocations = append(out.Allocations, Allocation{
-				ResourceType: goStr(al.resource_type), Requested: int64(al.requested),
-				Amount: int64(al.amount), Bucket: goStr(al.bucket),
-			})
-		}
-	}
+	out.Allocations = goSlice(c.allocations, c.allocation_count, func(p **C.quota_allocation) Allocation {
+		al := *p
+		return Allocation{ResourceType: goStr(al.resource_type), Requested: int64(al.requested),
+			Amount: int64(al.amount), Bucket: goStr(al.bucket)}
+	})
 	return out
 }
 

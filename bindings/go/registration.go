@@ -90,10 +90,5 @@ func (e *Engine) ListRegistrations() ([]Registration, error) {
 	if err := status(op, s); err != nil {
 		return nil, err
 	}
-	defer freeC(unsafe.Pointer(list))
-	out := make([]Registration, n)
-	for i, r := range unsafe.Slice(list, n) {
-		out[i] = goRegistration(r)
-	}
-	return out, nil
+	return goList(list, n, goRegistration), nil
 }

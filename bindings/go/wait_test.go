@@ -40,55 +40,67 @@ func TestAcquireWaitNeedsEvents(t *testing.T) {
 	must1[Answer](t)(e.Acquire(vcpuClaim("w", 1)))
 }
 
-func TestAcquireWaitIsGrantedWhenCapacityReturns(t *testing.T) {
-	e := vcpuEngine(t, 4, Options{})
-	must1[Answer](t)(e.Acquire(vcpuClaim("holder", 3)))
-	done := make(chan error, 1)
-	var got Answer
+type waited struct {
+	a   Answer
+	err error
+}
+
+// inBackground starts wait (AcquireWait or ReserveWait) for c on another
+// goroutine and returns once the claim waits in the queue.
+func inBackground(t *testing.T, e *Engine, ctx context.Context,
+	wait func(context.Context, Claim) (Answer, error), c Claim) <-chan waited {
+	t.Helper()
+	pending := getBucket(t, e, c.Consumer, c.Requests[0].ResourceType).Pending
+	done := make(chan waited, 1)
 	go func() {
-		var err error
-		got, err = e.AcquireWait(context.Background(), vcpuClaim("waiter", 2))
-		done <- err
+		a, err := wait(ctx, c)
+		done <- waited{a, err}
 	}()
-	waitFor(t, func() bool { return getBucket(t, e, acme, vcpus).Pending == 1 })
+	waitFor(t, func() bool { return getBucket(t, e, c.Consumer, c.Requests[0].ResourceType).Pending == pending+1 })
+	return done
+}
+
+// fullEngine: acme's 4 vCPUs are held by the claim "holder".
+func fullEngine(t *testing.T) *Engine {
+	e := vcpuEngine(t, 4, Options{})
+	must1[Answer](t)(e.Acquire(vcpuClaim("holder", 4)))
+	return e
+}
+
+func TestAcquireWaitIsGrantedWhenCapacityReturns(t *testing.T) {
+	e := fullEngine(t)
+	done := inBackground(t, e, context.Background(), e.AcquireWait, vcpuClaim("waiter", 2))
 	select {
-	case err := <-done:
-		t.Fatalf("returned before capacity came back: %v", err)
+	case w := <-done:
+		t.Fatalf("returned before capacity came back: %+v", w)
 	case <-time.After(20 * time.Millisecond):
 	}
 	must(t, e.Release("apps", "holder"))
-	must(t, <-done)
-	if got.State != StateGranted || !got.Queued() {
-		t.Fatalf("answer %+v", got)
+	w := <-done
+	must(t, w.err)
+	if w.a.State != StateGranted || !w.a.Queued() {
+		t.Fatalf("answer %+v", w.a)
 	}
 	wantEq(t, "allocated", getBucket(t, e, acme, vcpus).Allocated, int64(2))
 }
 
 func TestAcquireWaitCancelDequeues(t *testing.T) {
-	e := vcpuEngine(t, 4, Options{})
-	must1[Answer](t)(e.Acquire(vcpuClaim("holder", 4)))
+	e := fullEngine(t)
 	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() {
-		_, err := e.AcquireWait(ctx, vcpuClaim("waiter", 2))
-		done <- err
-	}()
-	waitFor(t, func() bool { return getBucket(t, e, acme, vcpus).Pending == 1 })
+	done := inBackground(t, e, ctx, e.AcquireWait, vcpuClaim("waiter", 2))
 	cancel()
-	if err := <-done; !errors.Is(err, context.Canceled) {
-		t.Fatalf("err %v", err)
+	if w := <-done; !errors.Is(w.err, context.Canceled) {
+		t.Fatalf("err %v", w.err)
 	}
 	wantEq(t, "state", getClaim(t, e, "apps", "waiter").State, StateReleased)
-	b := getBucket(t, e, acme, vcpus)
-	wantEq(t, "pending", b.Pending, int64(0))
+	wantEq(t, "pending", getBucket(t, e, acme, vcpus).Pending, int64(0))
 	must(t, e.Release("apps", "holder"))
 	wantEq(t, "nothing admitted", getBucket(t, e, acme, vcpus).Allocated, int64(0))
 	wantEq(t, "dequeued", must1[Stats](t)(e.Stats()).Dequeued, uint64(1))
 }
 
 func TestAcquireWaitTimeout(t *testing.T) {
-	e := vcpuEngine(t, 4, Options{})
-	must1[Answer](t)(e.Acquire(vcpuClaim("holder", 4)))
+	e := fullEngine(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Millisecond)
 	defer cancel()
 	began := time.Now()
@@ -104,8 +116,7 @@ func TestAcquireWaitTimeout(t *testing.T) {
 }
 
 func TestAcquireWaitQueueTimeout(t *testing.T) {
-	e := vcpuEngine(t, 4, Options{})
-	must1[Answer](t)(e.Acquire(vcpuClaim("holder", 4)))
+	e := fullEngine(t)
 	c := vcpuClaim("waiter", 1)
 	c.QueueTimeout = 20 * time.Millisecond
 	_, err := e.AcquireWait(context.Background(), c)
@@ -116,49 +127,30 @@ func TestAcquireWaitQueueTimeout(t *testing.T) {
 }
 
 func TestAcquireWaitReleasedByAnother(t *testing.T) {
-	e := vcpuEngine(t, 4, Options{})
-	must1[Answer](t)(e.Acquire(vcpuClaim("holder", 4)))
-	done := make(chan error, 1)
-	go func() {
-		_, err := e.AcquireWait(context.Background(), vcpuClaim("waiter", 1))
-		done <- err
-	}()
-	waitFor(t, func() bool { return getBucket(t, e, acme, vcpus).Pending == 1 })
+	e := fullEngine(t)
+	done := inBackground(t, e, context.Background(), e.AcquireWait, vcpuClaim("waiter", 1))
 	must(t, e.Release("apps", "waiter"))
-	qe := wantErr(t, <-done, ErrWrongState)
+	qe := wantErr(t, (<-done).err, ErrWrongState)
 	if !strings.Contains(qe.Detail, "another caller released it") {
 		t.Fatalf("detail %q", qe.Detail)
 	}
 }
 
 func TestCloseWakesWaiters(t *testing.T) {
-	e := vcpuEngine(t, 4, Options{})
-	must1[Answer](t)(e.Acquire(vcpuClaim("holder", 4)))
-	done := make(chan error, 1)
-	go func() {
-		_, err := e.AcquireWait(context.Background(), vcpuClaim("waiter", 1))
-		done <- err
-	}()
-	waitFor(t, func() bool { return getBucket(t, e, acme, vcpus).Pending == 1 })
+	e := fullEngine(t)
+	done := inBackground(t, e, context.Background(), e.AcquireWait, vcpuClaim("waiter", 1))
 	must(t, e.Close())
-	qe := wantErr(t, <-done, ErrWrongState)
+	qe := wantErr(t, (<-done).err, ErrWrongState)
 	wantEq(t, "detail", qe.Detail, "engine is closed")
 }
 
 func TestReserveWait(t *testing.T) {
-	e := vcpuEngine(t, 4, Options{})
-	must1[Answer](t)(e.Acquire(vcpuClaim("holder", 4)))
-	done := make(chan Answer, 1)
-	go func() {
-		a, err := e.ReserveWait(context.Background(), vcpuClaim("waiter", 4))
-		if err != nil {
-			t.Error(err)
-		}
-		done <- a
-	}()
-	waitFor(t, func() bool { return getBucket(t, e, acme, vcpus).Pending == 1 })
+	e := fullEngine(t)
+	done := inBackground(t, e, context.Background(), e.ReserveWait, vcpuClaim("waiter", 4))
 	must(t, e.Release("apps", "holder"))
-	wantEq(t, "state", (<-done).State, StateReserved)
+	w := <-done
+	must(t, w.err)
+	wantEq(t, "state", w.a.State, StateReserved)
 	must(t, e.Commit("apps", "waiter"))
 }
 
