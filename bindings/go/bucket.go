@@ -168,19 +168,18 @@ func (e *Engine) OpenBucket(consumer Ref, resourceType string) (*BucketHandle, e
 	}
 	var p *C.quota_bucket_handle
 	s := cHandleOpen(c, consumer, resourceType, &p)
+	if p != nil {
+		// Recorded before leave, so that a Close cannot come in between
+		// and free the engine under a handle it does not know of.
+		e.handlesMu.Lock()
+		e.handles[unsafe.Pointer(p)] = struct{}{}
+		e.handlesMu.Unlock()
+	}
 	e.leave()
 	if err := status(op, s); err != nil {
 		return nil, err
 	}
-	h := &BucketHandle{e: e, h: unsafe.Pointer(p)}
-	e.mu.Lock()
-	if e.c == nil { // closed meanwhile: the library freed it with the engine
-		e.mu.Unlock()
-		return nil, errClosed(op)
-	}
-	e.handles[h.h] = struct{}{}
-	e.mu.Unlock()
-	return h, nil
+	return &BucketHandle{e: e, h: unsafe.Pointer(p)}, nil
 }
 
 // Consume is Engine.Consume on the handle's bucket.

@@ -151,3 +151,38 @@ func TestClaimsAreExact(t *testing.T) {
 	wantEq(t, "decisions add up", st.Allowed+st.DeniedExceeded, st.Decisions)
 	wantEq(t, "every allowed claim released", st.Released, st.Allowed)
 }
+
+// Handles opened and closed while the engine closes: none is left behind
+// (the race detector and the library's allocation count would tell).
+func TestOpenBucketRacesClose(t *testing.T) {
+	countingAllocator(t)
+	for round := 0; round < 20; round++ {
+		e := vcpuEngine(t, 10, Options{})
+		var wg sync.WaitGroup
+		var opened atomic.Int64
+		for g := 0; g < 4; g++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for {
+					h, err := e.OpenBucket(acme, vcpus)
+					opened.Add(1)
+					if err != nil {
+						if !errors.Is(err, ErrWrongState) {
+							t.Error(err)
+						}
+						return
+					}
+					if _, err := h.Consume(1); err == nil {
+						_ = h.GiveBack(1)
+					}
+					_ = h.Close()
+				}
+			}()
+		}
+		waitFor(t, func() bool { return opened.Load() > 200 })
+		must(t, e.Close())
+		wg.Wait()
+		wantEq(t, "allocations after close", testAllocationsLive(), int64(0))
+	}
+}

@@ -58,13 +58,18 @@ type Options struct {
 // are safe for concurrent use. Close it when done; a call after Close
 // returns ErrWrongState.
 type Engine struct {
-	mu      sync.RWMutex   // read: a library call is in progress; write: closing
-	c       unsafe.Pointer // the quota_engine; nil once closed
-	hooks   *hooks
-	handle  cgo.Handle
-	handles map[unsafe.Pointer]struct{} // open quota_bucket_handles, closed by Close
-	done    chan struct{}               // closed by Close
-	events  bool                        // the library reports claim transitions
+	mu     sync.RWMutex   // read: a library call is in progress; write: closing
+	c      unsafe.Pointer // the quota_engine; nil once closed
+	hooks  *hooks
+	handle cgo.Handle
+	done   chan struct{} // closed by Close
+	events bool          // the library reports claim transitions
+
+	// The open quota_bucket_handles, closed by Close. OpenBucket adds to
+	// it under the read lock (and handlesMu, against other OpenBuckets);
+	// the handles' and the engine's Close change it under the write lock.
+	handlesMu sync.Mutex
+	handles   map[unsafe.Pointer]struct{}
 }
 
 // NewEngine creates an engine.
