@@ -11,9 +11,10 @@
 # To configure, build and run the library and its examples.
 QUOTA_BUILD_PACKAGES=(meson ninja-build gcc libc6-dev pkg-config libcjson-dev python3)
 
-# Everything scripts/test-all.sh uses on top of that.
+# Everything scripts/test-all.sh uses on top of that (golang-go: the Go
+# bindings' tests, bindings/go/run-tests.sh).
 QUOTA_TEST_PACKAGES=("${QUOTA_BUILD_PACKAGES[@]}" clang libclang-rt-dev valgrind
-	python3-prometheus-client)
+	python3-prometheus-client golang-go)
 
 # Succeeds when what the package provides is already usable, whether it came
 # from dpkg or from elsewhere (a pip-installed meson, say).
@@ -27,6 +28,7 @@ quota_have_package()
 	pkg-config) command -v pkg-config >/dev/null ;;
 	python3) command -v python3 >/dev/null ;;
 	valgrind) command -v valgrind >/dev/null ;;
+	golang-go) command -v go >/dev/null ;;
 	libc6-dev) [ -e /usr/include/stdio.h ] ;;
 	libcjson-dev)
 		command -v pkg-config >/dev/null && pkg-config --exists libcjson

@@ -1,0 +1,3 @@
+module libquota.dev/quota
+
+go 1.19
