@@ -554,6 +554,24 @@ int quota__claim_decide_all(const quota_claim *c, const target *t, const charge_
 	return QUOTA_OK;
 }
 
+/* Whether some request asks for more than a limit it is charged at, even
+ * with nothing else held (a Warn-mode limit never binds). */
+static int above_a_limit(const quota_claim *c, const target *t, const charge_set *cs)
+{
+	quota__bucket *tb[QUOTA__SELS_MAX + 1];
+	for (uint32_t i = 0; i < c->request_count; i++) {
+		const quota_request *r = quota__elem(c->requests, i);
+		for (uint32_t l = 0; l < t[i].levels; l++)
+			for (uint32_t k = 0, n = quota__level_targets(cs->b[i][l], r->dimensions,
+								      r->dimension_count, tb);
+			     k < n; k++)
+				if (!tb[k]->rate && tb[k]->limit >= 0 && r->amount > tb[k]->limit &&
+				    quota__bucket_action(tb[k], NULL) != QUOTA_ACTION_WARN)
+					return 1;
+	}
+	return 0;
+}
+
 /* With queued claims waiting on any bucket of the request, a new queued
  * claim waits behind them; the answer names the first such bucket. */
 static int others_waiting(const quota_claim *c, const target *t, const charge_set *cs,
@@ -709,6 +727,11 @@ static int claim_admit(quota_engine *e, const quota_claim *in, enum admit_mode m
 			quota__answer_reset(ans);
 			continue;
 		}
+		if (denied && queued && rc == QUOTA_ERR_EXCEEDED && above_a_limit(&c, t, &cs)) {
+			/* Above a limit, not just above what is free: queued, it would
+			 * hold every later claim on that bucket back for good. */
+			denied = 0;
+		}
 		if (denied && queued) {
 			note_rate_wake(e, rc, &fail, now);
 			if (attempt == 0 && (quota__deadline_due(e, now) || atomic_load(&e->sweeping))) {
@@ -758,7 +781,7 @@ static int claim_admit(quota_engine *e, const quota_claim *in, enum admit_mode m
 			if (ans)
 				ans->flags |= QUOTA_ANSWER_QUEUED;
 		} else {
-			int granted = mode == ADMIT_ACQUIRE;
+			int granted = (rec->flags & CLAIM_GRANT_ON_ADMIT) != 0;
 			quota__claim_charge_held(rec, granted, now);
 			rec->state = granted ? QUOTA_CLAIM_GRANTED : QUOTA_CLAIM_RESERVED;
 			quota__claim_start_ttl(e, rec, now);

@@ -269,6 +269,16 @@ QUOTA_API int quota_engine_now(quota_engine *e, int64_t *now_ns)
 	return QUOTA_OK;
 }
 
+QUOTA_API int quota_engine_next_deadline(quota_engine *e, int64_t *when_ns)
+{
+	if (!e || !when_ns)
+		return quota__fail(QUOTA_ERR_INVALID, "%s: must not be NULL", e ? "when_ns" : "engine");
+	int64_t d = atomic_load(&e->next_deadline), r = atomic_load(&e->rate_wake);
+	int64_t when = d < r ? d : r;
+	*when_ns = when == QUOTA__NO_DEADLINE ? 0 : when;
+	return QUOTA_OK;
+}
+
 QUOTA_API int quota_engine_tick(quota_engine *e, int64_t now_ns, uint64_t *expired)
 {
 	if (!e)

@@ -304,7 +304,7 @@ static int op_queue(quota_engine *e)
 {
 	struct test_claim t;
 	test_claim_init(&t, "ns", "fault-queued", &fault_org);
-	test_claim_add(&t, "fault.example.com/cpus", 100);
+	test_claim_add(&t, "fault.example.com/cpus", 12); /* under the limit, over what is free */
 	t.c.flags = QUOTA_CLAIM_QUEUE;
 	return quota_claim_reserve(e, &t.c, NULL);
 }

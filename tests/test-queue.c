@@ -130,6 +130,29 @@ static void test_auto_commit_and_acquire(void)
 	quota_engine_free(e);
 }
 
+/* Above the limit itself a claim is denied, not queued (it would block
+ * the bucket's queue for good); AUTO_COMMIT grants a claim that fits at
+ * once. */
+static void test_never_fits_and_auto_commit(void)
+{
+	struct test_clock clk;
+	quota_engine *e = setup(&clk, NULL, 10);
+	int64_t when = -1;
+	CHECK_RC(quota_engine_next_deadline(e, &when), QUOTA_OK);
+	CHECK_EQ_INT(when, 0);
+	quota_answer a;
+	quota_answer_init(&a, sizeof a);
+	CHECK_RC(claim(e, "huge", 11, QUOTA_CLAIM_QUEUE, 0, &a), QUOTA_ERR_EXCEEDED);
+	CHECK_EQ_INT(a.limit, 10);
+	CHECK_RC(test_claim_state(e, "ns", "huge"), QUOTA_ERR_NOT_FOUND);
+	CHECK_RC(claim(e, "fits", 4, QUOTA_CLAIM_QUEUE | QUOTA_CLAIM_AUTO_COMMIT, 0, &a), QUOTA_OK);
+	CHECK_EQ_INT(a.state, QUOTA_CLAIM_GRANTED);
+	CHECK_BUCKET(e, &acme, VCPUS, 10, 4, 0, 6);
+	CHECK_RC(claim(e, "small", 1, QUOTA_CLAIM_QUEUE, 0, &a), QUOTA_OK);
+	CHECK_EQ_INT(a.state, QUOTA_CLAIM_RESERVED);
+	quota_engine_free(e);
+}
+
 static void test_strict_fifo(void)
 {
 	struct test_clock clk;
@@ -321,20 +344,25 @@ static void test_leaving_the_queue_wakes_it(void)
 {
 	struct test_clock clk;
 	quota_engine *e = setup(&clk, NULL, 10);
-	/* a (too big to fit ever) blocks b, which would fit */
-	CHECK_RC(claim(e, "a", 20, QUOTA_CLAIM_QUEUE, 0, NULL), QUOTA_OK);
-	CHECK_RC(claim(e, "b", 5, QUOTA_CLAIM_QUEUE, 0, NULL), QUOTA_OK);
+	/* a (8, with 5 of 10 held) blocks b, which would fit */
+	CHECK_RC(claim(e, "holder", 5, 0, 1, NULL), QUOTA_OK);
+	CHECK_RC(claim(e, "a", 8, QUOTA_CLAIM_QUEUE, 0, NULL), QUOTA_OK);
+	CHECK_RC(claim(e, "b", 2, QUOTA_CLAIM_QUEUE, 0, NULL), QUOTA_OK);
 	CHECK_EQ_INT(test_claim_state(e, "ns", "b"), QUOTA_CLAIM_PENDING);
 	CHECK_RC(quota_claim_release(e, "ns", "a"), QUOTA_OK);
 	CHECK_EQ_INT(test_claim_state(e, "ns", "b"), QUOTA_CLAIM_RESERVED);
 	/* the same when the blocker's queue deadline passes */
 	struct test_claim c;
 	test_claim_init(&c, "ns", "a2", &acme);
-	test_claim_add(&c, VCPUS, 20);
+	test_claim_add(&c, VCPUS, 8);
 	c.c.flags = QUOTA_CLAIM_QUEUE;
 	c.c.queue_timeout_ms = 10;
 	CHECK_RC(quota_claim_reserve(e, &c.c, NULL), QUOTA_OK);
-	CHECK_RC(claim(e, "b2", 5, QUOTA_CLAIM_QUEUE, 0, NULL), QUOTA_OK);
+	int64_t when = 0;
+	CHECK_RC(quota_engine_next_deadline(e, &when), QUOTA_OK);
+	CHECK_EQ_INT(when, atomic_load(&clk.ns) + 10 * MS_NS); /* the queue deadline */
+	CHECK_RC(quota_engine_next_deadline(e, NULL), QUOTA_ERR_INVALID);
+	CHECK_RC(claim(e, "b2", 2, QUOTA_CLAIM_QUEUE, 0, NULL), QUOTA_OK);
 	CHECK_EQ_INT(test_claim_state(e, "ns", "b2"), QUOTA_CLAIM_PENDING);
 	test_clock_advance_ms(&clk, 11);
 	CHECK_RC(quota_engine_tick(e, 0, NULL), QUOTA_OK);
@@ -510,5 +538,6 @@ int main(void)
 	RUN(test_many_waiters_do_not_block_other_buckets);
 	RUN(test_no_memory_to_expire_the_old_claim);
 	RUN(test_callback_keeps_detail);
+	RUN(test_never_fits_and_auto_commit);
 	return check_exit();
 }

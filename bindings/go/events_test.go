@@ -38,7 +38,8 @@ func TestEveryTransitionInOrder(t *testing.T) {
 	must1[Answer](t)(e.Reserve(q))
 	must(t, e.Release("apps", "big"))
 	must(t, e.Release("apps", "q"))
-	p := vcpuClaim("p", 20)
+	must1[Answer](t)(e.Acquire(vcpuClaim("full", 16)))
+	p := vcpuClaim("p", 2) // under the limit, over what is free: it waits
 	p.Flags = ClaimQueue
 	must1[Answer](t)(e.Reserve(p))
 	must(t, e.Release("apps", "p"))
@@ -52,6 +53,7 @@ func TestEveryTransitionInOrder(t *testing.T) {
 		{EventReleased, G, X, "apps", "big"},
 		{EventReserved, P, R, "apps", "q"},
 		{EventReleased, R, X, "apps", "q"},
+		{EventGranted, 0, G, "apps", "full"},
 		{EventQueued, 0, P, "apps", "p"},
 		{EventDequeued, P, X, "apps", "p"},
 	}

@@ -41,7 +41,8 @@ typedef enum quota_answer_flag {
  *
  * - status: the same value the call returned.
  * - state: the claim's state after the call (QUOTA_CLAIM_*), 0 for
- *   anonymous consumption.
+ *   anonymous consumption; for a dry run (check), the state acquiring
+ *   would reach (GRANTED) when it would succeed.
  * - flags: QUOTA_ANSWER_* bits.
  * - binding_request: index of the binding request in the claim, or -1.
  * - requested, available, limit: of the binding bucket (the first bucket in

@@ -48,7 +48,10 @@ typedef enum quota_claim_state {
  * Requests without the flag are decided on the capacity that is free and
  * are not held back by the queue. Admission makes the claim RESERVED (its
  * TTL starts then), or GRANTED with QUOTA_CLAIM_AUTO_COMMIT or when it
- * came through quota_claim_acquire().
+ * came through quota_claim_acquire(); the same holds for a claim that fits
+ * at once. A claim that asks for more than a limit (not just more than is
+ * free) is denied, not queued: waiting, it would hold back every later
+ * claim on that bucket until the limit rose.
  */
 typedef enum quota_claim_flag {
 	QUOTA_CLAIM_QUEUE = 1 << 0,

@@ -135,6 +135,19 @@ QUOTA_API int quota_engine_tick(quota_engine *e, int64_t now_ns, uint64_t *expir
  */
 QUOTA_API int quota_engine_now(quota_engine *e, int64_t *now_ns);
 
+/**
+ * When quota_engine_tick() next has work: the earliest reservation TTL,
+ * queue deadline, retention end of a released claim, or moment a rate
+ * limit lets a pending claim through. A host without other traffic can
+ * sleep until then instead of polling. Calls made meanwhile may move it
+ * earlier, never later than the work they schedule.
+ *
+ * @param[out] when_ns  that time (engine clock), or 0 when nothing is
+ *                      scheduled.
+ * @return QUOTA_OK or QUOTA_ERR_INVALID (NULL argument). Thread-safe.
+ */
+QUOTA_API int quota_engine_next_deadline(quota_engine *e, int64_t *when_ns);
+
 #ifdef __cplusplus
 }
 #endif

@@ -39,7 +39,8 @@ class Events(unittest.TestCase):
         e.reserve(claim("q", 2, flags=ClaimFlag.QUEUE))
         e.release("big", "apps")
         e.release("q", "apps")
-        e.reserve(claim("p", 20, flags=ClaimFlag.QUEUE))
+        e.acquire(claim("full", 16))
+        e.reserve(claim("p", 2, flags=ClaimFlag.QUEUE))  # under the limit, over what is free
         e.release("p", "apps")
         got = [(ev.type, ev.name, ev.prev_state, ev.state) for ev in self.events]
         R, G, X, P = ClaimState.RESERVED, ClaimState.GRANTED, ClaimState.RELEASED, ClaimState.PENDING
@@ -54,6 +55,7 @@ class Events(unittest.TestCase):
                 (EventType.RELEASED, "big", G, X),
                 (EventType.RESERVED, "q", P, R),
                 (EventType.RELEASED, "q", R, X),
+                (EventType.GRANTED, "full", 0, G),
                 (EventType.QUEUED, "p", 0, P),
                 (EventType.DEQUEUED, "p", P, X),
             ],
