@@ -40,6 +40,7 @@ typedef struct quota__reg {
 typedef struct quota__grant {
 	quota__node node; /* key: ns \0 name */
 	quota_grant *pub; /* packed copy */
+	char *owner;      /* who made it (a grant policy for a trigger), or NULL */
 } quota__grant;
 
 /* A grant's contribution to one bucket. Strings point into the array's
@@ -291,6 +292,36 @@ void quota__consumers_free(quota_engine *e);
 
 /* Grants (grant.c). */
 void quota__grants_free(quota_engine *e);
+/* A checked copy of a caller's grant, in one allocation; the detail names
+ * the field. */
+int quota__grant_copy(const quota_grant *in, quota_grant **out);
+/* Whether g's types are registered and may be held by its consumer, with
+ * fields that fit each type's class; caller holds config. */
+int quota__grant_check_regs(quota_engine *e, const quota_grant *g);
+/* One grant of a batch: apply (a quota__grant_copy() to create or
+ * replace), or delete (ns, name) when apply is NULL; a grant that does
+ * not exist is no deletion. owner, with apply: recorded as who made the
+ * grant (NULL keeps what was recorded). */
+typedef struct quota__grant_edit {
+	quota_grant *apply;
+	const char *ns, *name;
+	const char *owner;
+	int64_t generation; /* out: after the edit; 0 when deleted or absent */
+	int32_t found;      /* out: the grant existed before */
+} quota__grant_edit;
+typedef struct quota__grant_batch quota__grant_batch;
+/* Check and prepare several grant edits as one change, allocating all it
+ * needs; caller holds config for writing until the commit or abort. The
+ * batch takes every apply copy, also on failure (which changes nothing). */
+int quota__grants_prepare(quota_engine *e, quota__grant_edit *ed, uint32_t count,
+			  quota__grant_batch **out);
+/* Install a prepared batch: every bucket limit moves at once; cannot fail. */
+void quota__grants_commit(quota_engine *e, quota__grant_batch *b);
+/* Drop a prepared batch unused. NULL is a no-op. */
+void quota__grants_abort(quota__grant_batch *b);
+/* The owner recorded with grant (ns, name), NULL for none; *exists says
+ * whether the grant exists. Caller holds config. */
+const char *quota__grant_owner(quota_engine *e, const char *ns, const char *name, int *exists);
 
 /* Buckets (bucket.c). */
 /* Build the bucket key of (consumer, type) into buf (QUOTA__KEY_MAX + 1);
