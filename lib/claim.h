@@ -65,5 +65,11 @@ void quota__claim_commit_held(quota__claim *c, int64_t now);
 void quota__claim_charge_held(quota__claim *c, int granted, int64_t now);
 /* Start a reservation's TTL at admission. */
 void quota__claim_start_ttl(quota_engine *e, quota__claim *c, int64_t now);
+/* quota_claim_set_reserve / _acquire / _check by mode; *which (may be
+ * NULL) names the member that an error other than a decision is about (a
+ * bad field, an unregistered type, a consumer or resource kind not
+ * allowed, a name taken by another spec), else -1. */
+int quota__claim_set_decide(quota_engine *e, const quota_claim *claims, uint32_t count,
+			    enum admit_mode mode, quota_answer *ans, int32_t *which);
 
 #endif
