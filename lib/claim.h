@@ -34,6 +34,9 @@ typedef struct charge_set {
 /* Copy a caller's claim into c (our size) and check it; detail names the
  * field. */
 int quota__claim_check_in(const quota_claim *in, quota_claim *c);
+/* Whether resource res may claim registration r (its claimingResources);
+ * i is the request, for the detail. */
+int quota__reg_may_claim(const quota__reg *r, const quota_ref *res, uint32_t i);
 /* Under config (read): the registration and levels of every request, and
  * their stripes added to ls. */
 int quota__claim_resolve(quota_engine *e, const quota_claim *c, target *t, quota__lockset *ls);

@@ -2,8 +2,17 @@
  * The engine's private structures.
  *
  * Locking, outermost first:
- *  1. config (rwlock): registrations and grants. Writers: registration and
- *     grant changes. Readers: claims and the slow path of first use.
+ *  0. policies->lock (rwlock, lib/policy.h): the claim and grant policies.
+ *     Writers: policy apply and delete (which read the registrations under
+ *     config while they hold it). Readers: admission, only while it
+ *     evaluates and renders; it lets go before the claim set is decided,
+ *     so no expression ever runs under config or a stripe lock. A grant
+ *     policy sync evaluates under it, then takes config for writing to
+ *     apply what it rendered.
+ *  1. config (rwlock): registrations and grants, and the record of which
+ *     grants grant policies made (policies->owners). Writers: registration
+ *     and grant changes, grant policy syncs. Readers: claims and the slow
+ *     path of first use.
  *  2. stripe locks, always taken in ascending index order: stripe i guards
  *     the buckets and claims whose hash maps to i, and every counter of
  *     those buckets. The hot path (consume on an existing bucket, handles)
@@ -238,6 +247,7 @@ struct quota_engine {
 	quota__event *event_head, **event_tail;
 	int delivering;
 	_Atomic uint64_t next_claim_id;
+	struct quota__policies *policies; /* lib/policy.h */
 };
 
 #define QUOTA__NO_DEADLINE INT64_MAX
@@ -295,6 +305,12 @@ void quota__grants_free(quota_engine *e);
 /* A checked copy of a caller's grant, in one allocation; the detail names
  * the field. */
 int quota__grant_copy(const quota_grant *in, quota_grant **out);
+/* Deep copies of n allowances (see pack.h), and whether two lists of n
+ * are the same, written the same way. */
+struct quota__pack;
+const quota_allowance *quota__pack_allowances(struct quota__pack *p, const quota_allowance *src,
+					     uint32_t n);
+int quota__allowances_same(const quota_allowance *a, const quota_allowance *b, uint32_t n);
 /* Whether g's types are registered and may be held by its consumer, with
  * fields that fit each type's class; caller holds config. */
 int quota__grant_check_regs(quota_engine *e, const quota_grant *g);

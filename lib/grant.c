@@ -78,21 +78,12 @@ static void pack_selector(quota__pack *p, const quota_grant_bucket *src, quota_g
 	b->match_expressions = src->match_expression_count ? mx : NULL;
 }
 
-/* Deep copy with normalised element sizes (our own structs, contiguous). */
-static quota_grant *pack_grant(quota__pack *p, const quota_grant *src)
+const quota_allowance *quota__pack_allowances(quota__pack *p, const quota_allowance *src,
+					     uint32_t n)
 {
-	quota_grant g = *src;
-	quota_grant *dst = quota__pack_take(p, sizeof g);
-	g.size = sizeof g;
-	g.ns = quota__pack_str(p, quota__str(src->ns));
-	g.name = quota__pack_str(p, src->name);
-	g.consumer.api_group = quota__pack_str(p, quota__str(src->consumer.api_group));
-	g.consumer.kind = quota__pack_str(p, src->consumer.kind);
-	g.consumer.ns = quota__pack_str(p, quota__str(src->consumer.ns));
-	g.consumer.name = quota__pack_str(p, src->consumer.name);
-	quota_allowance *al = quota__pack_take(p, src->allowance_count * sizeof *al);
-	for (uint32_t i = 0; i < src->allowance_count; i++) {
-		const quota_allowance *sa = quota__elem(src->allowances, i);
+	quota_allowance *al = quota__pack_take(p, n * sizeof *al);
+	for (uint32_t i = 0; i < n; i++) {
+		const quota_allowance *sa = quota__elem(src, i);
 		quota_allowance a = {sizeof a, quota__pack_str(p, sa->resource_type), NULL,
 				     sa->bucket_count, 0};
 		quota_grant_bucket *bk = quota__pack_take(p, sa->bucket_count * sizeof *bk);
@@ -108,7 +99,22 @@ static quota_grant *pack_grant(quota__pack *p, const quota_grant *src)
 		if (al)
 			al[i] = a;
 	}
-	g.allowances = al;
+	return al;
+}
+
+/* Deep copy with normalised element sizes (our own structs, contiguous). */
+static quota_grant *pack_grant(quota__pack *p, const quota_grant *src)
+{
+	quota_grant g = *src;
+	quota_grant *dst = quota__pack_take(p, sizeof g);
+	g.size = sizeof g;
+	g.ns = quota__pack_str(p, quota__str(src->ns));
+	g.name = quota__pack_str(p, src->name);
+	g.consumer.api_group = quota__pack_str(p, quota__str(src->consumer.api_group));
+	g.consumer.kind = quota__pack_str(p, src->consumer.kind);
+	g.consumer.ns = quota__pack_str(p, quota__str(src->consumer.ns));
+	g.consumer.name = quota__pack_str(p, src->consumer.name);
+	g.allowances = quota__pack_allowances(p, src->allowances, src->allowance_count);
 	if (dst)
 		*dst = g;
 	return dst;
@@ -282,17 +288,11 @@ static int same_selector(const quota_grant_bucket *a, const quota_grant_bucket *
 	return 1;
 }
 
-static int same_grant(const quota_grant *a, const quota_grant *b)
+int quota__allowances_same(const quota_allowance *a, const quota_allowance *b, uint32_t n)
 {
-	if (!quota__streq(a->consumer.kind, b->consumer.kind) ||
-	    !quota__streq(a->consumer.ns, b->consumer.ns) ||
-	    !quota__streq(a->consumer.name, b->consumer.name) ||
-	    !quota__streq(a->consumer.api_group, b->consumer.api_group) ||
-	    a->allowance_count != b->allowance_count)
-		return 0;
-	for (uint32_t i = 0; i < a->allowance_count; i++) {
-		const quota_allowance *x = quota__elem(a->allowances, i);
-		const quota_allowance *y = quota__elem(b->allowances, i);
+	for (uint32_t i = 0; i < n; i++) {
+		const quota_allowance *x = quota__elem(a, i);
+		const quota_allowance *y = quota__elem(b, i);
 		if (strcmp(x->resource_type, y->resource_type) != 0 ||
 		    x->bucket_count != y->bucket_count)
 			return 0;
@@ -306,6 +306,16 @@ static int same_grant(const quota_grant *a, const quota_grant *b)
 		}
 	}
 	return 1;
+}
+
+static int same_grant(const quota_grant *a, const quota_grant *b)
+{
+	return quota__streq(a->consumer.kind, b->consumer.kind) &&
+	       quota__streq(a->consumer.ns, b->consumer.ns) &&
+	       quota__streq(a->consumer.name, b->consumer.name) &&
+	       quota__streq(a->consumer.api_group, b->consumer.api_group) &&
+	       a->allowance_count == b->allowance_count &&
+	       quota__allowances_same(a->allowances, b->allowances, a->allowance_count);
 }
 
 static quota__grant *grant_find(quota_engine *e, const char *ns, const char *name)

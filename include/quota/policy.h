@@ -1,0 +1,294 @@
+/*
+ * libquota: claim and grant creation policies (Milo ClaimCreationPolicy,
+ * GrantCreationPolicy), admission (Pattern 1) and grant provisioning.
+ *
+ * A policy reacts to objects of one apiVersion and kind (the trigger). Its
+ * constraints, expressions of the CEL subset of expr.h that must all yield
+ * true, say whether it applies to a given object: a constraint that yields
+ * false means "not for this object", never a denial. Its template renders
+ * the claim (or grant) to make, with {{ }} templates (template.h) in the
+ * fields Milo templates; amounts are static. Expressions and templates are
+ * compiled once, when the policy is applied, and evaluated by any number of
+ * threads at once.
+ *
+ * Variables: `trigger` (the object) in every policy; claim policies also
+ * see `user` and `requestInfo` (null when the admission gives none).
+ *
+ * The C structs below are the single source of truth for policies: a
+ * loader of Milo objects (JSON, YAML) fills them in. Error details name
+ * fields with Milo's spelling under "policy.", e.g.
+ * "policy.trigger.constraints[2].expression: column 7: ...".
+ *
+ * SPDX-License-Identifier: MIT
+ */
+#ifndef QUOTA_POLICY_H
+#define QUOTA_POLICY_H
+
+#include "claim.h"
+#include "doc.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** Most constraints in one policy. */
+#define QUOTA_MAX_CONSTRAINTS 10
+/** Longest constraint message, in bytes. */
+#define QUOTA_CONSTRAINT_MESSAGE_MAX 256
+
+/**
+ * A constraint: an expression over the policy's variables that must yield
+ * a bool (1-1024 bytes), and an optional message (at most 256 bytes) that
+ * says what it checks. A constraint that yields false makes the policy
+ * skip the object; the message is quoted when the expression fails to
+ * evaluate. In an array every element must carry the same size.
+ */
+typedef struct quota_constraint {
+	size_t size;
+	const char *expression;
+	const char *message;
+} quota_constraint;
+
+/**
+ * The objects a policy reacts to (Milo trigger.resource). Frozen value
+ * type.
+ *
+ * - api_version: a version alone for the core group ("v1"), or
+ *   "group/version" ("resourcemanager.miloapis.com/v1alpha1"): the group a
+ *   DNS subdomain (lower-case letters, digits, '-' and '.', at most 253),
+ *   the version v<digits> optionally followed by alpha<digits> or
+ *   beta<digits>.
+ * - kind: [A-Z][A-Za-z0-9]*, at most 63 characters.
+ *
+ * Both are compared exactly with the trigger object's "apiVersion" and
+ * "kind".
+ */
+typedef struct quota_trigger_ref {
+	const char *api_version;
+	const char *kind;
+} quota_trigger_ref;
+
+/** Policy flags. */
+typedef enum quota_policy_flag {
+	QUOTA_POLICY_DISABLED = 1 << 0, /**< kept, but never evaluated (Milo spec.disabled) */
+	QUOTA_POLICY_FAIL_OPEN = 1 << 1 /**< claim policies only: an evaluation error
+					   allows the admission (outcome
+					   QUOTA_ADMIT_FAILED_OPEN) instead of denying it */
+} quota_policy_flag;
+
+/**
+ * One request of a claim template.
+ *
+ * - resource_type: a template (a literal one must be registered when the
+ *   policy is applied; a rendered one is checked at each admission).
+ * - amount: static, > 0.
+ * - dimensions, dimension_count: up to 16 labels; keys literal, values
+ *   templates.
+ *
+ * In an array every element must carry the same size.
+ */
+typedef struct quota_request_template {
+	size_t size;
+	const char *resource_type;
+	int64_t amount;
+	const quota_label *dimensions;
+	uint32_t dimension_count;
+	uint32_t reserved_flags; /**< must be 0 */
+} quota_request_template;
+
+/**
+ * What a claim policy renders (Milo resourceClaimTemplate).
+ *
+ * - name, or generate_name: templates; exactly one is set. With
+ *   generate_name the rendered prefix gets a 12-character suffix derived
+ *   from the policy's name and the trigger's identity (its metadata.uid,
+ *   else its kind, namespace and name), so that a retried admission
+ *   renders the same name and never charges twice.
+ * - ns: template; NULL or "" means the trigger's metadata.namespace.
+ * - consumer: who is charged (Milo spec.consumerRef): api_group and kind
+ *   literal (kind required), ns and name templates (name required).
+ * - resource: the resourceRef. kind NULL or "" means the trigger itself
+ *   (the group of its apiVersion, its kind, metadata.namespace and
+ *   metadata.name); otherwise api_group and kind are literal and ns and
+ *   name templates.
+ * - requests, request_count: 1-QUOTA_MAX_REQUESTS, no literal type twice.
+ */
+typedef struct quota_claim_template {
+	size_t size;
+	const char *name;
+	const char *generate_name;
+	const char *ns;
+	quota_ref consumer;
+	quota_ref resource;
+	const quota_request_template *requests;
+	uint32_t request_count;
+	uint32_t reserved_flags; /**< must be 0 */
+} quota_claim_template;
+
+/**
+ * A ClaimCreationPolicy: input of quota_claim_policy_apply(), output of
+ * _get and _list.
+ *
+ * - name: identity, 1-253 bytes of printable UTF-8.
+ * - trigger: the objects it admits.
+ * - constraints, constraint_count: 0-QUOTA_MAX_CONSTRAINTS, ANDed.
+ * - flags: QUOTA_POLICY_*.
+ * - claim: the template (required).
+ * - generation: output only: 1 when created, +1 whenever an apply changes
+ *   the policy (an identical apply keeps it).
+ */
+typedef struct quota_claim_policy {
+	size_t size;
+	const char *name;
+	quota_trigger_ref trigger;
+	const quota_constraint *constraints;
+	uint32_t constraint_count;
+	uint32_t flags;
+	const quota_claim_template *claim;
+	int64_t generation;
+} quota_claim_policy;
+
+/**
+ * What a grant policy renders (Milo resourceGrantTemplate).
+ *
+ * - name: template (required); ns: template, NULL or "" for a
+ *   cluster-wide grant.
+ * - consumer: api_group and kind literal, ns and name templates.
+ * - allowances, allowance_count: static, as in quota_grant (literal
+ *   resource types, registered when the policy is applied).
+ */
+typedef struct quota_grant_template {
+	size_t size;
+	const char *name;
+	const char *ns;
+	quota_ref consumer;
+	const quota_allowance *allowances;
+	uint32_t allowance_count;
+	uint32_t reserved_flags; /**< must be 0 */
+} quota_grant_template;
+
+/**
+ * Where a rendered grant belongs (Milo parentContext): api_group and kind
+ * literal, name_expression an expression over `trigger` that yields the
+ * parent's name. libquota evaluates it and reports the result in
+ * quota_grant_change; the host decides what to do with it. Frozen value
+ * type; all NULL when unused (kind and name_expression go together).
+ */
+typedef struct quota_parent_context {
+	const char *api_group;
+	const char *kind;
+	const char *name_expression;
+} quota_parent_context;
+
+/**
+ * A GrantCreationPolicy: input of quota_grant_policy_apply(), output of
+ * _get and _list. Fields as quota_claim_policy; flags may only hold
+ * QUOTA_POLICY_DISABLED; grant is the template (required).
+ */
+typedef struct quota_grant_policy {
+	size_t size;
+	const char *name;
+	quota_trigger_ref trigger;
+	const quota_constraint *constraints;
+	uint32_t constraint_count;
+	uint32_t flags;
+	const quota_grant_template *grant;
+	quota_parent_context parent_context;
+	int64_t generation;
+} quota_grant_policy;
+
+/** Initialise a constraint (empty). QUOTA_OK or QUOTA_ERR_INVALID. */
+QUOTA_API int quota_constraint_init(quota_constraint *c, size_t size);
+/** Initialise a request template (empty, amount 0). QUOTA_OK or QUOTA_ERR_INVALID. */
+QUOTA_API int quota_request_template_init(quota_request_template *r, size_t size);
+/** Initialise a claim template (empty). QUOTA_OK or QUOTA_ERR_INVALID. */
+QUOTA_API int quota_claim_template_init(quota_claim_template *t, size_t size);
+/** Initialise a claim policy (empty, enabled). QUOTA_OK or QUOTA_ERR_INVALID. */
+QUOTA_API int quota_claim_policy_init(quota_claim_policy *p, size_t size);
+/** Initialise a grant template (empty). QUOTA_OK or QUOTA_ERR_INVALID. */
+QUOTA_API int quota_grant_template_init(quota_grant_template *t, size_t size);
+/** Initialise a grant policy (empty, enabled). QUOTA_OK or QUOTA_ERR_INVALID. */
+QUOTA_API int quota_grant_policy_init(quota_grant_policy *p, size_t size);
+
+/**
+ * Create or replace a claim policy (by name). Everything is checked before
+ * anything changes: the name, the trigger's patterns, the constraints
+ * (they compile with the variables trigger, user and requestInfo; messages
+ * at most 256 bytes), the templates (they compile), the literal parts of
+ * the template (kinds, amounts, dimension keys) and its literal resource
+ * types (registered, held by the consumer kind). The detail names the
+ * field, e.g. "policy.target.resourceClaimTemplate.spec.requests[0]
+ * .resourceType: example.com/x is not registered". A refused policy
+ * changes nothing (a policy of that name stays as it was).
+ *
+ * @param p                the policy; copied, strings may be freed after.
+ * @param[out] generation  the policy's generation after the call; may be NULL.
+ * @return QUOTA_OK; QUOTA_ERR_INVALID; QUOTA_ERR_PARSE (an expression or a
+ *         template does not compile); QUOTA_ERR_UNREGISTERED;
+ *         QUOTA_ERR_NOT_ALLOWED (the consumer kind does not hold a literal
+ *         type); QUOTA_ERR_NOMEM. Thread-safe.
+ */
+QUOTA_API int quota_claim_policy_apply(quota_engine *e, const quota_claim_policy *p,
+				       int64_t *generation);
+
+/**
+ * Delete a claim policy. Admissions already past their evaluation are not
+ * affected; claims it rendered stay.
+ *
+ * @return QUOTA_OK; QUOTA_ERR_INVALID; QUOTA_ERR_NOT_FOUND. Thread-safe.
+ */
+QUOTA_API int quota_claim_policy_delete(quota_engine *e, const char *name);
+
+/**
+ * Read one claim policy.
+ *
+ * @param[out] out  a copy in one allocation (template included); quota_free().
+ * @return QUOTA_OK; QUOTA_ERR_INVALID; QUOTA_ERR_NOT_FOUND; QUOTA_ERR_NOMEM.
+ * Thread-safe.
+ */
+QUOTA_API int quota_claim_policy_get(quota_engine *e, const char *name, quota_claim_policy **out);
+
+/**
+ * List the claim policies, sorted by name.
+ *
+ * @param[out] out    array of *count pointers, one allocation; quota_free().
+ * @param[out] count  number of policies.
+ * @return QUOTA_OK; QUOTA_ERR_INVALID; QUOTA_ERR_NOMEM. Thread-safe.
+ */
+QUOTA_API int quota_claim_policy_list(quota_engine *e, quota_claim_policy ***out, size_t *count);
+
+/**
+ * Create or replace a grant policy (by name), checked as
+ * quota_claim_policy_apply() is: constraints and the parent context's
+ * name_expression compile with the variable trigger, the templates
+ * compile, and the static allowances pass every check of
+ * quota_grant_apply() (registered types, consumer kind, amounts, rate
+ * fields, selectors). Grants already made stay until their triggers are
+ * synced again (quota_grant_policies_sync()).
+ *
+ * @return as quota_claim_policy_apply(); also QUOTA_ERR_OVERFLOW (an
+ *         allowance's amounts add up past INT64_MAX). Thread-safe.
+ */
+QUOTA_API int quota_grant_policy_apply(quota_engine *e, const quota_grant_policy *p,
+				       int64_t *generation);
+
+/**
+ * Delete a grant policy. The grants it made stay (their owner record too)
+ * until their trigger is deleted (QUOTA_TRIGGER_DELETED) or the host
+ * deletes them.
+ *
+ * @return QUOTA_OK; QUOTA_ERR_INVALID; QUOTA_ERR_NOT_FOUND. Thread-safe.
+ */
+QUOTA_API int quota_grant_policy_delete(quota_engine *e, const char *name);
+
+/** Read one grant policy; as quota_claim_policy_get(). */
+QUOTA_API int quota_grant_policy_get(quota_engine *e, const char *name, quota_grant_policy **out);
+
+/** List the grant policies, sorted by name; as quota_claim_policy_list(). */
+QUOTA_API int quota_grant_policy_list(quota_engine *e, quota_grant_policy ***out, size_t *count);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* QUOTA_POLICY_H */
