@@ -36,6 +36,8 @@ QUOTA_API size_t quota_type_size(int32_t id)
 	case QUOTA_TYPE_GRANT_TEMPLATE: return sizeof(quota_grant_template);
 	case QUOTA_TYPE_PARENT_CONTEXT: return sizeof(quota_parent_context);
 	case QUOTA_TYPE_GRANT_POLICY: return sizeof(quota_grant_policy);
+	case QUOTA_TYPE_ADMISSION: return sizeof(quota_admission);
+	case QUOTA_TYPE_ADMISSION_RESULT: return sizeof(quota_admission_result);
 	default: return 0;
 	}
 }

@@ -449,8 +449,10 @@ static int policy_list(quota_engine *e, int kind, void ***out, size_t *count)
 		pthread_rwlock_unlock(&e->policies->lock);
 		return quota__fail(QUOTA_ERR_NOMEM, "policy list: out of memory");
 	}
-	memcpy(sorted, set->v, set->n * sizeof *sorted);
-	qsort(sorted, set->n, sizeof *sorted, by_name);
+	if (set->n) {
+		memcpy(sorted, set->v, set->n * sizeof *sorted);
+		qsort(sorted, set->n, sizeof *sorted, by_name);
+	}
 	quota__pack p = {0};
 	for (int pass = 0; pass < 2; pass++) {
 		void **items = quota__pack_take(&p, set->n * sizeof *items);

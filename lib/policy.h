@@ -17,6 +17,7 @@
 #include <quota/quota.h>
 
 #include "table.h"
+#include "util.h"
 
 /* A field that may be a template: compiled, unless it is plain text,
  * which is used as it is (text points into the policy's copy). */
@@ -98,5 +99,66 @@ void quota__policy_free(quota__policy *p);
 /* The policies of set for (api_version, kind): *first and the count. */
 uint32_t quota__policy_range(const quota__policy_set *set, const char *api_version,
 			     const char *kind, uint32_t *first);
+
+/* ---- evaluating (policy-eval.c) ---- */
+
+/* Room for a trigger's identity: "uid:" and a uid, or "ref:" and group,
+ * kind, namespace and name. */
+#define QUOTA__IDENTITY_MAX (4 + QUOTA__GROUP_MAX + QUOTA__KIND_MAX + QUOTA__NS_MAX + \
+			     QUOTA__NAME_MAX + 3)
+/* Characters a generateName suffix adds. */
+#define QUOTA__SUFFIX_LEN 12
+
+/* What policies read of a trigger object. Strings are borrowed from the
+ * document (NULL when absent), except group and identity. */
+typedef struct quota__trigger {
+	const quota_doc *doc;
+	const char *api_version, *kind, *ns, *name, *generate_name, *uid;
+	char group[QUOTA__GROUP_MAX + 1]; /* of api_version; "" for the core group */
+	char identity[QUOTA__IDENTITY_MAX + 1]; /* "" when it has neither uid nor name */
+} quota__trigger;
+
+/* Read a trigger: a map with string apiVersion and kind; the detail names
+ * what is wrong ("trigger.kind: ..."). */
+int quota__trigger_read(const quota_doc *d, quota__trigger *t);
+/* QUOTA_OK when the trigger has an identity, else QUOTA_ERR_INVALID. */
+int quota__trigger_need_identity(const quota__trigger *t);
+/* The string at key of map d, or NULL. */
+const char *quota__doc_string_at(const quota_doc *d, const char *key);
+
+/* 1 when every constraint of p holds, 0 when one yields false, or the
+ * status of an evaluation that failed (the detail names the policy, the
+ * constraint, its message and the column). Holds no lock. */
+int quota__policy_applies(const quota__policy *p, const quota_doc *const *vars, uint32_t nvars);
+
+/* Strings rendered for one use, freed together. */
+typedef struct quota__strs {
+	char **v;
+	uint32_t n, cap;
+} quota__strs;
+void quota__strs_free(quota__strs *s);
+
+/* The value of field f of policy p: its text when literal, else what it
+ * renders (kept in *keep). field names it in a detail when f->field is
+ * NULL. */
+int quota__tfield_render(const quota__policy *p, const quota__tfield *f, const char *field,
+			 const quota_doc *const *vars, uint32_t nvars, quota__strs *keep,
+			 const char **out);
+
+/* ---- claims (policy-claim.c) ---- */
+
+/* The claim claim policy p renders for trigger t, checked as a claim, in
+ * one allocation that owns its strings. The detail names the policy and
+ * the field. Holds no lock but what the caller holds. */
+int quota__claim_render(const quota__policy *p, const quota__trigger *t,
+			const quota_doc *const *vars, quota_claim **out);
+/* A deep copy of a claim (pack.h). */
+struct quota__pack;
+quota_claim *quota__pack_claim(struct quota__pack *p, const quota_claim *src);
+
+/* The suffix a generateName gets for policy and trigger identity: the same
+ * in every engine and process. */
+void quota__name_suffix(const char *policy, const char *identity,
+			char out[QUOTA__SUFFIX_LEN + 1]);
 
 #endif

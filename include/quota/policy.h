@@ -287,6 +287,122 @@ QUOTA_API int quota_grant_policy_get(quota_engine *e, const char *name, quota_gr
 /** List the grant policies, sorted by name; as quota_claim_policy_list(). */
 QUOTA_API int quota_grant_policy_list(quota_engine *e, quota_grant_policy ***out, size_t *count);
 
+/** Admission flags. */
+typedef enum quota_admit_flag {
+	QUOTA_ADMIT_DRY_RUN = 1 << 0,     /**< evaluate and decide (quota_claim_set_check()),
+					     charge nothing */
+	QUOTA_ADMIT_RESERVE_ONLY = 1 << 1 /**< two-phase create: leave the claims RESERVED for
+					     the host to commit or release by name */
+} quota_admit_flag;
+
+/**
+ * An admission request. Initialise with quota_admission_init().
+ *
+ * - trigger: the object being created (required): a map with string
+ *   "apiVersion" and "kind", and usually "metadata" with "name",
+ *   "namespace" and "uid".
+ * - user, request_info: the variables `user` and `requestInfo` (Milo's
+ *   user info and request info); NULL makes them null. When request_info
+ *   has string "resource" and "apiGroup" keys, denial messages use them.
+ * - flags: QUOTA_ADMIT_* (not both).
+ * - ttl_ms: with QUOTA_ADMIT_RESERVE_ONLY, the reservations' TTL
+ *   (quota_claim.ttl_ms); 0 means none.
+ */
+typedef struct quota_admission {
+	size_t size;
+	const quota_doc *trigger;
+	const quota_doc *user;
+	const quota_doc *request_info;
+	uint32_t flags;
+	uint32_t reserved_flags; /**< must be 0 */
+	int64_t ttl_ms;
+} quota_admission;
+
+/** Initialise an admission (no trigger, no flags). QUOTA_OK or QUOTA_ERR_INVALID. */
+QUOTA_API int quota_admission_init(quota_admission *a, size_t size);
+
+/** How an admission ended. Values never change. */
+typedef enum quota_admit_outcome {
+	QUOTA_ADMIT_NO_POLICY = 1,     /**< no enabled policy applies (none for the
+					  apiVersion and kind, or their constraints do not
+					  hold): allowed, nothing charged */
+	QUOTA_ADMIT_ALLOWED = 2,       /**< every rendered claim fits: held (or, in a dry
+					  run, would be) */
+	QUOTA_ADMIT_DENIED = 3,        /**< the claims do not fit together, or one of them
+					  exists with another spec: nothing charged */
+	QUOTA_ADMIT_FAILED_CLOSED = 4, /**< a policy failed (an expression or template, or
+					  a claim it rendered that is not valid): denied,
+					  nothing charged */
+	QUOTA_ADMIT_FAILED_OPEN = 5    /**< a fail-open policy failed and was left out;
+					  the claims of the others fit: allowed */
+} quota_admit_outcome;
+
+/**
+ * The answer to an admission, one allocation (quota_free()).
+ *
+ * - allowed: 1 or 0. outcome: a quota_admit_outcome.
+ * - message: for a denial, Milo's shape, "<resource>.<group> \"<name>\" is
+ *   forbidden: <reason>" ("<resource> \"<name>\"..." for the core group;
+ *   resource and group from request_info when it has them, else the
+ *   trigger's kind lower-cased and its apiVersion's group). The reason of
+ *   QUOTA_ADMIT_DENIED is "You've reached your quota for this resource
+ *   type (<type>): requested N, available M, limit L" (rate limits and
+ *   conflicts say so instead); of QUOTA_ADMIT_FAILED_CLOSED, the failure
+ *   with the policy, the field and, for an expression, its column. For
+ *   QUOTA_ADMIT_FAILED_OPEN, the failure that was let through; "" when
+ *   simply allowed.
+ * - policy: the policy whose claim bound (denied) or that failed; "" otherwise.
+ * - answer: the claim set's answer: binding_claim indexes claims, with
+ *   binding_request, bucket, requested (the set's total at that bucket),
+ *   available and limit; flags QUOTA_ANSWER_EXISTED when every claim
+ *   existed already (a retried admission: nothing was charged again).
+ * - claims, claim_count: the claims rendered (also in a dry run, and on a
+ *   denial), in the order of their policies' names; ns and name say what
+ *   to commit or release after QUOTA_ADMIT_RESERVE_ONLY.
+ */
+typedef struct quota_admission_result {
+	size_t size;
+	int32_t allowed;
+	int32_t outcome;
+	const char *message;
+	const char *policy;
+	quota_answer answer;
+	uint32_t claim_count;
+	uint32_t reserved0;
+	quota_claim *const *claims;
+} quota_admission_result;
+
+/**
+ * Admit a trigger object (Pattern 1). Every enabled claim policy whose
+ * trigger is the object's apiVersion and kind and whose constraints all
+ * hold renders its claim; all rendered claims (at most
+ * QUOTA_MAX_CLAIM_SET) are acquired as one claim set
+ * (quota_claim_set_acquire(): all fit together, or nothing is charged),
+ * reserved with QUOTA_ADMIT_RESERVE_ONLY, or checked with
+ * QUOTA_ADMIT_DRY_RUN (quota_claim_set_check(), which does not look at
+ * existing claims). Claim names are deterministic, so a retried admission
+ * of the same object finds its claims and charges nothing twice.
+ *
+ * A constraint that fails to evaluate, a template that fails to render, or
+ * a rendered claim that is not valid (a bad name, an unregistered type, a
+ * consumer kind that does not hold it) fails the policy: the admission is
+ * denied (QUOTA_ADMIT_FAILED_CLOSED), unless the policy has
+ * QUOTA_POLICY_FAIL_OPEN, in which case its claim is left out
+ * (QUOTA_ADMIT_FAILED_OPEN). Expressions run with no engine lock held.
+ *
+ * @param a         the admission.
+ * @param[out] out  the result, whenever the admission was decided (every
+ *                  status below but INVALID and NOMEM); NULL otherwise.
+ * @return QUOTA_OK (allowed: NO_POLICY, ALLOWED or FAILED_OPEN);
+ *         QUOTA_ERR_EXCEEDED, QUOTA_ERR_RATE_LIMITED, QUOTA_ERR_CONFLICT (a
+ *         claim of a rendered name exists with another spec),
+ *         QUOTA_ERR_OVERFLOW (all DENIED); QUOTA_ERR_EVAL (FAILED_CLOSED);
+ *         QUOTA_ERR_INVALID (a bad admission: no trigger, a trigger without
+ *         string apiVersion and kind, bad flags); QUOTA_ERR_NOMEM. On a
+ *         denial quota_last_error() holds the message. Thread-safe.
+ */
+QUOTA_API int quota_admit(quota_engine *e, const quota_admission *a, quota_admission_result **out);
+
 #ifdef __cplusplus
 }
 #endif

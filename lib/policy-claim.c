@@ -1,0 +1,166 @@
+/*
+ * Claim rendering: the claim a claim policy makes for a trigger, checked
+ * as a claim, in one allocation that owns every string.
+ * SPDX-License-Identifier: MIT
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "alloc.h"
+#include "claim.h"
+#include "error.h"
+#include "pack.h"
+#include "policy.h"
+#include "selector.h"
+
+static const char *pstr(quota__pack *p, const char *s)
+{
+	return quota__pack_str(p, quota__str(s));
+}
+
+static quota_ref pack_ref(quota__pack *p, const quota_ref *r)
+{
+	return (quota_ref){pstr(p, r->api_group), pstr(p, r->kind), pstr(p, r->ns),
+			   pstr(p, r->name)};
+}
+
+quota_claim *quota__pack_claim(quota__pack *p, const quota_claim *src)
+{
+	quota_claim *dst = quota__pack_take(p, sizeof *dst);
+	quota_claim c = *src;
+	c.size = sizeof c;
+	c.ns = pstr(p, src->ns);
+	c.name = pstr(p, src->name);
+	c.consumer = pack_ref(p, &src->consumer);
+	c.resource = pack_ref(p, &src->resource);
+	quota_request *r = quota__pack_take(p, src->request_count * sizeof *r);
+	for (uint32_t i = 0; i < src->request_count; i++) {
+		const quota_request *s = quota__elem(src->requests, i);
+		quota_request x = *s;
+		x.size = sizeof x;
+		x.resource_type = pstr(p, s->resource_type);
+		quota_label *l = quota__pack_take(p, s->dimension_count * sizeof *l);
+		for (uint32_t k = 0; k < s->dimension_count; k++) {
+			quota_label d = {pstr(p, s->dimensions[k].key), pstr(p, s->dimensions[k].value)};
+			if (l)
+				l[k] = d;
+		}
+		x.dimensions = s->dimension_count ? l : NULL;
+		if (r)
+			r[i] = x;
+	}
+	c.requests = r;
+	if (dst)
+		*dst = c;
+	return dst;
+}
+
+static quota_claim *copy_claim(const quota_claim *src)
+{
+	quota__pack p = {0};
+	quota__pack_claim(&p, src);
+	if (quota__pack_begin_write(&p))
+		return NULL;
+	return quota__pack_claim(&p, src);
+}
+
+/* The claim's name: the rendered name, or the rendered generateName
+ * prefix (cut so that the whole fits) and the trigger's suffix. */
+static int render_name(const quota__policy *p, const quota__trigger *t, const char *rendered,
+		       char name[QUOTA__NAME_MAX + 1])
+{
+	if (!p->generate) {
+		snprintf(name, QUOTA__NAME_MAX + 1, "%s", rendered);
+		return QUOTA_OK;
+	}
+	int rc = quota__trigger_need_identity(t);
+	if (rc)
+		return quota__fail_prefix(rc, "policy %s: target.resourceClaimTemplate.metadata."
+					      "generateName needs a stable suffix",
+					  p->name);
+	char suffix[QUOTA__SUFFIX_LEN + 1];
+	quota__name_suffix(p->name, t->identity, suffix);
+	size_t keep = strlen(rendered);
+	if (keep > QUOTA__NAME_MAX - QUOTA__SUFFIX_LEN)
+		keep = QUOTA__NAME_MAX - QUOTA__SUFFIX_LEN;
+	while (keep > 0 && ((unsigned char)rendered[keep] & 0xC0) == 0x80)
+		keep--; /* never cut a character in two */
+	snprintf(name, QUOTA__NAME_MAX + 1, "%.*s%s", (int)keep, rendered, suffix);
+	return QUOTA_OK;
+}
+
+int quota__claim_render(const quota__policy *p, const quota__trigger *t,
+			const quota_doc *const *vars, quota_claim **out)
+{
+	const quota_claim_template *tp = p->pub.claim->claim;
+	const uint32_t nv = QUOTA__CLAIM_VARS;
+	quota__strs keep = {0};
+	quota_request req[QUOTA_MAX_REQUESTS];
+	quota_label labels[QUOTA_MAX_REQUESTS][QUOTA__LABELS_MAX];
+	char name[QUOTA__NAME_MAX + 1], field[96];
+	const char *s;
+	quota_claim c;
+	int rc;
+	*out = NULL;
+	quota_claim_init(&c, sizeof c);
+	c.requests = req;
+	c.request_count = p->request_count;
+	c.name = name;
+	c.consumer.api_group = tp->consumer.api_group;
+	c.consumer.kind = tp->consumer.kind;
+	if ((rc = quota__tfield_render(p, &p->meta_name, NULL, vars, nv, &keep, &s)) ||
+	    (rc = render_name(p, t, s, name)))
+		goto out;
+	c.ns = t->ns;
+	if (*p->meta_ns.text &&
+	    (rc = quota__tfield_render(p, &p->meta_ns, NULL, vars, nv, &keep, &c.ns)))
+		goto out;
+	if ((rc = quota__tfield_render(p, &p->consumer_ns, NULL, vars, nv, &keep, &c.consumer.ns)) ||
+	    (rc = quota__tfield_render(p, &p->consumer_name, NULL, vars, nv, &keep,
+				       &c.consumer.name)))
+		goto out;
+	if (*tp->resource.kind) {
+		c.resource.api_group = tp->resource.api_group;
+		c.resource.kind = tp->resource.kind;
+		if ((rc = quota__tfield_render(p, &p->resource_ns, NULL, vars, nv, &keep,
+					       &c.resource.ns)) ||
+		    (rc = quota__tfield_render(p, &p->resource_name, NULL, vars, nv, &keep,
+					       &c.resource.name)))
+			goto out;
+	} else {
+		c.resource = (quota_ref){t->group, t->kind, t->ns,
+					 t->name ? t->name : t->generate_name};
+	}
+	for (uint32_t i = 0; i < p->request_count; i++) {
+		const quota_request_template *rt = &tp->requests[i];
+		quota_request *r = &req[i];
+		quota_request_init(r, sizeof *r);
+		r->amount = rt->amount;
+		snprintf(field, sizeof field, "target.resourceClaimTemplate.spec.requests[%u].resourceType",
+			 i);
+		if ((rc = quota__tfield_render(p, &p->requests[i].type, field, vars, nv, &keep,
+					       &r->resource_type)))
+			goto out;
+		for (uint32_t k = 0; k < rt->dimension_count; k++) {
+			labels[i][k].key = rt->dimensions[k].key;
+			snprintf(field, sizeof field,
+				 "target.resourceClaimTemplate.spec.requests[%u].dimensions[%u].value", i,
+				 k);
+			if ((rc = quota__tfield_render(p, &p->requests[i].values[k], field, vars, nv,
+						       &keep, &labels[i][k].value)))
+				goto out;
+		}
+		r->dimensions = rt->dimension_count ? labels[i] : NULL;
+		r->dimension_count = rt->dimension_count;
+	}
+	quota_claim checked;
+	if ((rc = quota__claim_check_in(&c, &checked))) {
+		rc = quota__fail_prefix(rc, "policy %s: the claim it renders", p->name);
+		goto out;
+	}
+	if (!(*out = copy_claim(&c)))
+		rc = quota__fail(QUOTA_ERR_NOMEM, "policy: out of memory");
+out:
+	quota__strs_free(&keep);
+	return rc;
+}
