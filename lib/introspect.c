@@ -38,6 +38,7 @@ QUOTA_API size_t quota_type_size(int32_t id)
 	case QUOTA_TYPE_GRANT_POLICY: return sizeof(quota_grant_policy);
 	case QUOTA_TYPE_ADMISSION: return sizeof(quota_admission);
 	case QUOTA_TYPE_ADMISSION_RESULT: return sizeof(quota_admission_result);
+	case QUOTA_TYPE_GRANT_CHANGE: return sizeof(quota_grant_change);
 	default: return 0;
 	}
 }

@@ -833,6 +833,7 @@ static void test_introspection(void)
 		{QUOTA_TYPE_GRANT_POLICY, sizeof(quota_grant_policy)},
 		{QUOTA_TYPE_ADMISSION, sizeof(quota_admission)},
 		{QUOTA_TYPE_ADMISSION_RESULT, sizeof(quota_admission_result)},
+		{QUOTA_TYPE_GRANT_CHANGE, sizeof(quota_grant_change)},
 	};
 	for (size_t i = 0; i < sizeof types / sizeof types[0]; i++) {
 		CHECK_EQ_INT(types[i].id, (int32_t)i + 1); /* dense, never renumbered */

@@ -403,6 +403,82 @@ typedef struct quota_admission_result {
  */
 QUOTA_API int quota_admit(quota_engine *e, const quota_admission *a, quota_admission_result **out);
 
+/** What happened to a trigger object (grant policies). Values never change. */
+typedef enum quota_trigger_event {
+	QUOTA_TRIGGER_ADDED = 1,
+	QUOTA_TRIGGER_UPDATED = 2,
+	QUOTA_TRIGGER_DELETED = 3
+} quota_trigger_event;
+
+/**
+ * One grant that a grant policy holds or removed for a trigger, as
+ * reported by quota_grant_policies_sync().
+ *
+ * - policy: the grant policy; ns, name: the grant.
+ * - removed: 1 when the sync removed it, 0 when the grant stands as the
+ *   policy renders it (applied now, or already so).
+ * - generation: the grant's generation after the sync (it moves only when
+ *   the sync changed the grant); 0 when removed.
+ * - parent_kind, parent_api_group, parent_name: the policy's parent
+ *   context, parent_name its nameExpression's value; "" when it has none
+ *   and for removed grants.
+ */
+typedef struct quota_grant_change {
+	size_t size;
+	const char *policy;
+	const char *ns;
+	const char *name;
+	int32_t removed;
+	int32_t reserved0;
+	int64_t generation;
+	const char *parent_kind;
+	const char *parent_api_group;
+	const char *parent_name;
+} quota_grant_change;
+
+/**
+ * Tell the grant policies what happened to a trigger object; they bring
+ * its grants up to date, all at once.
+ *
+ * On QUOTA_TRIGGER_ADDED or _UPDATED, every enabled grant policy for the
+ * object's apiVersion and kind whose constraints hold renders its grant
+ * and applies it (several policies add up); a policy whose constraints do
+ * not hold (any more) removes the grant it made for this object, as does
+ * one that now renders another grant name. On QUOTA_TRIGGER_DELETED every
+ * grant made for the object is removed. The engine remembers which grants
+ * a policy made for which object, by the object's identity (metadata.uid,
+ * else its group, kind, namespace and name), and removes only those:
+ * grants of disabled or deleted policies stay until their object is
+ * deleted. Applying or removing all the grants is one change: the bucket
+ * limits move together, or nothing changes.
+ *
+ * A rendered grant that exists but was made by the host or for another
+ * object is a conflict. The host may still change or delete a policy's
+ * grant with quota_grant_apply() and quota_grant_delete(); the next sync
+ * of its object renders it again.
+ *
+ * @param trigger          the object (as for quota_admit()); it needs a uid
+ *                         or a name.
+ * @param event            a quota_trigger_event.
+ * @param[out] changes     array of *count pointers: the grants the
+ *                         object's policies hold after the sync and those
+ *                         removed, in the order of the policies' names;
+ *                         one allocation, quota_free(). May be NULL (then
+ *                         count too).
+ * @param[out] count       the number of changes.
+ * @return QUOTA_OK; QUOTA_ERR_EVAL (a constraint, template or
+ *         nameExpression failed to evaluate); QUOTA_ERR_INVALID (a bad
+ *         argument, or a rendered grant that is not valid);
+ *         QUOTA_ERR_CONFLICT (a rendered grant exists and is not this
+ *         object's, or two policies render one grant);
+ *         QUOTA_ERR_UNREGISTERED, QUOTA_ERR_NOT_ALLOWED, QUOTA_ERR_OVERFLOW
+ *         (as quota_grant_apply()); QUOTA_ERR_NOMEM. On error nothing
+ *         changed, and the detail names the policy. Thread-safe;
+ *         expressions run under no engine lock but the policy store's.
+ */
+QUOTA_API int quota_grant_policies_sync(quota_engine *e, const quota_doc *trigger, int32_t event,
+					quota_grant_change ***changes, size_t *count);
+
 #ifdef __cplusplus
 }
 #endif
