@@ -147,6 +147,12 @@ enum quota__counter {
 	QC_EXPIRED,
 	QC_RELEASED,
 	QC_DEQUEUED,
+	/* Admissions (quota_admit, not dry runs) by outcome: */
+	QC_ADMIT_NO_POLICY,
+	QC_ADMIT_ALLOWED,
+	QC_ADMIT_DENIED,
+	QC_ADMIT_FAILED_CLOSED,
+	QC_ADMIT_FAILED_OPEN,
 	QC_COUNT
 };
 

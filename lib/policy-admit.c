@@ -14,6 +14,7 @@
 #include "alloc.h"
 #include "claim.h"
 #include "doc.h"
+#include "engine.h"
 #include "error.h"
 #include "pack.h"
 #include "policy.h"
@@ -263,7 +264,8 @@ static int result_alloc(admission *st, quota__pack *p)
 
 /* The result of a decided admission (rc: the decision's status), written
  * into the block result_alloc() made. */
-static int finish(admission *st, int rc, quota__pack *p, quota_admission_result **out)
+static int finish(quota_engine *e, admission *st, int rc, quota__pack *p,
+		  quota_admission_result **out)
 {
 	int outcome;
 	const char *policy = "";
@@ -289,6 +291,15 @@ static int finish(admission *st, int rc, quota__pack *p, quota_admission_result 
 		outcome = st->n ? QUOTA_ADMIT_ALLOWED : QUOTA_ADMIT_NO_POLICY;
 	}
 	*out = pack_result(p, st, outcome, msg, strlen(msg), policy, strlen(policy));
+	if (!(st->a.flags & QUOTA_ADMIT_DRY_RUN)) {
+		static const enum quota__counter counters[] = {
+			[QUOTA_ADMIT_NO_POLICY] = QC_ADMIT_NO_POLICY,
+			[QUOTA_ADMIT_ALLOWED] = QC_ADMIT_ALLOWED,
+			[QUOTA_ADMIT_DENIED] = QC_ADMIT_DENIED,
+			[QUOTA_ADMIT_FAILED_CLOSED] = QC_ADMIT_FAILED_CLOSED,
+			[QUOTA_ADMIT_FAILED_OPEN] = QC_ADMIT_FAILED_OPEN};
+		quota__count(e, counters[outcome]);
+	}
 	p->base = NULL; /* the caller's now */
 	if (rc != QUOTA_OK)
 		quota__fail(rc, "%s", msg);
@@ -349,7 +360,7 @@ QUOTA_API int quota_admit(quota_engine *e, const quota_admission *a, quota_admis
 	if (!rc) {
 		rc = st->closed.rc ? QUOTA_ERR_EVAL : decide(e, st);
 		if (decided(rc, st))
-			rc = finish(st, rc, &p, out);
+			rc = finish(e, st, rc, &p, out);
 	}
 	quota__free(p.base);
 	for (uint32_t i = 0; i < st->n; i++)

@@ -712,6 +712,47 @@ static void test_bad_admissions(void)
 	quota_engine_free(e);
 }
 
+/* The value of quota_admissions_total{result="<result>"}, or -1. */
+static long admissions(quota_engine *e, const char *result)
+{
+	char *text = NULL, want[96];
+	long v = -1;
+	CHECK_RC(quota_metrics_prometheus(e, &text, NULL), QUOTA_OK);
+	snprintf(want, sizeof want, "\nquota_admissions_total{result=\"%s\"} ", result);
+	const char *at = text ? strstr(text, want) : NULL;
+	if (at)
+		v = strtol(at + strlen(want), NULL, 10);
+	quota_free(text);
+	return v;
+}
+
+static void test_counters(void)
+{
+	quota_engine *e = reference_engine(NULL);
+	quota_admission_result *r = NULL;
+	CHECK_EQ_INT(admissions(e, "allowed"), 0);
+	for (int i = 0; i < 3; i++) {
+		char uid[8];
+		snprintf(uid, sizeof uid, "c%d", i);
+		admit_as(e, my_resource(uid, uid), "acme", NULL, 0, &r); /* 2 allowed, 1 denied */
+		quota_free(r);
+	}
+	admit_as(e, my_resource("c0", "c0"), "acme", NULL, 0, &r); /* a retry: allowed */
+	quota_free(r);
+	admit_as(e, my_resource("c9", "c9"), "acme", NULL, QUOTA_ADMIT_DRY_RUN, &r); /* not counted */
+	quota_free(r);
+	admit_as(e, trigger_doc(SVC_V1, "Other", "d", "o", "o", NULL), "acme", NULL, 0, &r);
+	quota_free(r);
+	admit_as(e, my_resource("c8", "c8"), NULL, NULL, 0, &r); /* no user: fails closed */
+	quota_free(r);
+	CHECK_EQ_INT(admissions(e, "allowed"), 3);
+	CHECK_EQ_INT(admissions(e, "denied"), 1);
+	CHECK_EQ_INT(admissions(e, "no_policy"), 1);
+	CHECK_EQ_INT(admissions(e, "failed_closed"), 1);
+	CHECK_EQ_INT(admissions(e, "failed_open"), 0);
+	quota_engine_free(e);
+}
+
 /* ---- allocation failures -------------------------------------------------- */
 
 static quota_engine *sweep_engine;
@@ -897,6 +938,7 @@ int main(void)
 	RUN(test_name_suffix);
 	RUN(test_many_policies);
 	RUN(test_bad_admissions);
+	RUN(test_counters);
 	RUN(test_allocation_failures);
 	RUN(test_costs);
 	return check_exit();
