@@ -40,7 +40,7 @@ typedef struct failure {
 /* A rendered claim and the policy it came from. */
 typedef struct member {
 	quota_claim *claim;
-	char policy[QUOTA__NAME_MAX + 1];
+	char *policy;
 	int fail_open;
 } member;
 
@@ -53,6 +53,7 @@ typedef struct admission {
 	failure closed, open; /* the first of each */
 	quota_answer ans;
 	int32_t which; /* the member a CONFLICT is about */
+	size_t reserved; /* the room result_alloc() made */
 	char set_detail[QUOTA__ERROR_MAX];
 } admission;
 
@@ -94,11 +95,13 @@ static int evaluate(quota_engine *e, admission *st)
 			rc = r; /* not the policy's fault: the admission fails */
 		} else if (r != QUOTA_OK) {
 			policy_failed(st, p->name, (p->flags & QUOTA_POLICY_FAIL_OPEN) != 0, r);
+		} else if (!(st->m[st->n].policy = quota__strdup(p->name))) {
+			quota__free(c);
+			rc = quota__fail(QUOTA_ERR_NOMEM, "admission: out of memory");
 		} else {
 			member *m = &st->m[st->n++];
 			m->claim = c;
 			m->fail_open = (p->flags & QUOTA_POLICY_FAIL_OPEN) != 0;
-			snprintf(m->policy, sizeof m->policy, "%s", p->name);
 		}
 	}
 	pthread_rwlock_unlock(&s->lock);
@@ -128,7 +131,8 @@ static int decide(quota_engine *e, admission *st)
 			claims[i].ttl_ms = mode == ADMIT_RESERVE ? st->a.ttl_ms : 0;
 		}
 		int rc = quota__claim_set_decide(e, claims, st->n, mode, &st->ans, &st->which);
-		snprintf(st->set_detail, sizeof st->set_detail, "%s", quota_last_error());
+		if (rc)
+			snprintf(st->set_detail, sizeof st->set_detail, "%s", quota_last_error());
 		if (!((rc == QUOTA_ERR_INVALID || rc == QUOTA_ERR_UNREGISTERED ||
 		       rc == QUOTA_ERR_NOT_ALLOWED) &&
 		      st->which >= 0))
@@ -141,6 +145,7 @@ static int decide(quota_engine *e, admission *st)
 		if (!m->fail_open)
 			return QUOTA_ERR_EVAL;
 		quota__free(m->claim);
+		quota__free(m->policy);
 		memmove(m, m + 1, (st->n - (uint32_t)st->which - 1) * sizeof *m);
 		st->n--;
 	}
@@ -250,13 +255,20 @@ static quota_admission_result *pack_result(quota__pack *p, const admission *st, 
 	return r;
 }
 
-/* Allocate the result before the claims are decided, as large as any
- * message can make it (fewer claims and shorter strings only take less),
- * so that nothing can fail once they are charged. */
+/* The longest message of an admission that was allowed. */
+#define OPEN_PREFIX "the quota policy failed and was left out (fail open): "
+#define ALLOWED_MESSAGE_MAX (sizeof OPEN_PREFIX + QUOTA__ERROR_MAX)
+
+/* Allocate the result before the claims are decided, as large as the
+ * result of any allowed admission can be (fewer claims and shorter
+ * strings only take less), so that nothing can fail once they are
+ * charged. A denial, which charges nothing, may need more: finish()
+ * allocates again then. */
 static int result_alloc(admission *st, quota__pack *p)
 {
 	/* Measuring reads no string, only lengths. */
-	pack_result(p, st, 0, "", MESSAGE_MAX - 1, "", QUOTA__NAME_MAX);
+	pack_result(p, st, 0, "", ALLOWED_MESSAGE_MAX - 1, "", QUOTA__NAME_MAX);
+	st->reserved = p->off;
 	if (quota__pack_begin_write(p))
 		return quota__fail(QUOTA_ERR_NOMEM, "admission: out of memory");
 	return QUOTA_OK;
@@ -286,9 +298,19 @@ static int finish(quota_engine *e, admission *st, int rc, quota__pack *p,
 	} else if (st->open.rc) {
 		outcome = QUOTA_ADMIT_FAILED_OPEN;
 		policy = st->open.policy;
-		put(msg, "the quota policy failed and was left out (fail open): %s", st->open.detail);
+		snprintf(msg, ALLOWED_MESSAGE_MAX, OPEN_PREFIX "%s", st->open.detail);
 	} else {
 		outcome = st->n ? QUOTA_ADMIT_ALLOWED : QUOTA_ADMIT_NO_POLICY;
+	}
+	quota__pack need = {0};
+	pack_result(&need, st, outcome, msg, strlen(msg), policy, strlen(policy));
+	if (need.off > st->reserved) {
+		/* a denial: nothing is held, so running out of memory is harmless */
+		quota__free(p->base);
+		p->base = NULL;
+		p->off = need.off;
+		if (quota__pack_begin_write(p))
+			return quota__fail(QUOTA_ERR_NOMEM, "admission: out of memory");
 	}
 	*out = pack_result(p, st, outcome, msg, strlen(msg), policy, strlen(policy));
 	if (!(st->a.flags & QUOTA_ADMIT_DRY_RUN)) {
@@ -345,9 +367,10 @@ QUOTA_API int quota_admit(quota_engine *e, const quota_admission *a, quota_admis
 	if (!e || !out)
 		return quota__fail(QUOTA_ERR_INVALID, "%s: must not be NULL", e ? "out" : "engine");
 	*out = NULL;
-	admission *st = quota__calloc(1, sizeof *st);
-	if (!st)
-		return quota__fail(QUOTA_ERR_NOMEM, "admission: out of memory");
+	/* On the stack, not zeroed: what is read is set first. */
+	admission state, *st = &state;
+	st->n = 0;
+	st->closed.rc = st->open.rc = 0;
 	st->which = -1;
 	st->ans.size = sizeof st->ans;
 	quota__answer_reset(&st->ans);
@@ -363,8 +386,9 @@ QUOTA_API int quota_admit(quota_engine *e, const quota_admission *a, quota_admis
 			rc = finish(e, st, rc, &p, out);
 	}
 	quota__free(p.base);
-	for (uint32_t i = 0; i < st->n; i++)
+	for (uint32_t i = 0; i < st->n; i++) {
 		quota__free(st->m[i].claim);
-	quota__free(st);
+		quota__free(st->m[i].policy);
+	}
 	return rc;
 }

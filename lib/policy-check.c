@@ -372,36 +372,39 @@ static int compile_constraints(quota__policy *p, const quota_constraint *c, uint
 	return QUOTA_OK;
 }
 
+/* Room for the name of a request's field in details. */
+#define REQ_FIELD_MAX 96
+
 static int compile_requests(quota__policy *p, const quota_claim_template *t)
 {
 	uint32_t dims = 0;
 	for (uint32_t i = 0; i < t->request_count; i++)
 		dims += t->requests[i].dimension_count;
+	/* One block: the requests, their dimension values, and the names of
+	 * all their fields. */
+	size_t fields = t->request_count + dims;
 	p->requests = quota__calloc(1, t->request_count * sizeof *p->requests +
-					       dims * sizeof *p->requests->values);
+					       dims * sizeof *p->requests->values +
+					       fields * REQ_FIELD_MAX);
 	if (!p->requests)
 		return quota__fail(QUOTA_ERR_NOMEM, "policy: out of memory");
 	quota__tfield *values = (quota__tfield *)(p->requests + t->request_count);
+	char *name = (char *)(values + dims);
 	p->request_count = t->request_count;
-	char field[96];
 	int rc = QUOTA_OK;
 	for (uint32_t i = 0; i < t->request_count && !rc; i++) {
 		const quota_request_template *r = &t->requests[i];
 		quota__creq *q = &p->requests[i];
 		q->values = values;
 		values += r->dimension_count;
-		snprintf(field, sizeof field, CT ".spec.requests[%u].resourceType", i);
-		rc = compile_tfield(&q->type, field, r->resource_type, QUOTA__CLAIM_VARS);
-		for (uint32_t k = 0; k < r->dimension_count && !rc; k++) {
-			snprintf(field, sizeof field, CT ".spec.requests[%u].dimensions[%u].value", i, k);
-			rc = compile_tfield(&q->values[k], field, r->dimensions[k].value,
+		snprintf(name, REQ_FIELD_MAX, CT ".spec.requests[%u].resourceType", i);
+		rc = compile_tfield(&q->type, name, r->resource_type, QUOTA__CLAIM_VARS);
+		name += REQ_FIELD_MAX;
+		for (uint32_t k = 0; k < r->dimension_count && !rc; k++, name += REQ_FIELD_MAX) {
+			snprintf(name, REQ_FIELD_MAX, CT ".spec.requests[%u].dimensions[%u].value", i, k);
+			rc = compile_tfield(&q->values[k], name, r->dimensions[k].value,
 					    QUOTA__CLAIM_VARS);
 		}
-		/* The names above live on the stack: request fields are named by
-		 * index where they fail. */
-		q->type.field = NULL;
-		for (uint32_t k = 0; k < r->dimension_count; k++)
-			q->values[k].field = NULL;
 	}
 	return rc;
 }

@@ -7,7 +7,6 @@
 #include <string.h>
 
 #include "alloc.h"
-#include "claim.h"
 #include "error.h"
 #include "pack.h"
 #include "policy.h"
@@ -64,15 +63,15 @@ static quota_claim *copy_claim(const quota_claim *src)
 	return quota__pack_claim(&p, src);
 }
 
-/* The claim's name: the rendered name, or the rendered generateName
- * prefix (cut so that the whole fits) and the trigger's suffix. */
+/* The claim's name: the rendered name as it is (the claim set checks it),
+ * or the rendered generateName prefix (cut so that the whole fits) and
+ * the trigger's suffix, in buf. */
 static int render_name(const quota__policy *p, const quota__trigger *t, const char *rendered,
-		       char name[QUOTA__NAME_MAX + 1])
+		       char buf[QUOTA__NAME_MAX + 1], const char **name)
 {
-	if (!p->generate) {
-		snprintf(name, QUOTA__NAME_MAX + 1, "%s", rendered);
+	*name = rendered;
+	if (!p->generate)
 		return QUOTA_OK;
-	}
 	int rc = quota__trigger_need_identity(t);
 	if (rc)
 		return quota__fail_prefix(rc, "policy %s: target.resourceClaimTemplate.metadata."
@@ -85,7 +84,8 @@ static int render_name(const quota__policy *p, const quota__trigger *t, const ch
 		keep = QUOTA__NAME_MAX - QUOTA__SUFFIX_LEN;
 	while (keep > 0 && ((unsigned char)rendered[keep] & 0xC0) == 0x80)
 		keep--; /* never cut a character in two */
-	snprintf(name, QUOTA__NAME_MAX + 1, "%.*s%s", (int)keep, rendered, suffix);
+	snprintf(buf, QUOTA__NAME_MAX + 1, "%.*s%s", (int)keep, rendered, suffix);
+	*name = buf;
 	return QUOTA_OK;
 }
 
@@ -97,7 +97,7 @@ int quota__claim_render(const quota__policy *p, const quota__trigger *t,
 	quota__strs keep = {0};
 	quota_request req[QUOTA_MAX_REQUESTS];
 	quota_label labels[QUOTA_MAX_REQUESTS][QUOTA__LABELS_MAX];
-	char name[QUOTA__NAME_MAX + 1], field[96];
+	char name[QUOTA__NAME_MAX + 1];
 	const char *s;
 	quota_claim c;
 	int rc;
@@ -105,26 +105,25 @@ int quota__claim_render(const quota__policy *p, const quota__trigger *t,
 	quota_claim_init(&c, sizeof c);
 	c.requests = req;
 	c.request_count = p->request_count;
-	c.name = name;
 	c.consumer.api_group = tp->consumer.api_group;
 	c.consumer.kind = tp->consumer.kind;
-	if ((rc = quota__tfield_render(p, &p->meta_name, NULL, vars, nv, &keep, &s)) ||
-	    (rc = render_name(p, t, s, name)))
+	if ((rc = quota__tfield_render(p, &p->meta_name, vars, nv, &keep, &s)) ||
+	    (rc = render_name(p, t, s, name, &c.name)))
 		goto out;
 	c.ns = t->ns;
 	if (*p->meta_ns.text &&
-	    (rc = quota__tfield_render(p, &p->meta_ns, NULL, vars, nv, &keep, &c.ns)))
+	    (rc = quota__tfield_render(p, &p->meta_ns, vars, nv, &keep, &c.ns)))
 		goto out;
-	if ((rc = quota__tfield_render(p, &p->consumer_ns, NULL, vars, nv, &keep, &c.consumer.ns)) ||
-	    (rc = quota__tfield_render(p, &p->consumer_name, NULL, vars, nv, &keep,
+	if ((rc = quota__tfield_render(p, &p->consumer_ns, vars, nv, &keep, &c.consumer.ns)) ||
+	    (rc = quota__tfield_render(p, &p->consumer_name, vars, nv, &keep,
 				       &c.consumer.name)))
 		goto out;
 	if (*tp->resource.kind) {
 		c.resource.api_group = tp->resource.api_group;
 		c.resource.kind = tp->resource.kind;
-		if ((rc = quota__tfield_render(p, &p->resource_ns, NULL, vars, nv, &keep,
+		if ((rc = quota__tfield_render(p, &p->resource_ns, vars, nv, &keep,
 					       &c.resource.ns)) ||
-		    (rc = quota__tfield_render(p, &p->resource_name, NULL, vars, nv, &keep,
+		    (rc = quota__tfield_render(p, &p->resource_name, vars, nv, &keep,
 					       &c.resource.name)))
 			goto out;
 	} else {
@@ -136,27 +135,17 @@ int quota__claim_render(const quota__policy *p, const quota__trigger *t,
 		quota_request *r = &req[i];
 		quota_request_init(r, sizeof *r);
 		r->amount = rt->amount;
-		snprintf(field, sizeof field, "target.resourceClaimTemplate.spec.requests[%u].resourceType",
-			 i);
-		if ((rc = quota__tfield_render(p, &p->requests[i].type, field, vars, nv, &keep,
+		if ((rc = quota__tfield_render(p, &p->requests[i].type, vars, nv, &keep,
 					       &r->resource_type)))
 			goto out;
 		for (uint32_t k = 0; k < rt->dimension_count; k++) {
 			labels[i][k].key = rt->dimensions[k].key;
-			snprintf(field, sizeof field,
-				 "target.resourceClaimTemplate.spec.requests[%u].dimensions[%u].value", i,
-				 k);
-			if ((rc = quota__tfield_render(p, &p->requests[i].values[k], field, vars, nv,
-						       &keep, &labels[i][k].value)))
+			if ((rc = quota__tfield_render(p, &p->requests[i].values[k], vars, nv, &keep,
+						       &labels[i][k].value)))
 				goto out;
 		}
 		r->dimensions = rt->dimension_count ? labels[i] : NULL;
 		r->dimension_count = rt->dimension_count;
-	}
-	quota_claim checked;
-	if ((rc = quota__claim_check_in(&c, &checked))) {
-		rc = quota__fail_prefix(rc, "policy %s: the claim it renders", p->name);
-		goto out;
 	}
 	if (!(*out = copy_claim(&c)))
 		rc = quota__fail(QUOTA_ERR_NOMEM, "policy: out of memory");

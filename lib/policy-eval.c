@@ -38,8 +38,10 @@ const char *quota__doc_string_at(const quota_doc *d, const char *key)
 int quota__trigger_read(const quota_doc *d, quota__trigger *t)
 {
 	int rc;
-	memset(t, 0, sizeof *t);
+	/* Field by field: group and identity are large and written below. */
 	t->doc = d;
+	t->api_version = t->kind = t->ns = t->name = t->generate_name = t->uid = NULL;
+	t->group[0] = t->identity[0] = '\0';
 	if (!d)
 		return quota__fail(QUOTA_ERR_INVALID, "trigger: must not be NULL");
 	if (d->type != QUOTA_DOC_MAP)
@@ -119,7 +121,7 @@ void quota__strs_free(quota__strs *s)
 	s->n = s->cap = 0;
 }
 
-int quota__tfield_render(const quota__policy *p, const quota__tfield *f, const char *field,
+int quota__tfield_render(const quota__policy *p, const quota__tfield *f,
 			 const quota_doc *const *vars, uint32_t nvars, quota__strs *keep,
 			 const char **out)
 {
@@ -141,12 +143,11 @@ int quota__tfield_render(const quota__policy *p, const quota__tfield *f, const c
 	size_t len = 0;
 	int rc = quota_template_render(f->t, vars, nvars, NULL, &text, &len);
 	if (rc)
-		return quota__fail_prefix(rc, "policy %s: %s", p->name,
-					  eval_field(field ? field : f->field));
+		return quota__fail_prefix(rc, "policy %s: %s", p->name, eval_field(f->field));
 	keep->v[keep->n++] = text;
 	if (strlen(text) != len)
 		return quota__fail(QUOTA_ERR_EVAL, "policy %s: %s: rendered a NUL character",
-				   p->name, eval_field(field ? field : f->field));
+				   p->name, eval_field(f->field));
 	*out = text;
 	return QUOTA_OK;
 }

@@ -116,10 +116,10 @@ static int render_grant(const quota__policy *p, const quota__trigger *t, const q
 	g.consumer.kind = tp->consumer.kind;
 	g.allowances = tp->allowances;
 	g.allowance_count = tp->allowance_count;
-	if ((rc = quota__tfield_render(p, &p->meta_name, NULL, vars, nv, &keep, &g.name)) ||
-	    (rc = quota__tfield_render(p, &p->meta_ns, NULL, vars, nv, &keep, &g.ns)) ||
-	    (rc = quota__tfield_render(p, &p->consumer_ns, NULL, vars, nv, &keep, &g.consumer.ns)) ||
-	    (rc = quota__tfield_render(p, &p->consumer_name, NULL, vars, nv, &keep,
+	if ((rc = quota__tfield_render(p, &p->meta_name, vars, nv, &keep, &g.name)) ||
+	    (rc = quota__tfield_render(p, &p->meta_ns, vars, nv, &keep, &g.ns)) ||
+	    (rc = quota__tfield_render(p, &p->consumer_ns, vars, nv, &keep, &g.consumer.ns)) ||
+	    (rc = quota__tfield_render(p, &p->consumer_name, vars, nv, &keep,
 				       &g.consumer.name)))
 		goto out;
 	if ((rc = quota__grant_copy(&g, &w->grant))) {

@@ -24,7 +24,7 @@
 typedef struct quota__tfield {
 	quota_template *t; /* NULL when literal */
 	const char *text;
-	const char *field; /* its name in details; NULL for request fields */
+	const char *field; /* its name in details */
 } quota__tfield;
 
 /* One request template, compiled: its type and its dimension values. */
@@ -139,17 +139,16 @@ typedef struct quota__strs {
 void quota__strs_free(quota__strs *s);
 
 /* The value of field f of policy p: its text when literal, else what it
- * renders (kept in *keep). field names it in a detail when f->field is
- * NULL. */
-int quota__tfield_render(const quota__policy *p, const quota__tfield *f, const char *field,
+ * renders (kept in *keep). */
+int quota__tfield_render(const quota__policy *p, const quota__tfield *f,
 			 const quota_doc *const *vars, uint32_t nvars, quota__strs *keep,
 			 const char **out);
 
 /* ---- claims (policy-claim.c) ---- */
 
-/* The claim claim policy p renders for trigger t, checked as a claim, in
- * one allocation that owns its strings. The detail names the policy and
- * the field. Holds no lock but what the caller holds. */
+/* The claim claim policy p renders for trigger t, in one allocation that
+ * owns its strings (the claim set checks it as a claim). The detail names
+ * the policy and the field. Holds no lock but what the caller holds. */
 int quota__claim_render(const quota__policy *p, const quota__trigger *t,
 			const quota_doc *const *vars, quota_claim **out);
 /* A deep copy of a claim (pack.h). */
