@@ -590,6 +590,54 @@ static void test_conflict(void)
 	quota_engine_free(e);
 }
 
+/* A rate type in a claim: the denial says so, with the retry time. */
+static void test_rate_limited(void)
+{
+	struct test_clock clk;
+	quota_engine *e = policy_engine(&clk);
+	quota_registration reg;
+	quota_registration_init(&reg, sizeof reg);
+	reg.resource_type = "myservice.miloapis.com/creations";
+	reg.consumer_type.kind = "Organization";
+	reg.resource_class = QUOTA_RESOURCE_RATE;
+	CHECK_RC(quota_registration_create(e, &reg), QUOTA_OK);
+	quota_grant_bucket b;
+	quota_grant_bucket_init(&b, sizeof b);
+	b.amount = 1;
+	b.period_ms = QUOTA_PERIOD_SECOND;
+	quota_allowance al;
+	quota_allowance_init(&al, sizeof al);
+	al.resource_type = reg.resource_type;
+	al.buckets = &b;
+	al.bucket_count = 1;
+	quota_grant g;
+	quota_grant_init(&g, sizeof g);
+	g.name = "acme-rate";
+	g.consumer = acme;
+	g.allowances = &al;
+	g.allowance_count = 1;
+	CHECK_RC(quota_grant_apply(e, &g, NULL), QUOTA_OK);
+	struct claim_pol x;
+	claim_pol_reference(&x);
+	x.r[0].resource_type = reg.resource_type;
+	CHECK_RC(quota_claim_policy_apply(e, &x.p, NULL), QUOTA_OK);
+	quota_admission_result *r = NULL;
+	CHECK_RC(admit_as(e, my_resource("a", "a"), "acme", NULL, 0, &r), QUOTA_OK);
+	quota_free(r);
+	CHECK_RC(admit_as(e, my_resource("b", "b"), "acme", NULL, 0, &r), QUOTA_ERR_RATE_LIMITED);
+	if (r) {
+		CHECK_EQ_INT(r->outcome, QUOTA_ADMIT_DENIED);
+		CHECK(strstr(r->message, "is forbidden: You've reached your rate limit for this "
+					 "resource type (myservice.miloapis.com/creations): requested 1, "
+					 "available 0 of 1 per 1000 ms; retry after 1000 ms") != NULL);
+	}
+	quota_free(r);
+	test_clock_advance_ms(&clk, 1000);
+	CHECK_RC(admit_as(e, my_resource("b", "b"), "acme", NULL, 0, &r), QUOTA_OK);
+	quota_free(r);
+	quota_engine_free(e);
+}
+
 static void test_name_suffix(void)
 {
 	quota_engine *e = policy_engine(NULL);
@@ -935,6 +983,7 @@ int main(void)
 	RUN(test_two_phase);
 	RUN(test_idempotent_retry);
 	RUN(test_conflict);
+	RUN(test_rate_limited);
 	RUN(test_name_suffix);
 	RUN(test_many_policies);
 	RUN(test_bad_admissions);
