@@ -52,14 +52,7 @@ QUOTA_API int quota_grant_init(quota_grant *g, size_t size)
 /* The selector of src into b, deep. */
 static void pack_selector(quota__pack *p, const quota_grant_bucket *src, quota_grant_bucket *b)
 {
-	quota_label *ml = quota__pack_take(p, src->match_label_count * sizeof *ml);
-	for (uint32_t k = 0; k < src->match_label_count; k++) {
-		quota_label l = {quota__pack_str(p, src->match_labels[k].key),
-				 quota__pack_str(p, src->match_labels[k].value)};
-		if (ml)
-			ml[k] = l;
-	}
-	b->match_labels = src->match_label_count ? ml : NULL;
+	b->match_labels = quota__pack_labels(p, src->match_labels, src->match_label_count);
 	quota_selector_requirement *mx =
 		quota__pack_take(p, src->match_expression_count * sizeof *mx);
 	for (uint32_t k = 0; k < src->match_expression_count; k++) {

@@ -24,7 +24,8 @@
 QUOTA_API int quota_admission_init(quota_admission *a, size_t size)
 {
 	if (!a || size < sizeof *a)
-		return quota__fail(QUOTA_ERR_INVALID, "admission: NULL or size %zu too small", size);
+		return quota__fail(QUOTA_ERR_INVALID, "admission: NULL or size %zu too small",
+				   size);
 	memset(a, 0, sizeof *a);
 	a->size = sizeof *a;
 	return QUOTA_OK;
@@ -52,7 +53,7 @@ typedef struct admission {
 	uint32_t n;
 	failure closed, open; /* the first of each */
 	quota_answer ans;
-	int32_t which; /* the member a CONFLICT is about */
+	int32_t which;   /* the member a CONFLICT is about */
 	size_t reserved; /* the room result_alloc() made */
 	char set_detail[QUOTA__ERROR_MAX];
 } admission;
@@ -76,7 +77,8 @@ static int evaluate(quota_engine *e, admission *st)
 	quota__policies *s = e->policies;
 	int rc = QUOTA_OK;
 	pthread_rwlock_rdlock(&s->lock);
-	uint32_t first, count = quota__policy_range(&s->claims, st->t.api_version, st->t.kind, &first);
+	uint32_t first,
+		count = quota__policy_range(&s->claims, st->t.api_version, st->t.kind, &first);
 	for (uint32_t i = first; i < first + count && !st->closed.rc && !rc; i++) {
 		const quota__policy *p = s->claims.v[i];
 		if (p->flags & QUOTA_POLICY_DISABLED)
@@ -86,9 +88,10 @@ static int evaluate(quota_engine *e, admission *st)
 		if (r == 0)
 			continue;
 		if (r == 1 && st->n == QUOTA_MAX_CLAIM_SET)
-			r = quota__fail(QUOTA_ERR_INVALID,
-					"policy %s: more than %d claim policies apply to one object",
-					p->name, QUOTA_MAX_CLAIM_SET);
+			r = quota__fail(
+				QUOTA_ERR_INVALID,
+				"policy %s: more than %d claim policies apply to one object",
+				p->name, QUOTA_MAX_CLAIM_SET);
 		else if (r == 1)
 			r = quota__claim_render(p, &st->t, st->vars, &c);
 		if (r == QUOTA_ERR_NOMEM) {
@@ -121,9 +124,9 @@ static const char *member_detail(void)
  * decided again. */
 static int decide(quota_engine *e, admission *st)
 {
-	enum admit_mode mode = (st->a.flags & QUOTA_ADMIT_DRY_RUN)	    ? ADMIT_CHECK
+	enum admit_mode mode = (st->a.flags & QUOTA_ADMIT_DRY_RUN)        ? ADMIT_CHECK
 			       : (st->a.flags & QUOTA_ADMIT_RESERVE_ONLY) ? ADMIT_RESERVE
-									   : ADMIT_ACQUIRE;
+									  : ADMIT_ACQUIRE;
 	quota_claim claims[QUOTA_MAX_CLAIM_SET];
 	while (st->n > 0) {
 		for (uint32_t i = 0; i < st->n; i++) {

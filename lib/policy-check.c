@@ -78,7 +78,8 @@ static int check_trigger(const quota_trigger_ref *t)
 {
 	const char *v = t->api_version;
 	if (quota__empty(v))
-		return quota__fail(QUOTA_ERR_INVALID, "policy.trigger.apiVersion: must not be empty");
+		return quota__fail(QUOTA_ERR_INVALID,
+				   "policy.trigger.apiVersion: must not be empty");
 	size_t n = strnlen(v, QUOTA__GROUP_MAX + 64);
 	const char *slash = memchr(v, '/', n);
 	if (n >= QUOTA__GROUP_MAX + 64 || !is_version(slash ? slash + 1 : v) ||
@@ -96,10 +97,11 @@ static int check_trigger(const quota_trigger_ref *t)
 		ok = (k[i] >= 'A' && k[i] <= 'Z') || (k[i] >= 'a' && k[i] <= 'z') ||
 		     (k[i] >= '0' && k[i] <= '9');
 	if (!ok)
-		return quota__fail(QUOTA_ERR_INVALID,
-				   "policy.trigger.kind: \"%.63s\" does not match ^[A-Z][a-zA-Z0-9]*$ "
-				   "(at most %d characters)",
-				   k, QUOTA__KIND_MAX);
+		return quota__fail(
+			QUOTA_ERR_INVALID,
+			"policy.trigger.kind: \"%.63s\" does not match ^[A-Z][a-zA-Z0-9]*$ "
+			"(at most %d characters)",
+			k, QUOTA__KIND_MAX);
 	return QUOTA_OK;
 }
 
@@ -107,17 +109,19 @@ static int check_constraints(const quota_constraint *c, uint32_t n)
 {
 	int rc;
 	if (n > QUOTA_MAX_CONSTRAINTS)
-		return quota__fail(QUOTA_ERR_INVALID, "policy.trigger.constraints: %u entries, at most %d",
-				   n, QUOTA_MAX_CONSTRAINTS);
+		return quota__fail(QUOTA_ERR_INVALID,
+				   "policy.trigger.constraints: %u entries, at most %d", n,
+				   QUOTA_MAX_CONSTRAINTS);
 	if ((rc = quota__check_array("policy.trigger.constraints", c, n, sizeof *c)))
 		return rc;
 	for (uint32_t i = 0; i < n; i++) {
 		const quota_constraint *x = quota__elem(c, i);
 		if (quota__empty(x->expression))
-			return quota__fail(QUOTA_ERR_INVALID,
-					   "policy.trigger.constraints[%u].expression: must not be empty", i);
-		if ((rc = quota__check_text_at("policy.trigger.constraints", i, ".message", x->message,
-					       0, QUOTA_CONSTRAINT_MESSAGE_MAX)))
+			return quota__fail(
+				QUOTA_ERR_INVALID,
+				"policy.trigger.constraints[%u].expression: must not be empty", i);
+		if ((rc = quota__check_text_at("policy.trigger.constraints", i, ".message",
+					       x->message, 0, QUOTA_CONSTRAINT_MESSAGE_MAX)))
 			return rc;
 	}
 	return QUOTA_OK;
@@ -166,10 +170,12 @@ static int check_request(const quota_request_template *r, uint32_t i)
 	if ((rc = check_tfield(f, r->resource_type, 1, QUOTA__NAME_MAX)))
 		return rc;
 	if (r->amount <= 0)
-		return quota__fail(QUOTA_ERR_INVALID, CT ".spec.requests[%u].amount: must be > 0, got %lld",
-				   i, (long long)r->amount);
+		return quota__fail(QUOTA_ERR_INVALID,
+				   CT ".spec.requests[%u].amount: must be > 0, got %lld", i,
+				   (long long)r->amount);
 	if (r->reserved_flags)
-		return quota__fail(QUOTA_ERR_INVALID, CT ".spec.requests[%u].reserved_flags: must be 0", i);
+		return quota__fail(QUOTA_ERR_INVALID,
+				   CT ".spec.requests[%u].reserved_flags: must be 0", i);
 	if (r->dimension_count > QUOTA__LABELS_MAX)
 		return quota__fail(QUOTA_ERR_INVALID,
 				   CT ".spec.requests[%u].dimensions: %u labels, at most %d", i,
@@ -185,8 +191,8 @@ static int check_request(const quota_request_template *r, uint32_t i)
 			return rc;
 		for (uint32_t j = 0; j < k; j++)
 			if (strcmp(r->dimensions[j].key, l->key) == 0)
-				return quota__fail(QUOTA_ERR_INVALID, "%s: %s is also dimensions[%u]", f,
-						   l->key, j);
+				return quota__fail(QUOTA_ERR_INVALID,
+						   "%s: %s is also dimensions[%u]", f, l->key, j);
 		snprintf(f, sizeof f, CT ".spec.requests[%u].dimensions[%u].value", i, k);
 		if (!l->value)
 			return quota__fail(QUOTA_ERR_INVALID, "%s: must not be NULL", f);
@@ -217,8 +223,8 @@ static int check_claim_template(const quota_claim_template *in)
 			return rc;
 	} else if (!quota__empty(t.resource.api_group) || !quota__empty(t.resource.ns) ||
 		   !quota__empty(t.resource.name)) {
-		return quota__fail(QUOTA_ERR_INVALID,
-				   CT ".spec.resourceRef.kind: must be set when the resourceRef has "
+		return quota__fail(QUOTA_ERR_INVALID, CT
+				   ".spec.resourceRef.kind: must be set when the resourceRef has "
 				   "other fields (leave them all empty to name the trigger)");
 	}
 	if (t.reserved_flags)
@@ -239,7 +245,7 @@ static int check_claim_template(const quota_claim_template *in)
 					   ->resource_type) == 0)
 				return quota__fail(QUOTA_ERR_INVALID,
 						   CT ".spec.requests[%u].resourceType: %s is also "
-						   "requests[%u]",
+						      "requests[%u]",
 						   i, r->resource_type, k);
 	}
 	return QUOTA_OK;
@@ -264,7 +270,8 @@ int quota__claim_policy_check(const quota_claim_policy *in, quota_claim_policy *
 		return rc;
 	if (p->flags & ~(uint32_t)(QUOTA_POLICY_DISABLED | QUOTA_POLICY_FAIL_OPEN))
 		return quota__fail(QUOTA_ERR_INVALID, "policy.flags: unknown bits 0x%x",
-				   p->flags & ~(uint32_t)(QUOTA_POLICY_DISABLED | QUOTA_POLICY_FAIL_OPEN));
+				   p->flags & ~(uint32_t)(QUOTA_POLICY_DISABLED |
+							  QUOTA_POLICY_FAIL_OPEN));
 	return check_claim_template(p->claim);
 }
 
@@ -338,10 +345,11 @@ int quota__grant_policy_check(const quota_grant_policy *in, quota_grant_policy *
 	    (rc = check_common(p->name, &p->trigger, p->constraints, p->constraint_count)))
 		return rc;
 	if (p->flags & ~(uint32_t)QUOTA_POLICY_DISABLED)
-		return quota__fail(QUOTA_ERR_INVALID,
-				   "policy.flags: 0x%x; a grant policy takes only QUOTA_POLICY_DISABLED "
-				   "(an evaluation error changes no grant)",
-				   p->flags);
+		return quota__fail(
+			QUOTA_ERR_INVALID,
+			"policy.flags: 0x%x; a grant policy takes only QUOTA_POLICY_DISABLED "
+			"(an evaluation error changes no grant)",
+			p->flags);
 	if ((rc = check_grant_template(p->grant)))
 		return rc;
 	return check_parent(&p->parent_context);
@@ -366,7 +374,8 @@ static int compile_constraints(quota__policy *p, const quota_constraint *c, uint
 		int rc = quota_expr_compile(c[i].expression, quota__policy_vars, nvars,
 					    &p->constraints[i]);
 		if (rc)
-			return quota__fail_prefix(rc, "policy.trigger.constraints[%u].expression", i);
+			return quota__fail_prefix(rc, "policy.trigger.constraints[%u].expression",
+						  i);
 		p->constraint_count = i + 1;
 	}
 	return QUOTA_OK;
@@ -401,7 +410,8 @@ static int compile_requests(quota__policy *p, const quota_claim_template *t)
 		rc = compile_tfield(&q->type, name, r->resource_type, QUOTA__CLAIM_VARS);
 		name += REQ_FIELD_MAX;
 		for (uint32_t k = 0; k < r->dimension_count && !rc; k++, name += REQ_FIELD_MAX) {
-			snprintf(name, REQ_FIELD_MAX, CT ".spec.requests[%u].dimensions[%u].value", i, k);
+			snprintf(name, REQ_FIELD_MAX, CT ".spec.requests[%u].dimensions[%u].value",
+				 i, k);
 			rc = compile_tfield(&q->values[k], name, r->dimensions[k].value,
 					    QUOTA__CLAIM_VARS);
 		}
@@ -415,9 +425,11 @@ static int compile_claim(quota__policy *p, const quota_claim_policy *c)
 	int rc;
 	p->generate = !quota__empty(t->generate_name);
 	if ((rc = compile_constraints(p, c->constraints, c->constraint_count, QUOTA__CLAIM_VARS)) ||
-	    (rc = compile_tfield(&p->meta_name, p->generate ? CT ".metadata.generateName" : CT ".metadata.name",
+	    (rc = compile_tfield(&p->meta_name,
+				 p->generate ? CT ".metadata.generateName" : CT ".metadata.name",
 				 p->generate ? t->generate_name : t->name, QUOTA__CLAIM_VARS)) ||
-	    (rc = compile_tfield(&p->meta_ns, CT ".metadata.namespace", t->ns, QUOTA__CLAIM_VARS)) ||
+	    (rc = compile_tfield(&p->meta_ns, CT ".metadata.namespace", t->ns,
+				 QUOTA__CLAIM_VARS)) ||
 	    (rc = compile_tfield(&p->consumer_ns, CT ".spec.consumerRef.namespace", t->consumer.ns,
 				 QUOTA__CLAIM_VARS)) ||
 	    (rc = compile_tfield(&p->consumer_name, CT ".spec.consumerRef.name", t->consumer.name,
@@ -436,7 +448,8 @@ static int compile_grant(quota__policy *p, const quota_grant_policy *g)
 	int rc;
 	if ((rc = compile_constraints(p, g->constraints, g->constraint_count, QUOTA__GRANT_VARS)) ||
 	    (rc = compile_tfield(&p->meta_name, GT ".metadata.name", t->name, QUOTA__GRANT_VARS)) ||
-	    (rc = compile_tfield(&p->meta_ns, GT ".metadata.namespace", t->ns, QUOTA__GRANT_VARS)) ||
+	    (rc = compile_tfield(&p->meta_ns, GT ".metadata.namespace", t->ns,
+				 QUOTA__GRANT_VARS)) ||
 	    (rc = compile_tfield(&p->consumer_ns, GT ".spec.consumerRef.namespace", t->consumer.ns,
 				 QUOTA__GRANT_VARS)) ||
 	    (rc = compile_tfield(&p->consumer_name, GT ".spec.consumerRef.name", t->consumer.name,
@@ -538,13 +551,14 @@ static int claim_regs(quota_engine *e, const quota_claim_policy *c)
 		int rc;
 		if (!reg)
 			return quota__fail(QUOTA_ERR_UNREGISTERED,
-					   CT ".spec.requests[%u].resourceType: %s is not registered", i,
-					   r->resource_type);
+					   CT
+					   ".spec.requests[%u].resourceType: %s is not registered",
+					   i, r->resource_type);
 		if ((rc = quota__reg_check_consumer(reg, &t->consumer, CT ".spec.consumerRef")))
 			return rc;
 		if ((rc = quota__reg_may_claim(reg, &res, i)))
 			return quota__fail_prefix(rc, *t->resource.kind ? CT ".spec.resourceRef"
-									 : "policy.trigger");
+									: "policy.trigger");
 		snprintf(field, sizeof field, CT ".spec.requests[%u].dimensions", i);
 		if ((rc = quota__check_dimensions_allowed(field, reg->pub, r->dimensions,
 							  r->dimension_count)))

@@ -12,39 +12,22 @@
 #include "policy.h"
 #include "selector.h"
 
-static const char *pstr(quota__pack *p, const char *s)
-{
-	return quota__pack_str(p, quota__str(s));
-}
-
-static quota_ref pack_ref(quota__pack *p, const quota_ref *r)
-{
-	return (quota_ref){pstr(p, r->api_group), pstr(p, r->kind), pstr(p, r->ns),
-			   pstr(p, r->name)};
-}
-
 quota_claim *quota__pack_claim(quota__pack *p, const quota_claim *src)
 {
 	quota_claim *dst = quota__pack_take(p, sizeof *dst);
 	quota_claim c = *src;
 	c.size = sizeof c;
-	c.ns = pstr(p, src->ns);
-	c.name = pstr(p, src->name);
-	c.consumer = pack_ref(p, &src->consumer);
-	c.resource = pack_ref(p, &src->resource);
+	c.ns = quota__pack_text(p, src->ns);
+	c.name = quota__pack_text(p, src->name);
+	c.consumer = quota__pack_ref(p, &src->consumer);
+	c.resource = quota__pack_ref(p, &src->resource);
 	quota_request *r = quota__pack_take(p, src->request_count * sizeof *r);
 	for (uint32_t i = 0; i < src->request_count; i++) {
 		const quota_request *s = quota__elem(src->requests, i);
 		quota_request x = *s;
 		x.size = sizeof x;
-		x.resource_type = pstr(p, s->resource_type);
-		quota_label *l = quota__pack_take(p, s->dimension_count * sizeof *l);
-		for (uint32_t k = 0; k < s->dimension_count; k++) {
-			quota_label d = {pstr(p, s->dimensions[k].key), pstr(p, s->dimensions[k].value)};
-			if (l)
-				l[k] = d;
-		}
-		x.dimensions = s->dimension_count ? l : NULL;
+		x.resource_type = quota__pack_text(p, s->resource_type);
+		x.dimensions = quota__pack_labels(p, s->dimensions, s->dimension_count);
 		if (r)
 			r[i] = x;
 	}
@@ -74,8 +57,9 @@ static int render_name(const quota__policy *p, const quota__trigger *t, const ch
 		return QUOTA_OK;
 	int rc = quota__trigger_need_identity(t);
 	if (rc)
-		return quota__fail_prefix(rc, "policy %s: target.resourceClaimTemplate.metadata."
-					      "generateName needs a stable suffix",
+		return quota__fail_prefix(rc,
+					  "policy %s: target.resourceClaimTemplate.metadata."
+					  "generateName needs a stable suffix",
 					  p->name);
 	char suffix[QUOTA__SUFFIX_LEN + 1];
 	quota__name_suffix(p->name, t->identity, suffix);
@@ -111,12 +95,10 @@ int quota__claim_render(const quota__policy *p, const quota__trigger *t,
 	    (rc = render_name(p, t, s, name, &c.name)))
 		goto out;
 	c.ns = t->ns;
-	if (*p->meta_ns.text &&
-	    (rc = quota__tfield_render(p, &p->meta_ns, vars, nv, &keep, &c.ns)))
+	if (*p->meta_ns.text && (rc = quota__tfield_render(p, &p->meta_ns, vars, nv, &keep, &c.ns)))
 		goto out;
 	if ((rc = quota__tfield_render(p, &p->consumer_ns, vars, nv, &keep, &c.consumer.ns)) ||
-	    (rc = quota__tfield_render(p, &p->consumer_name, vars, nv, &keep,
-				       &c.consumer.name)))
+	    (rc = quota__tfield_render(p, &p->consumer_name, vars, nv, &keep, &c.consumer.name)))
 		goto out;
 	if (*tp->resource.kind) {
 		c.resource.api_group = tp->resource.api_group;
@@ -140,8 +122,8 @@ int quota__claim_render(const quota__policy *p, const quota__trigger *t,
 			goto out;
 		for (uint32_t k = 0; k < rt->dimension_count; k++) {
 			labels[i][k].key = rt->dimensions[k].key;
-			if ((rc = quota__tfield_render(p, &p->requests[i].values[k], vars, nv, &keep,
-						       &labels[i][k].value)))
+			if ((rc = quota__tfield_render(p, &p->requests[i].values[k], vars, nv,
+						       &keep, &labels[i][k].value)))
 				goto out;
 		}
 		r->dimensions = rt->dimension_count ? labels[i] : NULL;

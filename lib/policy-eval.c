@@ -18,8 +18,9 @@
 static int read_string(const quota_doc *d, const char *key, const char *field, const char **out)
 {
 	*out = NULL;
-	const quota__entry *en = d && d->type == QUOTA_DOC_MAP ? quota__doc_find(d, key, strlen(key))
-							       : NULL;
+	const quota__entry *en = d && d->type == QUOTA_DOC_MAP
+					 ? quota__doc_find(d, key, strlen(key))
+					 : NULL;
 	if (!en || en->value->type == QUOTA_DOC_NULL)
 		return QUOTA_OK;
 	if (en->value->type != QUOTA_DOC_STRING)
@@ -30,8 +31,9 @@ static int read_string(const quota_doc *d, const char *key, const char *field, c
 
 const char *quota__doc_string_at(const quota_doc *d, const char *key)
 {
-	const quota__entry *en = d && d->type == QUOTA_DOC_MAP ? quota__doc_find(d, key, strlen(key))
-							       : NULL;
+	const quota__entry *en = d && d->type == QUOTA_DOC_MAP
+					 ? quota__doc_find(d, key, strlen(key))
+					 : NULL;
 	return en && en->value->type == QUOTA_DOC_STRING ? en->value->u.s.ptr : NULL;
 }
 
@@ -65,7 +67,8 @@ int quota__trigger_read(const quota_doc *d, quota__trigger *t)
 	const char *slash = strchr(t->api_version, '/');
 	size_t glen = slash ? (size_t)(slash - t->api_version) : 0;
 	if (glen > QUOTA__GROUP_MAX)
-		return quota__fail(QUOTA_ERR_INVALID, "trigger.apiVersion: group longer than %d bytes",
+		return quota__fail(QUOTA_ERR_INVALID,
+				   "trigger.apiVersion: group longer than %d bytes",
 				   QUOTA__GROUP_MAX);
 	memcpy(t->group, t->api_version, glen);
 	t->group[glen] = '\0';
@@ -103,8 +106,9 @@ int quota__policy_applies(const quota__policy *p, const quota_doc *const *vars, 
 			const char *msg = p->kind == QUOTA__CLAIM_POLICY
 						  ? p->pub.claim->constraints[i].message
 						  : p->pub.grant->constraints[i].message;
-			return quota__fail_prefix(rc, "policy %s: trigger.constraints[%u].expression%s%s%s",
-						  p->name, i, *msg ? " (" : "", msg, *msg ? ")" : "");
+			return quota__fail_prefix(
+				rc, "policy %s: trigger.constraints[%u].expression%s%s%s", p->name,
+				i, *msg ? " (" : "", msg, *msg ? ")" : "");
 		}
 		if (!holds)
 			return 0;
@@ -156,8 +160,7 @@ int quota__tfield_render(const quota__policy *p, const quota__tfield *f,
  * generated names use. */
 static const char suffix_chars[] = "bcdfghjklmnpqrstvwxz2456789";
 
-void quota__name_suffix(const char *policy, const char *identity,
-			char out[QUOTA__SUFFIX_LEN + 1])
+void quota__name_suffix(const char *policy, const char *identity, char out[QUOTA__SUFFIX_LEN + 1])
 {
 	/* A fixed key: the same names in every process and engine. */
 	static const uint64_t key[2] = {UINT64_C(0x6c696271756f7461), UINT64_C(0x706f6c6963792d31)};

@@ -49,8 +49,8 @@ typedef struct sync_state {
 	uint32_t consulted_n;
 	wanted *w;
 	uint32_t wn;
-	owner_rec *rec;     /* the object's record, or NULL */
-	uint32_t *kept;     /* entries of rec that stay */
+	owner_rec *rec; /* the object's record, or NULL */
+	uint32_t *kept; /* entries of rec that stay */
 	uint32_t kept_n;
 	quota__grant_edit *ed; /* wn applies, then removals */
 	uint32_t en;
@@ -83,7 +83,8 @@ static int render_parent(const quota__policy *p, const quota_doc *const *vars, c
 	*out = NULL;
 	if (!p->parent_name)
 		return QUOTA_OK;
-	static const char *const types[] = {"null", "bool", "int", "double", "string", "list", "map"};
+	static const char *const types[] = {"null",   "bool", "int", "double",
+					    "string", "list", "map"};
 	int rc = quota_expr_eval(p->parent_name, vars, QUOTA__GRANT_VARS, NULL, &v);
 	if (rc == QUOTA_OK && quota_doc_get_type(v) != QUOTA_DOC_STRING)
 		rc = quota__fail(QUOTA_ERR_EVAL, "column 1: expected string, got %s",
@@ -103,8 +104,8 @@ static int render_parent(const quota__policy *p, const quota_doc *const *vars, c
 
 /* The grant policy p renders for trigger t, checked as quota_grant_apply()
  * checks one (its registrations later, under config). */
-static int render_grant(const quota__policy *p, const quota__trigger *t, const quota_doc *const *vars,
-			wanted *w)
+static int render_grant(const quota__policy *p, const quota__trigger *t,
+			const quota_doc *const *vars, wanted *w)
 {
 	const quota_grant_template *tp = p->pub.grant->grant;
 	const uint32_t nv = QUOTA__GRANT_VARS;
@@ -119,8 +120,7 @@ static int render_grant(const quota__policy *p, const quota__trigger *t, const q
 	if ((rc = quota__tfield_render(p, &p->meta_name, vars, nv, &keep, &g.name)) ||
 	    (rc = quota__tfield_render(p, &p->meta_ns, vars, nv, &keep, &g.ns)) ||
 	    (rc = quota__tfield_render(p, &p->consumer_ns, vars, nv, &keep, &g.consumer.ns)) ||
-	    (rc = quota__tfield_render(p, &p->consumer_name, vars, nv, &keep,
-				       &g.consumer.name)))
+	    (rc = quota__tfield_render(p, &p->consumer_name, vars, nv, &keep, &g.consumer.name)))
 		goto out;
 	if ((rc = quota__grant_copy(&g, &w->grant))) {
 		rc = quota__fail_prefix(rc, "policy %s: the grant it renders", p->name);
@@ -200,17 +200,19 @@ static int plan(quota_engine *e, sync_state *st)
 		const wanted *first = wanted_grant(st, g->ns, g->name);
 		if (first != &st->w[i])
 			return quota__fail(QUOTA_ERR_CONFLICT,
-					   "policies %s and %s both render grant %s/%s", first->p->name,
-					   st->w[i].p->name, g->ns, g->name);
+					   "policies %s and %s both render grant %s/%s",
+					   first->p->name, st->w[i].p->name, g->ns, g->name);
 		int exists, rc;
 		const char *o = quota__grant_owner(e, g->ns, g->name, &exists);
 		if (exists && !owned_by_object(o, st->t.identity))
 			return quota__fail(QUOTA_ERR_CONFLICT,
-					   "policy %s: grant %s/%s exists and was made %s", st->w[i].p->name,
-					   g->ns, g->name,
-					   o ? "for another object" : "by the host, not a grant policy");
+					   "policy %s: grant %s/%s exists and was made %s",
+					   st->w[i].p->name, g->ns, g->name,
+					   o ? "for another object"
+					     : "by the host, not a grant policy");
 		if ((rc = quota__grant_check_regs(e, g)))
-			return quota__fail_prefix(rc, "policy %s: the grant it renders", st->w[i].p->name);
+			return quota__fail_prefix(rc, "policy %s: the grant it renders",
+						  st->w[i].p->name);
 	}
 	uint32_t entries = st->rec ? st->rec->n : 0;
 	st->ed = quota__calloc(st->wn + entries + 1, sizeof *st->ed);
@@ -254,7 +256,8 @@ static owner_rec *pack_rec(quota__pack *p, const sync_state *st)
 		const owned *k = i < st->kept_n ? &st->rec->g[st->kept[i]] : NULL;
 		const quota_grant *w = k ? NULL : st->w[i - st->kept_n].view;
 		owned x = {quota__pack_str(p, k ? k->policy : st->w[i - st->kept_n].p->name),
-			   quota__pack_str(p, k ? k->ns : w->ns), quota__pack_str(p, k ? k->name : w->name)};
+			   quota__pack_str(p, k ? k->ns : w->ns),
+			   quota__pack_str(p, k ? k->name : w->name)};
 		if (g)
 			g[i] = x;
 	}
@@ -278,15 +281,19 @@ static quota_grant_change **pack_changes(quota__pack *p, const sync_state *st, s
 		quota_grant_change x = {0};
 		x.size = sizeof x;
 		int applied = i < st->wn;
-		const quota_parent_context *pc = applied ? &st->w[i].p->pub.grant->parent_context : NULL;
-		x.policy = quota__pack_str(p, applied ? st->w[i].p->name : st->removed_policy[i - st->wn]);
+		const quota_parent_context *pc = applied ? &st->w[i].p->pub.grant->parent_context
+							 : NULL;
+		x.policy = quota__pack_str(p, applied ? st->w[i].p->name
+						      : st->removed_policy[i - st->wn]);
 		x.ns = quota__pack_str(p, applied ? st->w[i].view->ns : ed->ns);
 		x.name = quota__pack_str(p, applied ? st->w[i].view->name : ed->name);
 		x.removed = !applied;
 		x.generation = ed->generation;
 		x.parent_kind = quota__pack_str(p, applied ? pc->kind : "");
 		x.parent_api_group = quota__pack_str(p, applied ? pc->api_group : "");
-		x.parent_name = quota__pack_str(p, applied && st->w[i].parent_name ? st->w[i].parent_name : "");
+		x.parent_name = quota__pack_str(p, applied && st->w[i].parent_name
+							   ? st->w[i].parent_name
+							   : "");
 		if (c)
 			*c = x;
 		if (items)
@@ -297,8 +304,7 @@ static quota_grant_change **pack_changes(quota__pack *p, const sync_state *st, s
 }
 
 /* Measure and allocate a pack, then write it; NULL when out of memory. */
-#define PACK_TWICE(p, expr)                                                                        \
-	((void)(expr), quota__pack_begin_write(p) ? NULL : (expr))
+#define PACK_TWICE(p, expr) ((void)(expr), quota__pack_begin_write(p) ? NULL : (expr))
 
 /* Prepare the grant batch, allocate the output and the new record, then
  * commit all of it; caller holds the store (read) and config (write). */
@@ -368,7 +374,8 @@ QUOTA_API int quota_grant_policies_sync(quota_engine *e, const quota_doc *trigge
 	}
 	if (event < QUOTA_TRIGGER_ADDED || event > QUOTA_TRIGGER_DELETED)
 		return quota__fail(QUOTA_ERR_INVALID, "event: %d is not a QUOTA_TRIGGER_*", event);
-	if ((rc = quota__trigger_read(trigger, &st.t)) || (rc = quota__trigger_need_identity(&st.t)))
+	if ((rc = quota__trigger_read(trigger, &st.t)) ||
+	    (rc = quota__trigger_need_identity(&st.t)))
 		return rc;
 	st.event = event;
 	pthread_rwlock_rdlock(&e->policies->lock);

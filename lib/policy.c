@@ -32,20 +32,10 @@ INIT_FN(quota_grant_policy_init, quota_grant_policy, "grant policy")
 
 /* ---- copies ---------------------------------------------------------------- */
 
-static const char *pstr(quota__pack *p, const char *s)
-{
-	return quota__pack_str(p, quota__str(s));
-}
-
-static quota_ref pack_ref(quota__pack *p, const quota_ref *r)
-{
-	return (quota_ref){pstr(p, r->api_group), pstr(p, r->kind), pstr(p, r->ns),
-			   pstr(p, r->name)};
-}
-
 static quota_trigger_ref pack_trigger(quota__pack *p, const quota_trigger_ref *t)
 {
-	return (quota_trigger_ref){pstr(p, t->api_version), pstr(p, t->kind)};
+	return (quota_trigger_ref){quota__pack_text(p, t->api_version),
+				   quota__pack_text(p, t->kind)};
 }
 
 static const quota_constraint *pack_constraints(quota__pack *p, const quota_constraint *src,
@@ -54,7 +44,8 @@ static const quota_constraint *pack_constraints(quota__pack *p, const quota_cons
 	quota_constraint *c = quota__pack_take(p, n * sizeof *c);
 	for (uint32_t i = 0; i < n; i++) {
 		const quota_constraint *s = quota__elem(src, i);
-		quota_constraint x = {sizeof x, pstr(p, s->expression), pstr(p, s->message)};
+		quota_constraint x = {sizeof x, quota__pack_text(p, s->expression),
+				      quota__pack_text(p, s->message)};
 		if (c)
 			c[i] = x;
 	}
@@ -69,14 +60,8 @@ static const quota_request_template *pack_requests(quota__pack *p,
 		const quota_request_template *s = quota__elem(src, i);
 		quota_request_template x = *s;
 		x.size = sizeof x;
-		x.resource_type = pstr(p, s->resource_type);
-		quota_label *l = quota__pack_take(p, s->dimension_count * sizeof *l);
-		for (uint32_t k = 0; k < s->dimension_count; k++) {
-			quota_label d = {pstr(p, s->dimensions[k].key), pstr(p, s->dimensions[k].value)};
-			if (l)
-				l[k] = d;
-		}
-		x.dimensions = s->dimension_count ? l : NULL;
+		x.resource_type = quota__pack_text(p, s->resource_type);
+		x.dimensions = quota__pack_labels(p, s->dimensions, s->dimension_count);
 		if (r)
 			r[i] = x;
 	}
@@ -89,16 +74,16 @@ static quota_claim_policy *pack_claim_policy(quota__pack *p, const quota_claim_p
 	quota_claim_template *tdst = quota__pack_take(p, sizeof *tdst);
 	const quota_claim_template *ts = src->claim;
 	quota_claim_template t = {sizeof t,
-				  pstr(p, ts->name),
-				  pstr(p, ts->generate_name),
-				  pstr(p, ts->ns),
-				  pack_ref(p, &ts->consumer),
-				  pack_ref(p, &ts->resource),
+				  quota__pack_text(p, ts->name),
+				  quota__pack_text(p, ts->generate_name),
+				  quota__pack_text(p, ts->ns),
+				  quota__pack_ref(p, &ts->consumer),
+				  quota__pack_ref(p, &ts->resource),
 				  pack_requests(p, ts->requests, ts->request_count),
 				  ts->request_count,
 				  0};
 	quota_claim_policy c = {sizeof c,
-				pstr(p, src->name),
+				quota__pack_text(p, src->name),
 				pack_trigger(p, &src->trigger),
 				pack_constraints(p, src->constraints, src->constraint_count),
 				src->constraint_count,
@@ -118,21 +103,22 @@ static quota_grant_policy *pack_grant_policy(quota__pack *p, const quota_grant_p
 	quota_grant_template *tdst = quota__pack_take(p, sizeof *tdst);
 	const quota_grant_template *ts = src->grant;
 	quota_grant_template t = {sizeof t,
-				  pstr(p, ts->name),
-				  pstr(p, ts->ns),
-				  pack_ref(p, &ts->consumer),
+				  quota__pack_text(p, ts->name),
+				  quota__pack_text(p, ts->ns),
+				  quota__pack_ref(p, &ts->consumer),
 				  quota__pack_allowances(p, ts->allowances, ts->allowance_count),
 				  ts->allowance_count,
 				  0};
 	const quota_parent_context *pc = &src->parent_context;
 	quota_grant_policy g = {sizeof g,
-				pstr(p, src->name),
+				quota__pack_text(p, src->name),
 				pack_trigger(p, &src->trigger),
 				pack_constraints(p, src->constraints, src->constraint_count),
 				src->constraint_count,
 				src->flags,
 				tdst,
-				{pstr(p, pc->api_group), pstr(p, pc->kind), pstr(p, pc->name_expression)},
+				{quota__pack_text(p, pc->api_group), quota__pack_text(p, pc->kind),
+				 quota__pack_text(p, pc->name_expression)},
 				src->generation};
 	if (dst) {
 		*tdst = t;
@@ -175,14 +161,15 @@ static int same_ref(const quota_ref *a, const quota_ref *b)
 }
 
 static int same_head(const quota_trigger_ref *ta, const quota_trigger_ref *tb, uint32_t fa,
-		     uint32_t fb, const quota_constraint *ca, const quota_constraint *cb, uint32_t na,
-		     uint32_t nb)
+		     uint32_t fb, const quota_constraint *ca, const quota_constraint *cb,
+		     uint32_t na, uint32_t nb)
 {
 	if (strcmp(ta->api_version, tb->api_version) || strcmp(ta->kind, tb->kind) || fa != fb ||
 	    na != nb)
 		return 0;
 	for (uint32_t i = 0; i < na; i++)
-		if (strcmp(ca[i].expression, cb[i].expression) || strcmp(ca[i].message, cb[i].message))
+		if (strcmp(ca[i].expression, cb[i].expression) ||
+		    strcmp(ca[i].message, cb[i].message))
 			return 0;
 	return 1;
 }
@@ -439,7 +426,9 @@ static int policy_list(quota_engine *e, int kind, void ***out, size_t *count)
 	int rc = QUOTA_OK;
 	if (!e || !out || !count)
 		return quota__fail(QUOTA_ERR_INVALID, "%s: must not be NULL",
-				   !e ? "engine" : !out ? "out" : "count");
+				   !e     ? "engine"
+				   : !out ? "out"
+					  : "count");
 	*out = NULL;
 	*count = 0;
 	quota__policy_set *set = set_of(e, kind);

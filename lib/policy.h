@@ -33,7 +33,10 @@ typedef struct quota__creq {
 	quota__tfield *values; /* one per dimension, into the policy's block */
 } quota__creq;
 
-enum { QUOTA__CLAIM_POLICY, QUOTA__GRANT_POLICY };
+enum {
+	QUOTA__CLAIM_POLICY,
+	QUOTA__GRANT_POLICY
+};
 
 /* The variables each kind of policy sees, in this order. */
 #define QUOTA__CLAIM_VARS 3 /* trigger, user, requestInfo */
@@ -104,8 +107,8 @@ uint32_t quota__policy_range(const quota__policy_set *set, const char *api_versi
 
 /* Room for a trigger's identity: "uid:" and a uid, or "ref:" and group,
  * kind, namespace and name. */
-#define QUOTA__IDENTITY_MAX (4 + QUOTA__GROUP_MAX + QUOTA__KIND_MAX + QUOTA__NS_MAX + \
-			     QUOTA__NAME_MAX + 3)
+#define QUOTA__IDENTITY_MAX                                                                        \
+	(4 + QUOTA__GROUP_MAX + QUOTA__KIND_MAX + QUOTA__NS_MAX + QUOTA__NAME_MAX + 3)
 /* Characters a generateName suffix adds. */
 #define QUOTA__SUFFIX_LEN 12
 
@@ -114,7 +117,7 @@ uint32_t quota__policy_range(const quota__policy_set *set, const char *api_versi
 typedef struct quota__trigger {
 	const quota_doc *doc;
 	const char *api_version, *kind, *ns, *name, *generate_name, *uid;
-	char group[QUOTA__GROUP_MAX + 1]; /* of api_version; "" for the core group */
+	char group[QUOTA__GROUP_MAX + 1];       /* of api_version; "" for the core group */
 	char identity[QUOTA__IDENTITY_MAX + 1]; /* "" when it has neither uid nor name */
 } quota__trigger;
 
@@ -157,7 +160,6 @@ quota_claim *quota__pack_claim(struct quota__pack *p, const quota_claim *src);
 
 /* The suffix a generateName gets for policy and trigger identity: the same
  * in every engine and process. */
-void quota__name_suffix(const char *policy, const char *identity,
-			char out[QUOTA__SUFFIX_LEN + 1]);
+void quota__name_suffix(const char *policy, const char *identity, char out[QUOTA__SUFFIX_LEN + 1]);
 
 #endif

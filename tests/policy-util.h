@@ -156,15 +156,17 @@ static inline quota_doc *trigger_doc(const char *api_version, const char *kind, 
 				     const char *name, const char *uid, const char *spec_json)
 {
 	char json[4096];
-	int n = snprintf(json, sizeof json, "{\"apiVersion\": \"%s\", \"kind\": \"%s\", \"metadata\": {",
-			 api_version, kind);
+	int n = snprintf(json, sizeof json,
+			 "{\"apiVersion\": \"%s\", \"kind\": \"%s\", \"metadata\": {", api_version,
+			 kind);
 	const char *sep = "";
 	if (name) {
 		n += snprintf(json + n, sizeof json - (size_t)n, "\"name\": \"%s\"", name);
 		sep = ", ";
 	}
 	if (ns) {
-		n += snprintf(json + n, sizeof json - (size_t)n, "%s\"namespace\": \"%s\"", sep, ns);
+		n += snprintf(json + n, sizeof json - (size_t)n, "%s\"namespace\": \"%s\"", sep,
+			      ns);
 		sep = ", ";
 	}
 	if (uid)

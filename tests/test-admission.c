@@ -16,9 +16,10 @@ static const quota_ref acme = {MILO_GROUP, "Organization", NULL, "acme"};
 static quota_doc *user_in(const char *org)
 {
 	char json[256];
-	snprintf(json, sizeof json,
-		 "{\"username\": \"alice\", \"extra\": {\"iam.miloapis.com/parent-name\": [\"%s\"]}}",
-		 org);
+	snprintf(
+		json, sizeof json,
+		"{\"username\": \"alice\", \"extra\": {\"iam.miloapis.com/parent-name\": [\"%s\"]}}",
+		org);
 	return tdoc(json);
 }
 
@@ -77,8 +78,9 @@ static void test_reference_pattern1(void)
 {
 	quota_engine *e = reference_engine(NULL);
 	quota_admission_result *r = NULL;
-	static const char RI[] = "{\"verb\": \"create\", \"resource\": \"myresources\", "
-				 "\"apiGroup\": \"myservice.miloapis.com\", \"namespace\": \"default\"}";
+	static const char RI[] =
+		"{\"verb\": \"create\", \"resource\": \"myresources\", "
+		"\"apiGroup\": \"myservice.miloapis.com\", \"namespace\": \"default\"}";
 	CHECK_RC(admit_as(e, my_resource("r1", "uid-1"), "acme", RI, 0, &r), QUOTA_OK);
 	if (r) {
 		CHECK_EQ_INT(r->allowed, 1);
@@ -112,10 +114,11 @@ static void test_reference_pattern1(void)
 	if (r) {
 		CHECK_EQ_INT(r->allowed, 0);
 		CHECK_EQ_INT(r->outcome, QUOTA_ADMIT_DENIED);
-		CHECK_STR_EQ(r->message,
-			     "myresources.myservice.miloapis.com \"r3\" is forbidden: You've reached "
-			     "your quota for this resource type (myservice.miloapis.com/resources): "
-			     "requested 1, available 0, limit 2");
+		CHECK_STR_EQ(
+			r->message,
+			"myresources.myservice.miloapis.com \"r3\" is forbidden: You've reached "
+			"your quota for this resource type (myservice.miloapis.com/resources): "
+			"requested 1, available 0, limit 2");
 		CHECK_STR_EQ(quota_last_error(), r->message);
 		CHECK_STR_EQ(r->policy, "myservice-resource-quota");
 		CHECK_EQ_INT(r->answer.binding_claim, 0);
@@ -132,8 +135,9 @@ static void test_reference_pattern1(void)
 	/* Without requestInfo: the kind lower-cased, the apiVersion's group. */
 	CHECK_RC(admit_as(e, my_resource("r4", "uid-4"), "acme", NULL, 0, &r), QUOTA_ERR_EXCEEDED);
 	if (r)
-		CHECK(strstr(r->message, "myresource.myservice.miloapis.com \"r4\" is forbidden: You've "
-					 "reached your quota for this resource type (") == r->message);
+		CHECK(strstr(r->message,
+			     "myresource.myservice.miloapis.com \"r4\" is forbidden: You've "
+			     "reached your quota for this resource type (") == r->message);
 	quota_free(r);
 
 	/* Another organization has no grant: the default limit, 0. */
@@ -165,7 +169,8 @@ static void test_core_group_message(void)
 	claim_pol_request(&x, RESOURCES, 1);
 	CHECK_RC(quota_claim_policy_apply(e, &x.p, NULL), QUOTA_OK);
 	quota_admission_result *r = NULL;
-	CHECK_RC(admit_as(e, trigger_doc("v1", "Pod", "web", "api-0", NULL, NULL), NULL, NULL, 0, &r),
+	CHECK_RC(admit_as(e, trigger_doc("v1", "Pod", "web", "api-0", NULL, NULL), NULL, NULL, 0,
+			  &r),
 		 QUOTA_ERR_EXCEEDED);
 	if (r) {
 		CHECK(strstr(r->message, "pod \"api-0\" is forbidden: ") == r->message);
@@ -198,8 +203,9 @@ static void test_no_policy_applies(void)
 		CHECK_EQ_INT(r->answer.binding_claim, -1);
 	}
 	quota_free(r);
-	CHECK_RC(admit_as(e, trigger_doc("myservice.miloapis.com/v1", "MyResource", "d", "o", "u1",
-					 NULL),
+	CHECK_RC(admit_as(e,
+			  trigger_doc("myservice.miloapis.com/v1", "MyResource", "d", "o", "u1",
+				      NULL),
 			  "acme", NULL, 0, &r),
 		 QUOTA_OK);
 	if (r)
@@ -240,34 +246,39 @@ static void test_constraints_and(void)
 	quota_engine *e = reference_engine(NULL);
 	struct claim_pol x;
 	claim_pol_reference(&x);
-	claim_pol_constraint(&x, "has(trigger.spec.tier) && trigger.spec.tier == 'pro'", "pro tier");
+	claim_pol_constraint(&x, "has(trigger.spec.tier) && trigger.spec.tier == 'pro'",
+			     "pro tier");
 	claim_pol_constraint(&x, "trigger.spec.replicas > 0", "has replicas");
 	claim_pol_constraint(&x, "user.username.startsWith('a')", "users whose name starts with a");
 	CHECK_RC(quota_claim_policy_apply(e, &x.p, NULL), QUOTA_OK);
 	quota_admission_result *r = NULL;
-	CHECK_RC(admit_as(e, trigger_doc(SVC_V1, "MyResource", "d", "a", "a", "{\"tier\": \"free\"}"),
+	CHECK_RC(admit_as(e,
+			  trigger_doc(SVC_V1, "MyResource", "d", "a", "a", "{\"tier\": \"free\"}"),
 			  "acme", NULL, 0, &r),
 		 QUOTA_OK);
 	if (r)
 		CHECK_EQ_INT(r->outcome, QUOTA_ADMIT_NO_POLICY);
 	quota_free(r);
 	/* pro, replicas missing: the second constraint fails to evaluate */
-	CHECK_RC(admit_as(e, trigger_doc(SVC_V1, "MyResource", "d", "b", "b", "{\"tier\": \"pro\"}"),
+	CHECK_RC(admit_as(e,
+			  trigger_doc(SVC_V1, "MyResource", "d", "b", "b", "{\"tier\": \"pro\"}"),
 			  "acme", NULL, 0, &r),
 		 QUOTA_ERR_EVAL);
 	if (r) {
 		CHECK_EQ_INT(r->outcome, QUOTA_ADMIT_FAILED_CLOSED);
 		CHECK_EQ_INT(r->allowed, 0);
 		CHECK_STR_EQ(r->policy, "myservice-resource-quota");
-		CHECK_STR_EQ(r->message,
-			     "myresource.myservice.miloapis.com \"b\" is forbidden: the quota policy "
-			     "failed: policy myservice-resource-quota: trigger.constraints[1].expression "
-			     "(has replicas): column 14: no such key 'replicas'");
+		CHECK_STR_EQ(
+			r->message,
+			"myresource.myservice.miloapis.com \"b\" is forbidden: the quota policy "
+			"failed: policy myservice-resource-quota: trigger.constraints[1].expression "
+			"(has replicas): column 14: no such key 'replicas'");
 		CHECK_EQ_INT(r->claim_count, 0);
 	}
 	quota_free(r);
-	CHECK_RC(admit_as(e, trigger_doc(SVC_V1, "MyResource", "d", "c", "c",
-					 "{\"tier\": \"pro\", \"replicas\": 2}"),
+	CHECK_RC(admit_as(e,
+			  trigger_doc(SVC_V1, "MyResource", "d", "c", "c",
+				      "{\"tier\": \"pro\", \"replicas\": 2}"),
 			  "acme", NULL, 0, &r),
 		 QUOTA_OK);
 	if (r)
@@ -276,7 +287,8 @@ static void test_constraints_and(void)
 	/* the user variable: bob does not start with a */
 	quota_admission a;
 	quota_admission_init(&a, sizeof a);
-	a.trigger = trigger_doc(SVC_V1, "MyResource", "d", "e", "e", "{\"tier\": \"pro\", \"replicas\": 2}");
+	a.trigger = trigger_doc(SVC_V1, "MyResource", "d", "e", "e",
+				"{\"tier\": \"pro\", \"replicas\": 2}");
 	a.user = tdoc("{\"username\": \"bob\"}");
 	CHECK_RC(quota_admit(e, &a, &r), QUOTA_OK);
 	if (r)
@@ -331,7 +343,8 @@ static void test_policies_share_one_set(void)
 	CHECK_RC(quota_grant_delete(e, "", "acme-projects"), QUOTA_OK);
 	CHECK_RC(test_grant(e, "", "acme-projects", &web, PROJECTS, 10, NULL), QUOTA_OK);
 	CHECK_RC(test_grant(e, "", "acme-myservice-quota", &acme, RESOURCES, 3, NULL), QUOTA_OK);
-	CHECK_RC(admit_as(e, my_resource("three", "three"), "acme", NULL, 0, &r), QUOTA_ERR_EXCEEDED);
+	CHECK_RC(admit_as(e, my_resource("three", "three"), "acme", NULL, 0, &r),
+		 QUOTA_ERR_EXCEEDED);
 	if (r) {
 		CHECK_EQ_INT(r->answer.requested, 2);
 		CHECK_EQ_INT(r->answer.available, 1);
@@ -359,8 +372,9 @@ static void test_fail_closed_and_open(void)
 		CHECK_EQ_INT(r->outcome, QUOTA_ADMIT_FAILED_CLOSED);
 		CHECK_EQ_INT(r->allowed, 0);
 		CHECK_STR_EQ(r->policy, "z-team");
-		CHECK(strstr(r->message, "is forbidden: the quota policy failed: policy z-team: "
-					 "target.resourceClaimTemplate.spec.consumerRef.name: column ") !=
+		CHECK(strstr(r->message,
+			     "is forbidden: the quota policy failed: policy z-team: "
+			     "target.resourceClaimTemplate.spec.consumerRef.name: column ") !=
 		      NULL);
 		CHECK(strstr(r->message, "no such key 'team'") != NULL);
 		CHECK_EQ_INT(r->claim_count, 1); /* the reference policy's, not charged */
@@ -402,9 +416,10 @@ static void test_fail_closed_and_open(void)
 	CHECK_RC(admit_as(e, my_resource("t1", "t1"), "acme", NULL, 0, &r), QUOTA_ERR_EVAL);
 	if (r) {
 		CHECK_EQ_INT(r->outcome, QUOTA_ADMIT_FAILED_CLOSED);
-		CHECK(strstr(r->message, "policy templated-type: the claim it renders: "
-					 "claim.requests[0].resourceType: myservice.miloapis.com/s is not "
-					 "registered") != NULL);
+		CHECK(strstr(r->message,
+			     "policy templated-type: the claim it renders: "
+			     "claim.requests[0].resourceType: myservice.miloapis.com/s is not "
+			     "registered") != NULL);
 	}
 	quota_free(r);
 	x.p.flags = QUOTA_POLICY_FAIL_OPEN;
@@ -485,7 +500,8 @@ static void test_two_phase(void)
 		quota_free(r2);
 		CHECK_BUCKET(e, &acme, RESOURCES, 2, 0, 1, 1);
 		/* the object was created: commit */
-		CHECK_RC(quota_claim_commit(e, r->claims[0]->ns, r->claims[0]->name, NULL, 0), QUOTA_OK);
+		CHECK_RC(quota_claim_commit(e, r->claims[0]->ns, r->claims[0]->name, NULL, 0),
+			 QUOTA_OK);
 	}
 	quota_free(r);
 	CHECK_BUCKET(e, &acme, RESOURCES, 2, 1, 0, 1);
@@ -627,9 +643,10 @@ static void test_rate_limited(void)
 	CHECK_RC(admit_as(e, my_resource("b", "b"), "acme", NULL, 0, &r), QUOTA_ERR_RATE_LIMITED);
 	if (r) {
 		CHECK_EQ_INT(r->outcome, QUOTA_ADMIT_DENIED);
-		CHECK(strstr(r->message, "is forbidden: You've reached your rate limit for this "
-					 "resource type (myservice.miloapis.com/creations): requested 1, "
-					 "available 0 of 1 per 1000 ms; retry after 1000 ms") != NULL);
+		CHECK(strstr(r->message,
+			     "is forbidden: You've reached your rate limit for this "
+			     "resource type (myservice.miloapis.com/creations): requested 1, "
+			     "available 0 of 1 per 1000 ms; retry after 1000 ms") != NULL);
 	}
 	quota_free(r);
 	test_clock_advance_ms(&clk, 1000);
@@ -787,7 +804,8 @@ static void test_counters(void)
 	}
 	admit_as(e, my_resource("c0", "c0"), "acme", NULL, 0, &r); /* a retry: allowed */
 	quota_free(r);
-	admit_as(e, my_resource("c9", "c9"), "acme", NULL, QUOTA_ADMIT_DRY_RUN, &r); /* not counted */
+	admit_as(e, my_resource("c9", "c9"), "acme", NULL, QUOTA_ADMIT_DRY_RUN,
+		 &r); /* not counted */
 	quota_free(r);
 	admit_as(e, trigger_doc(SVC_V1, "Other", "d", "o", "o", NULL), "acme", NULL, 0, &r);
 	quota_free(r);
@@ -856,8 +874,8 @@ static void test_allocation_failures(void)
 				       "{\"size\": \"s\", \"org\": \"globex\"}");
 	quota_doc *broken = trigger_doc(SVC_V1, "MyResource", "default", "r", "u", "{\"org\": 1}");
 	sweep_flags = 0;
-	FAULT_SWEEP(c, op_admit, ok); /* allowed */
-	FAULT_SWEEP(c, op_admit, other); /* denied: globex has no quota */
+	FAULT_SWEEP(c, op_admit, ok);     /* allowed */
+	FAULT_SWEEP(c, op_admit, other);  /* denied: globex has no quota */
 	FAULT_SWEEP(c, op_admit, broken); /* failed closed */
 	sweep_flags = QUOTA_ADMIT_DRY_RUN;
 	FAULT_SWEEP(c, op_admit, ok);
@@ -883,14 +901,15 @@ static double now_s(void)
 /* A 2 KB trigger like the objects Milo admits. */
 static void big_trigger(char *json, size_t cap, int i)
 {
-	int n = snprintf(json, cap,
-			 "{\"apiVersion\": \"" SVC_V1 "\", \"kind\": \"MyResource\", \"metadata\": "
-			 "{\"name\": \"resource-%d\", \"namespace\": \"team-a\", \"uid\": "
-			 "\"6f1c2d3e-4b5a-4c6d-9e8f-%012d\", \"generation\": 1, "
-			 "\"creationTimestamp\": \"2025-01-01T00:00:00Z\", \"labels\": "
-			 "{\"app.kubernetes.io/name\": \"web\", \"app.kubernetes.io/part-of\": "
-			 "\"shop\", \"tier\": \"pro\", \"env\": \"production\"}, \"annotations\": {",
-			 i, i);
+	int n = snprintf(
+		json, cap,
+		"{\"apiVersion\": \"" SVC_V1 "\", \"kind\": \"MyResource\", \"metadata\": "
+		"{\"name\": \"resource-%d\", \"namespace\": \"team-a\", \"uid\": "
+		"\"6f1c2d3e-4b5a-4c6d-9e8f-%012d\", \"generation\": 1, "
+		"\"creationTimestamp\": \"2025-01-01T00:00:00Z\", \"labels\": "
+		"{\"app.kubernetes.io/name\": \"web\", \"app.kubernetes.io/part-of\": "
+		"\"shop\", \"tier\": \"pro\", \"env\": \"production\"}, \"annotations\": {",
+		i, i);
 	for (int k = 0; k < 15; k++)
 		n += snprintf(json + n, cap - (size_t)n,
 			      "%s\"example.com/note-%d\": \"a note that takes some room, as "
@@ -913,8 +932,8 @@ static void test_costs(void)
 	x.t.consumer.name = "{{ trigger.spec.org }}";
 	claim_pol_constraint(&x, "trigger.metadata.labels.tier in ['pro', 'enterprise']", NULL);
 	claim_pol_constraint(&x, "trigger.spec.replicas <= 10", NULL);
-	claim_pol_constraint(&x, "trigger.spec.regions.all(r, r.startsWith('eu') || r.startsWith('us'))",
-			     NULL);
+	claim_pol_constraint(
+		&x, "trigger.spec.regions.all(r, r.startsWith('eu') || r.startsWith('us'))", NULL);
 	CHECK_RC(quota_claim_policy_apply(e, &x.p, NULL), QUOTA_OK);
 	char json[4096];
 	big_trigger(json, sizeof json, 0);

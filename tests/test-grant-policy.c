@@ -60,7 +60,8 @@ static void test_reference_organization(void)
 	/* The Organization is created: its grant appears. */
 	quota_grant_change **ch = NULL;
 	size_t n = 0;
-	CHECK_RC(sync_org(e, org("acme", "org-uid-1", NULL), QUOTA_TRIGGER_ADDED, &ch, &n), QUOTA_OK);
+	CHECK_RC(sync_org(e, org("acme", "org-uid-1", NULL), QUOTA_TRIGGER_ADDED, &ch, &n),
+		 QUOTA_OK);
 	CHECK_EQ_INT(n, 1);
 	if (n == 1) {
 		CHECK_STR_EQ(ch[0]->policy, "myservice-default-grant");
@@ -159,7 +160,8 @@ static void test_tiers(void)
 	tier_policies(e, "{{trigger.metadata.name}}-free", "{{trigger.metadata.name}}-pro");
 	quota_grant_change **ch = NULL;
 	size_t n = 0;
-	CHECK_RC(sync_org(e, org("acme", "u", "{\"tier\": \"free\"}"), QUOTA_TRIGGER_ADDED, &ch, &n),
+	CHECK_RC(sync_org(e, org("acme", "u", "{\"tier\": \"free\"}"), QUOTA_TRIGGER_ADDED, &ch,
+			  &n),
 		 QUOTA_OK);
 	CHECK_EQ_INT(n, 1);
 	quota_free(ch);
@@ -167,7 +169,8 @@ static void test_tiers(void)
 	CHECK_EQ_INT(grant_amount(e, "", "acme-free"), 5);
 
 	/* upgrade: the free grant goes and the pro grant comes, in one change */
-	CHECK_RC(sync_org(e, org("acme", "u", "{\"tier\": \"pro\"}"), QUOTA_TRIGGER_UPDATED, &ch, &n),
+	CHECK_RC(sync_org(e, org("acme", "u", "{\"tier\": \"pro\"}"), QUOTA_TRIGGER_UPDATED, &ch,
+			  &n),
 		 QUOTA_OK);
 	CHECK_EQ_INT(n, 2);
 	if (n == 2) {
@@ -187,7 +190,8 @@ static void test_tiers(void)
 		 QUOTA_OK);
 	CHECK_BUCKET(e, &acme, RESOURCES, 5, 20, 0, 0);
 	/* a tier no policy knows: no grant at all */
-	CHECK_RC(sync_org(e, org("acme", "u", "{\"tier\": \"gold\"}"), QUOTA_TRIGGER_UPDATED, &ch, &n),
+	CHECK_RC(sync_org(e, org("acme", "u", "{\"tier\": \"gold\"}"), QUOTA_TRIGGER_UPDATED, &ch,
+			  &n),
 		 QUOTA_OK);
 	CHECK_EQ_INT(n, 1);
 	if (n == 1)
@@ -200,9 +204,11 @@ static void test_tiers(void)
 	 * to the other and changes its amount. */
 	e = policy_engine(NULL);
 	tier_policies(e, "{{trigger.metadata.name}}-quota", "{{trigger.metadata.name}}-quota");
-	CHECK_RC(sync_org(e, org("acme", "u", "{\"tier\": \"free\"}"), QUOTA_TRIGGER_ADDED, NULL, NULL),
+	CHECK_RC(sync_org(e, org("acme", "u", "{\"tier\": \"free\"}"), QUOTA_TRIGGER_ADDED, NULL,
+			  NULL),
 		 QUOTA_OK);
-	CHECK_RC(sync_org(e, org("acme", "u", "{\"tier\": \"pro\"}"), QUOTA_TRIGGER_UPDATED, &ch, &n),
+	CHECK_RC(sync_org(e, org("acme", "u", "{\"tier\": \"pro\"}"), QUOTA_TRIGGER_UPDATED, &ch,
+			  &n),
 		 QUOTA_OK);
 	CHECK_EQ_INT(n, 1);
 	if (n == 1) {
@@ -212,7 +218,8 @@ static void test_tiers(void)
 	}
 	quota_free(ch);
 	CHECK_EQ_INT(grant_amount(e, "", "acme-quota"), 100);
-	CHECK_RC(sync_org(e, org("acme", "u", "{\"tier\": \"pro\"}"), QUOTA_TRIGGER_DELETED, &ch, &n),
+	CHECK_RC(sync_org(e, org("acme", "u", "{\"tier\": \"pro\"}"), QUOTA_TRIGGER_DELETED, &ch,
+			  &n),
 		 QUOTA_OK);
 	if (n == 1)
 		CHECK_STR_EQ(ch[0]->policy, "tier-pro");
@@ -279,12 +286,14 @@ static void test_disabled_and_deleted_policies(void)
 	grant_pol_reference(&g);
 	grant_pol_constraint(&g, "trigger.metadata.labels.plan == 'paid'", "paid plans");
 	CHECK_RC(quota_grant_policy_apply(e, &g.p, NULL), QUOTA_OK);
-	quota_doc *paid = tdoc("{\"apiVersion\": \"" MILO_V1 "\", \"kind\": \"Organization\", "
-			       "\"metadata\": {\"name\": \"acme\", \"namespace\": \"\", \"uid\": \"u\", "
-			       "\"labels\": {\"plan\": \"paid\"}}}");
-	quota_doc *unpaid = tdoc("{\"apiVersion\": \"" MILO_V1 "\", \"kind\": \"Organization\", "
-				 "\"metadata\": {\"name\": \"acme\", \"namespace\": \"\", \"uid\": \"u\", "
-				 "\"labels\": {\"plan\": \"trial\"}}}");
+	quota_doc *paid = tdoc(
+		"{\"apiVersion\": \"" MILO_V1 "\", \"kind\": \"Organization\", "
+		"\"metadata\": {\"name\": \"acme\", \"namespace\": \"\", \"uid\": \"u\", "
+		"\"labels\": {\"plan\": \"paid\"}}}");
+	quota_doc *unpaid = tdoc(
+		"{\"apiVersion\": \"" MILO_V1 "\", \"kind\": \"Organization\", "
+		"\"metadata\": {\"name\": \"acme\", \"namespace\": \"\", \"uid\": \"u\", "
+		"\"labels\": {\"plan\": \"trial\"}}}");
 	CHECK_RC(quota_grant_policies_sync(e, paid, QUOTA_TRIGGER_ADDED, NULL, NULL), QUOTA_OK);
 	CHECK_BUCKET(e, &acme, RESOURCES, 100, 0, 0, 100);
 	/* the constraint stops holding: the grant goes */
@@ -409,15 +418,18 @@ static void test_evaluation_errors(void)
 	CHECK_RC(quota_grant_policy_apply(e, &g.p, NULL), QUOTA_OK);
 	CHECK_RC(sync_org(e, org("acme", "u", NULL), QUOTA_TRIGGER_DELETED, NULL, NULL), QUOTA_OK);
 	CHECK_EQ_INT(grant_count(e), 0);
-	CHECK_RC(sync_org(e, org("acme", "u", NULL), QUOTA_TRIGGER_ADDED, NULL, NULL), QUOTA_ERR_EVAL);
-	CHECK_ERR_MENTIONS("policy zz-broken: trigger.constraints[0].expression (pro tier): column");
+	CHECK_RC(sync_org(e, org("acme", "u", NULL), QUOTA_TRIGGER_ADDED, NULL, NULL),
+		 QUOTA_ERR_EVAL);
+	CHECK_ERR_MENTIONS(
+		"policy zz-broken: trigger.constraints[0].expression (pro tier): column");
 	CHECK_EQ_INT(grant_count(e), 0);
 	/* a template that fails */
 	grant_pol_reference(&g);
 	g.p.name = "zz-broken";
 	g.t.name = "{{trigger.spec.name}}";
 	CHECK_RC(quota_grant_policy_apply(e, &g.p, NULL), QUOTA_OK);
-	CHECK_RC(sync_org(e, org("acme", "u", "{}"), QUOTA_TRIGGER_ADDED, NULL, NULL), QUOTA_ERR_EVAL);
+	CHECK_RC(sync_org(e, org("acme", "u", "{}"), QUOTA_TRIGGER_ADDED, NULL, NULL),
+		 QUOTA_ERR_EVAL);
 	CHECK_ERR_MENTIONS("policy zz-broken: target.resourceGrantTemplate.metadata.name: column");
 	/* a rendered grant that is not valid */
 	g.t.name = "{{trigger.metadata.name}}-x";
@@ -433,7 +445,8 @@ static void test_evaluation_errors(void)
 	g.p.parent_context.kind = "Organization";
 	g.p.parent_context.name_expression = "size(trigger.metadata.name)";
 	CHECK_RC(quota_grant_policy_apply(e, &g.p, NULL), QUOTA_OK);
-	CHECK_RC(sync_org(e, org("acme", "u", NULL), QUOTA_TRIGGER_ADDED, NULL, NULL), QUOTA_ERR_EVAL);
+	CHECK_RC(sync_org(e, org("acme", "u", NULL), QUOTA_TRIGGER_ADDED, NULL, NULL),
+		 QUOTA_ERR_EVAL);
 	CHECK_ERR_MENTIONS("policy zz-broken: target.parentContext.nameExpression");
 	CHECK_EQ_INT(grant_count(e), 0);
 	/* a registration that went away after the policy was applied */
@@ -459,8 +472,8 @@ static void test_parent_context(void)
 	quota_engine *e = policy_engine(NULL);
 	CHECK_RC(test_register(e, "projects.example.com/workloads", NULL, "Project", 0), QUOTA_OK);
 	struct grant_pol g;
-	grant_pol_init(&g, "project-workloads", MILO_V1, "Project", "projects.example.com/workloads",
-		       10);
+	grant_pol_init(&g, "project-workloads", MILO_V1, "Project",
+		       "projects.example.com/workloads", 10);
 	g.t.name = "{{trigger.metadata.name}}-workloads";
 	g.t.ns = "{{trigger.spec.parent}}";
 	g.t.consumer.kind = "Project";
@@ -472,7 +485,9 @@ static void test_parent_context(void)
 	CHECK_RC(quota_grant_policy_apply(e, &g.p, NULL), QUOTA_OK);
 	quota_grant_change **ch = NULL;
 	size_t n = 0;
-	CHECK_RC(sync_org(e, trigger_doc(MILO_V1, "Project", "", "web", "p1", "{\"parent\": \"acme\"}"),
+	CHECK_RC(sync_org(e,
+			  trigger_doc(MILO_V1, "Project", "", "web", "p1",
+				      "{\"parent\": \"acme\"}"),
 			  QUOTA_TRIGGER_ADDED, &ch, &n),
 		 QUOTA_OK);
 	CHECK_EQ_INT(n, 1);
@@ -497,12 +512,14 @@ static void test_bad_arguments(void)
 	size_t n = 7;
 	CHECK_RC(quota_grant_policies_sync(NULL, t, QUOTA_TRIGGER_ADDED, NULL, NULL),
 		 QUOTA_ERR_INVALID);
-	CHECK_RC(quota_grant_policies_sync(e, NULL, QUOTA_TRIGGER_ADDED, &ch, &n), QUOTA_ERR_INVALID);
+	CHECK_RC(quota_grant_policies_sync(e, NULL, QUOTA_TRIGGER_ADDED, &ch, &n),
+		 QUOTA_ERR_INVALID);
 	CHECK(ch == NULL && n == 0);
 	CHECK_RC(quota_grant_policies_sync(e, t, 0, NULL, NULL), QUOTA_ERR_INVALID);
 	CHECK_ERR_MENTIONS("event");
 	CHECK_RC(quota_grant_policies_sync(e, t, 4, NULL, NULL), QUOTA_ERR_INVALID);
-	CHECK_RC(quota_grant_policies_sync(e, t, QUOTA_TRIGGER_ADDED, &ch, NULL), QUOTA_ERR_INVALID);
+	CHECK_RC(quota_grant_policies_sync(e, t, QUOTA_TRIGGER_ADDED, &ch, NULL),
+		 QUOTA_ERR_INVALID);
 	quota_doc *bad = tdoc("{\"kind\": \"Organization\"}");
 	CHECK_RC(quota_grant_policies_sync(e, bad, QUOTA_TRIGGER_ADDED, NULL, NULL),
 		 QUOTA_ERR_INVALID);
@@ -564,15 +581,18 @@ static int op_sync(void *arg)
 	if (rc == QUOTA_ERR_NOMEM) {
 		snapshot(after, sizeof after);
 		if (strcmp(sweep_before, after) != 0)
-			check_fail_(__FILE__, __LINE__, "a sync that ran out of memory changed:\n%s\nto\n%s",
+			check_fail_(__FILE__, __LINE__,
+				    "a sync that ran out of memory changed:\n%s\nto\n%s",
 				    sweep_before, after);
 	} else if (rc == QUOTA_OK) {
 		/* undo, so that the sweep's block count holds */
-		struct sync_op back = {op->event == QUOTA_TRIGGER_ADDED ? NULL : "{\"tier\": \"free\"}",
+		struct sync_op back = {op->event == QUOTA_TRIGGER_ADDED ? NULL
+									: "{\"tier\": \"free\"}",
 				       op->event == QUOTA_TRIGGER_ADDED ? QUOTA_TRIGGER_DELETED
 									: QUOTA_TRIGGER_UPDATED};
 		t = org("acme", "u", back.spec);
-		CHECK_RC(quota_grant_policies_sync(sweep_engine, t, back.event, NULL, NULL), QUOTA_OK);
+		CHECK_RC(quota_grant_policies_sync(sweep_engine, t, back.event, NULL, NULL),
+			 QUOTA_OK);
 		quota_doc_unref(t);
 	}
 	atomic_store(&sweep_alloc.fail_after, left);
@@ -586,7 +606,8 @@ static void test_allocation_failures(void)
 	sweep_engine = policy_engine(NULL);
 	/* the buckets exist already: a sync only changes what flows into them */
 	CHECK_RC(test_grant(sweep_engine, "", "manual", &acme, RESOURCES, 1, NULL), QUOTA_OK);
-	tier_policies(sweep_engine, "{{trigger.metadata.name}}-free", "{{trigger.metadata.name}}-pro");
+	tier_policies(sweep_engine, "{{trigger.metadata.name}}-free",
+		      "{{trigger.metadata.name}}-pro");
 	struct grant_pol g;
 	grant_pol_reference(&g);
 	g.p.parent_context.kind = "Organization";
@@ -595,7 +616,8 @@ static void test_allocation_failures(void)
 	struct sync_op add = {"{\"tier\": \"free\"}", QUOTA_TRIGGER_ADDED};
 	FAULT_SWEEP(c, op_sync, &add);
 	quota_doc *t = org("acme", "u", "{\"tier\": \"free\"}");
-	CHECK_RC(quota_grant_policies_sync(sweep_engine, t, QUOTA_TRIGGER_ADDED, NULL, NULL), QUOTA_OK);
+	CHECK_RC(quota_grant_policies_sync(sweep_engine, t, QUOTA_TRIGGER_ADDED, NULL, NULL),
+		 QUOTA_OK);
 	quota_doc_unref(t);
 	struct sync_op upgrade = {"{\"tier\": \"pro\"}", QUOTA_TRIGGER_UPDATED};
 	FAULT_SWEEP(c, op_sync, &upgrade);

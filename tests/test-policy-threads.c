@@ -18,9 +18,9 @@ static const quota_ref acme = {MILO_GROUP, "Organization", NULL, "acme"};
 
 static quota_engine *engine;
 static atomic_int stop;
-static atomic_int admitted;     /* objects whose claims are held */
-static atomic_int retries;      /* retried admissions of held objects */
-static atomic_int retried_ok;   /* those that found their claims */
+static atomic_int admitted;   /* objects whose claims are held */
+static atomic_int retries;    /* retried admissions of held objects */
+static atomic_int retried_ok; /* those that found their claims */
 static atomic_int peak_seen;
 
 static quota_doc *resource(const char *org, int thread, int i)
@@ -59,9 +59,12 @@ static void *admitter(void *arg)
 			if (flags & QUOTA_ADMIT_RESERVE_ONLY) {
 				/* two-phase: commit two in three, release the rest */
 				if (i % 2)
-					CHECK_RC(quota_claim_commit(engine, c->ns, c->name, NULL, 0), QUOTA_OK);
+					CHECK_RC(quota_claim_commit(engine, c->ns, c->name, NULL,
+								    0),
+						 QUOTA_OK);
 				else
-					CHECK_RC(quota_claim_release(engine, c->ns, c->name), QUOTA_OK);
+					CHECK_RC(quota_claim_release(engine, c->ns, c->name),
+						 QUOTA_OK);
 			}
 			if (!(flags & QUOTA_ADMIT_RESERVE_ONLY) || i % 2) {
 				if (strcmp(c->consumer.name, "acme") == 0)
@@ -116,8 +119,8 @@ static void *watcher(void *arg)
 		if (b) {
 			int64_t held = b->allocated + b->reserved;
 			if (held > b->limit)
-				check_fail_(__FILE__, __LINE__, "held %lld of %lld", (long long)held,
-					    (long long)b->limit);
+				check_fail_(__FILE__, __LINE__, "held %lld of %lld",
+					    (long long)held, (long long)b->limit);
 			if (held > atomic_load(&peak_seen))
 				atomic_store(&peak_seen, (int)held);
 		}

@@ -11,7 +11,8 @@ static void test_claim_policy_lifecycle(void)
 	quota_engine *e = policy_engine(NULL);
 	struct claim_pol x;
 	claim_pol_reference(&x);
-	claim_pol_constraint(&x, "trigger.spec.size != 'huge'", "huge resources are not claimed here");
+	claim_pol_constraint(&x, "trigger.spec.size != 'huge'",
+			     "huge resources are not claimed here");
 	int64_t gen = 0;
 	CHECK_RC(quota_claim_policy_apply(e, &x.p, &gen), QUOTA_OK);
 	CHECK_EQ_INT(gen, 1);
@@ -75,8 +76,7 @@ static void test_claim_policy_lifecycle(void)
 	CHECK_RC(quota_claim_policy_get(e, "another", &got), QUOTA_ERR_NOT_FOUND);
 	CHECK(got == NULL);
 	/* a claim policy and a grant policy of one name are two objects */
-	CHECK_RC(quota_grant_policy_get(e, "myservice-resource-quota", NULL),
-		 QUOTA_ERR_INVALID);
+	CHECK_RC(quota_grant_policy_get(e, "myservice-resource-quota", NULL), QUOTA_ERR_INVALID);
 	quota_grant_policy *g = NULL;
 	CHECK_RC(quota_grant_policy_get(e, "myservice-resource-quota", &g), QUOTA_ERR_NOT_FOUND);
 	CHECK_RC(quota_claim_policy_delete(e, "myservice-resource-quota"), QUOTA_OK);
@@ -138,8 +138,6 @@ static const char *text_of(size_t n)
 	return long_text;
 }
 
-enum { C_OK = 0 };
-
 /* Apply the reference claim policy after mutation k; the expected status
  * and the field the detail names. */
 static void claim_case(quota_engine *e, int k, int want, const char *field)
@@ -160,7 +158,11 @@ static void claim_case(quota_engine *e, int k, int want, const char *field)
 	case 9: x.p.trigger.kind = "myResource"; break;
 	case 10: x.p.trigger.kind = ""; break;
 	case 11: x.p.trigger.kind = "My-Resource"; break;
-	case 12: x.p.trigger.kind = "M" "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"; break;
+	case 12:
+		x.p.trigger.kind =
+			"M"
+			"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+		break;
 	case 13:
 		for (int i = 0; i < QUOTA_MAX_CONSTRAINTS + 1; i++)
 			claim_pol_constraint(&x, "true", NULL);
@@ -192,25 +194,45 @@ static void claim_case(quota_engine *e, int k, int want, const char *field)
 	case 32: x.r[0].resource_type = ""; break;
 	case 33: x.r[0].resource_type = "example.com/unknown"; break;
 	case 34: claim_pol_request(&x, RESOURCES, 2); break;
-	case 35: x.r[0].dimensions = dims, x.r[0].dimension_count = 2; dims[0].key = "-bad"; break;
+	case 35:
+		x.r[0].dimensions = dims, x.r[0].dimension_count = 2;
+		dims[0].key = "-bad";
+		break;
 	case 36: x.r[0].dimensions = dims, x.r[0].dimension_count = 2; break; /* not allowed */
-	case 37: x.r[0].dimensions = dims, x.r[0].dimension_count = 2; dims[1].value = "not ok!"; break;
+	case 37:
+		x.r[0].dimensions = dims, x.r[0].dimension_count = 2;
+		dims[1].value = "not ok!";
+		break;
 	case 38: x.t.consumer.kind = "Project"; break;
 	case 39: x.p.trigger.kind = "Other"; break; /* not on the claiming list of PROJECTS */
 	case 40: x.p.size = 8; break;
 	case 41: x.r[0].reserved_flags = 1; break;
 	case 42: x.t.reserved_flags = 1; break;
 	case 43: x.t.ns = "{{ user.name + }}"; break;
-	case 44: x.t.consumer.name = "{{ requestInfo.x }} {{ 1 }}"; break; /* compiles: fails when used */
+	case 44:
+		x.t.consumer.name = "{{ requestInfo.x }} {{ 1 }}";
+		break; /* compiles: fails when used */
 	case 45: x.r[0].resource_type = "{{ 'example.com/' + trigger.spec.kind }}"; break;
 	case 46: x.p.trigger.api_version = "v1"; break;
 	case 47: x.p.trigger.api_version = "example.com/v1alpha1"; break;
 	case 48: x.t.requests = NULL; break;
-	case 49: x.r[1].size = 8; claim_pol_request(&x, PROJECTS, 1); x.r[1].size = 8; break;
+	case 49:
+		x.r[1].size = 8;
+		claim_pol_request(&x, PROJECTS, 1);
+		x.r[1].size = 8;
+		break;
 	case 50: x.t.consumer.api_group = "other.example.com"; break;
-	case 51: claim_pol_constraint(&x, "trigger.x", NULL); x.c[0].size = 4; break;
-	case 52: x.r[0].dimensions = dims, x.r[0].dimension_count = 2; dims[1].key = "region"; break;
-	case 53: x.t.resource.kind = "Thing", x.t.resource.name = "{{trigger.metadata.name}}"; break;
+	case 51:
+		claim_pol_constraint(&x, "trigger.x", NULL);
+		x.c[0].size = 4;
+		break;
+	case 52:
+		x.r[0].dimensions = dims, x.r[0].dimension_count = 2;
+		dims[1].key = "region";
+		break;
+	case 53:
+		x.t.resource.kind = "Thing", x.t.resource.name = "{{trigger.metadata.name}}";
+		break;
 	}
 	if (k == 39) {
 		/* PROJECTS may be claimed by MyResource objects only */
@@ -267,22 +289,26 @@ static void test_claim_policy_checks(void)
 		{QUOTA_ERR_INVALID, "policy.trigger.apiVersion"},
 		{QUOTA_ERR_INVALID, "policy.trigger.apiVersion"},
 		{QUOTA_ERR_INVALID, "policy.trigger.apiVersion"},
-		{QUOTA_ERR_INVALID, "policy.trigger.kind: \"myResource\" does not match ^[A-Z][a-zA-Z0-9]*$"},
+		{QUOTA_ERR_INVALID,
+		 "policy.trigger.kind: \"myResource\" does not match ^[A-Z][a-zA-Z0-9]*$"},
 		{QUOTA_ERR_INVALID, "policy.trigger.kind"},
 		{QUOTA_ERR_INVALID, "policy.trigger.kind"},
 		{QUOTA_ERR_INVALID, "policy.trigger.kind"},
 		{QUOTA_ERR_INVALID, "policy.trigger.constraints: 11 entries"},
 		{QUOTA_ERR_INVALID, "policy.trigger.constraints[0].expression"},
 		{QUOTA_ERR_PARSE, "policy.trigger.constraints[1].expression: column"},
-		{QUOTA_ERR_PARSE, "policy.trigger.constraints[0].expression: column 1: undeclared reference to 'nobody'"},
+		{QUOTA_ERR_PARSE,
+		 "policy.trigger.constraints[0].expression: column 1: undeclared reference to 'nobody'"},
 		{QUOTA_ERR_INVALID, "policy.trigger.constraints[0].message"},
 		{QUOTA_ERR_PARSE, "policy.trigger.constraints[0].expression"},
 		{QUOTA_ERR_INVALID, "policy.trigger.constraints[0].message: control character"},
 		{QUOTA_ERR_INVALID, "policy.flags"},
 		{QUOTA_ERR_INVALID, "policy.target.resourceClaimTemplate: must not be NULL"},
-		{QUOTA_ERR_INVALID, "resourceClaimTemplate.metadata: set exactly one of name and generateName"},
+		{QUOTA_ERR_INVALID,
+		 "resourceClaimTemplate.metadata: set exactly one of name and generateName"},
 		{QUOTA_ERR_INVALID, "resourceClaimTemplate.metadata: set exactly one"},
-		{QUOTA_ERR_PARSE, "policy.target.resourceClaimTemplate.metadata.generateName: column 1"},
+		{QUOTA_ERR_PARSE,
+		 "policy.target.resourceClaimTemplate.metadata.generateName: column 1"},
 		{QUOTA_ERR_INVALID, "policy.target.resourceClaimTemplate.metadata.namespace"},
 		{QUOTA_ERR_INVALID, "resourceClaimTemplate.spec.consumerRef.kind"},
 		{QUOTA_ERR_INVALID, "resourceClaimTemplate.spec.consumerRef.name"},
@@ -291,7 +317,8 @@ static void test_claim_policy_checks(void)
 		{QUOTA_ERR_INVALID, "resourceClaimTemplate.spec.requests: 21 entries"},
 		{QUOTA_ERR_INVALID, "resourceClaimTemplate.spec.requests[0].amount"},
 		{QUOTA_ERR_INVALID, "resourceClaimTemplate.spec.requests[0].resourceType"},
-		{QUOTA_ERR_UNREGISTERED, "resourceClaimTemplate.spec.requests[0].resourceType: example.com/unknown is not registered"},
+		{QUOTA_ERR_UNREGISTERED,
+		 "resourceClaimTemplate.spec.requests[0].resourceType: example.com/unknown is not registered"},
 		{QUOTA_ERR_INVALID, "resourceClaimTemplate.spec.requests[1].resourceType"},
 		{QUOTA_ERR_INVALID, "resourceClaimTemplate.spec.requests[0].dimensions[0].key"},
 		{QUOTA_ERR_INVALID, "resourceClaimTemplate.spec.requests[0].dimensions"},
@@ -351,7 +378,10 @@ static void grant_case(quota_engine *e, int k, int want, const char *field)
 	case 17: x.p.trigger.kind = "organization"; break;
 	case 18: x.a[0].bucket_count = 0; break;
 	case 19: x.p.flags = QUOTA_POLICY_DISABLED; break;
-	case 20: x.t.ns = "{{ trigger.metadata.namespace }}"; x.t.consumer.ns = "{{1}}"; break;
+	case 20:
+		x.t.ns = "{{ trigger.metadata.namespace }}";
+		x.t.consumer.ns = "{{1}}";
+		break;
 	}
 	int rc = quota_grant_policy_apply(e, &x.p, NULL);
 	if (rc != want)
@@ -385,16 +415,24 @@ static void test_grant_policy_checks(void)
 	} cases[] = {
 		{QUOTA_ERR_INVALID, "policy.target.resourceGrantTemplate: must not be NULL"},
 		{QUOTA_ERR_INVALID, "policy.target.resourceGrantTemplate.metadata.name"},
-		{QUOTA_ERR_INVALID, "policy.target.resourceGrantTemplate.spec.allowances: 0 entries"},
-		{QUOTA_ERR_INVALID, "policy.target.resourceGrantTemplate.spec.allowances[0].buckets[0].amount"},
-		{QUOTA_ERR_UNREGISTERED, "policy.target.resourceGrantTemplate.spec.allowances[0].resourceType"},
-		{QUOTA_ERR_NOT_ALLOWED, "policy.target.resourceGrantTemplate.spec.consumerRef.kind"},
-		{QUOTA_ERR_INVALID, "policy.target.parentContext.nameExpression: must not be empty"},
+		{QUOTA_ERR_INVALID,
+		 "policy.target.resourceGrantTemplate.spec.allowances: 0 entries"},
+		{QUOTA_ERR_INVALID,
+		 "policy.target.resourceGrantTemplate.spec.allowances[0].buckets[0].amount"},
+		{QUOTA_ERR_UNREGISTERED,
+		 "policy.target.resourceGrantTemplate.spec.allowances[0].resourceType"},
+		{QUOTA_ERR_NOT_ALLOWED,
+		 "policy.target.resourceGrantTemplate.spec.consumerRef.kind"},
+		{QUOTA_ERR_INVALID,
+		 "policy.target.parentContext.nameExpression: must not be empty"},
 		{QUOTA_ERR_PARSE, "policy.target.parentContext.nameExpression: column"},
-		{QUOTA_ERR_PARSE, "policy.target.parentContext.nameExpression: column 1: undeclared reference to 'user'"},
-		{QUOTA_ERR_INVALID, "resourceGrantTemplate.spec.allowances[0].buckets[0].period_ms"},
+		{QUOTA_ERR_PARSE,
+		 "policy.target.parentContext.nameExpression: column 1: undeclared reference to 'user'"},
+		{QUOTA_ERR_INVALID,
+		 "resourceGrantTemplate.spec.allowances[0].buckets[0].period_ms"},
 		{QUOTA_ERR_INVALID, "policy.flags"},
-		{QUOTA_ERR_PARSE, "policy.trigger.constraints[0].expression: column 1: undeclared reference to 'user'"},
+		{QUOTA_ERR_PARSE,
+		 "policy.trigger.constraints[0].expression: column 1: undeclared reference to 'user'"},
 		{QUOTA_ERR_PARSE, "resourceGrantTemplate.metadata.name: column 1"},
 		{QUOTA_ERR_INVALID, "resourceGrantTemplate.spec.consumerRef.name"},
 		{QUOTA_ERR_INVALID, "policy.target.parentContext.kind"},

@@ -31,14 +31,15 @@ typedef struct admit_state {
 static char *trigger_json(int thread, unsigned i, size_t *len)
 {
 	char *s = bench_xcalloc(1, TRIGGER_MAX);
-	int n = snprintf(s, TRIGGER_MAX,
-			 "{\"apiVersion\": \"myservice.miloapis.com/v1alpha1\", \"kind\": "
-			 "\"MyResource\", \"metadata\": {\"name\": \"resource-%d-%u\", \"namespace\": "
-			 "\"team-a\", \"uid\": \"6f1c2d3e-4b5a-4c6d-9e8f-%d%011u\", \"generation\": 1, "
-			 "\"creationTimestamp\": \"2025-01-01T00:00:00Z\", \"labels\": "
-			 "{\"app.kubernetes.io/name\": \"web\", \"app.kubernetes.io/part-of\": "
-			 "\"shop\", \"tier\": \"pro\", \"env\": \"production\"}, \"annotations\": {",
-			 thread, i, thread, i);
+	int n = snprintf(
+		s, TRIGGER_MAX,
+		"{\"apiVersion\": \"myservice.miloapis.com/v1alpha1\", \"kind\": "
+		"\"MyResource\", \"metadata\": {\"name\": \"resource-%d-%u\", \"namespace\": "
+		"\"team-a\", \"uid\": \"6f1c2d3e-4b5a-4c6d-9e8f-%d%011u\", \"generation\": 1, "
+		"\"creationTimestamp\": \"2025-01-01T00:00:00Z\", \"labels\": "
+		"{\"app.kubernetes.io/name\": \"web\", \"app.kubernetes.io/part-of\": "
+		"\"shop\", \"tier\": \"pro\", \"env\": \"production\"}, \"annotations\": {",
+		thread, i, thread, i);
 	for (int k = 0; k < 15; k++)
 		n += snprintf(s + n, TRIGGER_MAX - (size_t)n,
 			      "%s\"example.com/note-%d\": \"a note that takes some room, as "
