@@ -21,16 +21,6 @@
 
 #define ADMIT_FLAGS (QUOTA_ADMIT_DRY_RUN | QUOTA_ADMIT_RESERVE_ONLY)
 
-QUOTA_API int quota_admission_init(quota_admission *a, size_t size)
-{
-	if (!a || size < sizeof *a)
-		return quota__fail(QUOTA_ERR_INVALID, "admission: NULL or size %zu too small",
-				   size);
-	memset(a, 0, sizeof *a);
-	a->size = sizeof *a;
-	return QUOTA_OK;
-}
-
 /* A policy that failed: its name and the detail. */
 typedef struct failure {
 	int rc; /* 0: none */

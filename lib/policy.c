@@ -29,6 +29,7 @@ INIT_FN(quota_claim_template_init, quota_claim_template, "claim template")
 INIT_FN(quota_claim_policy_init, quota_claim_policy, "claim policy")
 INIT_FN(quota_grant_template_init, quota_grant_template, "grant template")
 INIT_FN(quota_grant_policy_init, quota_grant_policy, "grant policy")
+INIT_FN(quota_admission_init, quota_admission, "admission")
 
 /* ---- copies ---------------------------------------------------------------- */
 
