@@ -112,8 +112,7 @@ int quota__claim_check_in(const quota_claim *in, quota_claim *c)
 	return check_requests("claim.requests", c->requests, c->request_count, 1);
 }
 
-/* Whether a resource kind may claim registration r. */
-static int may_claim(const quota__reg *r, const quota_ref *res, uint32_t i)
+int quota__reg_may_claim(const quota__reg *r, const quota_ref *res, uint32_t i)
 {
 	const quota_registration *p = r->pub;
 	if (p->claiming_resource_count == 0)
@@ -473,7 +472,7 @@ int quota__claim_resolve(quota_engine *e, const quota_claim *c, target *t, quota
 					   "claim.requests[%u].resourceType: %s is not registered", i,
 					   r->resource_type);
 		if ((rc = quota__reg_check_consumer(t[i].reg, &c->consumer, "claim.consumerRef")) ||
-		    (rc = may_claim(t[i].reg, &c->resource, i)))
+		    (rc = quota__reg_may_claim(t[i].reg, &c->resource, i)))
 			return rc;
 		if (r->dimension_count) {
 			char f[48];

@@ -34,6 +34,9 @@ typedef struct charge_set {
 /* Copy a caller's claim into c (our size) and check it; detail names the
  * field. */
 int quota__claim_check_in(const quota_claim *in, quota_claim *c);
+/* Whether resource res may claim registration r (its claimingResources);
+ * i is the request, for the detail. */
+int quota__reg_may_claim(const quota__reg *r, const quota_ref *res, uint32_t i);
 /* Under config (read): the registration and levels of every request, and
  * their stripes added to ls. */
 int quota__claim_resolve(quota_engine *e, const quota_claim *c, target *t, quota__lockset *ls);
@@ -65,5 +68,11 @@ void quota__claim_commit_held(quota__claim *c, int64_t now);
 void quota__claim_charge_held(quota__claim *c, int granted, int64_t now);
 /* Start a reservation's TTL at admission. */
 void quota__claim_start_ttl(quota_engine *e, quota__claim *c, int64_t now);
+/* quota_claim_set_reserve / _acquire / _check by mode; *which (may be
+ * NULL) names the member that an error other than a decision is about (a
+ * bad field, an unregistered type, a consumer or resource kind not
+ * allowed, a name taken by another spec), else -1. */
+int quota__claim_set_decide(quota_engine *e, const quota_claim *claims, uint32_t count,
+			    enum admit_mode mode, quota_answer *ans, int32_t *which);
 
 #endif

@@ -37,22 +37,22 @@ typedef struct member {
 	quota__event *ev;
 } member;
 
-/* Say which member a member's own error is about. */
-static int prefix(int rc, uint32_t i)
+/* Say which member a member's own error is about (also to *which). */
+static int prefix(int rc, uint32_t i, int32_t *which)
 {
-	char detail[512];
-	snprintf(detail, sizeof detail, "%s", quota_last_error());
-	return quota__fail(rc, "claims[%u]: %s", i, detail);
+	*which = (int32_t)i;
+	return quota__fail_prefix(rc, "claims[%u]", i);
 }
 
 static int check_members(quota_engine *e, const quota_claim *in, uint32_t n, member *m,
-			 quota__lockset *ls)
+			 quota__lockset *ls, int32_t *which)
 {
 	int rc;
 	for (uint32_t i = 0; i < n; i++) {
 		member *x = &m[i];
 		if ((rc = quota__claim_check_in(quota__elem(in, i), &x->c)))
-			return prefix(rc, i);
+			return prefix(rc, i, which);
+		*which = (int32_t)i;
 		if (x->c.flags & QUOTA_CLAIM_QUEUE)
 			return quota__fail(QUOTA_ERR_INVALID,
 					   "claims[%u].flags: a claim set is decided at once and "
@@ -64,6 +64,7 @@ static int check_members(quota_engine *e, const quota_claim *in, uint32_t n, mem
 				return quota__fail(QUOTA_ERR_INVALID,
 						   "claims[%u]: %s/%s is also claims[%u]", i,
 						   quota__str(x->c.ns), x->c.name, k);
+		*which = -1;
 		x->khash = quota__hash(e, x->key, x->klen);
 		x->home = &e->stripes[quota__stripe_of(e, x->khash)];
 		quota__lockset_add(ls, quota__stripe_of(e, x->khash));
@@ -142,7 +143,7 @@ static int decide_set(const member *m, uint32_t n, enum admit_mode mode, int64_t
 
 /* Look for existing claims of the members' names. 1 when one has expired
  * but not been swept yet (the caller sweeps and tries again). */
-static int find_existing(member *m, uint32_t n, int64_t now, int *rc)
+static int find_existing(member *m, uint32_t n, int64_t now, int *rc, int32_t *which)
 {
 	for (uint32_t i = 0; i < n; i++) {
 		member *x = &m[i];
@@ -154,6 +155,7 @@ static int find_existing(member *m, uint32_t n, int64_t now, int *rc)
 		if (old && old->state == QUOTA_CLAIM_RELEASED) {
 			x->replaced = old;
 		} else if (old && !quota__claim_same_spec(old, &x->c)) {
+			*which = (int32_t)i;
 			*rc = quota__fail(QUOTA_ERR_CONFLICT,
 					  "claims[%u]: claim %s/%s exists with a different spec", i,
 					  quota__str(x->c.ns), x->c.name);
@@ -225,10 +227,11 @@ static int prepare_records(quota_engine *e, member *m, uint32_t n, enum admit_mo
 	return QUOTA_OK;
 }
 
-static int set_admit(quota_engine *e, const quota_claim *in, uint32_t n, enum admit_mode mode,
-		     quota_answer *ans)
+int quota__claim_set_decide(quota_engine *e, const quota_claim *in, uint32_t n,
+			    enum admit_mode mode, quota_answer *ans, int32_t *which)
 {
 	quota_answer local;
+	int32_t which_local;
 	quota__claim *gone[QUOTA_MAX_CLAIM_SET] = {0};
 	quota__lockset ls = {0};
 	int rc, all;
@@ -236,6 +239,9 @@ static int set_admit(quota_engine *e, const quota_claim *in, uint32_t n, enum ad
 		local.size = sizeof local;
 		ans = &local;
 	}
+	if (!which)
+		which = &which_local;
+	*which = -1;
 	if ((rc = quota__answer_reset(ans)))
 		return rc;
 	if (!e)
@@ -248,13 +254,13 @@ static int set_admit(quota_engine *e, const quota_claim *in, uint32_t n, enum ad
 	member *m = quota__calloc(n, sizeof *m);
 	if (!m)
 		return quota__fail(QUOTA_ERR_NOMEM, "claims: out of memory");
-	if ((rc = check_members(e, in, n, m, &ls)))
+	if ((rc = check_members(e, in, n, m, &ls, which)))
 		goto out_free;
 
 	pthread_rwlock_rdlock(&e->config);
 	for (uint32_t i = 0; i < n && !rc; i++) {
 		if ((rc = quota__claim_resolve(e, &m[i].c, m[i].t, &ls)))
-			rc = prefix(rc, i);
+			rc = prefix(rc, i, which);
 		for (uint32_t j = 0; j < m[i].c.request_count; j++)
 			m[i].levels[j] = m[i].t[j].levels;
 	}
@@ -269,7 +275,7 @@ static int set_admit(quota_engine *e, const quota_claim *in, uint32_t n, enum ad
 			quota__lock_all(e);
 		else
 			quota__lockset_lock(e, &ls);
-		int expired = mode != ADMIT_CHECK && find_existing(m, n, now, &rc);
+		int expired = mode != ADMIT_CHECK && find_existing(m, n, now, &rc, which);
 		if (expired || rc) {
 			if (all)
 				quota__unlock_all(e);
@@ -338,17 +344,17 @@ out_free:
 QUOTA_API int quota_claim_set_reserve(quota_engine *e, const quota_claim *claims, uint32_t count,
 				      quota_answer *answer)
 {
-	return set_admit(e, claims, count, ADMIT_RESERVE, answer);
+	return quota__claim_set_decide(e, claims, count, ADMIT_RESERVE, answer, NULL);
 }
 
 QUOTA_API int quota_claim_set_acquire(quota_engine *e, const quota_claim *claims, uint32_t count,
 				      quota_answer *answer)
 {
-	return set_admit(e, claims, count, ADMIT_ACQUIRE, answer);
+	return quota__claim_set_decide(e, claims, count, ADMIT_ACQUIRE, answer, NULL);
 }
 
 QUOTA_API int quota_claim_set_check(quota_engine *e, const quota_claim *claims, uint32_t count,
 				    quota_answer *answer)
 {
-	return set_admit(e, claims, count, ADMIT_CHECK, answer);
+	return quota__claim_set_decide(e, claims, count, ADMIT_CHECK, answer, NULL);
 }

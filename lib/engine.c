@@ -10,6 +10,7 @@
 #include "alloc.h"
 #include "error.h"
 #include "hash.h"
+#include "policy.h"
 
 #define DEFAULT_STRIPES 64
 #define MAX_STRIPES 65536
@@ -193,6 +194,12 @@ QUOTA_API int quota_engine_new(quota_engine **out, const quota_engine_options *o
 		quota__table_destroy(&e->grants);
 		goto nomem_stripes;
 	}
+	if (quota__policies_new(e)) {
+		quota__table_destroy(&e->regs);
+		quota__table_destroy(&e->grants);
+		quota__table_destroy(&e->consumers);
+		goto nomem_stripes;
+	}
 	pthread_rwlockattr_t attr;
 	pthread_rwlockattr_init(&attr);
 	/* Config changes are rare; do not let a stream of claims starve them. */
@@ -239,6 +246,7 @@ QUOTA_API void quota_engine_free(quota_engine *e)
 {
 	if (!e)
 		return;
+	quota__policies_free(e);
 	quota__queue_free(e);
 	quota__events_free(e);
 	quota__claims_free(e);

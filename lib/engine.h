@@ -2,8 +2,17 @@
  * The engine's private structures.
  *
  * Locking, outermost first:
- *  1. config (rwlock): registrations and grants. Writers: registration and
- *     grant changes. Readers: claims and the slow path of first use.
+ *  0. policies->lock (rwlock, lib/policy.h): the claim and grant policies.
+ *     Writers: policy apply and delete (which read the registrations under
+ *     config while they hold it). Readers: admission, only while it
+ *     evaluates and renders; it lets go before the claim set is decided,
+ *     so no expression ever runs under config or a stripe lock. A grant
+ *     policy sync evaluates under it, then takes config for writing to
+ *     apply what it rendered.
+ *  1. config (rwlock): registrations and grants, and the record of which
+ *     grants grant policies made (policies->owners). Writers: registration
+ *     and grant changes, grant policy syncs. Readers: claims and the slow
+ *     path of first use.
  *  2. stripe locks, always taken in ascending index order: stripe i guards
  *     the buckets and claims whose hash maps to i, and every counter of
  *     those buckets. The hot path (consume on an existing bucket, handles)
@@ -40,6 +49,7 @@ typedef struct quota__reg {
 typedef struct quota__grant {
 	quota__node node; /* key: ns \0 name */
 	quota_grant *pub; /* packed copy */
+	char *owner;      /* who made it (a grant policy for a trigger), or NULL */
 } quota__grant;
 
 /* A grant's contribution to one bucket. Strings point into the array's
@@ -137,6 +147,12 @@ enum quota__counter {
 	QC_EXPIRED,
 	QC_RELEASED,
 	QC_DEQUEUED,
+	/* Admissions (quota_admit, not dry runs) by outcome: */
+	QC_ADMIT_NO_POLICY,
+	QC_ADMIT_ALLOWED,
+	QC_ADMIT_DENIED,
+	QC_ADMIT_FAILED_CLOSED,
+	QC_ADMIT_FAILED_OPEN,
 	QC_COUNT
 };
 
@@ -237,6 +253,7 @@ struct quota_engine {
 	quota__event *event_head, **event_tail;
 	int delivering;
 	_Atomic uint64_t next_claim_id;
+	struct quota__policies *policies; /* lib/policy.h */
 };
 
 #define QUOTA__NO_DEADLINE INT64_MAX
@@ -291,6 +308,42 @@ void quota__consumers_free(quota_engine *e);
 
 /* Grants (grant.c). */
 void quota__grants_free(quota_engine *e);
+/* A checked copy of a caller's grant, in one allocation; the detail names
+ * the field. */
+int quota__grant_copy(const quota_grant *in, quota_grant **out);
+/* Deep copies of n allowances (see pack.h), and whether two lists of n
+ * are the same, written the same way. */
+struct quota__pack;
+const quota_allowance *quota__pack_allowances(struct quota__pack *p, const quota_allowance *src,
+					     uint32_t n);
+int quota__allowances_same(const quota_allowance *a, const quota_allowance *b, uint32_t n);
+/* Whether g's types are registered and may be held by its consumer, with
+ * fields that fit each type's class; caller holds config. */
+int quota__grant_check_regs(quota_engine *e, const quota_grant *g);
+/* One grant of a batch: apply (a quota__grant_copy() to create or
+ * replace), or delete (ns, name) when apply is NULL; a grant that does
+ * not exist is no deletion. owner, with apply: recorded as who made the
+ * grant (NULL keeps what was recorded). */
+typedef struct quota__grant_edit {
+	quota_grant *apply;
+	const char *ns, *name;
+	const char *owner;
+	int64_t generation; /* out: after the edit; 0 when deleted or absent */
+	int32_t found;      /* out: the grant existed before */
+} quota__grant_edit;
+typedef struct quota__grant_batch quota__grant_batch;
+/* Check and prepare several grant edits as one change, allocating all it
+ * needs; caller holds config for writing until the commit or abort. The
+ * batch takes every apply copy, also on failure (which changes nothing). */
+int quota__grants_prepare(quota_engine *e, quota__grant_edit *ed, uint32_t count,
+			  quota__grant_batch **out);
+/* Install a prepared batch: every bucket limit moves at once; cannot fail. */
+void quota__grants_commit(quota_engine *e, quota__grant_batch *b);
+/* Drop a prepared batch unused. NULL is a no-op. */
+void quota__grants_abort(quota__grant_batch *b);
+/* The owner recorded with grant (ns, name), NULL for none; *exists says
+ * whether the grant exists. Caller holds config. */
+const char *quota__grant_owner(quota_engine *e, const char *ns, const char *name, int *exists);
 
 /* Buckets (bucket.c). */
 /* Build the bucket key of (consumer, type) into buf (QUOTA__KEY_MAX + 1);

@@ -20,6 +20,19 @@ int quota__fail(int code, const char *fmt, ...)
 	return code;
 }
 
+int quota__fail_prefix(int code, const char *fmt, ...)
+{
+	char detail[QUOTA__ERROR_MAX];
+	va_list ap;
+	memcpy(detail, last_error, sizeof detail);
+	va_start(ap, fmt);
+	int n = vsnprintf(last_error, sizeof last_error, fmt, ap);
+	va_end(ap);
+	if (n >= 0 && (size_t)n < sizeof last_error)
+		snprintf(last_error + n, sizeof last_error - (size_t)n, ": %s", detail);
+	return code;
+}
+
 void quota__error_save(quota__saved_error *s)
 {
 	memcpy(s->text, last_error, sizeof s->text);

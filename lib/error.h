@@ -7,6 +7,10 @@
 /* Record a thread-local detail message and return code. */
 int quota__fail(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* Put a formatted prefix and ": " in front of the thread's detail, and
+ * return code: for a caller that says which of its parts failed. */
+int quota__fail_prefix(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 /* The detail of the call in progress, kept across work done on its behalf
  * after it decided (queue admissions, event callbacks that call back in),
  * so that the caller reads its own. */

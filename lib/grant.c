@@ -52,14 +52,7 @@ QUOTA_API int quota_grant_init(quota_grant *g, size_t size)
 /* The selector of src into b, deep. */
 static void pack_selector(quota__pack *p, const quota_grant_bucket *src, quota_grant_bucket *b)
 {
-	quota_label *ml = quota__pack_take(p, src->match_label_count * sizeof *ml);
-	for (uint32_t k = 0; k < src->match_label_count; k++) {
-		quota_label l = {quota__pack_str(p, src->match_labels[k].key),
-				 quota__pack_str(p, src->match_labels[k].value)};
-		if (ml)
-			ml[k] = l;
-	}
-	b->match_labels = src->match_label_count ? ml : NULL;
+	b->match_labels = quota__pack_labels(p, src->match_labels, src->match_label_count);
 	quota_selector_requirement *mx =
 		quota__pack_take(p, src->match_expression_count * sizeof *mx);
 	for (uint32_t k = 0; k < src->match_expression_count; k++) {
@@ -78,21 +71,12 @@ static void pack_selector(quota__pack *p, const quota_grant_bucket *src, quota_g
 	b->match_expressions = src->match_expression_count ? mx : NULL;
 }
 
-/* Deep copy with normalised element sizes (our own structs, contiguous). */
-static quota_grant *pack_grant(quota__pack *p, const quota_grant *src)
+const quota_allowance *quota__pack_allowances(quota__pack *p, const quota_allowance *src,
+					     uint32_t n)
 {
-	quota_grant g = *src;
-	quota_grant *dst = quota__pack_take(p, sizeof g);
-	g.size = sizeof g;
-	g.ns = quota__pack_str(p, quota__str(src->ns));
-	g.name = quota__pack_str(p, src->name);
-	g.consumer.api_group = quota__pack_str(p, quota__str(src->consumer.api_group));
-	g.consumer.kind = quota__pack_str(p, src->consumer.kind);
-	g.consumer.ns = quota__pack_str(p, quota__str(src->consumer.ns));
-	g.consumer.name = quota__pack_str(p, src->consumer.name);
-	quota_allowance *al = quota__pack_take(p, src->allowance_count * sizeof *al);
-	for (uint32_t i = 0; i < src->allowance_count; i++) {
-		const quota_allowance *sa = quota__elem(src->allowances, i);
+	quota_allowance *al = quota__pack_take(p, n * sizeof *al);
+	for (uint32_t i = 0; i < n; i++) {
+		const quota_allowance *sa = quota__elem(src, i);
 		quota_allowance a = {sizeof a, quota__pack_str(p, sa->resource_type), NULL,
 				     sa->bucket_count, 0};
 		quota_grant_bucket *bk = quota__pack_take(p, sa->bucket_count * sizeof *bk);
@@ -108,7 +92,22 @@ static quota_grant *pack_grant(quota__pack *p, const quota_grant *src)
 		if (al)
 			al[i] = a;
 	}
-	g.allowances = al;
+	return al;
+}
+
+/* Deep copy with normalised element sizes (our own structs, contiguous). */
+static quota_grant *pack_grant(quota__pack *p, const quota_grant *src)
+{
+	quota_grant g = *src;
+	quota_grant *dst = quota__pack_take(p, sizeof g);
+	g.size = sizeof g;
+	g.ns = quota__pack_str(p, quota__str(src->ns));
+	g.name = quota__pack_str(p, src->name);
+	g.consumer.api_group = quota__pack_str(p, quota__str(src->consumer.api_group));
+	g.consumer.kind = quota__pack_str(p, src->consumer.kind);
+	g.consumer.ns = quota__pack_str(p, quota__str(src->consumer.ns));
+	g.consumer.name = quota__pack_str(p, src->consumer.name);
+	g.allowances = quota__pack_allowances(p, src->allowances, src->allowance_count);
 	if (dst)
 		*dst = g;
 	return dst;
@@ -282,17 +281,11 @@ static int same_selector(const quota_grant_bucket *a, const quota_grant_bucket *
 	return 1;
 }
 
-static int same_grant(const quota_grant *a, const quota_grant *b)
+int quota__allowances_same(const quota_allowance *a, const quota_allowance *b, uint32_t n)
 {
-	if (!quota__streq(a->consumer.kind, b->consumer.kind) ||
-	    !quota__streq(a->consumer.ns, b->consumer.ns) ||
-	    !quota__streq(a->consumer.name, b->consumer.name) ||
-	    !quota__streq(a->consumer.api_group, b->consumer.api_group) ||
-	    a->allowance_count != b->allowance_count)
-		return 0;
-	for (uint32_t i = 0; i < a->allowance_count; i++) {
-		const quota_allowance *x = quota__elem(a->allowances, i);
-		const quota_allowance *y = quota__elem(b->allowances, i);
+	for (uint32_t i = 0; i < n; i++) {
+		const quota_allowance *x = quota__elem(a, i);
+		const quota_allowance *y = quota__elem(b, i);
 		if (strcmp(x->resource_type, y->resource_type) != 0 ||
 		    x->bucket_count != y->bucket_count)
 			return 0;
@@ -306,6 +299,16 @@ static int same_grant(const quota_grant *a, const quota_grant *b)
 		}
 	}
 	return 1;
+}
+
+static int same_grant(const quota_grant *a, const quota_grant *b)
+{
+	return quota__streq(a->consumer.kind, b->consumer.kind) &&
+	       quota__streq(a->consumer.ns, b->consumer.ns) &&
+	       quota__streq(a->consumer.name, b->consumer.name) &&
+	       quota__streq(a->consumer.api_group, b->consumer.api_group) &&
+	       a->allowance_count == b->allowance_count &&
+	       quota__allowances_same(a->allowances, b->allowances, a->allowance_count);
 }
 
 static quota__grant *grant_find(quota_engine *e, const char *ns, const char *name)
@@ -327,6 +330,9 @@ typedef struct change {
 	quota__limiter *limiters;
 	quota__bucket **sels_block; /* room for a base's first selector buckets */
 	quota__bucket *dropped;     /* a selector bucket left empty: freed after */
+	uint32_t op;                /* the grant of the batch that last rebuilt it */
+	uint8_t rebuilt;            /* contribs computed (not a fresh base's placeholder) */
+	uint8_t added;              /* that grant gives to it */
 } change;
 
 static int contrib_cmp(const char *ns, const char *name, const quota__contrib *c)
@@ -336,15 +342,14 @@ static int contrib_cmp(const char *ns, const char *name, const quota__contrib *c
 }
 
 /*
- * The contributions of bucket b after grant (ns, name) changes to give
- * amount (or nothing when add is 0). One block, sorted; *out NULL if empty.
+ * The contributions old (sorted, old_n of them) after grant (ns, name)
+ * changes to give amount (or nothing when add is 0). One block, sorted;
+ * *out NULL if empty.
  */
-static int contribs_rebuild(const quota__bucket *b, const char *ns, const char *name,
-			    const quota_allowance *add, uint32_t mask, int64_t amount,
-			    int64_t generation, quota__contrib **out, uint32_t *count)
+static int contribs_rebuild(const quota__contrib *old, uint32_t old_n, const char *ns,
+			    const char *name, const quota_allowance *add, uint32_t mask,
+			    int64_t amount, int64_t generation, quota__contrib **out, uint32_t *count)
 {
-	uint32_t old_n = b ? b->contrib_count : 0;
-	const quota__contrib *old = b ? b->contribs : NULL;
 	uint32_t n = 0;
 	quota__pack p = {0};
 	quota__contrib *arr = NULL;
@@ -584,22 +589,28 @@ static int base_fresh(quota_engine *e, change *ch, uint32_t *n, const quota__reg
 	return QUOTA_OK;
 }
 
-/* Prepare the change of one (consumer, type, selector): grant (ns, name)
- * now gives amount through the buckets mask of allowance add, or nothing
- * when add is NULL. Takes *sel when it makes a selector bucket. */
-static int change_prepare(quota_engine *e, change *ch, uint32_t *n, const quota_ref *consumer,
-			  const char *type, quota__selector **sel, const char *ns, const char *name,
-			  const quota_allowance *add, uint32_t mask, int64_t amount,
-			  int64_t generation)
+/* Prepare the change of one (consumer, type, selector): grant (ns, name),
+ * step op of the batch, now gives amount through the buckets mask of
+ * allowance add, or nothing when add is NULL. Takes *sel when it makes a
+ * selector bucket. A bucket that an earlier step changed already is
+ * changed again from where that step left it, so that several grants of
+ * one batch add up. */
+static int change_prepare(quota_engine *e, change *ch, uint32_t *n, uint32_t op,
+			  const quota_ref *consumer, const char *type, quota__selector **sel,
+			  const char *ns, const char *name, const quota_allowance *add, uint32_t mask,
+			  int64_t amount, int64_t generation)
 {
 	char key[QUOTA__KEY_MAX + 1];
 	size_t len = quota__bucket_key(key, consumer, type);
 	uint64_t hash = quota__hash(e, key, len);
 	quota__bucket *base;
 	quota__bucket *b = target_find(e, ch, *n, key, len, hash, sel_text(*sel), &base);
-	for (uint32_t i = 0; i < *n; i++)
-		if (ch[i].bucket == b && b && ch[i].contribs != NULL)
-			return QUOTA_OK; /* dropped and re-added in one step: done below */
+	uint32_t at = *n;
+	for (uint32_t i = 0; b && i < *n && at == *n; i++)
+		if (ch[i].bucket == b)
+			at = i;
+	if (at < *n && ch[at].rebuilt && ch[at].op == op && ch[at].added && !add)
+		return QUOTA_OK; /* dropped and re-added in one step: done already */
 	change c = {0};
 	c.bucket = b;
 	const quota__reg *r = quota__reg_find(e, type);
@@ -616,22 +627,24 @@ static int change_prepare(quota_engine *e, change *ch, uint32_t *n, const quota_
 			changes_discard(&c, 1);
 			return rc;
 		}
-	} else {
-		/* Stepping over a fresh base's placeholder change: replace it. */
-		for (uint32_t i = 0; i < *n; i++)
-			if (ch[i].bucket == b) {
-				c = ch[i];
-				ch[i] = ch[--*n];
-				break;
-			}
+	} else if (at < *n) {
+		/* Take over the earlier change (or a fresh base's placeholder). */
+		c = ch[at];
+		ch[at] = ch[--*n];
 	}
-	quota__free(c.contribs);
-	c.contribs = NULL;
-	if (contribs_rebuild(b, ns, name, add, mask, amount, generation, &c.contribs,
+	const quota__contrib *from = c.rebuilt ? c.contribs : b && !c.fresh ? b->contribs : NULL;
+	uint32_t from_n = c.rebuilt ? c.contrib_count : b && !c.fresh ? b->contrib_count : 0;
+	quota__contrib *prev = c.contribs;
+	if (contribs_rebuild(from, from_n, ns, name, add, mask, amount, generation, &c.contribs,
 			     &c.contrib_count)) {
+		c.contribs = prev;
 		changes_discard(&c, 1);
 		return quota__fail(QUOTA_ERR_NOMEM, "grant: out of memory");
 	}
+	quota__free(prev);
+	c.op = op;
+	c.rebuilt = 1;
+	c.added = add != NULL;
 	if (c.bucket->rate) {
 		quota__free(c.limiters);
 		c.limiters = NULL;
@@ -656,9 +669,9 @@ static int change_prepare(quota_engine *e, change *ch, uint32_t *n, const quota_
 	return QUOTA_OK;
 }
 
-/* Prepare the changes of every allowance of grant g (add: it gives them;
- * else: it no longer does). */
-static int changes_of(quota_engine *e, change *ch, uint32_t *n, const quota_grant *g,
+/* Prepare the changes of every allowance of grant g, step op of the batch
+ * (add: it gives them; else: it no longer does). */
+static int changes_of(quota_engine *e, change *ch, uint32_t *n, uint32_t op, const quota_grant *g,
 		      const quota_grant *id, int add)
 {
 	for (uint32_t i = 0; i < g->allowance_count; i++) {
@@ -666,7 +679,7 @@ static int changes_of(quota_engine *e, change *ch, uint32_t *n, const quota_gran
 		groups gr;
 		int rc = group_buckets(a, &gr);
 		for (uint32_t k = 0; k < gr.n && !rc; k++)
-			rc = change_prepare(e, ch, n, &g->consumer, a->resource_type, &gr.sel[k],
+			rc = change_prepare(e, ch, n, op, &g->consumer, a->resource_type, &gr.sel[k],
 					    id->ns, id->name, add ? a : NULL, gr.mask[k],
 					    gr.amount[k], add ? g->generation : 0);
 		groups_free(&gr);
@@ -731,44 +744,162 @@ static void limiters_swap(quota__bucket *b, change *c, int64_t now)
 	c->limiters = prev;
 }
 
-/*
- * Replace grant old (may be NULL) by next (may be NULL, owned on success).
- * Called with config held for writing.
- */
-static int grant_change(quota_engine *e, quota__grant *old, quota_grant *next)
-{
-	uint32_t n = 0, cap = 0;
-	int rc = QUOTA_OK;
-	const quota_grant *id = next ? next : old->pub;
-	/* At most one change per grant bucket, plus a fresh base for each. */
-	for (uint32_t i = 0; next && i < next->allowance_count; i++)
-		cap += 2 * next->allowances[i].bucket_count;
-	for (uint32_t i = 0; old && i < old->pub->allowance_count; i++)
-		cap += 2 * old->pub->allowances[i].bucket_count;
-	change *ch = quota__calloc(cap, sizeof *ch);
-	if (!ch)
-		return quota__fail(QUOTA_ERR_NOMEM, "grant: out of memory");
+/* One grant of a batch: old is replaced by next (either may be NULL). */
+typedef struct grant_op {
+	quota__grant *old;
+	quota_grant *next;  /* installed at commit */
+	quota_grant *spare; /* an apply identical to the grant: freed */
+	quota__grant *rec;  /* a new grant's record, made in advance */
+	quota__grant *owned; /* the grant whose owner changes to owner */
+	char *owner;
+} grant_op;
 
-	/* Every allowance of next, then what old had that next drops. */
-	if (next)
-		rc = changes_of(e, ch, &n, next, id, 1);
-	if (!rc && old)
-		rc = changes_of(e, ch, &n, old->pub, id, 0);
-	quota__grant *rec = old;
-	if (!rc && !rec && !(rec = quota__calloc(1, sizeof *rec)))
+struct quota__grant_batch {
+	grant_op *ops;
+	uint32_t nops;
+	change *ch;
+	uint32_t n;
+};
+
+void quota__grants_abort(quota__grant_batch *b)
+{
+	if (!b)
+		return;
+	changes_discard(b->ch, b->n);
+	quota__free(b->ch);
+	for (uint32_t i = 0; i < b->nops; i++) {
+		quota__free(b->ops[i].next);
+		quota__free(b->ops[i].spare);
+		quota__free(b->ops[i].rec);
+		quota__free(b->ops[i].owner);
+	}
+	quota__free(b->ops);
+	quota__free(b);
+}
+
+/* The registrations an applied grant needs, and its consumer's kind. */
+static int check_regs(quota_engine *e, const quota_grant *g)
+{
+	char field[64];
+	int rc = QUOTA_OK;
+	for (uint32_t i = 0; i < g->allowance_count && !rc; i++) {
+		const quota__reg *r = quota__reg_find(e, g->allowances[i].resource_type);
+		snprintf(field, sizeof field, "grant.allowances[%u].resourceType", i);
+		if (!r)
+			rc = quota__fail(QUOTA_ERR_UNREGISTERED, "%s: %s is not registered", field,
+					 g->allowances[i].resource_type);
+		else if (!quota__kind_is_ancestor(e, g->consumer.kind, r->pub->consumer_type.kind))
+			rc = quota__reg_check_consumer(r, &g->consumer, "grant.consumerRef");
+		if (!rc)
+			rc = check_for_class(&g->allowances[i], i, r->pub);
+	}
+	return rc;
+}
+
+/* What edit i changes: ops[i], its generation, and whether it needs a
+ * new record or owner. */
+static int plan_edit(quota_engine *e, quota__grant_edit *ed, grant_op *op)
+{
+	quota_grant *next = ed->apply;
+	ed->apply = NULL; /* the batch has it now */
+	op->old = grant_find(e, next ? next->ns : ed->ns, next ? next->name : ed->name);
+	ed->found = op->old != NULL;
+	ed->generation = 0;
+	if (!next)
+		return QUOTA_OK;
+	if (op->old && same_grant(op->old->pub, next)) {
+		op->spare = next;
+		ed->generation = op->old->pub->generation;
+		op->owned = op->old;
+		op->old = NULL;
+	} else {
+		next->generation = op->old ? op->old->pub->generation + 1 : 1;
+		ed->generation = next->generation;
+		op->next = next;
+		op->owned = op->old;
+		if (!op->old && !(op->rec = quota__calloc(1, sizeof *op->rec)))
+			return quota__fail(QUOTA_ERR_NOMEM, "grant: out of memory");
+	}
+	if (ed->owner && !(op->owned && quota__streq(op->owned->owner, ed->owner)) &&
+	    !(op->owner = quota__strdup(ed->owner)))
+		return quota__fail(QUOTA_ERR_NOMEM, "grant: out of memory");
+	return QUOTA_OK;
+}
+
+int quota__grants_prepare(quota_engine *e, quota__grant_edit *ed, uint32_t count,
+			  quota__grant_batch **out)
+{
+	int rc = QUOTA_OK;
+	*out = NULL;
+	quota__grant_batch *b = quota__calloc(1, sizeof *b);
+	if (!b || !(b->ops = quota__calloc(count ? count : 1, sizeof *b->ops))) {
+		quota__free(b);
+		b = NULL;
 		rc = quota__fail(QUOTA_ERR_NOMEM, "grant: out of memory");
-	if (rc) {
-		changes_discard(ch, n);
-		quota__free(ch);
+	}
+	for (uint32_t i = 0; !rc && i < count; i++) {
+		const char *ns = ed[i].apply ? ed[i].apply->ns : ed[i].ns;
+		const char *name = ed[i].apply ? ed[i].apply->name : ed[i].name;
+		for (uint32_t k = 0; k < i && !rc; k++)
+			if (quota__streq(ns, ed[k].apply ? ed[k].apply->ns : ed[k].ns) &&
+			    strcmp(name, ed[k].apply ? ed[k].apply->name : ed[k].name) == 0)
+				rc = quota__fail(QUOTA_ERR_INVALID, "grant %s/%s: changed twice at once",
+						 quota__str(ns), name);
+		if (!rc && ed[i].apply)
+			rc = check_regs(e, ed[i].apply);
+	}
+	/* From here on the batch owns every apply copy. */
+	for (uint32_t i = 0; b && i < count; i++) {
+		b->nops++;
+		int r = plan_edit(e, &ed[i], &b->ops[i]);
+		rc = rc ? rc : r;
+	}
+	if (!b) {
+		for (uint32_t i = 0; i < count; i++) {
+			quota__free(ed[i].apply);
+			ed[i].apply = NULL;
+		}
 		return rc;
 	}
+	/* At most one change per grant bucket, plus a fresh base for each. */
+	uint32_t cap = 0;
+	for (uint32_t i = 0; !rc && i < count; i++) {
+		const grant_op *op = &b->ops[i];
+		for (uint32_t k = 0; op->next && k < op->next->allowance_count; k++)
+			cap += 2 * op->next->allowances[k].bucket_count;
+		for (uint32_t k = 0; op->old && k < op->old->pub->allowance_count; k++)
+			cap += 2 * op->old->pub->allowances[k].bucket_count;
+	}
+	if (!rc && cap && !(b->ch = quota__calloc(cap, sizeof *b->ch)))
+		rc = quota__fail(QUOTA_ERR_NOMEM, "grant: out of memory");
+	/* Every allowance of next, then what old had that next drops. */
+	for (uint32_t i = 0; !rc && i < count; i++) {
+		const grant_op *op = &b->ops[i];
+		const quota_grant *id = op->next ? op->next : op->old ? op->old->pub : NULL;
+		if (op->next)
+			rc = changes_of(e, b->ch, &b->n, i, op->next, id, 1);
+		if (!rc && op->old)
+			rc = changes_of(e, b->ch, &b->n, i, op->old->pub, id, 0);
+	}
+	if (rc) {
+		quota__grants_abort(b);
+		return rc;
+	}
+	*out = b;
+	return QUOTA_OK;
+}
 
+/* Install the bucket changes of a batch, under the locks of every stripe
+ * they touch. */
+static void buckets_commit(quota_engine *e, change *ch, uint32_t n)
+{
 	/* Only the touched buckets' stripes, so that decisions elsewhere go
-	 * on; a new selector bucket counts what claims anywhere hold: all. */
+	 * on; a new selector bucket counts what claims anywhere hold, and a
+	 * batch too large for one lock set takes them all. */
 	quota__lockset ls = {0};
 	int all = 0;
 	for (uint32_t i = 0; i < n; i++) {
-		quota__lockset_add(&ls, ch[i].bucket->stripe);
+		all |= quota__lockset_add(&ls, ch[i].bucket->stripe) != 0;
 		all |= ch[i].fresh && ch[i].bucket->selector;
 	}
 	int64_t now = quota__now(e);
@@ -816,22 +947,38 @@ static int grant_change(quota_engine *e, quota__grant *old, quota_grant *next)
 		quota__unlock_all(e);
 	else
 		quota__lockset_unlock(e, &ls);
-	changes_discard(ch, n);
-	quota__free(ch);
+}
 
+/* Replace grant op->old (may be NULL) by op->next (may be NULL) in the
+ * grant table, and move its owner. */
+static void grant_commit(quota_engine *e, grant_op *op)
+{
+	quota__grant *old = op->old;
+	quota_grant *next = op->next;
+	if (op->owner) {
+		quota__grant *owned = op->owned ? op->owned : op->rec;
+		quota__free(owned->owner);
+		owned->owner = op->owner;
+		op->owner = NULL;
+	}
 	for (uint32_t i = 0; old && i < old->pub->allowance_count; i++)
 		quota__reg_find(e, old->pub->allowances[i].resource_type)->grant_uses--;
 	for (uint32_t i = 0; next && i < next->allowance_count; i++)
 		quota__reg_find(e, next->allowances[i].resource_type)->grant_uses++;
-
 	if (old) {
 		quota__free(old->pub);
 		if (!next) {
 			quota__table_remove(&e->grants, &old->node);
+			quota__free(old->owner);
 			quota__free(old);
-			return QUOTA_OK;
+			return;
 		}
 	}
+	if (!next)
+		return;
+	quota__grant *rec = old ? old : op->rec;
+	op->rec = NULL;
+	op->next = NULL;
 	rec->pub = next;
 	/* The key lives in the packed copy (ns, NUL, name): follow it. */
 	rec->node.key = next->ns;
@@ -842,71 +989,79 @@ static int grant_change(quota_engine *e, quota__grant *old, quota_grant *next)
 		rec->node.hash = quota__hash(e, key, len);
 		quota__table_insert(&e->grants, &rec->node);
 	}
+}
+
+void quota__grants_commit(quota_engine *e, quota__grant_batch *b)
+{
+	buckets_commit(e, b->ch, b->n);
+	for (uint32_t i = 0; i < b->nops; i++)
+		grant_commit(e, &b->ops[i]);
+	quota__grants_abort(b); /* frees what the batch still holds */
+}
+
+const char *quota__grant_owner(quota_engine *e, const char *ns, const char *name, int *exists)
+{
+	quota__grant *g = grant_find(e, ns, name);
+	*exists = g != NULL;
+	return g ? g->owner : NULL;
+}
+
+int quota__grant_copy(const quota_grant *in, quota_grant **out)
+{
+	quota_grant g;
+	int rc;
+	*out = NULL;
+	if ((rc = quota__copy_in("grant", &g, sizeof g, in, sizeof g)) || (rc = check_grant(&g)))
+		return rc;
+	if (!(*out = copy_grant(&g)))
+		return quota__fail(QUOTA_ERR_NOMEM, "grant: out of memory");
 	return QUOTA_OK;
+}
+
+int quota__grant_check_regs(quota_engine *e, const quota_grant *g)
+{
+	return check_regs(e, g);
+}
+
+/* Prepare and commit one edit under the config write lock. */
+static int edit_one(quota_engine *e, quota__grant_edit *ed)
+{
+	quota__grant_batch *b;
+	pthread_rwlock_wrlock(&e->config);
+	int rc = quota__grants_prepare(e, ed, 1, &b);
+	if (!rc)
+		quota__grants_commit(e, b);
+	pthread_rwlock_unlock(&e->config);
+	quota__after(e);
+	return rc;
 }
 
 QUOTA_API int quota_grant_apply(quota_engine *e, const quota_grant *in, int64_t *generation)
 {
-	quota_grant g;
+	quota__grant_edit ed = {0};
 	int rc;
 	if (!e)
 		return quota__fail(QUOTA_ERR_INVALID, "engine: must not be NULL");
-	if ((rc = quota__copy_in("grant", &g, sizeof g, in, sizeof g)) || (rc = check_grant(&g)))
+	if ((rc = quota__grant_copy(in, &ed.apply)) || (rc = edit_one(e, &ed)))
 		return rc;
-	quota_grant *copy = copy_grant(&g);
-	if (!copy)
-		return quota__fail(QUOTA_ERR_NOMEM, "grant: out of memory");
-
-	pthread_rwlock_wrlock(&e->config);
-	char field[64];
-	for (uint32_t i = 0; i < copy->allowance_count && !rc; i++) {
-		const quota__reg *r = quota__reg_find(e, copy->allowances[i].resource_type);
-		snprintf(field, sizeof field, "grant.allowances[%u].resourceType", i);
-		if (!r)
-			rc = quota__fail(QUOTA_ERR_UNREGISTERED, "%s: %s is not registered", field,
-					 copy->allowances[i].resource_type);
-		else if (!quota__kind_is_ancestor(e, copy->consumer.kind,
-						  r->pub->consumer_type.kind))
-			rc = quota__reg_check_consumer(r, &copy->consumer, "grant.consumerRef");
-		if (!rc)
-			rc = check_for_class(&copy->allowances[i], i, r->pub);
-	}
-	quota__grant *old = rc ? NULL : grant_find(e, copy->ns, copy->name);
-	if (!rc && old && same_grant(old->pub, copy)) {
-		if (generation)
-			*generation = old->pub->generation;
-	} else if (!rc) {
-		copy->generation = old ? old->pub->generation + 1 : 1;
-		rc = grant_change(e, old, copy);
-		if (!rc) {
-			if (generation)
-				*generation = copy->generation;
-			copy = NULL;
-		}
-	}
-	pthread_rwlock_unlock(&e->config);
-	quota__free(copy);
-	quota__after(e);
-	return rc;
+	if (generation)
+		*generation = ed.generation;
+	return QUOTA_OK;
 }
 
 QUOTA_API int quota_grant_delete(quota_engine *e, const char *ns, const char *name)
 {
+	quota__grant_edit ed = {.ns = ns, .name = name};
 	int rc;
 	if (!e)
 		return quota__fail(QUOTA_ERR_INVALID, "engine: must not be NULL");
 	if ((rc = quota__check_text("namespace", ns, 0, QUOTA__NS_MAX)) ||
-	    (rc = quota__check_text("name", name, 1, QUOTA__NAME_MAX)))
+	    (rc = quota__check_text("name", name, 1, QUOTA__NAME_MAX)) || (rc = edit_one(e, &ed)))
 		return rc;
-	pthread_rwlock_wrlock(&e->config);
-	quota__grant *g = grant_find(e, ns, name);
-	if (!g)
-		rc = quota__fail(QUOTA_ERR_NOT_FOUND, "grant %s/%s: not found", quota__str(ns), name);
-	else
-		rc = grant_change(e, g, NULL);
-	pthread_rwlock_unlock(&e->config);
-	quota__after(e);
-	return rc;
+	if (!ed.found)
+		return quota__fail(QUOTA_ERR_NOT_FOUND, "grant %s/%s: not found", quota__str(ns),
+				   name);
+	return QUOTA_OK;
 }
 
 QUOTA_API int quota_grant_get(quota_engine *e, const char *ns, const char *name, quota_grant **out)
@@ -992,6 +1147,7 @@ out:
 static void grant_node_free(quota__node *n)
 {
 	quota__free(((quota__grant *)n)->pub);
+	quota__free(((quota__grant *)n)->owner);
 	quota__free(n);
 }
 

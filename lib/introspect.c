@@ -28,6 +28,17 @@ QUOTA_API size_t quota_type_size(int32_t id)
 	case QUOTA_TYPE_CLAIM_INFO: return sizeof(quota_claim_info);
 	case QUOTA_TYPE_STATS: return sizeof(quota_stats);
 	case QUOTA_TYPE_DENIAL: return sizeof(quota_denial);
+	case QUOTA_TYPE_CONSTRAINT: return sizeof(quota_constraint);
+	case QUOTA_TYPE_TRIGGER_REF: return sizeof(quota_trigger_ref);
+	case QUOTA_TYPE_REQUEST_TEMPLATE: return sizeof(quota_request_template);
+	case QUOTA_TYPE_CLAIM_TEMPLATE: return sizeof(quota_claim_template);
+	case QUOTA_TYPE_CLAIM_POLICY: return sizeof(quota_claim_policy);
+	case QUOTA_TYPE_GRANT_TEMPLATE: return sizeof(quota_grant_template);
+	case QUOTA_TYPE_PARENT_CONTEXT: return sizeof(quota_parent_context);
+	case QUOTA_TYPE_GRANT_POLICY: return sizeof(quota_grant_policy);
+	case QUOTA_TYPE_ADMISSION: return sizeof(quota_admission);
+	case QUOTA_TYPE_ADMISSION_RESULT: return sizeof(quota_admission_result);
+	case QUOTA_TYPE_GRANT_CHANGE: return sizeof(quota_grant_change);
 	default: return 0;
 	}
 }
@@ -43,6 +54,8 @@ QUOTA_API int64_t quota_constant(int32_t id)
 	case QUOTA_CONST_AUDIT_CLAIM_MAX: return QUOTA_AUDIT_CLAIM_MAX;
 	case QUOTA_CONST_PERIOD_MAX: return QUOTA_PERIOD_MAX;
 	case QUOTA_CONST_UNLIMITED: return QUOTA_UNLIMITED;
+	case QUOTA_CONST_MAX_CONSTRAINTS: return QUOTA_MAX_CONSTRAINTS;
+	case QUOTA_CONST_CONSTRAINT_MESSAGE_MAX: return QUOTA_CONSTRAINT_MESSAGE_MAX;
 	default: return INT64_MIN;
 	}
 }

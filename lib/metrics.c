@@ -255,6 +255,19 @@ QUOTA_API int quota_metrics_prometheus(quota_engine *e, char **out, size_t *len)
 	for (size_t i = 0; i < sizeof moves / sizeof moves[0]; i++)
 		quota__text_put(&t, "quota_claim_transitions_total{transition=\"%s\"} %llu\n", moves[i].label,
 		    (unsigned long long)sum[moves[i].c]);
+	quota__text_put(&t, "# HELP quota_admissions_total Policy admissions (not dry runs) by result.\n"
+		"# TYPE quota_admissions_total counter\n");
+	static const struct {
+		int c;
+		const char *label;
+	} admits[] = {{QC_ADMIT_ALLOWED, "allowed"},
+		      {QC_ADMIT_DENIED, "denied"},
+		      {QC_ADMIT_FAILED_CLOSED, "failed_closed"},
+		      {QC_ADMIT_FAILED_OPEN, "failed_open"},
+		      {QC_ADMIT_NO_POLICY, "no_policy"}};
+	for (size_t i = 0; i < sizeof admits / sizeof admits[0]; i++)
+		quota__text_put(&t, "quota_admissions_total{result=\"%s\"} %llu\n", admits[i].label,
+		    (unsigned long long)sum[admits[i].c]);
 	_Static_assert(sizeof gauges / sizeof gauges[0] == G_COUNT, "one name per gauge");
 	int64_t now = quota__now(e);
 	for (int g = 0; g < G_COUNT; g++)

@@ -8,6 +8,7 @@
 #ifndef QUOTA_LIB_PACK_H
 #define QUOTA_LIB_PACK_H
 
+#include <quota/quota.h>
 #include <stddef.h>
 
 typedef struct quota__pack {
@@ -21,6 +22,12 @@ void *quota__pack_take(quota__pack *p, size_t n);
 const char *quota__pack_str(quota__pack *p, const char *s);
 /* A copy of the n bytes at s plus a NUL. */
 const char *quota__pack_strn(quota__pack *p, const char *s, size_t n);
+/* A copy of s, with NULL written as "". */
+const char *quota__pack_text(quota__pack *p, const char *s);
+/* A copy of a ref, its NULL strings written as "". */
+quota_ref quota__pack_ref(quota__pack *p, const quota_ref *r);
+/* A copy of n labels; NULL when n is 0. */
+const quota_label *quota__pack_labels(quota__pack *p, const quota_label *l, uint32_t n);
 /* Allocate the measured block, zeroed, and rewind for the writing pass.
  * Returns -1 when out of memory. */
 int quota__pack_begin_write(quota__pack *p);

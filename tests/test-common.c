@@ -823,6 +823,17 @@ static void test_introspection(void)
 		{QUOTA_TYPE_CLAIM_INFO, sizeof(quota_claim_info)},
 		{QUOTA_TYPE_STATS, sizeof(quota_stats)},
 		{QUOTA_TYPE_DENIAL, sizeof(quota_denial)},
+		{QUOTA_TYPE_CONSTRAINT, sizeof(quota_constraint)},
+		{QUOTA_TYPE_TRIGGER_REF, sizeof(quota_trigger_ref)},
+		{QUOTA_TYPE_REQUEST_TEMPLATE, sizeof(quota_request_template)},
+		{QUOTA_TYPE_CLAIM_TEMPLATE, sizeof(quota_claim_template)},
+		{QUOTA_TYPE_CLAIM_POLICY, sizeof(quota_claim_policy)},
+		{QUOTA_TYPE_GRANT_TEMPLATE, sizeof(quota_grant_template)},
+		{QUOTA_TYPE_PARENT_CONTEXT, sizeof(quota_parent_context)},
+		{QUOTA_TYPE_GRANT_POLICY, sizeof(quota_grant_policy)},
+		{QUOTA_TYPE_ADMISSION, sizeof(quota_admission)},
+		{QUOTA_TYPE_ADMISSION_RESULT, sizeof(quota_admission_result)},
+		{QUOTA_TYPE_GRANT_CHANGE, sizeof(quota_grant_change)},
 	};
 	for (size_t i = 0; i < sizeof types / sizeof types[0]; i++) {
 		CHECK_EQ_INT(types[i].id, (int32_t)i + 1); /* dense, never renumbered */
@@ -838,8 +849,10 @@ static void test_introspection(void)
 	CHECK_EQ_INT(quota_constant(QUOTA_CONST_AUDIT_CLAIM_MAX), QUOTA_AUDIT_CLAIM_MAX);
 	CHECK_EQ_INT(quota_constant(QUOTA_CONST_PERIOD_MAX), QUOTA_PERIOD_MAX);
 	CHECK_EQ_INT(quota_constant(QUOTA_CONST_UNLIMITED), QUOTA_UNLIMITED);
+	CHECK_EQ_INT(quota_constant(QUOTA_CONST_MAX_CONSTRAINTS), QUOTA_MAX_CONSTRAINTS);
+	CHECK_EQ_INT(quota_constant(QUOTA_CONST_CONSTRAINT_MESSAGE_MAX), QUOTA_CONSTRAINT_MESSAGE_MAX);
 	CHECK_EQ_INT(quota_constant(0), INT64_MIN);
-	CHECK_EQ_INT(quota_constant(9), INT64_MIN);
+	CHECK_EQ_INT(quota_constant(11), INT64_MIN);
 }
 
 int main(void)

@@ -68,7 +68,10 @@ QUOTA_API int quota_stats_get(quota_engine *e, quota_stats *out);
  * consumer_name and resource_type, with label values escaped as the format
  * requires. Counters are quota_decisions_total{result=...} (the results add
  * up to all decisions), quota_decisions_warned_total (allowed decisions
- * over a Warn-mode limit) and quota_claim_transitions_total{transition=...}.
+ * over a Warn-mode limit), quota_claim_transitions_total{transition=...}
+ * and quota_admissions_total{result=allowed|denied|failed_closed|
+ * failed_open|no_policy} (policy admissions by outcome, dry runs not
+ * counted; an admission's claim set also counts as one decision).
  * Numbers never depend on the process locale.
  *
  * @param[out] text  NUL-terminated text, one allocation; quota_free().

@@ -19,6 +19,7 @@
 #include "doc.h"
 #include "expr.h"
 #include "template.h"
+#include "policy.h"
 #include "introspect.h"
 
 #endif /* QUOTA_QUOTA_H */

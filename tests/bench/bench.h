@@ -1,6 +1,6 @@
 /*
  * The libquota benchmark: a small harness (harness.c) and the scenarios
- * (raw.c, cases.c, memory.c, pending.c). See doc/performance.md.
+ * (raw.c, cases.c, admit.c, memory.c, pending.c). See doc/performance.md.
  *
  * A scenario sets its state up, then hands the harness one bench_case per
  * (variant, thread count): a run function that performs `ops` operations
