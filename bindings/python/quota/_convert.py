@@ -49,6 +49,14 @@ lib = _lib.lib
 INT64_MIN = -INT64_MAX - 1
 
 
+def utf8(value: str, field: str) -> bytes:
+    """A str as UTF-8 (a lone surrogate cannot be encoded)."""
+    try:
+        return value.encode("utf-8")
+    except UnicodeEncodeError as err:
+        raise InvalidArgument(f"{field}: not encodable as UTF-8 ({err.reason})") from None
+
+
 def text(value: Optional[str], field: str) -> Optional[bytes]:
     """A str as NUL-terminated UTF-8 (None stays NULL)."""
     if value is None:
@@ -57,10 +65,7 @@ def text(value: Optional[str], field: str) -> Optional[bytes]:
         raise TypeError(f"{field}: expected str, got {type(value).__name__}")
     if "\0" in value:
         raise InvalidArgument(f"{field}: contains a NUL character")
-    try:
-        return value.encode("utf-8")
-    except UnicodeEncodeError as err:
-        raise InvalidArgument(f"{field}: not encodable as UTF-8 ({err.reason})") from None
+    return utf8(value, field)
 
 
 def i64(value: Any, field: str) -> int:
