@@ -127,7 +127,8 @@ def read(doc: int) -> Any:
         entries = {}
         for i in range(n.value):
             _check(lib.quota_doc_map_entry(doc, i, byref(key), byref(key_len), byref(item)))
-            entries[string_at(key.value, key_len.value).decode("utf-8")] = read(item.value)  # type: ignore[arg-type]
+            name = string_at(key.value, key_len.value).decode("utf-8")  # type: ignore[arg-type]
+            entries[name] = read(item.value)  # type: ignore[arg-type]
         return entries
     _check(t)
     raise TypeError(f"document type {t} is not known to these bindings")

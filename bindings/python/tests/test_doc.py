@@ -83,7 +83,8 @@ class RoundTrip(unittest.TestCase):
         for v in (INT64_MAX + 1, INT64_MIN - 1, 1 << 100):
             with self.assertRaises(quota.InvalidArgument) as cm:
                 _doc.build({"spec": {"sizes": [1, v]}}, "trigger")
-            self.assertEqual(cm.exception.detail, f"trigger.spec.sizes[1]: {v} is outside the int64 range")
+            want = f"trigger.spec.sizes[1]: {v} is outside the int64 range"
+            self.assertEqual(cm.exception.detail, want)
         self.assertEqual(roundtrip(float(1 << 100)), float(1 << 100))  # say so with a float
 
     def test_nested(self) -> None:
