@@ -12,7 +12,21 @@ import unittest
 import quota
 from quota import Registration, _convert
 
-from .support import ACME, SANITIZED, VCPU, WEB, AllocatorTest, libc
+from .support import (
+    ACME,
+    MILO_GROUP,
+    RESOURCES,
+    SANITIZED,
+    VCPU,
+    WEB,
+    AllocatorTest,
+    libc,
+    my_resource,
+    organization,
+    reference_claim_policy,
+    reference_grant_policy,
+    user_in,
+)
 
 CALLS_PER_ROUND = 23
 TOKENS = "serving.example.com/tokens"
@@ -65,6 +79,55 @@ def one_round(e: quota.Engine, i: int) -> None:
         e.audit()
 
 
+ADMISSION_CALLS_PER_ROUND = 16
+REQUEST_INFO = {"verb": "create", "resource": "myresources", "apiGroup": "myservice.miloapis.com"}
+
+
+def policy_setup(e: quota.Engine) -> None:
+    """The reference policies, a grant policy with a parent context and a
+    fail-open policy that always fails, for Organization acme."""
+    org = quota.KindRef("Organization", MILO_GROUP)
+    e.create_registration(Registration(RESOURCES, org, "Entity"))
+    e.apply_claim_policy(reference_claim_policy())
+    failing = reference_claim_policy(name="z-fails", fail_open=True, constraints=["trigger.nope"])
+    e.apply_claim_policy(failing)
+    parent = quota.ParentContext("Organization", "trigger.metadata.name", MILO_GROUP)
+    e.apply_grant_policy(reference_grant_policy(parent_context=parent))
+    e.sync_grant_policies(organization("acme", "org-acme"), "added")
+
+
+def admission_round(e: quota.Engine, i: int) -> None:
+    """ADMISSION_CALLS_PER_ROUND calls through every path of admit and sync."""
+    name = f"r{i % 7}"
+    r = e.admit(my_resource(name, name), user_in("acme"), REQUEST_INFO)  # allowed, failed open
+    for c in r.claims:
+        e.release(c)
+    e.admit(my_resource(name, name, size="m"), user_in("acme"), dry_run=True)
+    r = e.admit(my_resource(name, name), user_in("acme"), reserve_only=True, ttl_ms=1000)
+    e.commit(r.claims[0])
+    e.release(r.claims[0])  # 5 calls so far
+    e.admit(my_resource(name, name), user_in("globex"))  # denied: no grant for globex
+    e.admit(my_resource(name, name))  # no user: fails closed
+    try:
+        e.admit({"kind": "NoVersion"})  # not decided: no result
+    except quota.InvalidArgument:
+        pass
+    try:
+        e.admit(my_resource(name, name, deep={"a": [1, 2, {"b": object()}]}))  # no document
+    except TypeError:
+        pass
+    e.sync_grant_policies(organization("acme", "org-acme", tier="pro"), "updated")  # 10
+    e.sync_grant_policies(organization("o" + name, name), "added")
+    e.sync_grant_policies(organization("o" + name, name), "deleted")
+    e.get_claim_policy("myservice-resource-quota")
+    e.list_grant_policies()
+    try:
+        e.apply_claim_policy(reference_claim_policy(constraints=["trigger.spec =="]))
+    except quota.ParseError:
+        pass
+    e.apply_grant_policy(reference_grant_policy(disabled=bool(i % 2)))  # 16
+
+
 def rss_bytes() -> int:
     with open("/proc/self/statm") as f:
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
@@ -83,6 +146,20 @@ class ResidentSet(unittest.TestCase):
                 one_round(e, i)
             growth = rss_bytes() - before
         # One leaked result per call would be several megabytes.
+        self.assertLess(growth, 2 * 1024 * 1024, f"grew by {growth} bytes")
+
+    @unittest.skipIf(SANITIZED, "AddressSanitizer's quarantine grows the resident set by design")
+    @unittest.skipUnless(os.path.exists("/proc/self/statm"), "needs /proc")
+    def test_50000_admission_calls_do_not_grow(self) -> None:
+        with quota.Engine(released_retention_ms=0) as e:
+            policy_setup(e)
+            for i in range(300):
+                admission_round(e, i)
+            before = rss_bytes()
+            for i in range(50_000 // ADMISSION_CALLS_PER_ROUND):
+                admission_round(e, i)
+            growth = rss_bytes() - before
+        # one leaked result or document per call would be several megabytes
         self.assertLess(growth, 2 * 1024 * 1024, f"grew by {growth} bytes")
 
 
@@ -123,6 +200,19 @@ class LiveAllocations(AllocatorTest):
         e.open_bucket(ACME, VCPU)
         next(e.buckets())
         e.claims()
+        e.close()
+        self.assertEqual(self.live, set(), "the engine left allocations behind")
+        self.assertEqual(self.foreign, [])
+
+    def test_admissions_and_documents_are_freed_exactly(self) -> None:
+        e = quota.Engine(released_retention_ms=0, on_event=lambda ev: None)
+        policy_setup(e)
+        for i in range(50):
+            admission_round(e, i)
+        held = len(self.live)
+        for i in range(50, 350):
+            admission_round(e, i)
+        self.assertEqual(len(self.live), held, "admissions left memory behind")
         e.close()
         self.assertEqual(self.live, set(), "the engine left allocations behind")
         self.assertEqual(self.foreign, [])
