@@ -8,6 +8,7 @@ import gc
 import os
 import threading
 import unittest
+from typing import Any, Callable
 
 import quota
 from quota import Registration, _convert
@@ -247,3 +248,83 @@ class ConvertedInputs(unittest.TestCase):
         r = c.requests[0]
         dims = [(r.dimensions[i].key, r.dimensions[i].value) for i in range(r.dimension_count)]
         self.assertEqual(dims, [(b"region", b"us"), (b"tier", b"gold")])
+
+
+class AllocationFailures(LiveAllocations):
+    """Each allocation of an admission (documents included) and of a grant
+    policy sync fails in turn: NoMemory, nothing leaked, nothing changed;
+    or the call gets through with the answer it gets without failures."""
+
+    def setUp(self) -> None:
+        self.fail_after = -1  # allocations left before one fails; -1: none fails
+        super().setUp()
+
+    def malloc(self, n: int) -> int:
+        with self.lock:
+            if self.fail_after == 0:
+                return 0
+            if self.fail_after > 0:
+                self.fail_after -= 1
+        return super().malloc(n)
+
+    def sweep(self, call: Any, undo: Any, state: Any) -> int:
+        """call() with the k-th allocation failing, k = 0, 1, ... until it
+        needs fewer; returns how many ended in NoMemory."""
+        want = call()
+        undo(want)
+        held, before = len(self.live), state()
+        failures = 0
+        for k in range(10_000):
+            self.fail_after = k
+            try:
+                got = call()
+            except quota.NoMemory:
+                self.fail_after = -1
+                failures += 1
+                self.assertEqual((len(self.live), state()), (held, before), f"failing {k}")
+                continue
+            left, self.fail_after = self.fail_after, -1
+            self.assertEqual(got, want, f"failing allocation {k}")
+            undo(got)
+            self.assertEqual((len(self.live), state()), (held, before), f"failing {k}")
+            if left > 0:
+                return failures
+        self.fail("the sweep did not end")
+
+    def test_admit(self) -> None:
+        with quota.Engine(released_retention_ms=0) as e:
+            policy_setup(e)
+            e.admit(my_resource("x", "x"), user_in("globex"))  # the audit ring: made now
+
+            def undo(r: quota.AdmissionResult) -> None:
+                for c in r.claims:
+                    e.release(c)
+
+            def nothing(r: quota.AdmissionResult) -> None:
+                pass
+
+            def usage() -> Any:
+                return e.get_bucket(quota.Ref.cluster("Organization", "acme"), RESOURCES)
+
+            def admit(**kw: Any) -> Callable[[], quota.AdmissionResult]:
+                obj = my_resource("f", "f", labels={"a": [1, 2.5, None, True]})
+                return lambda: e.admit(obj, user_in("acme"), REQUEST_INFO, **kw)
+
+            self.assertGreater(self.sweep(admit(), undo, usage), 20)
+            self.assertGreater(self.sweep(admit(dry_run=True), nothing, usage), 20)
+            self.assertGreater(self.sweep(admit(reserve_only=True), undo, usage), 20)
+            denied = lambda: e.admit(my_resource("g", "g"), user_in("globex"))  # noqa: E731
+            self.assertGreater(self.sweep(denied, nothing, usage), 20)
+
+    def test_sync(self) -> None:
+        with quota.Engine(released_retention_ms=0) as e:
+            policy_setup(e)
+            beta = organization("beta", "b", tier="pro")
+
+            def sync() -> list[quota.GrantChange]:
+                return e.sync_grant_policies(beta, "added")
+
+            def undo(changes: Any) -> None:
+                e.sync_grant_policies(beta, "deleted")
+
+            self.assertGreater(self.sweep(sync, undo, e.list_grants), 10)
