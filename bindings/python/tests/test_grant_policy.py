@@ -219,32 +219,35 @@ class Failures(GrantPolicyTest):
     """A sync that fails raises with the C detail, naming the policy, and
     changes nothing."""
 
+    def assert_refused(self, exc: type, detail: str, **kw: Any) -> None:
+        """Adding acme (sync's keywords) raises exc, with detail; no grant changes."""
+        before = self.engine.list_grants()
+        with self.assertRaises(exc) as cm:
+            self.sync(ADDED, **kw)
+        self.assertIs(type(cm.exception), exc)
+        self.assertIn(detail, cm.exception.detail)
+        self.assertEqual(self.engine.list_grants(), before)
+
     def test_ownership_and_conflicts(self) -> None:
         self.engine.apply_grant_policy(reference_grant_policy())
         self.grant(7)  # the host's grant of the name the policy renders
-        with self.assertRaises(quota.Conflict) as cm:
-            self.sync(ADDED)
-        self.assertIn(
-            "grant /acme-myservice-quota exists and was made by the host", cm.exception.detail
+        self.assert_refused(
+            quota.Conflict, "grant /acme-myservice-quota exists and was made by the host"
         )
         self.assertEqual(self.amount("acme-myservice-quota"), 7)
         self.engine.delete_grant("acme-myservice-quota")
         self.sync(ADDED)
         self.assertEqual(self.amount("acme-myservice-quota"), 100)
         # two objects that render one grant: the second is a conflict
-        with self.assertRaises(quota.Conflict) as cm:
-            self.sync(ADDED, uid="u2")
-        self.assertIn("exists and was made for another object", cm.exception.detail)
+        self.assert_refused(quota.Conflict, "exists and was made for another object", uid="u2")
         self.sync(DELETED, uid="u2")  # takes nothing of the first's
         self.assertEqual(self.amount("acme-myservice-quota"), 100)
         self.sync(DELETED)
         # two policies that render one grant for one object
         self.engine.apply_grant_policy(reference_grant_policy(name="another"))
-        with self.assertRaises(quota.Conflict) as cm:
-            self.sync(ADDED)
-        self.assertIn(
+        self.assert_refused(
+            quota.Conflict,
             "policies another and myservice-default-grant both render grant /acme-myservice-quota",
-            cm.exception.detail,
         )
         self.assertEqual(self.engine.list_grants(), [])
 
@@ -275,10 +278,7 @@ class Failures(GrantPolicyTest):
         for policy, exc, detail in cases:
             with self.subTest(detail=detail):
                 self.engine.apply_grant_policy(policy)
-                with self.assertRaises(exc) as cm:
-                    self.sync(ADDED, size="s")
-                self.assertIs(type(cm.exception), exc)
-                self.assertIn(detail, cm.exception.detail)
+                self.assert_refused(exc, detail, size="s")
                 self.assertEqual(self.engine.list_grants(), [])
         # a registration that went away after the policy was applied
         self.engine.delete_grant_policy("zz-broken")
@@ -296,11 +296,9 @@ class Failures(GrantPolicyTest):
             )
         )
         self.engine.delete_registration(gone)
-        with self.assertRaises(quota.Unregistered) as cm:
-            self.sync(ADDED)
-        self.assertIn(
+        self.assert_refused(
+            quota.Unregistered,
             "policy gone: the grant it renders: grant.allowances[0].resourceType",
-            cm.exception.detail,
         )
         self.assertEqual(self.engine.list_grants(), [])
         self.assertEqual(self.sync(DELETED), [])  # the deletion needs no evaluation

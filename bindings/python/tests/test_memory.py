@@ -134,34 +134,26 @@ def rss_bytes() -> int:
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
 
 
+@unittest.skipIf(SANITIZED, "AddressSanitizer's quarantine grows the resident set by design")
+@unittest.skipUnless(os.path.exists("/proc/self/statm"), "needs /proc")
 class ResidentSet(unittest.TestCase):
-    @unittest.skipIf(SANITIZED, "AddressSanitizer's quarantine grows the resident set by design")
-    @unittest.skipUnless(os.path.exists("/proc/self/statm"), "needs /proc")
-    def test_100000_calls_do_not_grow(self) -> None:
+    def assert_flat(self, prepare: Any, round: Any, calls: int, per_round: int) -> None:
         with quota.Engine(released_retention_ms=0) as e:
-            setup(e)
-            for i in range(500):
-                one_round(e, i)
+            prepare(e)
+            for i in range(300):
+                round(e, i)
             before = rss_bytes()
-            for i in range(100_000 // CALLS_PER_ROUND):
-                one_round(e, i)
+            for i in range(calls // per_round):
+                round(e, i)
             growth = rss_bytes() - before
-        # One leaked result per call would be several megabytes.
+        # One leaked result (or document) per call would be several megabytes.
         self.assertLess(growth, 2 * 1024 * 1024, f"grew by {growth} bytes")
 
-    @unittest.skipIf(SANITIZED, "AddressSanitizer's quarantine grows the resident set by design")
-    @unittest.skipUnless(os.path.exists("/proc/self/statm"), "needs /proc")
+    def test_100000_calls_do_not_grow(self) -> None:
+        self.assert_flat(setup, one_round, 100_000, CALLS_PER_ROUND)
+
     def test_50000_admission_calls_do_not_grow(self) -> None:
-        with quota.Engine(released_retention_ms=0) as e:
-            policy_setup(e)
-            for i in range(300):
-                admission_round(e, i)
-            before = rss_bytes()
-            for i in range(50_000 // ADMISSION_CALLS_PER_ROUND):
-                admission_round(e, i)
-            growth = rss_bytes() - before
-        # one leaked result or document per call would be several megabytes
-        self.assertLess(growth, 2 * 1024 * 1024, f"grew by {growth} bytes")
+        self.assert_flat(policy_setup, admission_round, 50_000, ADMISSION_CALLS_PER_ROUND)
 
 
 class LiveAllocations(AllocatorTest):
@@ -188,35 +180,33 @@ class LiveAllocations(AllocatorTest):
                 return
         libc.free(p)
 
-    def test_results_are_freed_exactly(self) -> None:
+    def rounds(self, prepare: Any, round: Any, n: int) -> quota.Engine:
+        """An engine on which n rounds, after 50 to warm up, hold no more blocks."""
         e = quota.Engine(released_retention_ms=0, on_event=lambda ev: None)
-        setup(e)
+        prepare(e)
         for i in range(50):
-            one_round(e, i)
+            round(e, i)
         held = len(self.live)
-        for i in range(50, 550):
-            one_round(e, i)
+        for i in range(50, 50 + n):
+            round(e, i)
         self.assertEqual(len(self.live), held, "calls returned memory that was not freed")
-        # Handles and iterators left open are freed by the engine's close.
-        e.open_bucket(ACME, VCPU)
-        next(e.buckets())
-        e.claims()
+        return e
+
+    def assert_all_freed(self, e: quota.Engine) -> None:
         e.close()
         self.assertEqual(self.live, set(), "the engine left allocations behind")
         self.assertEqual(self.foreign, [])
 
+    def test_results_are_freed_exactly(self) -> None:
+        e = self.rounds(setup, one_round, 500)
+        # Handles and iterators left open are freed by the engine's close.
+        e.open_bucket(ACME, VCPU)
+        next(e.buckets())
+        e.claims()
+        self.assert_all_freed(e)
+
     def test_admissions_and_documents_are_freed_exactly(self) -> None:
-        e = quota.Engine(released_retention_ms=0, on_event=lambda ev: None)
-        policy_setup(e)
-        for i in range(50):
-            admission_round(e, i)
-        held = len(self.live)
-        for i in range(50, 350):
-            admission_round(e, i)
-        self.assertEqual(len(self.live), held, "admissions left memory behind")
-        e.close()
-        self.assertEqual(self.live, set(), "the engine left allocations behind")
-        self.assertEqual(self.foreign, [])
+        self.assert_all_freed(self.rounds(policy_setup, admission_round, 300))
 
 
 class ConvertedInputs(unittest.TestCase):

@@ -425,27 +425,23 @@ class Refusals(PolicyTest):
     """Each refused apply raises the exception of its C code with the C
     detail, and leaves the applied policy as it was (generation 1)."""
 
-    def test_claim_policy_checks(self) -> None:
-        ok = reference_claim_policy()
-        self.engine.apply_claim_policy(ok)
-        for i, (change, exc, field) in enumerate(CLAIM_CASES):
+    def check(self, ok: Any, cases: Any, apply: Any, get: Any) -> None:
+        apply(ok)
+        for i, (change, exc, field) in enumerate(cases):
             with self.subTest(case=i, field=field):
                 with self.assertRaises(exc) as cm:
-                    self.engine.apply_claim_policy(change(ok))
+                    apply(change(ok))
                 self.assertIs(type(cm.exception), exc)
                 self.assertIn(field, cm.exception.detail)
-                self.assertEqual(self.engine.get_claim_policy(ok.name), applied(ok))
+                self.assertEqual(get(ok.name), applied(ok))
+
+    def test_claim_policy_checks(self) -> None:
+        e = self.engine
+        self.check(reference_claim_policy(), CLAIM_CASES, e.apply_claim_policy, e.get_claim_policy)
 
     def test_grant_policy_checks(self) -> None:
-        ok = reference_grant_policy()
-        self.engine.apply_grant_policy(ok)
-        for i, (change, exc, field) in enumerate(GRANT_CASES):
-            with self.subTest(case=i, field=field):
-                with self.assertRaises(exc) as cm:
-                    self.engine.apply_grant_policy(change(ok))
-                self.assertIs(type(cm.exception), exc)
-                self.assertIn(field, cm.exception.detail)
-                self.assertEqual(self.engine.get_grant_policy(ok.name), applied(ok))
+        e = self.engine
+        self.check(reference_grant_policy(), GRANT_CASES, e.apply_grant_policy, e.get_grant_policy)
 
     def test_refused_before_the_library(self) -> None:
         """What ctypes would pass wrong: a NUL cuts a C string, a big int wraps."""
