@@ -137,14 +137,14 @@ def rss_bytes() -> int:
 @unittest.skipIf(SANITIZED, "AddressSanitizer's quarantine grows the resident set by design")
 @unittest.skipUnless(os.path.exists("/proc/self/statm"), "needs /proc")
 class ResidentSet(unittest.TestCase):
-    def assert_flat(self, prepare: Any, round: Any, calls: int, per_round: int) -> None:
+    def assert_flat(self, prepare: Any, step: Any, calls: int, per_step: int) -> None:
         with quota.Engine(released_retention_ms=0) as e:
             prepare(e)
             for i in range(300):
-                round(e, i)
+                step(e, i)
             before = rss_bytes()
-            for i in range(calls // per_round):
-                round(e, i)
+            for i in range(calls // per_step):
+                step(e, i)
             growth = rss_bytes() - before
         # One leaked result (or document) per call would be several megabytes.
         self.assertLess(growth, 2 * 1024 * 1024, f"grew by {growth} bytes")
@@ -180,15 +180,15 @@ class LiveAllocations(AllocatorTest):
                 return
         libc.free(p)
 
-    def rounds(self, prepare: Any, round: Any, n: int) -> quota.Engine:
+    def rounds(self, prepare: Any, step: Any, n: int) -> quota.Engine:
         """An engine on which n rounds, after 50 to warm up, hold no more blocks."""
         e = quota.Engine(released_retention_ms=0, on_event=lambda ev: None)
         prepare(e)
         for i in range(50):
-            round(e, i)
+            step(e, i)
         held = len(self.live)
         for i in range(50, 50 + n):
-            round(e, i)
+            step(e, i)
         self.assertEqual(len(self.live), held, "calls returned memory that was not freed")
         return e
 
