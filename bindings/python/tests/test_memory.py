@@ -156,7 +156,7 @@ class ResidentSet(unittest.TestCase):
         self.assert_flat(policy_setup, admission_round, 50_000, ADMISSION_CALLS_PER_ROUND)
 
 
-class LiveAllocations(AllocatorTest):
+class CountingAllocator(AllocatorTest):
     """Counts the blocks the library holds, exactly."""
 
     def setUp(self) -> None:
@@ -180,6 +180,8 @@ class LiveAllocations(AllocatorTest):
                 return
         libc.free(p)
 
+
+class LiveAllocations(CountingAllocator):
     def rounds(self, prepare: Any, step: Any, n: int) -> quota.Engine:
         """An engine on which n rounds, after 50 to warm up, hold no more blocks."""
         e = quota.Engine(released_retention_ms=0, on_event=lambda ev: None)
@@ -240,7 +242,7 @@ class ConvertedInputs(unittest.TestCase):
         self.assertEqual(dims, [(b"region", b"us"), (b"tier", b"gold")])
 
 
-class AllocationFailures(LiveAllocations):
+class AllocationFailures(CountingAllocator):
     """Each allocation of an admission (documents included) and of a grant
     policy sync fails in turn: NoMemory, nothing leaked, nothing changed;
     or the call gets through with the answer it gets without failures."""
