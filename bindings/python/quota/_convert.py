@@ -10,11 +10,25 @@ from __future__ import annotations
 
 import functools
 import operator
-from ctypes import byref, c_char_p, sizeof
+from ctypes import byref, c_char_p, pointer, sizeof
 from typing import Any, Mapping, Optional, Sequence
 
 from . import _lib
 from .errors import InvalidArgument
+from .policy import (
+    AdmissionResult,
+    AdmitOutcome,
+    ClaimPolicy,
+    ClaimTemplate,
+    Constraint,
+    GrantChange,
+    GrantPolicy,
+    GrantTemplate,
+    ParentContext,
+    PolicyFlag,
+    RequestTemplate,
+    TriggerRef,
+)
 from .types import (
     INT64_MAX,
     Allocation,
@@ -49,6 +63,14 @@ lib = _lib.lib
 INT64_MIN = -INT64_MAX - 1
 
 
+def utf8(value: str, field: str) -> bytes:
+    """A str as UTF-8 (a lone surrogate cannot be encoded)."""
+    try:
+        return value.encode("utf-8")
+    except UnicodeEncodeError as err:
+        raise InvalidArgument(f"{field}: not encodable as UTF-8 ({err.reason})") from None
+
+
 def text(value: Optional[str], field: str) -> Optional[bytes]:
     """A str as NUL-terminated UTF-8 (None stays NULL)."""
     if value is None:
@@ -57,10 +79,7 @@ def text(value: Optional[str], field: str) -> Optional[bytes]:
         raise TypeError(f"{field}: expected str, got {type(value).__name__}")
     if "\0" in value:
         raise InvalidArgument(f"{field}: contains a NUL character")
-    try:
-        return value.encode("utf-8")
-    except UnicodeEncodeError as err:
-        raise InvalidArgument(f"{field}: not encodable as UTF-8 ({err.reason})") from None
+    return utf8(value, field)
 
 
 def i64(value: Any, field: str) -> int:
@@ -97,6 +116,13 @@ _INIT = {
     _lib.Claim: "quota_claim_init",
     _lib.Stats: "quota_stats_init",
     _lib.Allocator: "quota_allocator_init",
+    _lib.Constraint: "quota_constraint_init",
+    _lib.RequestTemplate: "quota_request_template_init",
+    _lib.ClaimTemplate: "quota_claim_template_init",
+    _lib.ClaimPolicy: "quota_claim_policy_init",
+    _lib.GrantTemplate: "quota_grant_template_init",
+    _lib.GrantPolicy: "quota_grant_policy_init",
+    _lib.Admission: "quota_admission_init",
 }
 
 
@@ -200,17 +226,23 @@ def _fill_allowance(c: _lib.Allowance, a: Allowance) -> None:
     c.bucket_count = len(a.buckets)
 
 
-def c_grant(g: Grant) -> _lib.Grant:
-    c = init(_lib.Grant)
+def _fill_grant(c: Any, g: Any) -> None:
+    """A quota_grant or quota_grant_template from a Grant or GrantTemplate."""
     c.ns = text(g.ns, "ns")
     c.name = text(g.name, "name")
     c.consumer = c_ref(g.consumer, "consumer")
     c.allowances = array(_lib.Allowance, g.allowances, _fill_allowance)
     c.allowance_count = len(g.allowances)
+
+
+def c_grant(g: Grant) -> _lib.Grant:
+    c = init(_lib.Grant)
+    _fill_grant(c, g)
     return c
 
 
-def _fill_request(c: _lib.Request, r: Request) -> None:
+def _fill_request(c: Any, r: Any) -> None:
+    """A quota_request or quota_request_template from a Request or RequestTemplate."""
     c.resource_type = text(r.resource_type, "resource_type")
     c.amount = i64(r.amount, "amount")
     c.dimensions = labels(r.dimensions, "dimensions")
@@ -233,6 +265,54 @@ def c_claim(cl: Claim) -> _lib.Claim:
     c.flags = int(cl.flags)
     c.ttl_ms = i64(cl.ttl_ms, "ttl_ms")
     c.queue_timeout_ms = i64(cl.queue_timeout_ms, "queue_timeout_ms")
+    return c
+
+
+def _fill_constraint(c: _lib.Constraint, x: Constraint) -> None:
+    c.expression = text(x.expression, "constraints[].expression")
+    c.message = text(x.message or None, "constraints[].message")
+
+
+def _fill_policy(c: Any, p: Any) -> None:
+    """What claim and grant policies share: name, trigger, constraints, flags."""
+    c.name = text(p.name, "name")
+    c.trigger.api_version = text(p.trigger.api_version, "trigger.api_version")
+    c.trigger.kind = text(p.trigger.kind, "trigger.kind")
+    c.constraints = array(_lib.Constraint, p.constraints, _fill_constraint)
+    c.constraint_count = len(p.constraints)
+    c.flags = int(p.flags)
+
+
+def c_claim_policy(p: ClaimPolicy) -> _lib.ClaimPolicy:
+    c = init(_lib.ClaimPolicy)
+    _fill_policy(c, p)
+    t = init(_lib.ClaimTemplate)
+    tt = p.claim
+    t.name = text(tt.name, "claim.name")
+    t.generate_name = text(tt.generate_name, "claim.generate_name")
+    t.ns = text(tt.ns, "claim.ns")
+    t.consumer = c_ref(tt.consumer, "claim.consumer")
+    if tt.resource is not None:
+        t.resource = c_ref(tt.resource, "claim.resource")
+    t.requests = array(_lib.RequestTemplate, tt.requests, _fill_request)
+    t.request_count = len(tt.requests)
+    c.claim = pointer(t)
+    return c
+
+
+def c_grant_policy(p: GrantPolicy) -> _lib.GrantPolicy:
+    c = init(_lib.GrantPolicy)
+    _fill_policy(c, p)
+    t = init(_lib.GrantTemplate)
+    _fill_grant(t, p.grant)
+    c.grant = pointer(t)
+    pc = p.parent_context
+    if pc is not None:
+        c.parent_context.api_group = text(pc.api_group, "parent_context.api_group")
+        c.parent_context.kind = text(pc.kind, "parent_context.kind")
+        c.parent_context.name_expression = text(
+            pc.name_expression, "parent_context.name_expression"
+        )
     return c
 
 
@@ -287,6 +367,10 @@ def _requirement(c: _lib.SelectorRequirement) -> SelectorRequirement:
     return SelectorRequirement(s(c.key), enum_value(SelectorOp, c.op), values)
 
 
+def _labels(items: Any, count: int) -> dict[str, str]:
+    return {s(items[k].key): s(items[k].value) for k in range(count)}
+
+
 def _grant_bucket(c: _lib.GrantBucket) -> GrantBucket:
     return GrantBucket(
         c.amount,
@@ -294,18 +378,23 @@ def _grant_bucket(c: _lib.GrantBucket) -> GrantBucket:
         c.burst,
         enum_value(Window, c.window),
         enum_value(ViolationAction, c.violation_action),
-        {s(c.match_labels[k].key): s(c.match_labels[k].value) for k in range(c.match_label_count)},
+        _labels(c.match_labels, c.match_label_count),
         tuple(_requirement(c.match_expressions[k]) for k in range(c.match_expression_count)),
     )
 
 
-def grant(c: _lib.Grant) -> Grant:
+def _allowances(c: Any) -> tuple[Allowance, ...]:
+    """The allowances of a quota_grant or quota_grant_template."""
     allowances = []
     for i in range(c.allowance_count):
         a = c.allowances[i]
         buckets = tuple(_grant_bucket(a.buckets[j]) for j in range(a.bucket_count))
         allowances.append(Allowance(s(a.resource_type), buckets))
-    return Grant(s(c.name), ref(c.consumer), tuple(allowances), opt(c.ns), c.generation)
+    return tuple(allowances)
+
+
+def grant(c: _lib.Grant) -> Grant:
+    return Grant(s(c.name), ref(c.consumer), _allowances(c), opt(c.ns), c.generation)
 
 
 def _rate(c: _lib.RateInfo) -> RateInfo:
@@ -348,6 +437,100 @@ def bucket(c: _lib.BucketInfo) -> BucketInfo:
     )
 
 
+def _optional_ref(c: _lib.Ref) -> Optional[Ref]:
+    """A Ref, or None for an unset one (no kind)."""
+    return ref(c) if c.kind else None
+
+
+def _requests(c: Any, kind: Any) -> tuple[Any, ...]:
+    """The requests of a quota_claim or quota_claim_template, as kind."""
+    return tuple(
+        kind(s(r.resource_type), r.amount, _labels(r.dimensions, r.dimension_count))
+        for r in (c.requests[i] for i in range(c.request_count))
+    )
+
+
+def claim(c: _lib.Claim) -> Claim:
+    return Claim(
+        s(c.name),
+        ref(c.consumer),
+        _requests(c, Request),
+        opt(c.ns),
+        _optional_ref(c.resource),
+        ClaimFlag(c.flags),
+        c.ttl_ms,
+        c.queue_timeout_ms,
+    )
+
+
+def _trigger(c: _lib.TriggerRef) -> TriggerRef:
+    return TriggerRef(s(c.api_version), s(c.kind))
+
+
+def _constraints(c: Any) -> tuple[Constraint, ...]:
+    return tuple(
+        Constraint(s(x.expression), s(x.message))
+        for x in (c.constraints[i] for i in range(c.constraint_count))
+    )
+
+
+def claim_policy(c: _lib.ClaimPolicy) -> ClaimPolicy:
+    t = c.claim.contents
+    template = ClaimTemplate(
+        ref(t.consumer),
+        _requests(t, RequestTemplate),
+        opt(t.name),
+        opt(t.generate_name),
+        opt(t.ns),
+        _optional_ref(t.resource),
+    )
+    return ClaimPolicy(
+        s(c.name),
+        _trigger(c.trigger),
+        template,
+        _constraints(c),
+        bool(c.flags & PolicyFlag.DISABLED),
+        bool(c.flags & PolicyFlag.FAIL_OPEN),
+        c.generation,
+    )
+
+
+def grant_policy(c: _lib.GrantPolicy) -> GrantPolicy:
+    t = c.grant.contents
+    pc = c.parent_context
+    parent = None
+    if pc.kind:
+        parent = ParentContext(s(pc.kind), s(pc.name_expression), opt(pc.api_group))
+    return GrantPolicy(
+        s(c.name),
+        _trigger(c.trigger),
+        GrantTemplate(s(t.name), ref(t.consumer), _allowances(t), opt(t.ns)),
+        _constraints(c),
+        parent,
+        bool(c.flags & PolicyFlag.DISABLED),
+        c.generation,
+    )
+
+
+def admission_result(c: _lib.AdmissionResult, code: int) -> AdmissionResult:
+    return AdmissionResult(
+        bool(c.allowed),
+        enum_value(AdmitOutcome, c.outcome),
+        s(c.message),
+        s(c.policy),
+        answer(c.answer),
+        tuple(claim(c.claims[i].contents) for i in range(c.claim_count)),
+        code,
+    )
+
+
+def grant_change(c: _lib.GrantChange) -> GrantChange:
+    parent = None
+    if c.parent_kind:
+        parent = Ref(s(c.parent_kind), None, s(c.parent_name), opt(c.parent_api_group))
+    return GrantChange(s(c.policy), s(c.name), opt(c.ns), bool(c.removed), c.generation, parent)
+
+
 def claim_info(c: _lib.ClaimInfo) -> ClaimInfo:
     allocations = []
     for i in range(c.allocation_count):
@@ -357,7 +540,7 @@ def claim_info(c: _lib.ClaimInfo) -> ClaimInfo:
         opt(c.ns),
         s(c.name),
         ref(c.consumer),
-        ref(c.resource) if c.resource.kind else None,
+        _optional_ref(c.resource),
         enum_value(ClaimState, c.state),
         ClaimFlag(c.flags),
         c.created_ns,

@@ -17,6 +17,7 @@ from ctypes import (
     Structure,
     c_char,
     c_char_p,
+    c_double,
     c_int,
     c_int32,
     c_int64,
@@ -321,6 +322,123 @@ class Denial(Structure):
     ]
 
 
+class Constraint(Structure):
+    _fields_ = [("size", c_size_t), ("expression", c_char_p), ("message", c_char_p)]
+
+
+class TriggerRef(Structure):
+    _fields_ = [("api_version", c_char_p), ("kind", c_char_p)]
+
+
+class RequestTemplate(Structure):
+    _fields_ = [
+        ("size", c_size_t),
+        ("resource_type", c_char_p),
+        ("amount", c_int64),
+        ("dimensions", POINTER(Label)),
+        ("dimension_count", c_uint32),
+        ("reserved_flags", c_uint32),
+    ]
+
+
+class ClaimTemplate(Structure):
+    _fields_ = [
+        ("size", c_size_t),
+        ("name", c_char_p),
+        ("generate_name", c_char_p),
+        ("ns", c_char_p),
+        ("consumer", Ref),
+        ("resource", Ref),
+        ("requests", POINTER(RequestTemplate)),
+        ("request_count", c_uint32),
+        ("reserved_flags", c_uint32),
+    ]
+
+
+class ClaimPolicy(Structure):
+    _fields_ = [
+        ("size", c_size_t),
+        ("name", c_char_p),
+        ("trigger", TriggerRef),
+        ("constraints", POINTER(Constraint)),
+        ("constraint_count", c_uint32),
+        ("flags", c_uint32),
+        ("claim", POINTER(ClaimTemplate)),
+        ("generation", c_int64),
+    ]
+
+
+class GrantTemplate(Structure):
+    _fields_ = [
+        ("size", c_size_t),
+        ("name", c_char_p),
+        ("ns", c_char_p),
+        ("consumer", Ref),
+        ("allowances", POINTER(Allowance)),
+        ("allowance_count", c_uint32),
+        ("reserved_flags", c_uint32),
+    ]
+
+
+class ParentContext(Structure):
+    _fields_ = [("api_group", c_char_p), ("kind", c_char_p), ("name_expression", c_char_p)]
+
+
+class GrantPolicy(Structure):
+    _fields_ = [
+        ("size", c_size_t),
+        ("name", c_char_p),
+        ("trigger", TriggerRef),
+        ("constraints", POINTER(Constraint)),
+        ("constraint_count", c_uint32),
+        ("flags", c_uint32),
+        ("grant", POINTER(GrantTemplate)),
+        ("parent_context", ParentContext),
+        ("generation", c_int64),
+    ]
+
+
+class Admission(Structure):
+    _fields_ = [
+        ("size", c_size_t),
+        ("trigger", c_void_p),  # const quota_doc *
+        ("user", c_void_p),
+        ("request_info", c_void_p),
+        ("flags", c_uint32),
+        ("reserved_flags", c_uint32),
+        ("ttl_ms", c_int64),
+    ]
+
+
+class AdmissionResult(Structure):
+    _fields_ = [
+        ("size", c_size_t),
+        ("allowed", c_int32),
+        ("outcome", c_int32),
+        ("message", c_char_p),
+        ("policy", c_char_p),
+        ("answer", Answer),
+        ("claim_count", c_uint32),
+        ("reserved0", c_uint32),
+        ("claims", POINTER(POINTER(Claim))),
+    ]
+
+
+class GrantChange(Structure):
+    _fields_ = [
+        ("size", c_size_t),
+        ("policy", c_char_p),
+        ("ns", c_char_p),
+        ("name", c_char_p),
+        ("removed", c_int32),
+        ("reserved0", c_int32),
+        ("generation", c_int64),
+        ("parent_kind", c_char_p),
+        ("parent_api_group", c_char_p),
+        ("parent_name", c_char_p),
+    ]
+
+
 def _p(t):
     return POINTER(t)
 
@@ -329,8 +447,10 @@ _pp = POINTER(c_void_p)
 _e = c_void_p  # quota_engine *
 _ref = _p(Ref)
 _str = c_char_p
+_doc = c_void_p  # quota_doc *
 
-# name: (restype, argtypes). Every function of lib/libquota.map.
+# name: (restype, argtypes). Every function of lib/libquota.map but those of
+# expr.h and template.h and quota_engine_next_deadline, which have no binding yet.
 _PROTOTYPES = {
     "quota_strerror": (c_char_p, [c_int]),
     "quota_last_error": (c_char_p, []),
@@ -395,6 +515,51 @@ _PROTOTYPES = {
     "quota_stats_get": (c_int, [_e, _p(Stats)]),
     "quota_metrics_prometheus": (c_int, [_e, _p(c_void_p), _p(c_size_t)]),
     "quota_audit_list": (c_int, [_e, _p(_p(_p(Denial))), _p(c_size_t)]),
+    # documents (doc.h); strings go by pointer and length, never as c_char_p results
+    "quota_doc_new_null": (c_int, [_pp]),
+    "quota_doc_new_bool": (c_int, [c_int32, _pp]),
+    "quota_doc_new_int": (c_int, [c_int64, _pp]),
+    "quota_doc_new_double": (c_int, [c_double, _pp]),
+    "quota_doc_new_string": (c_int, [c_char_p, c_size_t, _pp]),
+    "quota_doc_new_list": (c_int, [_pp]),
+    "quota_doc_new_map": (c_int, [_pp]),
+    "quota_doc_list_append": (c_int, [_doc, _doc]),
+    "quota_doc_map_set": (c_int, [_doc, c_char_p, c_size_t, _doc]),
+    "quota_doc_ref": (_doc, [_doc]),
+    "quota_doc_unref": (None, [_doc]),
+    "quota_doc_get_type": (c_int, [_doc]),
+    "quota_doc_get_bool": (c_int, [_doc, _p(c_int32)]),
+    "quota_doc_get_int": (c_int, [_doc, _p(c_int64)]),
+    "quota_doc_get_double": (c_int, [_doc, _p(c_double)]),
+    "quota_doc_get_string": (c_int, [_doc, _pp, _p(c_size_t)]),
+    "quota_doc_list_size": (c_int, [_doc, _p(c_size_t)]),
+    "quota_doc_list_at": (c_int, [_doc, c_size_t, _pp]),
+    "quota_doc_map_size": (c_int, [_doc, _p(c_size_t)]),
+    "quota_doc_map_get": (c_int, [_doc, c_char_p, c_size_t, _pp]),
+    "quota_doc_map_entry": (c_int, [_doc, c_size_t, _pp, _p(c_size_t), _pp]),
+    "quota_doc_parse_json": (c_int, [c_char_p, c_size_t, _pp]),
+    "quota_doc_to_json": (c_int, [_doc, _pp, _p(c_size_t)]),
+    # policies, admission and grant provisioning (policy.h)
+    "quota_constraint_init": (c_int, [_p(Constraint), c_size_t]),
+    "quota_request_template_init": (c_int, [_p(RequestTemplate), c_size_t]),
+    "quota_claim_template_init": (c_int, [_p(ClaimTemplate), c_size_t]),
+    "quota_claim_policy_init": (c_int, [_p(ClaimPolicy), c_size_t]),
+    "quota_grant_template_init": (c_int, [_p(GrantTemplate), c_size_t]),
+    "quota_grant_policy_init": (c_int, [_p(GrantPolicy), c_size_t]),
+    "quota_claim_policy_apply": (c_int, [_e, _p(ClaimPolicy), _p(c_int64)]),
+    "quota_claim_policy_delete": (c_int, [_e, _str]),
+    "quota_claim_policy_get": (c_int, [_e, _str, _p(_p(ClaimPolicy))]),
+    "quota_claim_policy_list": (c_int, [_e, _p(_p(_p(ClaimPolicy))), _p(c_size_t)]),
+    "quota_grant_policy_apply": (c_int, [_e, _p(GrantPolicy), _p(c_int64)]),
+    "quota_grant_policy_delete": (c_int, [_e, _str]),
+    "quota_grant_policy_get": (c_int, [_e, _str, _p(_p(GrantPolicy))]),
+    "quota_grant_policy_list": (c_int, [_e, _p(_p(_p(GrantPolicy))), _p(c_size_t)]),
+    "quota_admission_init": (c_int, [_p(Admission), c_size_t]),
+    "quota_admit": (c_int, [_e, _p(Admission), _p(_p(AdmissionResult))]),
+    "quota_grant_policies_sync": (
+        c_int,
+        [_e, _doc, c_int32, _p(_p(_p(GrantChange))), _p(c_size_t)],
+    ),
 }
 
 SONAME = "libquota.so.1"
@@ -455,7 +620,9 @@ def _check_version(lib: ctypes.CDLL, path: str) -> None:
 #: The mirrors in quota_type_id order (include/quota/introspect.h).
 _MIRRORS = (Ref, KindRef, Allocator, EngineOptions, Event, Registration, Label,
             SelectorRequirement, GrantBucket, Allowance, Grant, Answer, GrantRef, RateInfo,
-            BucketInfo, Request, Claim, Allocation, ClaimInfo, Stats, Denial)
+            BucketInfo, Request, Claim, Allocation, ClaimInfo, Stats, Denial, Constraint,
+            TriggerRef, RequestTemplate, ClaimTemplate, ClaimPolicy, GrantTemplate,
+            ParentContext, GrantPolicy, Admission, AdmissionResult, GrantChange)
 
 
 def _check_layouts(lib: ctypes.CDLL, path: str) -> None:

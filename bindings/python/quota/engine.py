@@ -25,8 +25,26 @@ from typing import Any, Callable, Deque, Generic, Iterator, Mapping, Optional, S
 
 from . import _convert as cv
 from . import _lib
+from ._doc import Documents
 from ._events import ERRORS_KEPT, EventPump, clock_callback, log
-from .errors import ITER_DONE, InvalidArgument, WrongState, error_for, last_error, raise_for
+from .errors import (
+    ITER_DONE,
+    InternalError,
+    InvalidArgument,
+    WrongState,
+    error_for,
+    last_error,
+    raise_for,
+)
+from .policy import (
+    AdmissionResult,
+    AdmitFlag,
+    ClaimPolicy,
+    GrantChange,
+    GrantPolicy,
+    TriggerEvent,
+    trigger_event,
+)
 from .types import (
     Answer,
     BucketInfo,
@@ -245,8 +263,7 @@ class Engine:
         out = POINTER(POINTER(struct))()
         n = c_size_t()
         rc = fn(self._ptr(), *args, byref(out), byref(n))
-        if rc:
-            raise_for(rc)
+        self._done(rc)
         try:
             return [convert(out[i].contents) for i in range(n.value)]
         finally:
@@ -302,13 +319,17 @@ class Engine:
 
     # --- grants -----------------------------------------------------------
 
+    def _apply(self, fn: Any, c_struct: Any) -> int:
+        """Create or replace an object; its generation."""
+        gen = c_int64()
+        self._done(fn(self._ptr(), byref(c_struct), byref(gen)))
+        return gen.value
+
     def apply_grant(self, grant: Union[Grant, Mapping[str, Any]]) -> int:
         """Create or replace a grant; returns its generation."""
         if not isinstance(grant, Grant):
             grant = Grant.from_dict(grant)
-        gen = c_int64()
-        self._done(lib.quota_grant_apply(self._ptr(), byref(cv.c_grant(grant)), byref(gen)))
-        return gen.value
+        return self._apply(lib.quota_grant_apply, cv.c_grant(grant))
 
     def delete_grant(self, name: str, ns: Optional[str] = None) -> None:
         rc = lib.quota_grant_delete(self._ptr(), cv.text(ns, "ns"), cv.text(name, "name"))
@@ -520,6 +541,124 @@ class Engine:
         if rc:
             raise_for(rc)
         return ClaimIterator(self, self._adopt(out.value, lib.quota_claim_iter_free))
+
+    # --- policies ---------------------------------------------------------
+
+    def apply_claim_policy(self, policy: Union[ClaimPolicy, Mapping[str, Any]]) -> int:
+        """Create or replace a claim policy (a ClaimPolicy, or a Milo
+        ClaimCreationPolicy dict); returns its generation. Everything is
+        checked first and a refused policy changes nothing: InvalidArgument,
+        ParseError (an expression or template does not compile),
+        Unregistered, NotAllowed, with the field in ``detail``."""
+        if not isinstance(policy, ClaimPolicy):
+            policy = ClaimPolicy.from_dict(policy)
+        return self._apply(lib.quota_claim_policy_apply, cv.c_claim_policy(policy))
+
+    def delete_claim_policy(self, name: str) -> None:
+        """Delete a claim policy (NotFound if there is none); its claims stay."""
+        self._done(lib.quota_claim_policy_delete(self._ptr(), cv.text(name, "name")))
+
+    def get_claim_policy(self, name: str) -> ClaimPolicy:
+        return self._get(
+            lib.quota_claim_policy_get, _lib.ClaimPolicy, cv.claim_policy, cv.text(name, "name")
+        )
+
+    def list_claim_policies(self) -> list[ClaimPolicy]:
+        """Every claim policy, sorted by name."""
+        return self._list(lib.quota_claim_policy_list, _lib.ClaimPolicy, cv.claim_policy)
+
+    def apply_grant_policy(self, policy: Union[GrantPolicy, Mapping[str, Any]]) -> int:
+        """Create or replace a grant policy (a GrantPolicy, or a Milo
+        GrantCreationPolicy dict); returns its generation. Checked as
+        apply_claim_policy, and its allowances as apply_grant's (also
+        Overflow). Grants already made change at their trigger's next sync."""
+        if not isinstance(policy, GrantPolicy):
+            policy = GrantPolicy.from_dict(policy)
+        return self._apply(lib.quota_grant_policy_apply, cv.c_grant_policy(policy))
+
+    def delete_grant_policy(self, name: str) -> None:
+        """Delete a grant policy (NotFound if there is none); the grants it
+        made stay until their trigger is deleted."""
+        self._done(lib.quota_grant_policy_delete(self._ptr(), cv.text(name, "name")))
+
+    def get_grant_policy(self, name: str) -> GrantPolicy:
+        return self._get(
+            lib.quota_grant_policy_get, _lib.GrantPolicy, cv.grant_policy, cv.text(name, "name")
+        )
+
+    def list_grant_policies(self) -> list[GrantPolicy]:
+        """Every grant policy, sorted by name."""
+        return self._list(lib.quota_grant_policy_list, _lib.GrantPolicy, cv.grant_policy)
+
+    def admit(
+        self,
+        trigger: Mapping[str, Any],
+        user: Optional[Mapping[str, Any]] = None,
+        request_info: Optional[Mapping[str, Any]] = None,
+        dry_run: bool = False,
+        reserve_only: bool = False,
+        ttl_ms: int = 0,
+    ) -> AdmissionResult:
+        """Admit an object being created (Pattern 1): every enabled claim
+        policy for its apiVersion and kind whose constraints hold renders
+        its claim, and the claims are decided as one set.
+
+        ``trigger`` is the object (a dict with "apiVersion", "kind" and
+        usually "metadata" with "name", "namespace" and "uid"); ``user`` and
+        ``request_info`` are the variables ``user`` and ``requestInfo``
+        (None: null). ``dry_run`` charges nothing; ``reserve_only`` leaves
+        the claims RESERVED (with ``ttl_ms``) for the caller to commit or
+        release by the names in ``result.claims``.
+
+        A decided admission returns its AdmissionResult, allowed or not: a
+        denial (quota, rate limit, conflict: outcome DENIED) and a policy
+        that failed (FAILED_CLOSED) are answers, with ``allowed`` False and
+        the 403 text in ``message``; ``result.raise_if_denied()`` turns
+        them into the exception of their C code. Only an admission that
+        could not be decided raises: InvalidArgument (a trigger without
+        string apiVersion and kind, both flags, a negative ttl_ms; also a
+        value that is no document), NoMemory.
+        """
+        a = cv.init(_lib.Admission)
+        a.flags = int(
+            (AdmitFlag.DRY_RUN if dry_run else AdmitFlag.NONE)
+            | (AdmitFlag.RESERVE_ONLY if reserve_only else AdmitFlag.NONE)
+        )
+        a.ttl_ms = cv.i64(ttl_ms, "ttl_ms")
+        out = POINTER(_lib.AdmissionResult)()
+        with Documents() as docs:
+            a.trigger = docs.add(trigger, "trigger")
+            a.user = docs.optional(user, "user")
+            a.request_info = docs.optional(request_info, "request_info")
+            rc = lib.quota_admit(self._ptr(), byref(a), byref(out))
+            if not out:
+                self._done(rc)
+                raise InternalError(f"quota_admit returned {rc} without a result")
+        try:
+            result = cv.admission_result(out.contents, rc)
+        finally:
+            lib.quota_free(out)
+        self._done(0)  # deliver the claims' events
+        return result
+
+    def sync_grant_policies(
+        self, trigger: Mapping[str, Any], event: Union[TriggerEvent, int, str]
+    ) -> list[GrantChange]:
+        """Tell the grant policies what happened to an object (``event``: a
+        TriggerEvent or its name, "added", "updated", "deleted"); its
+        grants are brought up to date all at once. Returns the grants its
+        policies hold after the sync and those removed, in the order of the
+        policies' names. On error nothing changed: EvalError, InvalidArgument,
+        Conflict (a rendered grant is the host's or another object's),
+        Unregistered, NotAllowed, Overflow; the detail names the policy."""
+        with Documents() as docs:
+            return self._list(
+                lib.quota_grant_policies_sync,
+                _lib.GrantChange,
+                cv.grant_change,
+                docs.add(trigger, "trigger"),
+                int(trigger_event(event)),
+            )
 
     # --- observability ----------------------------------------------------
 

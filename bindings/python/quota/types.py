@@ -388,10 +388,7 @@ class Grant:
     def __post_init__(self) -> None:
         _set(self, "consumer", Ref.of(self.consumer))
         _set(self, "ns", _opt(self.ns))
-        items: Iterable[Any] = self.allowances
-        if isinstance(items, Mapping):
-            items = (Allowance(t, a) for t, a in items.items())
-        _set(self, "allowances", tuple(items))
+        _set(self, "allowances", allowances_of(self.allowances))
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> "Grant":
@@ -400,14 +397,25 @@ class Grant:
         (buckets as GrantBucket.from_dict reads them)."""
         meta, s = _spec(d)
         return cls(
-            meta["name"],
-            Ref.of(s["consumerRef"]),
-            tuple(
-                Allowance(a["resourceType"], tuple(GrantBucket.from_dict(b) for b in a["buckets"]))
-                for a in s["allowances"]
-            ),
-            meta.get("namespace"),
+            meta["name"], Ref.of(s["consumerRef"]), allowances_from_dict(s), meta.get("namespace")
         )
+
+
+def allowances_of(value: Any) -> Tuple[Allowance, ...]:
+    """Allowances from Allowance objects or a mapping {type: an amount, a
+    GrantBucket, or a list of them}."""
+    items: Iterable[Any] = value
+    if isinstance(items, Mapping):
+        items = (Allowance(t, a) for t, a in items.items())
+    return tuple(items)
+
+
+def allowances_from_dict(spec: Mapping[str, Any]) -> Tuple[Allowance, ...]:
+    """spec.allowances[].{resourceType, buckets[]} of a Milo grant (or grant template)."""
+    return tuple(
+        Allowance(a["resourceType"], tuple(GrantBucket.from_dict(b) for b in a["buckets"]))
+        for a in spec.get("allowances") or ()
+    )
 
 
 @dataclass(frozen=True)
@@ -438,12 +446,13 @@ RequestsLike = Union[
 ]
 
 
-def requests_of(value: RequestsLike) -> Tuple[Request, ...]:
-    """Requests from Request objects, (type, amount) pairs, (type, amount,
-    dimensions) triples or a mapping {type: amount}."""
+def requests_of(value: Any, kind: Any = Request) -> Tuple[Any, ...]:
+    """Requests (or, with kind=RequestTemplate, request templates) from
+    objects of that kind, (type, amount) pairs, (type, amount, dimensions)
+    triples or a mapping {type: amount}."""
     if isinstance(value, Mapping):
-        return tuple(Request(t, a) for t, a in value.items())
-    return tuple(r if isinstance(r, Request) else Request(*r) for r in value)
+        return tuple(kind(t, a) for t, a in value.items())
+    return tuple(r if isinstance(r, kind) else kind(*r) for r in value)
 
 
 @dataclass(frozen=True)

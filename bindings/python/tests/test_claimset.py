@@ -55,6 +55,14 @@ class LayoutTest(unittest.TestCase):
         self.assertEqual(_lib.lib.quota_type_size(0), 0)
         self.assertEqual(_lib.lib.quota_type_size(100000), 0)
 
+    def test_constants_match_the_library(self) -> None:
+        constant = _lib.lib.quota_constant
+        self.assertEqual(constant(2), quota.MAX_REQUESTS)
+        self.assertEqual(constant(3), quota.MAX_DEPTH)
+        self.assertEqual(constant(9), quota.MAX_CONSTRAINTS)
+        self.assertEqual(constant(10), quota.CONSTRAINT_MESSAGE_MAX)
+        self.assertEqual(constant(8), quota.UNLIMITED)
+
     def test_a_mismatch_is_refused(self) -> None:
         class Short(ctypes.Structure):
             _fields_ = [("size", ctypes.c_size_t)]

@@ -192,6 +192,28 @@ class RealCalls(EngineTest):
         err = self.assertRaisesCode(quota.WrongState, quota.set_allocator, libc.malloc, libc.free)
         self.assertIn("engine", err.detail)
 
+    def test_parse(self) -> None:
+        policy = quota.ClaimPolicy(
+            "things",
+            ("example.com/v1", "Thing"),
+            quota.ClaimTemplate(ACME, {VCPU: 1}, name="{{trigger.metadata.name}}"),
+            ["trigger.spec =="],
+        )
+        err = self.assertRaisesCode(quota.ParseError, self.engine.apply_claim_policy, policy)
+        self.assertIn("policy.trigger.constraints[0].expression: column", err.detail)
+
+    def test_eval(self) -> None:
+        policy = quota.GrantPolicy(
+            "tiers",
+            ("example.com/v1", "Org"),
+            quota.GrantTemplate("{{trigger.metadata.name}}", ACME, {VCPU: 1}),
+            ["trigger.spec.tier == 'pro'"],
+        )
+        self.engine.apply_grant_policy(policy)
+        org = {"apiVersion": "example.com/v1", "kind": "Org", "metadata": {"name": "o"}}
+        err = self.assertRaisesCode(quota.EvalError, self.engine.sync_grant_policies, org, "added")
+        self.assertIn("policy tiers: trigger.constraints[0].expression", err.detail)
+
     def test_overflow(self) -> None:
         # acme-compute gives 64 RAM already: one more INT64_MAX overflows.
         err = self.assertRaisesCode(

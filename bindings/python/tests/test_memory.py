@@ -8,11 +8,26 @@ import gc
 import os
 import threading
 import unittest
+from typing import Any, Callable
 
 import quota
 from quota import Registration, _convert
 
-from .support import ACME, SANITIZED, VCPU, WEB, AllocatorTest, libc
+from .support import (
+    ACME,
+    MILO_GROUP,
+    RESOURCES,
+    SANITIZED,
+    VCPU,
+    WEB,
+    AllocatorTest,
+    libc,
+    my_resource,
+    organization,
+    reference_claim_policy,
+    reference_grant_policy,
+    user_in,
+)
 
 CALLS_PER_ROUND = 23
 TOKENS = "serving.example.com/tokens"
@@ -65,28 +80,83 @@ def one_round(e: quota.Engine, i: int) -> None:
         e.audit()
 
 
+ADMISSION_CALLS_PER_ROUND = 16
+REQUEST_INFO = {"verb": "create", "resource": "myresources", "apiGroup": "myservice.miloapis.com"}
+
+
+def policy_setup(e: quota.Engine) -> None:
+    """The reference policies, a grant policy with a parent context and a
+    fail-open policy that always fails, for Organization acme."""
+    org = quota.KindRef("Organization", MILO_GROUP)
+    e.create_registration(Registration(RESOURCES, org, "Entity"))
+    e.apply_claim_policy(reference_claim_policy())
+    failing = reference_claim_policy(name="z-fails", fail_open=True, constraints=["trigger.nope"])
+    e.apply_claim_policy(failing)
+    parent = quota.ParentContext("Organization", "trigger.metadata.name", MILO_GROUP)
+    e.apply_grant_policy(reference_grant_policy(parent_context=parent))
+    e.sync_grant_policies(organization("acme", "org-acme"), "added")
+
+
+def admission_round(e: quota.Engine, i: int) -> None:
+    """ADMISSION_CALLS_PER_ROUND calls through every path of admit and sync."""
+    name = f"r{i % 7}"
+    r = e.admit(my_resource(name, name), user_in("acme"), REQUEST_INFO)  # allowed, failed open
+    for c in r.claims:
+        e.release(c)
+    e.admit(my_resource(name, name, size="m"), user_in("acme"), dry_run=True)
+    r = e.admit(my_resource(name, name), user_in("acme"), reserve_only=True, ttl_ms=1000)
+    e.commit(r.claims[0])
+    e.release(r.claims[0])  # 5 calls so far
+    e.admit(my_resource(name, name), user_in("globex"))  # denied: no grant for globex
+    e.admit(my_resource(name, name))  # no user: fails closed
+    try:
+        e.admit({"kind": "NoVersion"})  # not decided: no result
+    except quota.InvalidArgument:
+        pass
+    try:
+        e.admit(my_resource(name, name, deep={"a": [1, 2, {"b": object()}]}))  # no document
+    except TypeError:
+        pass
+    e.sync_grant_policies(organization("acme", "org-acme", tier="pro"), "updated")  # 10
+    e.sync_grant_policies(organization("o" + name, name), "added")
+    e.sync_grant_policies(organization("o" + name, name), "deleted")
+    e.get_claim_policy("myservice-resource-quota")
+    e.list_grant_policies()
+    try:
+        e.apply_claim_policy(reference_claim_policy(constraints=["trigger.spec =="]))
+    except quota.ParseError:
+        pass
+    e.apply_grant_policy(reference_grant_policy(disabled=bool(i % 2)))  # 16
+
+
 def rss_bytes() -> int:
     with open("/proc/self/statm") as f:
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
 
 
+@unittest.skipIf(SANITIZED, "AddressSanitizer's quarantine grows the resident set by design")
+@unittest.skipUnless(os.path.exists("/proc/self/statm"), "needs /proc")
 class ResidentSet(unittest.TestCase):
-    @unittest.skipIf(SANITIZED, "AddressSanitizer's quarantine grows the resident set by design")
-    @unittest.skipUnless(os.path.exists("/proc/self/statm"), "needs /proc")
-    def test_100000_calls_do_not_grow(self) -> None:
+    def assert_flat(self, prepare: Any, step: Any, calls: int, per_step: int) -> None:
         with quota.Engine(released_retention_ms=0) as e:
-            setup(e)
-            for i in range(500):
-                one_round(e, i)
+            prepare(e)
+            for i in range(300):
+                step(e, i)
             before = rss_bytes()
-            for i in range(100_000 // CALLS_PER_ROUND):
-                one_round(e, i)
+            for i in range(calls // per_step):
+                step(e, i)
             growth = rss_bytes() - before
-        # One leaked result per call would be several megabytes.
+        # One leaked result (or document) per call would be several megabytes.
         self.assertLess(growth, 2 * 1024 * 1024, f"grew by {growth} bytes")
 
+    def test_100000_calls_do_not_grow(self) -> None:
+        self.assert_flat(setup, one_round, 100_000, CALLS_PER_ROUND)
 
-class LiveAllocations(AllocatorTest):
+    def test_50000_admission_calls_do_not_grow(self) -> None:
+        self.assert_flat(policy_setup, admission_round, 50_000, ADMISSION_CALLS_PER_ROUND)
+
+
+class CountingAllocator(AllocatorTest):
     """Counts the blocks the library holds, exactly."""
 
     def setUp(self) -> None:
@@ -110,22 +180,35 @@ class LiveAllocations(AllocatorTest):
                 return
         libc.free(p)
 
-    def test_results_are_freed_exactly(self) -> None:
+
+class LiveAllocations(CountingAllocator):
+    def rounds(self, prepare: Any, step: Any, n: int) -> quota.Engine:
+        """An engine on which n rounds, after 50 to warm up, hold no more blocks."""
         e = quota.Engine(released_retention_ms=0, on_event=lambda ev: None)
-        setup(e)
+        prepare(e)
         for i in range(50):
-            one_round(e, i)
+            step(e, i)
         held = len(self.live)
-        for i in range(50, 550):
-            one_round(e, i)
+        for i in range(50, 50 + n):
+            step(e, i)
         self.assertEqual(len(self.live), held, "calls returned memory that was not freed")
+        return e
+
+    def assert_all_freed(self, e: quota.Engine) -> None:
+        e.close()
+        self.assertEqual(self.live, set(), "the engine left allocations behind")
+        self.assertEqual(self.foreign, [])
+
+    def test_results_are_freed_exactly(self) -> None:
+        e = self.rounds(setup, one_round, 500)
         # Handles and iterators left open are freed by the engine's close.
         e.open_bucket(ACME, VCPU)
         next(e.buckets())
         e.claims()
-        e.close()
-        self.assertEqual(self.live, set(), "the engine left allocations behind")
-        self.assertEqual(self.foreign, [])
+        self.assert_all_freed(e)
+
+    def test_admissions_and_documents_are_freed_exactly(self) -> None:
+        self.assert_all_freed(self.rounds(policy_setup, admission_round, 300))
 
 
 class ConvertedInputs(unittest.TestCase):
@@ -157,3 +240,83 @@ class ConvertedInputs(unittest.TestCase):
         r = c.requests[0]
         dims = [(r.dimensions[i].key, r.dimensions[i].value) for i in range(r.dimension_count)]
         self.assertEqual(dims, [(b"region", b"us"), (b"tier", b"gold")])
+
+
+class AllocationFailures(CountingAllocator):
+    """Each allocation of an admission (documents included) and of a grant
+    policy sync fails in turn: NoMemory, nothing leaked, nothing changed;
+    or the call gets through with the answer it gets without failures."""
+
+    def setUp(self) -> None:
+        self.fail_after = -1  # allocations left before one fails; -1: none fails
+        super().setUp()
+
+    def malloc(self, n: int) -> int:
+        with self.lock:
+            if self.fail_after == 0:
+                return 0
+            if self.fail_after > 0:
+                self.fail_after -= 1
+        return super().malloc(n)
+
+    def sweep(self, call: Any, undo: Any, state: Any) -> int:
+        """call() with the k-th allocation failing, k = 0, 1, ... until it
+        needs fewer; returns how many ended in NoMemory."""
+        want = call()
+        undo(want)
+        held, before = len(self.live), state()
+        failures = 0
+        for k in range(10_000):
+            self.fail_after = k
+            try:
+                got = call()
+            except quota.NoMemory:
+                self.fail_after = -1
+                failures += 1
+                self.assertEqual((len(self.live), state()), (held, before), f"failing {k}")
+                continue
+            left, self.fail_after = self.fail_after, -1
+            self.assertEqual(got, want, f"failing allocation {k}")
+            undo(got)
+            self.assertEqual((len(self.live), state()), (held, before), f"failing {k}")
+            if left > 0:
+                return failures
+        self.fail("the sweep did not end")
+
+    def test_admit(self) -> None:
+        with quota.Engine(released_retention_ms=0) as e:
+            policy_setup(e)
+            e.admit(my_resource("x", "x"), user_in("globex"))  # the audit ring: made now
+
+            def undo(r: quota.AdmissionResult) -> None:
+                for c in r.claims:
+                    e.release(c)
+
+            def nothing(r: quota.AdmissionResult) -> None:
+                pass
+
+            def usage() -> Any:
+                return e.get_bucket(quota.Ref.cluster("Organization", "acme"), RESOURCES)
+
+            def admit(**kw: Any) -> Callable[[], quota.AdmissionResult]:
+                obj = my_resource("f", "f", labels={"a": [1, 2.5, None, True]})
+                return lambda: e.admit(obj, user_in("acme"), REQUEST_INFO, **kw)
+
+            self.assertGreater(self.sweep(admit(), undo, usage), 20)
+            self.assertGreater(self.sweep(admit(dry_run=True), nothing, usage), 20)
+            self.assertGreater(self.sweep(admit(reserve_only=True), undo, usage), 20)
+            denied = lambda: e.admit(my_resource("g", "g"), user_in("globex"))  # noqa: E731
+            self.assertGreater(self.sweep(denied, nothing, usage), 20)
+
+    def test_sync(self) -> None:
+        with quota.Engine(released_retention_ms=0) as e:
+            policy_setup(e)
+            beta = organization("beta", "b", tier="pro")
+
+            def sync() -> list[quota.GrantChange]:
+                return e.sync_grant_policies(beta, "added")
+
+            def undo(changes: Any) -> None:
+                e.sync_grant_policies(beta, "deleted")
+
+            self.assertGreater(self.sweep(sync, undo, e.list_grants), 10)
