@@ -15,6 +15,7 @@
 #include "engine.h"
 #include "error.h"
 #include "pack.h"
+#include "txn.h"
 
 #define MAX_ALLOWANCES 64
 _Static_assert(2 * MAX_ALLOWANCES <= QUOTA__LOCKSET_MAX, "a grant change fits one lock set");
@@ -315,20 +316,6 @@ static quota__grant *grant_find(quota_engine *e, const char *ns, const char *nam
 	return (quota__grant *)quota__table_find(&e->grants, quota__hash(e, key, len), key, len);
 }
 
-/* One bucket touched by a grant change. */
-typedef struct change {
-	quota__bucket *bucket; /* existing, or new when fresh */
-	int fresh;
-	quota__contrib *contribs;
-	uint32_t contrib_count;
-	int64_t limit;
-	int32_t action;
-	uint32_t limiter_count;
-	quota__limiter *limiters;
-	quota__bucket **sels_block; /* room for a base's first selector buckets */
-	quota__bucket *dropped;     /* a selector bucket left empty: freed after */
-} change;
-
 static int contrib_cmp(const char *ns, const char *name, const quota__contrib *c)
 {
 	int d = strcmp(ns, c->ns);
@@ -336,15 +323,14 @@ static int contrib_cmp(const char *ns, const char *name, const quota__contrib *c
 }
 
 /*
- * The contributions of bucket b after grant (ns, name) changes to give
+ * The contributions old[0..old_n) after grant (ns, name) changes to give
  * amount (or nothing when add is 0). One block, sorted; *out NULL if empty.
  */
-static int contribs_rebuild(const quota__bucket *b, const char *ns, const char *name,
-			    const quota_allowance *add, uint32_t mask, int64_t amount,
-			    int64_t generation, quota__contrib **out, uint32_t *count)
+static int contribs_rebuild(const quota__contrib *old, uint32_t old_n, const char *ns,
+			    const char *name, const quota_allowance *add, uint32_t mask,
+			    int64_t amount, int64_t generation, quota__contrib **out,
+			    uint32_t *count)
 {
-	uint32_t old_n = b ? b->contrib_count : 0;
-	const quota__contrib *old = b ? b->contribs : NULL;
 	uint32_t n = 0;
 	quota__pack p = {0};
 	quota__contrib *arr = NULL;
@@ -455,7 +441,7 @@ static int32_t contribs_action(const quota__contrib *c, uint32_t n)
 	return action;
 }
 
-static void changes_discard(change *ch, uint32_t n)
+static void changes_discard(quota__change *ch, uint32_t n)
 {
 	for (uint32_t i = 0; i < n; i++) {
 		quota__free(ch[i].contribs);
@@ -523,8 +509,9 @@ static int group_buckets(const quota_allowance *a, groups *g)
 
 /* The bucket of (key, selector text) as this grant change will see it: an
  * existing one, or a fresh one an earlier step of the change made. */
-static quota__bucket *target_find(quota_engine *e, const change *ch, uint32_t n, const char *key,
-				  size_t len, uint64_t hash, const char *text, quota__bucket **base)
+static quota__bucket *target_find(quota_engine *e, const quota__change *ch, uint32_t n,
+				  const char *key, size_t len, uint64_t hash, const char *text,
+				  quota__bucket **base)
 {
 	*base = quota__bucket_find(e, key, len, hash);
 	for (uint32_t i = 0; !*base && i < n; i++)
@@ -543,8 +530,8 @@ static quota__bucket *target_find(quota_engine *e, const change *ch, uint32_t n,
 
 /* A fresh selector bucket of base, with room for it (and the base's
  * array of them when it has none yet). */
-static int selector_fresh(change *ch, uint32_t n, quota__bucket *base, quota__selector **sel,
-			  change *c)
+static int selector_fresh(quota__change *ch, uint32_t n, quota__bucket *base, quota__selector **sel,
+			  quota__change *c)
 {
 	uint32_t count = base->sel_count, has_block = base->sels != NULL;
 	for (uint32_t i = 0; i < n; i++)
@@ -571,10 +558,10 @@ static int selector_fresh(change *ch, uint32_t n, quota__bucket *base, quota__se
 
 /* A fresh base bucket with no contribution of its own change: a selector
  * bucket of this change needs it. */
-static int base_fresh(quota_engine *e, change *ch, uint32_t *n, const quota__reg *r, const char *key,
-		      size_t len, uint64_t hash, quota__bucket **base)
+static int base_fresh(quota_engine *e, quota__change *ch, uint32_t *n, const quota__reg *r,
+		      const char *key, size_t len, uint64_t hash, quota__bucket **base)
 {
-	change c = {0};
+	quota__change c = {0};
 	if (!(c.bucket = quota__bucket_new(e, r, key, len, hash)))
 		return quota__fail(QUOTA_ERR_NOMEM, "grant: out of memory");
 	c.fresh = 1;
@@ -584,24 +571,35 @@ static int base_fresh(quota_engine *e, change *ch, uint32_t *n, const quota__reg
 	return QUOTA_OK;
 }
 
-/* Prepare the change of one (consumer, type, selector): grant (ns, name)
- * now gives amount through the buckets mask of allowance add, or nothing
- * when add is NULL. Takes *sel when it makes a selector bucket. */
-static int change_prepare(quota_engine *e, change *ch, uint32_t *n, const quota_ref *consumer,
-			  const char *type, quota__selector **sel, const char *ns, const char *name,
+/* Prepare the change of one (consumer, type, selector): grant op (ns,
+ * name) now gives amount through the buckets mask of allowance add, or
+ * nothing when add is NULL. Takes *sel when it makes a selector bucket. A
+ * bucket an earlier step of the transaction changed is changed further. */
+static int change_prepare(quota__txn *t, uint32_t op, const quota_ref *consumer, const char *type,
+			  quota__selector **sel, const char *ns, const char *name,
 			  const quota_allowance *add, uint32_t mask, int64_t amount,
 			  int64_t generation)
 {
+	quota_engine *e = t->e;
+	quota__change *ch = t->changes;
+	uint32_t *n = &t->change_count;
 	char key[QUOTA__KEY_MAX + 1];
 	size_t len = quota__bucket_key(key, consumer, type);
 	uint64_t hash = quota__hash(e, key, len);
 	quota__bucket *base;
 	quota__bucket *b = target_find(e, ch, *n, key, len, hash, sel_text(*sel), &base);
-	for (uint32_t i = 0; i < *n; i++)
-		if (ch[i].bucket == b && b && ch[i].contribs != NULL)
-			return QUOTA_OK; /* dropped and re-added in one step: done below */
-	change c = {0};
+	uint32_t at = *n;
+	for (uint32_t i = 0; b && i < *n; i++)
+		if (ch[i].bucket == b)
+			at = i;
+	/* The old spec of a grant whose new spec gave here already: the new
+	 * contribution replaced the old one. */
+	if (at < *n && !add && ch[at].added_by == op + 1)
+		return QUOTA_OK;
+	quota__change c = {0};
 	c.bucket = b;
+	const quota__contrib *from = b ? b->contribs : NULL;
+	uint32_t from_n = b ? b->contrib_count : 0;
 	const quota__reg *r = quota__reg_find(e, type);
 	int rc;
 	if (!b) {
@@ -616,22 +614,25 @@ static int change_prepare(quota_engine *e, change *ch, uint32_t *n, const quota_
 			changes_discard(&c, 1);
 			return rc;
 		}
-	} else {
-		/* Stepping over a fresh base's placeholder change: replace it. */
-		for (uint32_t i = 0; i < *n; i++)
-			if (ch[i].bucket == b) {
-				c = ch[i];
-				ch[i] = ch[--*n];
-				break;
-			}
+	} else if (at < *n) {
+		/* Changed before in this transaction (or a fresh base's
+		 * placeholder): take that change over. */
+		c = ch[at];
+		ch[at] = ch[--*n];
+		from = c.contribs;
+		from_n = c.contrib_count;
 	}
-	quota__free(c.contribs);
+	quota__contrib *prev = c.contribs;
 	c.contribs = NULL;
-	if (contribs_rebuild(b, ns, name, add, mask, amount, generation, &c.contribs,
-			     &c.contrib_count)) {
+	rc = contribs_rebuild(from, from_n, ns, name, add, mask, amount, generation, &c.contribs,
+			      &c.contrib_count);
+	quota__free(prev);
+	if (rc) {
 		changes_discard(&c, 1);
 		return quota__fail(QUOTA_ERR_NOMEM, "grant: out of memory");
 	}
+	if (add)
+		c.added_by = op + 1;
 	if (c.bucket->rate) {
 		quota__free(c.limiters);
 		c.limiters = NULL;
@@ -656,17 +657,17 @@ static int change_prepare(quota_engine *e, change *ch, uint32_t *n, const quota_
 	return QUOTA_OK;
 }
 
-/* Prepare the changes of every allowance of grant g (add: it gives them;
- * else: it no longer does). */
-static int changes_of(quota_engine *e, change *ch, uint32_t *n, const quota_grant *g,
-		      const quota_grant *id, int add)
+/* Prepare the changes of every allowance of grant g, op of the
+ * transaction (add: it gives them; else: it no longer does). */
+static int changes_of(quota__txn *t, uint32_t op, const quota_grant *g, const quota_grant *id,
+		      int add)
 {
 	for (uint32_t i = 0; i < g->allowance_count; i++) {
 		const quota_allowance *a = &g->allowances[i];
 		groups gr;
 		int rc = group_buckets(a, &gr);
 		for (uint32_t k = 0; k < gr.n && !rc; k++)
-			rc = change_prepare(e, ch, n, &g->consumer, a->resource_type, &gr.sel[k],
+			rc = change_prepare(t, op, &g->consumer, a->resource_type, &gr.sel[k],
 					    id->ns, id->name, add ? a : NULL, gr.mask[k],
 					    gr.amount[k], add ? g->generation : 0);
 		groups_free(&gr);
@@ -717,7 +718,7 @@ static void selector_backfill(quota_engine *e, quota__bucket *sb)
 
 /* Give b the change's limiters, each with the state of the one it
  * replaces; the old array goes back into the change to be freed. */
-static void limiters_swap(quota__bucket *b, change *c, int64_t now)
+static void limiters_swap(quota__bucket *b, quota__change *c, int64_t now)
 {
 	for (uint32_t i = 0, j = 0; i < c->limiter_count; i++) {
 		while (j < b->limiter_count && quota__limiter_cmp(&b->limiters[j], &c->limiters[i]) < 0)
@@ -731,51 +732,144 @@ static void limiters_swap(quota__bucket *b, change *c, int64_t now)
 	c->limiters = prev;
 }
 
-/*
- * Replace grant old (may be NULL) by next (may be NULL, owned on success).
- * Called with config held for writing.
- */
-static int grant_change(quota_engine *e, quota__grant *old, quota_grant *next)
+static int bucket_total(const quota_grant *g)
 {
-	uint32_t n = 0, cap = 0;
-	int rc = QUOTA_OK;
-	const quota_grant *id = next ? next : old->pub;
-	/* At most one change per grant bucket, plus a fresh base for each. */
-	for (uint32_t i = 0; next && i < next->allowance_count; i++)
-		cap += 2 * next->allowances[i].bucket_count;
-	for (uint32_t i = 0; old && i < old->pub->allowance_count; i++)
-		cap += 2 * old->pub->allowances[i].bucket_count;
-	change *ch = quota__calloc(cap, sizeof *ch);
-	if (!ch)
-		return quota__fail(QUOTA_ERR_NOMEM, "grant: out of memory");
+	uint32_t n = 0;
+	for (uint32_t i = 0; g && i < g->allowance_count; i++)
+		n += g->allowances[i].bucket_count;
+	return (int)n;
+}
 
+/* Add to the transaction: grant old (may be NULL) becomes next (may be
+ * NULL: deleted; owned on success). */
+static int grant_op_add(quota__txn *t, quota__grant *old, quota_grant *next)
+{
+	const quota_grant *id = next ? next : old->pub;
+	uint32_t op = t->grant_count;
+	void *ops = t->grants, *ch = t->changes;
+	/* At most one change per grant bucket, plus a fresh base for each. */
+	uint32_t need = t->change_count +
+			2 * (uint32_t)(bucket_total(next) + bucket_total(old ? old->pub : NULL));
+	int rc = quota__txn_reserve(&ops, &t->grant_cap, op + 1, sizeof *t->grants);
+	t->grants = ops;
+	if (!rc)
+		rc = quota__txn_reserve(&ch, &t->change_cap, need, sizeof *t->changes);
+	t->changes = ch;
+	quota__grant *rec = NULL;
+	if (!rc && !old && !(rec = quota__calloc(1, sizeof *rec)))
+		rc = QUOTA_ERR_NOMEM;
+	if (rc)
+		return quota__fail(QUOTA_ERR_NOMEM, "grant: out of memory");
 	/* Every allowance of next, then what old had that next drops. */
 	if (next)
-		rc = changes_of(e, ch, &n, next, id, 1);
+		rc = changes_of(t, op, next, id, 1);
 	if (!rc && old)
-		rc = changes_of(e, ch, &n, old->pub, id, 0);
-	quota__grant *rec = old;
-	if (!rc && !rec && !(rec = quota__calloc(1, sizeof *rec)))
-		rc = quota__fail(QUOTA_ERR_NOMEM, "grant: out of memory");
+		rc = changes_of(t, op, old->pub, id, 0);
 	if (rc) {
-		changes_discard(ch, n);
-		quota__free(ch);
+		quota__free(rec);
 		return rc;
 	}
+	t->grants[t->grant_count++] = (quota__grant_op){old, rec, next};
+	return QUOTA_OK;
+}
 
+static int grant_op_of(const quota__txn *t, const char *ns, const char *name)
+{
+	for (uint32_t i = 0; i < t->grant_count; i++) {
+		const quota_grant *g = t->grants[i].next ? t->grants[i].next
+							 : t->grants[i].old->pub;
+		if (quota__streq(g->ns, ns) && strcmp(g->name, name) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+int quota__txn_grant(quota__txn *t, const quota_grant *in, int64_t *generation)
+{
+	quota_engine *e = t->e;
+	quota_grant g;
+	int rc;
+	t->broken = 1;
+	if ((rc = quota__copy_in("grant", &g, sizeof g, in, sizeof g)) || (rc = check_grant(&g)))
+		return rc;
+	if (grant_op_of(t, g.ns, g.name))
+		return quota__fail(QUOTA_ERR_INVALID, "grant %s/%s: changed twice in one batch",
+				   quota__str(g.ns), g.name);
+	quota_grant *copy = copy_grant(&g);
+	if (!copy)
+		return quota__fail(QUOTA_ERR_NOMEM, "grant: out of memory");
+	char field[64];
+	for (uint32_t i = 0; i < copy->allowance_count && !rc; i++) {
+		const quota__reg *r = quota__reg_find(e, copy->allowances[i].resource_type);
+		snprintf(field, sizeof field, "grant.allowances[%u].resourceType", i);
+		if (!r)
+			rc = quota__fail(QUOTA_ERR_UNREGISTERED, "%s: %s is not registered", field,
+					 copy->allowances[i].resource_type);
+		else if (!quota__kind_is_ancestor(e, copy->consumer.kind,
+						  r->pub->consumer_type.kind))
+			rc = quota__reg_check_consumer(r, &copy->consumer, "grant.consumerRef");
+		if (!rc)
+			rc = check_for_class(&copy->allowances[i], i, quota__txn_reg_spec(t, r));
+	}
+	quota__grant *old = rc ? NULL : grant_find(e, copy->ns, copy->name);
+	if (!rc && old && same_grant(old->pub, copy)) {
+		if (generation)
+			*generation = old->pub->generation;
+		quota__free(copy);
+		t->broken = 0;
+		return QUOTA_OK;
+	}
+	if (!rc) {
+		copy->generation = old ? old->pub->generation + 1 : 1;
+		if (generation)
+			*generation = copy->generation;
+		rc = grant_op_add(t, old, copy);
+	}
+	if (rc) {
+		quota__free(copy);
+		return rc;
+	}
+	t->broken = 0;
+	return QUOTA_OK;
+}
+
+int quota__txn_grant_delete(quota__txn *t, const char *ns, const char *name)
+{
+	int rc;
+	t->broken = 1;
+	if ((rc = quota__check_text("namespace", ns, 0, QUOTA__NS_MAX)) ||
+	    (rc = quota__check_text("name", name, 1, QUOTA__NAME_MAX)))
+		return rc;
+	if (grant_op_of(t, ns, name))
+		return quota__fail(QUOTA_ERR_INVALID, "grant %s/%s: changed twice in one batch",
+				   quota__str(ns), name);
+	quota__grant *g = grant_find(t->e, ns, name);
+	if (!g)
+		return quota__fail(QUOTA_ERR_NOT_FOUND, "grant %s/%s: not found", quota__str(ns),
+				   name);
+	if ((rc = grant_op_add(t, g, NULL)))
+		return rc;
+	t->broken = 0;
+	return QUOTA_OK;
+}
+
+int quota__txn_grants_lock_all(const quota__txn *t, quota__lockset *ls)
+{
 	/* Only the touched buckets' stripes, so that decisions elsewhere go
 	 * on; a new selector bucket counts what claims anywhere hold: all. */
-	quota__lockset ls = {0};
-	int all = 0;
-	for (uint32_t i = 0; i < n; i++) {
-		quota__lockset_add(&ls, ch[i].bucket->stripe);
-		all |= ch[i].fresh && ch[i].bucket->selector;
+	for (uint32_t i = 0; i < t->change_count; i++) {
+		const quota__change *c = &t->changes[i];
+		if ((c->fresh && c->bucket->selector) || quota__lockset_add(ls, c->bucket->stripe))
+			return 1;
 	}
-	int64_t now = quota__now(e);
-	if (all)
-		quota__lock_all(e);
-	else
-		quota__lockset_lock(e, &ls);
+	return 0;
+}
+
+void quota__txn_grants_commit(quota__txn *t, int64_t now)
+{
+	quota_engine *e = t->e;
+	quota__change *ch = t->changes;
+	uint32_t n = t->change_count;
 	for (uint32_t i = 0; i < n; i++)
 		if (ch[i].fresh && !ch[i].bucket->selector)
 			quota__table_insert(&e->stripes[ch[i].bucket->stripe].buckets,
@@ -812,101 +906,69 @@ static int grant_change(quota_engine *e, quota__grant *old, quota_grant *next)
 			ch[i].dropped = b;
 		}
 	}
-	if (all)
-		quota__unlock_all(e);
-	else
-		quota__lockset_unlock(e, &ls);
-	changes_discard(ch, n);
-	quota__free(ch);
+}
 
-	for (uint32_t i = 0; old && i < old->pub->allowance_count; i++)
-		quota__reg_find(e, old->pub->allowances[i].resource_type)->grant_uses--;
-	for (uint32_t i = 0; next && i < next->allowance_count; i++)
-		quota__reg_find(e, next->allowances[i].resource_type)->grant_uses++;
-
-	if (old) {
-		quota__free(old->pub);
-		if (!next) {
-			quota__table_remove(&e->grants, &old->node);
-			quota__free(old);
-			return QUOTA_OK;
+void quota__txn_grants_finish(quota__txn *t)
+{
+	quota_engine *e = t->e;
+	changes_discard(t->changes, t->change_count);
+	t->change_count = 0;
+	for (uint32_t k = 0; k < t->grant_count; k++) {
+		quota__grant *old = t->grants[k].old, *rec = old ? old : t->grants[k].rec;
+		quota_grant *next = t->grants[k].next;
+		for (uint32_t i = 0; old && i < old->pub->allowance_count; i++)
+			quota__reg_find(e, old->pub->allowances[i].resource_type)->grant_uses--;
+		for (uint32_t i = 0; next && i < next->allowance_count; i++)
+			quota__reg_find(e, next->allowances[i].resource_type)->grant_uses++;
+		if (old) {
+			quota__free(old->pub);
+			if (!next) {
+				quota__table_remove(&e->grants, &old->node);
+				quota__free(old);
+				continue;
+			}
+		}
+		rec->pub = next;
+		/* The key lives in the packed copy (ns, NUL, name): follow it. */
+		rec->node.key = next->ns;
+		if (!old) {
+			char key[QUOTA__NAME_KEY_MAX + 1];
+			size_t len = quota__name_key(key, next->ns, next->name);
+			rec->node.key_len = len;
+			rec->node.hash = quota__hash(e, key, len);
+			quota__table_insert(&e->grants, &rec->node);
 		}
 	}
-	rec->pub = next;
-	/* The key lives in the packed copy (ns, NUL, name): follow it. */
-	rec->node.key = next->ns;
-	if (!old) {
-		char key[QUOTA__NAME_KEY_MAX + 1];
-		size_t len = quota__name_key(key, next->ns, next->name);
-		rec->node.key_len = len;
-		rec->node.hash = quota__hash(e, key, len);
-		quota__table_insert(&e->grants, &rec->node);
+	t->grant_count = 0;
+}
+
+void quota__txn_grants_abort(quota__txn *t)
+{
+	changes_discard(t->changes, t->change_count);
+	t->change_count = 0;
+	for (uint32_t k = 0; k < t->grant_count; k++) {
+		quota__free(t->grants[k].rec);
+		quota__free(t->grants[k].next);
 	}
-	return QUOTA_OK;
+	t->grant_count = 0;
 }
 
 QUOTA_API int quota_grant_apply(quota_engine *e, const quota_grant *in, int64_t *generation)
 {
-	quota_grant g;
-	int rc;
+	quota__txn t;
 	if (!e)
 		return quota__fail(QUOTA_ERR_INVALID, "engine: must not be NULL");
-	if ((rc = quota__copy_in("grant", &g, sizeof g, in, sizeof g)) || (rc = check_grant(&g)))
-		return rc;
-	quota_grant *copy = copy_grant(&g);
-	if (!copy)
-		return quota__fail(QUOTA_ERR_NOMEM, "grant: out of memory");
-
-	pthread_rwlock_wrlock(&e->config);
-	char field[64];
-	for (uint32_t i = 0; i < copy->allowance_count && !rc; i++) {
-		const quota__reg *r = quota__reg_find(e, copy->allowances[i].resource_type);
-		snprintf(field, sizeof field, "grant.allowances[%u].resourceType", i);
-		if (!r)
-			rc = quota__fail(QUOTA_ERR_UNREGISTERED, "%s: %s is not registered", field,
-					 copy->allowances[i].resource_type);
-		else if (!quota__kind_is_ancestor(e, copy->consumer.kind,
-						  r->pub->consumer_type.kind))
-			rc = quota__reg_check_consumer(r, &copy->consumer, "grant.consumerRef");
-		if (!rc)
-			rc = check_for_class(&copy->allowances[i], i, r->pub);
-	}
-	quota__grant *old = rc ? NULL : grant_find(e, copy->ns, copy->name);
-	if (!rc && old && same_grant(old->pub, copy)) {
-		if (generation)
-			*generation = old->pub->generation;
-	} else if (!rc) {
-		copy->generation = old ? old->pub->generation + 1 : 1;
-		rc = grant_change(e, old, copy);
-		if (!rc) {
-			if (generation)
-				*generation = copy->generation;
-			copy = NULL;
-		}
-	}
-	pthread_rwlock_unlock(&e->config);
-	quota__free(copy);
-	quota__after(e);
-	return rc;
+	quota__txn_begin(e, &t);
+	return quota__txn_end(&t, quota__txn_grant(&t, in, generation));
 }
 
 QUOTA_API int quota_grant_delete(quota_engine *e, const char *ns, const char *name)
 {
-	int rc;
+	quota__txn t;
 	if (!e)
 		return quota__fail(QUOTA_ERR_INVALID, "engine: must not be NULL");
-	if ((rc = quota__check_text("namespace", ns, 0, QUOTA__NS_MAX)) ||
-	    (rc = quota__check_text("name", name, 1, QUOTA__NAME_MAX)))
-		return rc;
-	pthread_rwlock_wrlock(&e->config);
-	quota__grant *g = grant_find(e, ns, name);
-	if (!g)
-		rc = quota__fail(QUOTA_ERR_NOT_FOUND, "grant %s/%s: not found", quota__str(ns), name);
-	else
-		rc = grant_change(e, g, NULL);
-	pthread_rwlock_unlock(&e->config);
-	quota__after(e);
-	return rc;
+	quota__txn_begin(e, &t);
+	return quota__txn_end(&t, quota__txn_grant_delete(&t, ns, name));
 }
 
 QUOTA_API int quota_grant_get(quota_engine *e, const char *ns, const char *name, quota_grant **out)
