@@ -28,6 +28,8 @@ QUOTA_API size_t quota_type_size(int32_t id)
 	case QUOTA_TYPE_CLAIM_INFO: return sizeof(quota_claim_info);
 	case QUOTA_TYPE_STATS: return sizeof(quota_stats);
 	case QUOTA_TYPE_DENIAL: return sizeof(quota_denial);
+	case QUOTA_TYPE_JSON_OPTIONS: return sizeof(quota_json_options);
+	case QUOTA_TYPE_JSON_RESULT: return sizeof(quota_json_result);
 	default: return 0;
 	}
 }
@@ -43,6 +45,7 @@ QUOTA_API int64_t quota_constant(int32_t id)
 	case QUOTA_CONST_AUDIT_CLAIM_MAX: return QUOTA_AUDIT_CLAIM_MAX;
 	case QUOTA_CONST_PERIOD_MAX: return QUOTA_PERIOD_MAX;
 	case QUOTA_CONST_UNLIMITED: return QUOTA_UNLIMITED;
+	case QUOTA_CONST_JSON_MAX_DEPTH: return QUOTA_JSON_MAX_DEPTH;
 	default: return INT64_MIN;
 	}
 }

@@ -823,6 +823,8 @@ static void test_introspection(void)
 		{QUOTA_TYPE_CLAIM_INFO, sizeof(quota_claim_info)},
 		{QUOTA_TYPE_STATS, sizeof(quota_stats)},
 		{QUOTA_TYPE_DENIAL, sizeof(quota_denial)},
+		{QUOTA_TYPE_JSON_OPTIONS, sizeof(quota_json_options)},
+		{QUOTA_TYPE_JSON_RESULT, sizeof(quota_json_result)},
 	};
 	for (size_t i = 0; i < sizeof types / sizeof types[0]; i++) {
 		CHECK_EQ_INT(types[i].id, (int32_t)i + 1); /* dense, never renumbered */
@@ -838,8 +840,9 @@ static void test_introspection(void)
 	CHECK_EQ_INT(quota_constant(QUOTA_CONST_AUDIT_CLAIM_MAX), QUOTA_AUDIT_CLAIM_MAX);
 	CHECK_EQ_INT(quota_constant(QUOTA_CONST_PERIOD_MAX), QUOTA_PERIOD_MAX);
 	CHECK_EQ_INT(quota_constant(QUOTA_CONST_UNLIMITED), QUOTA_UNLIMITED);
+	CHECK_EQ_INT(quota_constant(QUOTA_CONST_JSON_MAX_DEPTH), QUOTA_JSON_MAX_DEPTH);
 	CHECK_EQ_INT(quota_constant(0), INT64_MIN);
-	CHECK_EQ_INT(quota_constant(9), INT64_MIN);
+	CHECK_EQ_INT(quota_constant(10), INT64_MIN);
 }
 
 int main(void)

@@ -20,5 +20,6 @@
 #include "expr.h"
 #include "template.h"
 #include "introspect.h"
+#include "json.h"
 
 #endif /* QUOTA_QUOTA_H */
