@@ -92,22 +92,27 @@ static quota_doc *quota_view(const quota_bucket_info *b, int *rc)
 	return quota__w_end(&w, rc);
 }
 
-/* Every bucket (of consumer, or all) through fn into list. */
+/* Every bucket (of consumer, or all) through fn into list, sorted by
+ * consumer, type and selector (the base bucket first). */
 static int each_bucket(quota_engine *e, const quota_ref *consumer, quota__w *list,
 		       quota_doc *(*fn)(const quota_bucket_info *, int *))
 {
 	quota_bucket_iter *it;
 	const quota_bucket_info *b;
+	quota__sorted sorted = {0};
 	int rc = quota_bucket_iter_new(e, consumer, NULL, &it);
 	while (!rc && (rc = quota_bucket_iter_next(it, &b)) == QUOTA_OK) {
 		quota_doc *d = fn(b, &rc);
-		if (!rc) {
-			quota__w_push(list, d);
-			rc = list->rc;
-		}
+		const char *key[] = {b->consumer.kind, b->consumer.ns, b->consumer.name,
+				     b->resource_type, b->selector};
+		if (!rc)
+			quota__sorted_add(&sorted, d, key, 5);
 	}
 	quota_bucket_iter_free(it);
-	return rc == QUOTA_ITER_DONE ? QUOTA_OK : rc;
+	if (rc == QUOTA_ITER_DONE)
+		rc = QUOTA_OK;
+	int flushed = quota__sorted_flush(&sorted, list);
+	return rc ? rc : flushed;
 }
 
 int quota__bucket_dump(quota_engine *e, quota__w *list)

@@ -305,18 +305,21 @@ int quota__claim_dump(quota_engine *e, quota__w *list)
 {
 	quota_claim_iter *it;
 	const quota_claim_info *c;
+	quota__sorted sorted = {0};
 	int rc = quota_claim_iter_new(e, NULL, 0, &it);
 	while (!rc && (rc = quota_claim_iter_next(it, &c)) == QUOTA_OK) {
 		if (c->state == QUOTA_CLAIM_RELEASED)
 			continue;
 		quota_doc *d = quota__claim_doc(c, &rc);
-		if (!rc) {
-			quota__w_push(list, d);
-			rc = list->rc;
-		}
+		const char *key[] = {c->ns, c->name};
+		if (!rc)
+			quota__sorted_add(&sorted, d, key, 2);
 	}
 	quota_claim_iter_free(it);
-	return rc == QUOTA_ITER_DONE ? QUOTA_OK : rc;
+	if (rc == QUOTA_ITER_DONE)
+		rc = QUOTA_OK;
+	int flushed = quota__sorted_flush(&sorted, list);
+	return rc ? rc : flushed;
 }
 
 /* A decision the engine did not store: denied, or a dry run. */

@@ -149,6 +149,24 @@ quota_doc *quota__w_dns_name(const char *s);
 /* Status -> public status: QUOTA_ERR_NOMEM gets its detail. */
 int quota__w_result(int rc, const char *what);
 
+/* Documents gathered in any order and written sorted by key (iterators
+ * of the engine go in hash order). The first failure sticks. */
+typedef struct quota__sorted_item {
+	char *key;
+	quota_doc *doc;
+} quota__sorted_item;
+typedef struct quota__sorted {
+	quota__sorted_item *items;
+	size_t n, cap;
+	int rc;
+} quota__sorted;
+/* Add doc (taken over; NULL is out of memory) under key (copied), made of
+ * the parts, each ended by a byte 1 so that shorter parts sort first. */
+void quota__sorted_add(quota__sorted *s, quota_doc *doc, const char *const *parts, size_t n);
+/* Append every document to list in key order and free s; the first
+ * failure of either. */
+int quota__sorted_flush(quota__sorted *s, quota__w *list);
+
 /* Names of enum values (index = value). */
 extern const char *const quota__class_names[];
 extern const char *const quota__action_names[];

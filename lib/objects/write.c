@@ -4,8 +4,10 @@
  * SPDX-License-Identifier: MIT
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "../alloc.h"
 #include "../error.h"
 #include "objects.h"
 
@@ -208,5 +210,65 @@ int quota__w_result(int rc, const char *what)
 {
 	if (rc == QUOTA_ERR_NOMEM)
 		return quota__fail(rc, "%s: out of memory", what);
+	return rc;
+}
+
+void quota__sorted_add(quota__sorted *s, quota_doc *doc, const char *const *parts, size_t n)
+{
+	size_t len = 1;
+	for (size_t i = 0; i < n; i++)
+		len += strlen(parts[i] ? parts[i] : "") + 1;
+	char *key = doc && !s->rc ? quota__malloc(len) : NULL;
+	if (key && s->n == s->cap) {
+		size_t cap = s->cap ? s->cap * 2 : 16;
+		quota__sorted_item *items = quota__calloc(cap, sizeof *items);
+		if (items && s->n)
+			memcpy(items, s->items, s->n * sizeof *items);
+		if (items) {
+			quota__free(s->items);
+			s->items = items;
+			s->cap = cap;
+		} else {
+			quota__free(key);
+			key = NULL;
+		}
+	}
+	if (!key) {
+		quota_doc_unref(doc);
+		if (!s->rc)
+			s->rc = QUOTA_ERR_NOMEM;
+		return;
+	}
+	char *p = key;
+	for (size_t i = 0; i < n; i++) {
+		const char *part = parts[i] ? parts[i] : "";
+		size_t k = strlen(part);
+		memcpy(p, part, k);
+		p[k] = '\1';
+		p += k + 1;
+	}
+	*p = '\0';
+	s->items[s->n++] = (quota__sorted_item){key, doc};
+}
+
+static int by_key(const void *a, const void *b)
+{
+	return strcmp(((const quota__sorted_item *)a)->key, ((const quota__sorted_item *)b)->key);
+}
+
+int quota__sorted_flush(quota__sorted *s, quota__w *list)
+{
+	if (!s->rc && s->n)
+		qsort(s->items, s->n, sizeof *s->items, by_key);
+	for (size_t i = 0; i < s->n; i++) {
+		if (!s->rc)
+			quota__w_push(list, s->items[i].doc);
+		else
+			quota_doc_unref(s->items[i].doc);
+		quota__free(s->items[i].key);
+	}
+	quota__free(s->items);
+	int rc = s->rc ? s->rc : list->rc;
+	*s = (quota__sorted){0};
 	return rc;
 }
