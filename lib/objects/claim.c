@@ -148,16 +148,14 @@ int quota__claim_check(quota__load *ld, quota__item *it)
 	size_t back = quota__rd_key(rd, "spec");
 	for (uint32_t i = 0; i < c->request_count && !rc; i++) {
 		const quota_request *q = &c->requests[i];
-		const quota_registration *r = quota__load_registration(ld, q->resource_type, &rc);
+		const quota_registration *r = quota__load_type(ld, list_key, i,
+							       legacy ? "name" : "resourceType",
+							       q->resource_type, &rc);
 		if (rc)
 			break;
 		size_t at = quota__rd_key(rd, list_key);
 		quota__rd_index(rd, i);
-		if (!r) {
-			quota__rd_key(rd, legacy ? "name" : "resourceType");
-			rc = quota__rd_fail(rd, QUOTA_ERR_UNREGISTERED, "%s is not registered",
-					    q->resource_type);
-		} else if (q->amount <= 0) {
+		if (q->amount <= 0) {
 			quota__rd_key(rd, legacy ? "quantity" : "amount");
 			rc = quota__rd_fail(rd, QUOTA_ERR_INVALID, "must be > 0, got %lld",
 					    (long long)q->amount);

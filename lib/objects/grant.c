@@ -240,18 +240,13 @@ int quota__grant_check(quota__load *ld, quota__item *it)
 	size_t back = quota__rd_key(rd, "spec");
 	for (uint32_t i = 0; i < g->allowance_count && !rc; i++) {
 		const quota_allowance *a = &g->allowances[i];
-		const quota_registration *r = quota__load_registration(ld, a->resource_type, &rc);
+		const quota_registration *r = quota__load_type(ld, list_key, i,
+							       legacy ? "name" : "resourceType",
+							       a->resource_type, &rc);
 		if (rc)
 			break;
 		size_t at = quota__rd_key(rd, list_key);
 		quota__rd_index(rd, i);
-		if (!r) {
-			quota__rd_key(rd, legacy ? "name" : "resourceType");
-			rc = quota__rd_fail(rd, QUOTA_ERR_UNREGISTERED, "%s is not registered",
-					    a->resource_type);
-			quota__rd_back(rd, at);
-			break;
-		}
 		for (uint32_t j = 0; j < a->bucket_count && !rc; j++) {
 			size_t bj = quota__rd_key(rd, "buckets");
 			quota__rd_index(rd, j);

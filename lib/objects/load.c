@@ -204,6 +204,21 @@ const quota_registration *quota__load_registration(quota__load *ld, const char *
 	return r ? r->pub : NULL;
 }
 
+const quota_registration *quota__load_type(quota__load *ld, const char *list_key, size_t i,
+					   const char *type_key, const char *type, int *rc)
+{
+	const quota_registration *r = quota__load_registration(ld, type, rc);
+	if (r || *rc)
+		return r;
+	quota__rd *rd = &ld->rd;
+	size_t back = quota__rd_key(rd, list_key);
+	quota__rd_index(rd, i);
+	quota__rd_key(rd, type_key);
+	*rc = quota__rd_fail(rd, QUOTA_ERR_UNREGISTERED, "%s is not registered", type);
+	quota__rd_back(rd, back);
+	return NULL;
+}
+
 static const char *item_ns(const quota__item *it)
 {
 	return it->kind->order == 1 ? it->u.grant.ns : it->u.claim.ns;

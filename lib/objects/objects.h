@@ -216,6 +216,11 @@ typedef struct quota__load {
 /* A registration by type: of the input, else of the engine, else NULL
  * (QUOTA_ERR_NOMEM in *rc when reading it failed). */
 const quota_registration *quota__load_registration(quota__load *ld, const char *type, int *rc);
+/* The registration of type, for entry i of the current path's list_key
+ * whose type_key names it; NULL with QUOTA_ERR_UNREGISTERED (and the path
+ * of that field) in *rc when neither the input nor the engine has it. */
+const quota_registration *quota__load_type(quota__load *ld, const char *list_key, size_t i,
+					   const char *type_key, const char *type, int *rc);
 /* Note the quantity m.key (required: a string, or an integer) of the
  * given type, to resolve into *dst once the registrations are known. With
  * limit, -1 means unlimited. */
