@@ -207,14 +207,11 @@ typedef struct quota__load {
 	quota_json_options opts;
 	quota__item *items;
 	size_t count, cap;
-	/* Registrations the engine has, read once each. */
-	quota_registration **known;
-	size_t known_count, known_cap;
 	quota__txn txn;
 } quota__load;
 
-/* A registration by type: of the input, else of the engine, else NULL
- * (QUOTA_ERR_NOMEM in *rc when reading it failed). */
+/* A registration by type: of the input, else of the engine (the load
+ * holds the config lock), else NULL; *rc is QUOTA_OK. */
 const quota_registration *quota__load_registration(quota__load *ld, const char *type, int *rc);
 /* The registration of type, for entry i of the current path's list_key
  * whose type_key names it; NULL with QUOTA_ERR_UNREGISTERED (and the path
