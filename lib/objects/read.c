@@ -56,9 +56,9 @@ static size_t step(quota__rd *rd, const char *text)
 
 size_t quota__rd_key(quota__rd *rd, const char *key)
 {
+	size_t at = rd->len;
 	if (rd->len)
 		step(rd, ".");
-	size_t at = rd->len - (rd->len ? 1 : 0);
 	step(rd, key);
 	return at;
 }
