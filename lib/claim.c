@@ -1071,12 +1071,27 @@ static quota_claim_info *pack_info(quota__pack *p, const quota__claim *c)
 	quota_allocation **al = quota__pack_take(p, c->req_count * sizeof *al);
 	for (uint32_t i = 0; i < c->req_count; i++) {
 		quota_allocation *a = quota__pack_take(p, sizeof *a);
-		quota_allocation v = {sizeof v, quota__pack_str(p, c->req[i].type),
+		quota_allocation v = {sizeof v,
+				      quota__pack_str(p, c->req[i].type),
 				      c->req[i].requested,
-				      c->state == QUOTA_CLAIM_RELEASED || c->state == QUOTA_CLAIM_PENDING
+				      c->state == QUOTA_CLAIM_RELEASED ||
+						      c->state == QUOTA_CLAIM_PENDING
 					      ? 0
 					      : c->req[i].amount,
-				      pack_bucket_id(p, &c->consumer, &c->req[i])};
+				      pack_bucket_id(p, &c->consumer, &c->req[i]),
+				      NULL,
+				      0,
+				      0};
+		const quota__claim_req *q = &c->req[i];
+		quota_label *dims = quota__pack_take(p, q->label_count * sizeof *dims);
+		for (uint32_t k = 0; k < q->label_count; k++) {
+			quota_label l = {quota__pack_str(p, q->labels[k].key),
+					 quota__pack_str(p, q->labels[k].value)};
+			if (dims)
+				dims[k] = l;
+		}
+		v.dimensions = q->label_count ? dims : NULL;
+		v.dimension_count = q->label_count;
 		if (a)
 			*a = v;
 		if (al)

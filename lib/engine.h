@@ -7,12 +7,14 @@
  *     config while they hold it). Readers: admission, only while it
  *     evaluates and renders; it lets go before the claim set is decided,
  *     so no expression ever runs under config or a stripe lock. A grant
- *     policy sync evaluates under it, then takes config for writing to
- *     apply what it rendered.
- *  1. config (rwlock): registrations and grants, and the record of which
- *     grants grant policies made (policies->owners). Writers: registration
- *     and grant changes, grant policy syncs. Readers: claims and the slow
- *     path of first use.
+ *     policy sync evaluates under it, then begins a transaction (which
+ *     takes config for writing, once) to apply what it rendered.
+ *  1. config (rwlock): registrations and grants, with each grant's owner,
+ *     and the record of which grants grant policies made
+ *     (policies->owners). Writers: transactions (lib/txn.h: registration
+ *     and grant changes, JSON loads, grant policy syncs), which hold it
+ *     from quota__txn_begin() to their commit or abort. Readers: claims
+ *     and the slow path of first use.
  *  2. stripe locks, always taken in ascending index order: stripe i guards
  *     the buckets and claims whose hash maps to i, and every counter of
  *     those buckets. The hot path (consume on an existing bucket, handles)
@@ -320,29 +322,11 @@ int quota__allowances_same(const quota_allowance *a, const quota_allowance *b, u
 /* Whether g's types are registered and may be held by its consumer, with
  * fields that fit each type's class; caller holds config. */
 int quota__grant_check_regs(quota_engine *e, const quota_grant *g);
-/* One grant of a batch: apply (a quota__grant_copy() to create or
- * replace), or delete (ns, name) when apply is NULL; a grant that does
- * not exist is no deletion. owner, with apply: recorded as who made the
- * grant (NULL keeps what was recorded). */
-typedef struct quota__grant_edit {
-	quota_grant *apply;
-	const char *ns, *name;
-	const char *owner;
-	int64_t generation; /* out: after the edit; 0 when deleted or absent */
-	int32_t found;      /* out: the grant existed before */
-} quota__grant_edit;
-typedef struct quota__grant_batch quota__grant_batch;
-/* Check and prepare several grant edits as one change, allocating all it
- * needs; caller holds config for writing until the commit or abort. The
- * batch takes every apply copy, also on failure (which changes nothing). */
-int quota__grants_prepare(quota_engine *e, quota__grant_edit *ed, uint32_t count,
-			  quota__grant_batch **out);
-/* Install a prepared batch: every bucket limit moves at once; cannot fail. */
-void quota__grants_commit(quota_engine *e, quota__grant_batch *b);
-/* Drop a prepared batch unused. NULL is a no-op. */
-void quota__grants_abort(quota__grant_batch *b);
+/* Several grant changes as one: a transaction (txn.h), whose
+ * quota__txn_grant() records the owner of each grant it applies. */
 /* The owner recorded with grant (ns, name), NULL for none; *exists says
- * whether the grant exists. Caller holds config. */
+ * whether the grant exists (as committed: not what a transaction under way
+ * prepared). Caller holds config. */
 const char *quota__grant_owner(quota_engine *e, const char *ns, const char *name, int *exists);
 
 /* Buckets (bucket.c). */

@@ -15,6 +15,7 @@
 #include "engine.h"
 #include "error.h"
 #include "pack.h"
+#include "txn.h"
 
 #define MAX_ALLOWANCES 64
 _Static_assert(2 * MAX_ALLOWANCES <= QUOTA__LOCKSET_MAX, "a grant change fits one lock set");
@@ -318,23 +319,6 @@ static quota__grant *grant_find(quota_engine *e, const char *ns, const char *nam
 	return (quota__grant *)quota__table_find(&e->grants, quota__hash(e, key, len), key, len);
 }
 
-/* One bucket touched by a grant change. */
-typedef struct change {
-	quota__bucket *bucket; /* existing, or new when fresh */
-	int fresh;
-	quota__contrib *contribs;
-	uint32_t contrib_count;
-	int64_t limit;
-	int32_t action;
-	uint32_t limiter_count;
-	quota__limiter *limiters;
-	quota__bucket **sels_block; /* room for a base's first selector buckets */
-	quota__bucket *dropped;     /* a selector bucket left empty: freed after */
-	uint32_t op;                /* the grant of the batch that last rebuilt it */
-	uint8_t rebuilt;            /* contribs computed (not a fresh base's placeholder) */
-	uint8_t added;              /* that grant gives to it */
-} change;
-
 static int contrib_cmp(const char *ns, const char *name, const quota__contrib *c)
 {
 	int d = strcmp(ns, c->ns);
@@ -342,13 +326,13 @@ static int contrib_cmp(const char *ns, const char *name, const quota__contrib *c
 }
 
 /*
- * The contributions old (sorted, old_n of them) after grant (ns, name)
- * changes to give amount (or nothing when add is 0). One block, sorted;
- * *out NULL if empty.
+ * The contributions old[0..old_n) after grant (ns, name) changes to give
+ * amount (or nothing when add is 0). One block, sorted; *out NULL if empty.
  */
 static int contribs_rebuild(const quota__contrib *old, uint32_t old_n, const char *ns,
 			    const char *name, const quota_allowance *add, uint32_t mask,
-			    int64_t amount, int64_t generation, quota__contrib **out, uint32_t *count)
+			    int64_t amount, int64_t generation, quota__contrib **out,
+			    uint32_t *count)
 {
 	uint32_t n = 0;
 	quota__pack p = {0};
@@ -460,7 +444,7 @@ static int32_t contribs_action(const quota__contrib *c, uint32_t n)
 	return action;
 }
 
-static void changes_discard(change *ch, uint32_t n)
+static void changes_discard(quota__change *ch, uint32_t n)
 {
 	for (uint32_t i = 0; i < n; i++) {
 		quota__free(ch[i].contribs);
@@ -528,8 +512,9 @@ static int group_buckets(const quota_allowance *a, groups *g)
 
 /* The bucket of (key, selector text) as this grant change will see it: an
  * existing one, or a fresh one an earlier step of the change made. */
-static quota__bucket *target_find(quota_engine *e, const change *ch, uint32_t n, const char *key,
-				  size_t len, uint64_t hash, const char *text, quota__bucket **base)
+static quota__bucket *target_find(quota_engine *e, const quota__change *ch, uint32_t n,
+				  const char *key, size_t len, uint64_t hash, const char *text,
+				  quota__bucket **base)
 {
 	*base = quota__bucket_find(e, key, len, hash);
 	for (uint32_t i = 0; !*base && i < n; i++)
@@ -548,8 +533,8 @@ static quota__bucket *target_find(quota_engine *e, const change *ch, uint32_t n,
 
 /* A fresh selector bucket of base, with room for it (and the base's
  * array of them when it has none yet). */
-static int selector_fresh(change *ch, uint32_t n, quota__bucket *base, quota__selector **sel,
-			  change *c)
+static int selector_fresh(quota__change *ch, uint32_t n, quota__bucket *base, quota__selector **sel,
+			  quota__change *c)
 {
 	uint32_t count = base->sel_count, has_block = base->sels != NULL;
 	for (uint32_t i = 0; i < n; i++)
@@ -576,10 +561,10 @@ static int selector_fresh(change *ch, uint32_t n, quota__bucket *base, quota__se
 
 /* A fresh base bucket with no contribution of its own change: a selector
  * bucket of this change needs it. */
-static int base_fresh(quota_engine *e, change *ch, uint32_t *n, const quota__reg *r, const char *key,
-		      size_t len, uint64_t hash, quota__bucket **base)
+static int base_fresh(quota_engine *e, quota__change *ch, uint32_t *n, const quota__reg *r,
+		      const char *key, size_t len, uint64_t hash, quota__bucket **base)
 {
-	change c = {0};
+	quota__change c = {0};
 	if (!(c.bucket = quota__bucket_new(e, r, key, len, hash)))
 		return quota__fail(QUOTA_ERR_NOMEM, "grant: out of memory");
 	c.fresh = 1;
@@ -589,30 +574,35 @@ static int base_fresh(quota_engine *e, change *ch, uint32_t *n, const quota__reg
 	return QUOTA_OK;
 }
 
-/* Prepare the change of one (consumer, type, selector): grant (ns, name),
- * step op of the batch, now gives amount through the buckets mask of
- * allowance add, or nothing when add is NULL. Takes *sel when it makes a
- * selector bucket. A bucket that an earlier step changed already is
- * changed again from where that step left it, so that several grants of
- * one batch add up. */
-static int change_prepare(quota_engine *e, change *ch, uint32_t *n, uint32_t op,
-			  const quota_ref *consumer, const char *type, quota__selector **sel,
-			  const char *ns, const char *name, const quota_allowance *add, uint32_t mask,
-			  int64_t amount, int64_t generation)
+/* Prepare the change of one (consumer, type, selector): grant op (ns,
+ * name) now gives amount through the buckets mask of allowance add, or
+ * nothing when add is NULL. Takes *sel when it makes a selector bucket. A
+ * bucket an earlier step of the transaction changed is changed further. */
+static int change_prepare(quota__txn *t, uint32_t op, const quota_ref *consumer, const char *type,
+			  quota__selector **sel, const char *ns, const char *name,
+			  const quota_allowance *add, uint32_t mask, int64_t amount,
+			  int64_t generation)
 {
+	quota_engine *e = t->e;
+	quota__change *ch = t->changes;
+	uint32_t *n = &t->change_count;
 	char key[QUOTA__KEY_MAX + 1];
 	size_t len = quota__bucket_key(key, consumer, type);
 	uint64_t hash = quota__hash(e, key, len);
 	quota__bucket *base;
 	quota__bucket *b = target_find(e, ch, *n, key, len, hash, sel_text(*sel), &base);
 	uint32_t at = *n;
-	for (uint32_t i = 0; b && i < *n && at == *n; i++)
+	for (uint32_t i = 0; b && i < *n; i++)
 		if (ch[i].bucket == b)
 			at = i;
-	if (at < *n && ch[at].rebuilt && ch[at].op == op && ch[at].added && !add)
-		return QUOTA_OK; /* dropped and re-added in one step: done already */
-	change c = {0};
+	/* The old spec of a grant whose new spec gave here already: the new
+	 * contribution replaced the old one. */
+	if (at < *n && !add && ch[at].added_by == op + 1)
+		return QUOTA_OK;
+	quota__change c = {0};
 	c.bucket = b;
+	const quota__contrib *from = b ? b->contribs : NULL;
+	uint32_t from_n = b ? b->contrib_count : 0;
 	const quota__reg *r = quota__reg_find(e, type);
 	int rc;
 	if (!b) {
@@ -628,23 +618,24 @@ static int change_prepare(quota_engine *e, change *ch, uint32_t *n, uint32_t op,
 			return rc;
 		}
 	} else if (at < *n) {
-		/* Take over the earlier change (or a fresh base's placeholder). */
+		/* Changed before in this transaction (or a fresh base's
+		 * placeholder): take that change over. */
 		c = ch[at];
 		ch[at] = ch[--*n];
+		from = c.contribs;
+		from_n = c.contrib_count;
 	}
-	const quota__contrib *from = c.rebuilt ? c.contribs : b && !c.fresh ? b->contribs : NULL;
-	uint32_t from_n = c.rebuilt ? c.contrib_count : b && !c.fresh ? b->contrib_count : 0;
 	quota__contrib *prev = c.contribs;
-	if (contribs_rebuild(from, from_n, ns, name, add, mask, amount, generation, &c.contribs,
-			     &c.contrib_count)) {
-		c.contribs = prev;
+	c.contribs = NULL;
+	rc = contribs_rebuild(from, from_n, ns, name, add, mask, amount, generation, &c.contribs,
+			      &c.contrib_count);
+	quota__free(prev);
+	if (rc) {
 		changes_discard(&c, 1);
 		return quota__fail(QUOTA_ERR_NOMEM, "grant: out of memory");
 	}
-	quota__free(prev);
-	c.op = op;
-	c.rebuilt = 1;
-	c.added = add != NULL;
+	if (add)
+		c.added_by = op + 1;
 	if (c.bucket->rate) {
 		quota__free(c.limiters);
 		c.limiters = NULL;
@@ -669,17 +660,17 @@ static int change_prepare(quota_engine *e, change *ch, uint32_t *n, uint32_t op,
 	return QUOTA_OK;
 }
 
-/* Prepare the changes of every allowance of grant g, step op of the batch
- * (add: it gives them; else: it no longer does). */
-static int changes_of(quota_engine *e, change *ch, uint32_t *n, uint32_t op, const quota_grant *g,
-		      const quota_grant *id, int add)
+/* Prepare the changes of every allowance of grant g, op of the
+ * transaction (add: it gives them; else: it no longer does). */
+static int changes_of(quota__txn *t, uint32_t op, const quota_grant *g, const quota_grant *id,
+		      int add)
 {
 	for (uint32_t i = 0; i < g->allowance_count; i++) {
 		const quota_allowance *a = &g->allowances[i];
 		groups gr;
 		int rc = group_buckets(a, &gr);
 		for (uint32_t k = 0; k < gr.n && !rc; k++)
-			rc = change_prepare(e, ch, n, op, &g->consumer, a->resource_type, &gr.sel[k],
+			rc = change_prepare(t, op, &g->consumer, a->resource_type, &gr.sel[k],
 					    id->ns, id->name, add ? a : NULL, gr.mask[k],
 					    gr.amount[k], add ? g->generation : 0);
 		groups_free(&gr);
@@ -730,7 +721,7 @@ static void selector_backfill(quota_engine *e, quota__bucket *sb)
 
 /* Give b the change's limiters, each with the state of the one it
  * replaces; the old array goes back into the change to be freed. */
-static void limiters_swap(quota__bucket *b, change *c, int64_t now)
+static void limiters_swap(quota__bucket *b, quota__change *c, int64_t now)
 {
 	for (uint32_t i = 0, j = 0; i < c->limiter_count; i++) {
 		while (j < b->limiter_count && quota__limiter_cmp(&b->limiters[j], &c->limiters[i]) < 0)
@@ -744,41 +735,81 @@ static void limiters_swap(quota__bucket *b, change *c, int64_t now)
 	c->limiters = prev;
 }
 
-/* One grant of a batch: old is replaced by next (either may be NULL). */
-typedef struct grant_op {
-	quota__grant *old;
-	quota_grant *next;  /* installed at commit */
-	quota_grant *spare; /* an apply identical to the grant: freed */
-	quota__grant *rec;  /* a new grant's record, made in advance */
-	quota__grant *owned; /* the grant whose owner changes to owner */
-	char *owner;
-} grant_op;
-
-struct quota__grant_batch {
-	grant_op *ops;
-	uint32_t nops;
-	change *ch;
-	uint32_t n;
-};
-
-void quota__grants_abort(quota__grant_batch *b)
+static int bucket_total(const quota_grant *g)
 {
-	if (!b)
-		return;
-	changes_discard(b->ch, b->n);
-	quota__free(b->ch);
-	for (uint32_t i = 0; i < b->nops; i++) {
-		quota__free(b->ops[i].next);
-		quota__free(b->ops[i].spare);
-		quota__free(b->ops[i].rec);
-		quota__free(b->ops[i].owner);
-	}
-	quota__free(b->ops);
-	quota__free(b);
+	uint32_t n = 0;
+	for (uint32_t i = 0; g && i < g->allowance_count; i++)
+		n += g->allowances[i].bucket_count;
+	return (int)n;
 }
 
-/* The registrations an applied grant needs, and its consumer's kind. */
-static int check_regs(quota_engine *e, const quota_grant *g)
+/* Room for one more grant op; 0 or QUOTA_ERR_NOMEM. */
+static int grant_op_room(quota__txn *t)
+{
+	void *ops = t->grants;
+	int rc = quota__txn_reserve(&ops, &t->grant_cap, t->grant_count + 1, sizeof *t->grants);
+	t->grants = ops;
+	return rc;
+}
+
+/* A copy of owner for a grant whose owner is now cur, or NULL with *rc
+ * QUOTA_OK when nothing changes (no owner given, or the same one). */
+static char *owner_dup(const char *owner, const char *cur, int *rc)
+{
+	char *o = NULL;
+	*rc = QUOTA_OK;
+	if (owner && !quota__streq(owner, cur) && !(o = quota__strdup(owner)))
+		*rc = quota__fail(QUOTA_ERR_NOMEM, "grant: out of memory");
+	return o;
+}
+
+/* Add to the transaction: grant old (may be NULL) becomes next (may be
+ * NULL: deleted; owned on success), made by owner (see quota__txn_grant;
+ * owned on success). */
+static int grant_op_add(quota__txn *t, quota__grant *old, quota_grant *next, char *owner)
+{
+	const quota_grant *id = next ? next : old->pub;
+	uint32_t op = t->grant_count;
+	void *ch = t->changes;
+	/* At most one change per grant bucket, plus a fresh base for each. */
+	uint32_t need = t->change_count +
+			2 * (uint32_t)(bucket_total(next) + bucket_total(old ? old->pub : NULL));
+	int rc = grant_op_room(t);
+	if (!rc)
+		rc = quota__txn_reserve(&ch, &t->change_cap, need, sizeof *t->changes);
+	t->changes = ch;
+	quota__grant *rec = NULL;
+	if (!rc && !old && !(rec = quota__calloc(1, sizeof *rec)))
+		rc = QUOTA_ERR_NOMEM;
+	if (rc)
+		return quota__fail(QUOTA_ERR_NOMEM, "grant: out of memory");
+	/* Every allowance of next, then what old had that next drops. */
+	if (next)
+		rc = changes_of(t, op, next, id, 1);
+	if (!rc && old)
+		rc = changes_of(t, op, old->pub, id, 0);
+	if (rc) {
+		quota__free(rec);
+		return rc;
+	}
+	t->grants[t->grant_count++] = (quota__grant_op){old, rec, next, owner, 0};
+	return QUOTA_OK;
+}
+
+static int grant_op_of(const quota__txn *t, const char *ns, const char *name)
+{
+	for (uint32_t i = 0; i < t->grant_count; i++) {
+		const quota_grant *g = t->grants[i].next ? t->grants[i].next
+							 : t->grants[i].old->pub;
+		if (quota__streq(g->ns, ns) && strcmp(g->name, name) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/* The registrations grant g needs, and its consumer's kind; against what
+ * transaction t (may be NULL) makes of them. Caller holds config. */
+static int check_regs(quota_engine *e, const quota__txn *t, const quota_grant *g)
 {
 	char field[64];
 	int rc = QUOTA_OK;
@@ -791,122 +822,120 @@ static int check_regs(quota_engine *e, const quota_grant *g)
 		else if (!quota__kind_is_ancestor(e, g->consumer.kind, r->pub->consumer_type.kind))
 			rc = quota__reg_check_consumer(r, &g->consumer, "grant.consumerRef");
 		if (!rc)
-			rc = check_for_class(&g->allowances[i], i, r->pub);
+			rc = check_for_class(&g->allowances[i], i,
+					     t ? quota__txn_reg_spec(t, r) : r->pub);
 	}
 	return rc;
 }
 
-/* What edit i changes: ops[i], its generation, and whether it needs a
- * new record or owner. */
-static int plan_edit(quota_engine *e, quota__grant_edit *ed, grant_op *op)
+int quota__grant_check_regs(quota_engine *e, const quota_grant *g)
 {
-	quota_grant *next = ed->apply;
-	ed->apply = NULL; /* the batch has it now */
-	op->old = grant_find(e, next ? next->ns : ed->ns, next ? next->name : ed->name);
-	ed->found = op->old != NULL;
-	ed->generation = 0;
-	if (!next)
-		return QUOTA_OK;
-	if (op->old && same_grant(op->old->pub, next)) {
-		op->spare = next;
-		ed->generation = op->old->pub->generation;
-		op->owned = op->old;
-		op->old = NULL;
-	} else {
-		next->generation = op->old ? op->old->pub->generation + 1 : 1;
-		ed->generation = next->generation;
-		op->next = next;
-		op->owned = op->old;
-		if (!op->old && !(op->rec = quota__calloc(1, sizeof *op->rec)))
-			return quota__fail(QUOTA_ERR_NOMEM, "grant: out of memory");
-	}
-	if (ed->owner && !(op->owned && quota__streq(op->owned->owner, ed->owner)) &&
-	    !(op->owner = quota__strdup(ed->owner)))
+	return check_regs(e, NULL, g);
+}
+
+int quota__grant_copy(const quota_grant *in, quota_grant **out)
+{
+	quota_grant g;
+	int rc;
+	*out = NULL;
+	if ((rc = quota__copy_in("grant", &g, sizeof g, in, sizeof g)) || (rc = check_grant(&g)))
+		return rc;
+	if (!(*out = copy_grant(&g)))
 		return quota__fail(QUOTA_ERR_NOMEM, "grant: out of memory");
 	return QUOTA_OK;
 }
 
-int quota__grants_prepare(quota_engine *e, quota__grant_edit *ed, uint32_t count,
-			  quota__grant_batch **out)
+const char *quota__grant_owner(quota_engine *e, const char *ns, const char *name, int *exists)
 {
-	int rc = QUOTA_OK;
-	*out = NULL;
-	quota__grant_batch *b = quota__calloc(1, sizeof *b);
-	if (!b || !(b->ops = quota__calloc(count ? count : 1, sizeof *b->ops))) {
-		quota__free(b);
-		b = NULL;
-		rc = quota__fail(QUOTA_ERR_NOMEM, "grant: out of memory");
-	}
-	for (uint32_t i = 0; !rc && i < count; i++) {
-		const char *ns = ed[i].apply ? ed[i].apply->ns : ed[i].ns;
-		const char *name = ed[i].apply ? ed[i].apply->name : ed[i].name;
-		for (uint32_t k = 0; k < i && !rc; k++)
-			if (quota__streq(ns, ed[k].apply ? ed[k].apply->ns : ed[k].ns) &&
-			    strcmp(name, ed[k].apply ? ed[k].apply->name : ed[k].name) == 0)
-				rc = quota__fail(QUOTA_ERR_INVALID, "grant %s/%s: changed twice at once",
-						 quota__str(ns), name);
-		if (!rc && ed[i].apply)
-			rc = check_regs(e, ed[i].apply);
-	}
-	/* From here on the batch owns every apply copy. */
-	for (uint32_t i = 0; b && i < count; i++) {
-		b->nops++;
-		int r = plan_edit(e, &ed[i], &b->ops[i]);
-		rc = rc ? rc : r;
-	}
-	if (!b) {
-		for (uint32_t i = 0; i < count; i++) {
-			quota__free(ed[i].apply);
-			ed[i].apply = NULL;
-		}
+	quota__grant *g = grant_find(e, ns, name);
+	*exists = g != NULL;
+	return g ? g->owner : NULL;
+}
+
+int quota__txn_grant(quota__txn *t, const quota_grant *in, const char *owner,
+		     int64_t *generation)
+{
+	quota_engine *e = t->e;
+	quota_grant g;
+	int rc;
+	t->broken = 1;
+	if ((rc = quota__copy_in("grant", &g, sizeof g, in, sizeof g)) || (rc = check_grant(&g)))
 		return rc;
+	if (grant_op_of(t, g.ns, g.name))
+		return quota__fail(QUOTA_ERR_INVALID, "grant %s/%s: changed twice in one batch",
+				   quota__str(g.ns), g.name);
+	quota_grant *copy = copy_grant(&g);
+	if (!copy)
+		return quota__fail(QUOTA_ERR_NOMEM, "grant: out of memory");
+	rc = check_regs(e, t, copy);
+	quota__grant *old = rc ? NULL : grant_find(e, copy->ns, copy->name);
+	char *o = rc ? NULL : owner_dup(owner, old ? old->owner : NULL, &rc);
+	if (!rc && old && same_grant(old->pub, copy)) {
+		/* Unchanged; only a new owner to record, if any. */
+		quota__free(copy);
+		if (o && (rc = grant_op_room(t))) {
+			quota__free(o);
+			return quota__fail(QUOTA_ERR_NOMEM, "grant: out of memory");
+		}
+		if (o)
+			t->grants[t->grant_count++] = (quota__grant_op){old, NULL, NULL, o, 1};
+		if (generation)
+			*generation = old->pub->generation;
+		t->broken = 0;
+		return QUOTA_OK;
 	}
-	/* At most one change per grant bucket, plus a fresh base for each. */
-	uint32_t cap = 0;
-	for (uint32_t i = 0; !rc && i < count; i++) {
-		const grant_op *op = &b->ops[i];
-		for (uint32_t k = 0; op->next && k < op->next->allowance_count; k++)
-			cap += 2 * op->next->allowances[k].bucket_count;
-		for (uint32_t k = 0; op->old && k < op->old->pub->allowance_count; k++)
-			cap += 2 * op->old->pub->allowances[k].bucket_count;
-	}
-	if (!rc && cap && !(b->ch = quota__calloc(cap, sizeof *b->ch)))
-		rc = quota__fail(QUOTA_ERR_NOMEM, "grant: out of memory");
-	/* Every allowance of next, then what old had that next drops. */
-	for (uint32_t i = 0; !rc && i < count; i++) {
-		const grant_op *op = &b->ops[i];
-		const quota_grant *id = op->next ? op->next : op->old ? op->old->pub : NULL;
-		if (op->next)
-			rc = changes_of(e, b->ch, &b->n, i, op->next, id, 1);
-		if (!rc && op->old)
-			rc = changes_of(e, b->ch, &b->n, i, op->old->pub, id, 0);
+	if (!rc) {
+		copy->generation = old ? old->pub->generation + 1 : 1;
+		rc = grant_op_add(t, old, copy, o);
 	}
 	if (rc) {
-		quota__grants_abort(b);
+		quota__free(o);
+		quota__free(copy);
 		return rc;
 	}
-	*out = b;
+	if (generation)
+		*generation = copy->generation;
+	t->broken = 0;
 	return QUOTA_OK;
 }
 
-/* Install the bucket changes of a batch, under the locks of every stripe
- * they touch. */
-static void buckets_commit(quota_engine *e, change *ch, uint32_t n)
+int quota__txn_grant_delete(quota__txn *t, const char *ns, const char *name)
+{
+	int rc;
+	t->broken = 1;
+	if ((rc = quota__check_text("namespace", ns, 0, QUOTA__NS_MAX)) ||
+	    (rc = quota__check_text("name", name, 1, QUOTA__NAME_MAX)))
+		return rc;
+	if (grant_op_of(t, ns, name))
+		return quota__fail(QUOTA_ERR_INVALID, "grant %s/%s: changed twice in one batch",
+				   quota__str(ns), name);
+	quota__grant *g = grant_find(t->e, ns, name);
+	if (!g)
+		return quota__fail(QUOTA_ERR_NOT_FOUND, "grant %s/%s: not found", quota__str(ns),
+				   name);
+	if ((rc = grant_op_add(t, g, NULL, NULL)))
+		return rc;
+	t->broken = 0;
+	return QUOTA_OK;
+}
+
+int quota__txn_grants_lock_all(const quota__txn *t, quota__lockset *ls)
 {
 	/* Only the touched buckets' stripes, so that decisions elsewhere go
-	 * on; a new selector bucket counts what claims anywhere hold, and a
-	 * batch too large for one lock set takes them all. */
-	quota__lockset ls = {0};
-	int all = 0;
-	for (uint32_t i = 0; i < n; i++) {
-		all |= quota__lockset_add(&ls, ch[i].bucket->stripe) != 0;
-		all |= ch[i].fresh && ch[i].bucket->selector;
+	 * on; a new selector bucket counts what claims anywhere hold: all. */
+	for (uint32_t i = 0; i < t->change_count; i++) {
+		const quota__change *c = &t->changes[i];
+		if ((c->fresh && c->bucket->selector) || quota__lockset_add(ls, c->bucket->stripe))
+			return 1;
 	}
-	int64_t now = quota__now(e);
-	if (all)
-		quota__lock_all(e);
-	else
-		quota__lockset_lock(e, &ls);
+	return 0;
+}
+
+void quota__txn_grants_commit(quota__txn *t, int64_t now)
+{
+	quota_engine *e = t->e;
+	quota__change *ch = t->changes;
+	uint32_t n = t->change_count;
 	for (uint32_t i = 0; i < n; i++)
 		if (ch[i].fresh && !ch[i].bucket->selector)
 			quota__table_insert(&e->stripes[ch[i].bucket->stripe].buckets,
@@ -943,125 +972,78 @@ static void buckets_commit(quota_engine *e, change *ch, uint32_t n)
 			ch[i].dropped = b;
 		}
 	}
-	if (all)
-		quota__unlock_all(e);
-	else
-		quota__lockset_unlock(e, &ls);
 }
 
-/* Replace grant op->old (may be NULL) by op->next (may be NULL) in the
- * grant table, and move its owner. */
-static void grant_commit(quota_engine *e, grant_op *op)
+void quota__txn_grants_finish(quota__txn *t)
 {
-	quota__grant *old = op->old;
-	quota_grant *next = op->next;
-	if (op->owner) {
-		quota__grant *owned = op->owned ? op->owned : op->rec;
-		quota__free(owned->owner);
-		owned->owner = op->owner;
-		op->owner = NULL;
-	}
-	for (uint32_t i = 0; old && i < old->pub->allowance_count; i++)
-		quota__reg_find(e, old->pub->allowances[i].resource_type)->grant_uses--;
-	for (uint32_t i = 0; next && i < next->allowance_count; i++)
-		quota__reg_find(e, next->allowances[i].resource_type)->grant_uses++;
-	if (old) {
-		quota__free(old->pub);
-		if (!next) {
-			quota__table_remove(&e->grants, &old->node);
-			quota__free(old->owner);
-			quota__free(old);
-			return;
+	quota_engine *e = t->e;
+	changes_discard(t->changes, t->change_count);
+	t->change_count = 0;
+	for (uint32_t k = 0; k < t->grant_count; k++) {
+		quota__grant *old = t->grants[k].old, *rec = old ? old : t->grants[k].rec;
+		quota_grant *next = t->grants[k].next;
+		if (t->grants[k].owner) {
+			quota__free(rec->owner);
+			rec->owner = t->grants[k].owner;
+			t->grants[k].owner = NULL;
+		}
+		if (t->grants[k].owner_only)
+			continue;
+		for (uint32_t i = 0; old && i < old->pub->allowance_count; i++)
+			quota__reg_find(e, old->pub->allowances[i].resource_type)->grant_uses--;
+		for (uint32_t i = 0; next && i < next->allowance_count; i++)
+			quota__reg_find(e, next->allowances[i].resource_type)->grant_uses++;
+		if (old) {
+			quota__free(old->pub);
+			if (!next) {
+				quota__table_remove(&e->grants, &old->node);
+				quota__free(old->owner);
+				quota__free(old);
+				continue;
+			}
+		}
+		rec->pub = next;
+		/* The key lives in the packed copy (ns, NUL, name): follow it. */
+		rec->node.key = next->ns;
+		if (!old) {
+			char key[QUOTA__NAME_KEY_MAX + 1];
+			size_t len = quota__name_key(key, next->ns, next->name);
+			rec->node.key_len = len;
+			rec->node.hash = quota__hash(e, key, len);
+			quota__table_insert(&e->grants, &rec->node);
 		}
 	}
-	if (!next)
-		return;
-	quota__grant *rec = old ? old : op->rec;
-	op->rec = NULL;
-	op->next = NULL;
-	rec->pub = next;
-	/* The key lives in the packed copy (ns, NUL, name): follow it. */
-	rec->node.key = next->ns;
-	if (!old) {
-		char key[QUOTA__NAME_KEY_MAX + 1];
-		size_t len = quota__name_key(key, next->ns, next->name);
-		rec->node.key_len = len;
-		rec->node.hash = quota__hash(e, key, len);
-		quota__table_insert(&e->grants, &rec->node);
+	t->grant_count = 0;
+}
+
+void quota__txn_grants_abort(quota__txn *t)
+{
+	changes_discard(t->changes, t->change_count);
+	t->change_count = 0;
+	for (uint32_t k = 0; k < t->grant_count; k++) {
+		quota__free(t->grants[k].rec);
+		quota__free(t->grants[k].next);
+		quota__free(t->grants[k].owner);
 	}
-}
-
-void quota__grants_commit(quota_engine *e, quota__grant_batch *b)
-{
-	buckets_commit(e, b->ch, b->n);
-	for (uint32_t i = 0; i < b->nops; i++)
-		grant_commit(e, &b->ops[i]);
-	quota__grants_abort(b); /* frees what the batch still holds */
-}
-
-const char *quota__grant_owner(quota_engine *e, const char *ns, const char *name, int *exists)
-{
-	quota__grant *g = grant_find(e, ns, name);
-	*exists = g != NULL;
-	return g ? g->owner : NULL;
-}
-
-int quota__grant_copy(const quota_grant *in, quota_grant **out)
-{
-	quota_grant g;
-	int rc;
-	*out = NULL;
-	if ((rc = quota__copy_in("grant", &g, sizeof g, in, sizeof g)) || (rc = check_grant(&g)))
-		return rc;
-	if (!(*out = copy_grant(&g)))
-		return quota__fail(QUOTA_ERR_NOMEM, "grant: out of memory");
-	return QUOTA_OK;
-}
-
-int quota__grant_check_regs(quota_engine *e, const quota_grant *g)
-{
-	return check_regs(e, g);
-}
-
-/* Prepare and commit one edit under the config write lock. */
-static int edit_one(quota_engine *e, quota__grant_edit *ed)
-{
-	quota__grant_batch *b;
-	pthread_rwlock_wrlock(&e->config);
-	int rc = quota__grants_prepare(e, ed, 1, &b);
-	if (!rc)
-		quota__grants_commit(e, b);
-	pthread_rwlock_unlock(&e->config);
-	quota__after(e);
-	return rc;
+	t->grant_count = 0;
 }
 
 QUOTA_API int quota_grant_apply(quota_engine *e, const quota_grant *in, int64_t *generation)
 {
-	quota__grant_edit ed = {0};
-	int rc;
+	quota__txn t;
 	if (!e)
 		return quota__fail(QUOTA_ERR_INVALID, "engine: must not be NULL");
-	if ((rc = quota__grant_copy(in, &ed.apply)) || (rc = edit_one(e, &ed)))
-		return rc;
-	if (generation)
-		*generation = ed.generation;
-	return QUOTA_OK;
+	quota__txn_begin(e, &t);
+	return quota__txn_end(&t, quota__txn_grant(&t, in, NULL, generation));
 }
 
 QUOTA_API int quota_grant_delete(quota_engine *e, const char *ns, const char *name)
 {
-	quota__grant_edit ed = {.ns = ns, .name = name};
-	int rc;
+	quota__txn t;
 	if (!e)
 		return quota__fail(QUOTA_ERR_INVALID, "engine: must not be NULL");
-	if ((rc = quota__check_text("namespace", ns, 0, QUOTA__NS_MAX)) ||
-	    (rc = quota__check_text("name", name, 1, QUOTA__NAME_MAX)) || (rc = edit_one(e, &ed)))
-		return rc;
-	if (!ed.found)
-		return quota__fail(QUOTA_ERR_NOT_FOUND, "grant %s/%s: not found", quota__str(ns),
-				   name);
-	return QUOTA_OK;
+	quota__txn_begin(e, &t);
+	return quota__txn_end(&t, quota__txn_grant_delete(&t, ns, name));
 }
 
 QUOTA_API int quota_grant_get(quota_engine *e, const char *ns, const char *name, quota_grant **out)

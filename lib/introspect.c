@@ -39,6 +39,8 @@ QUOTA_API size_t quota_type_size(int32_t id)
 	case QUOTA_TYPE_ADMISSION: return sizeof(quota_admission);
 	case QUOTA_TYPE_ADMISSION_RESULT: return sizeof(quota_admission_result);
 	case QUOTA_TYPE_GRANT_CHANGE: return sizeof(quota_grant_change);
+	case QUOTA_TYPE_JSON_OPTIONS: return sizeof(quota_json_options);
+	case QUOTA_TYPE_JSON_RESULT: return sizeof(quota_json_result);
 	default: return 0;
 	}
 }
@@ -56,6 +58,7 @@ QUOTA_API int64_t quota_constant(int32_t id)
 	case QUOTA_CONST_UNLIMITED: return QUOTA_UNLIMITED;
 	case QUOTA_CONST_MAX_CONSTRAINTS: return QUOTA_MAX_CONSTRAINTS;
 	case QUOTA_CONST_CONSTRAINT_MESSAGE_MAX: return QUOTA_CONSTRAINT_MESSAGE_MAX;
+	case QUOTA_CONST_JSON_MAX_DEPTH: return QUOTA_JSON_MAX_DEPTH;
 	default: return INT64_MIN;
 	}
 }

@@ -2,11 +2,11 @@
  * Grant policies: the grants of a trigger object brought up to date.
  *
  * Under the store's read lock the policies for the object are evaluated
- * and their grants rendered and checked; then, under the config write
- * lock, the object's owner record (which grants which policy made for it)
- * says what to remove, every grant change and the new record are
- * prepared, and all of it is committed at once, so that a failure
- * anywhere changes nothing.
+ * and their grants rendered and checked; then, in one transaction (txn.h,
+ * which holds the config write lock), the object's owner record (which
+ * grants which policy made for it) says what to remove, every grant change
+ * and the new record are prepared, and all of it is committed at once, so
+ * that a failure anywhere changes nothing.
  *
  * A grant a policy makes carries its owner, "<policy>\n<identity>", so
  * that a grant the host deleted and made again by hand is never taken for
@@ -21,6 +21,7 @@
 #include "error.h"
 #include "pack.h"
 #include "policy.h"
+#include "txn.h"
 
 /* One grant an object's policy made: the owner record lists them. */
 typedef struct owned {
@@ -36,11 +37,20 @@ typedef struct owner_rec {
 /* A grant a policy renders now. */
 typedef struct wanted {
 	const quota__policy *p;
-	quota_grant *grant;      /* checked copy, ours until the batch takes it */
-	const quota_grant *view; /* the same, valid until the batch ends */
+	quota_grant *grant;      /* checked copy */
+	const quota_grant *view; /* the same */
 	char *parent_name;       /* or NULL */
 	char *owner;
 } wanted;
+
+/* One grant change of the sync: apply (with its owner), or delete (ns,
+ * name) when apply is NULL. */
+typedef struct sync_edit {
+	const quota_grant *apply;
+	const char *ns, *name;
+	const char *owner;
+	int64_t generation; /* out: after the change; 0 when deleted */
+} sync_edit;
 
 typedef struct sync_state {
 	quota__trigger t;
@@ -52,7 +62,7 @@ typedef struct sync_state {
 	owner_rec *rec; /* the object's record, or NULL */
 	uint32_t *kept; /* entries of rec that stay */
 	uint32_t kept_n;
-	quota__grant_edit *ed; /* wn applies, then removals */
+	sync_edit *ed; /* wn applies, then removals */
 	uint32_t en;
 	const char **removed_policy; /* per removal edit */
 } sync_state;
@@ -191,8 +201,8 @@ static owner_rec *rec_find(quota_engine *e, const char *identity)
 					      identity, len);
 }
 
-/* What changes, under the config write lock: the applies, the removals,
- * and the record's entries that stay. */
+/* What changes, under the config write lock (the transaction's): the
+ * applies, the removals, and the record's entries that stay. */
 static int plan(quota_engine *e, sync_state *st)
 {
 	for (uint32_t i = 0; i < st->wn; i++) {
@@ -221,7 +231,7 @@ static int plan(quota_engine *e, sync_state *st)
 	if (!st->ed || !st->removed_policy || !st->kept)
 		return quota__fail(QUOTA_ERR_NOMEM, "policy: out of memory");
 	for (uint32_t i = 0; i < st->wn; i++) {
-		st->ed[st->en].apply = st->w[i].grant;
+		st->ed[st->en].apply = st->w[i].view;
 		st->ed[st->en++].owner = st->w[i].owner;
 	}
 	for (uint32_t i = 0; i < entries; i++) {
@@ -276,7 +286,7 @@ static quota_grant_change **pack_changes(quota__pack *p, const sync_state *st, s
 	uint32_t n = st->en;
 	quota_grant_change **items = quota__pack_take(p, n * sizeof *items);
 	for (uint32_t i = 0; i < n; i++) {
-		const quota__grant_edit *ed = &st->ed[i];
+		const sync_edit *ed = &st->ed[i];
 		quota_grant_change *c = quota__pack_take(p, sizeof *c);
 		quota_grant_change x = {0};
 		x.size = sizeof x;
@@ -306,17 +316,23 @@ static quota_grant_change **pack_changes(quota__pack *p, const sync_state *st, s
 /* Measure and allocate a pack, then write it; NULL when out of memory. */
 #define PACK_TWICE(p, expr) ((void)(expr), quota__pack_begin_write(p) ? NULL : (expr))
 
-/* Prepare the grant batch, allocate the output and the new record, then
- * commit all of it; caller holds the store (read) and config (write). */
-static int apply(quota_engine *e, sync_state *st, quota_grant_change ***changes, size_t *count)
+/* Prepare every grant change in transaction t, allocate the output and
+ * the new record, and install the record; the caller then commits t
+ * (which cannot fail) when this returns QUOTA_OK, else aborts it. Caller
+ * holds the store (read); t holds config (write). */
+static int apply(quota__txn *t, sync_state *st, quota_grant_change ***changes, size_t *count)
 {
-	quota__grant_batch *batch = NULL;
+	quota_engine *e = t->e;
 	quota__pack out = {0}, rp = {0};
 	quota_grant_change **items = NULL;
 	size_t n = 0;
-	int rc = quota__grants_prepare(e, st->ed, st->en, &batch);
-	for (uint32_t i = 0; i < st->wn; i++)
-		st->w[i].grant = NULL; /* the batch's, also when it failed */
+	int rc = QUOTA_OK;
+	for (uint32_t i = 0; i < st->en && !rc; i++) {
+		sync_edit *ed = &st->ed[i];
+		ed->generation = 0;
+		rc = ed->apply ? quota__txn_grant(t, ed->apply, ed->owner, &ed->generation)
+			       : quota__txn_grant_delete(t, ed->ns, ed->name);
+	}
 	if (rc)
 		return rc;
 	owner_rec *rec = st->kept_n + st->wn ? PACK_TWICE(&rp, pack_rec(&rp, st)) : NULL;
@@ -325,10 +341,10 @@ static int apply(quota_engine *e, sync_state *st, quota_grant_change ***changes,
 	if ((st->kept_n + st->wn && !rec) || (changes && !items)) {
 		quota__free(rp.base);
 		quota__free(out.base);
-		quota__grants_abort(batch);
 		return quota__fail(QUOTA_ERR_NOMEM, "policy: out of memory");
 	}
-	quota__grants_commit(e, batch);
+	/* Nothing can fail from here on: the record changes now, the grants
+	 * when the caller commits, both before config is let go. */
 	quota__table *owners = &e->policies->owners;
 	if (st->rec)
 		quota__table_remove(owners, &st->rec->node);
@@ -382,11 +398,13 @@ QUOTA_API int quota_grant_policies_sync(quota_engine *e, const quota_doc *trigge
 	if (event != QUOTA_TRIGGER_DELETED)
 		rc = evaluate(e, &st);
 	if (!rc) {
-		pthread_rwlock_wrlock(&e->config);
+		quota__txn txn;
+		quota__txn_begin(e, &txn);
+		txn.defer_after = 1; /* quota__after() below, with the store let go */
 		st.rec = rec_find(e, st.t.identity);
 		if (!(rc = plan(e, &st)))
-			rc = apply(e, &st, changes, count);
-		pthread_rwlock_unlock(&e->config);
+			rc = apply(&txn, &st, changes, count);
+		quota__txn_end(&txn, rc);
 	}
 	pthread_rwlock_unlock(&e->policies->lock);
 	state_free(&st);

@@ -10,6 +10,7 @@
 #include "engine.h"
 #include "error.h"
 #include "pack.h"
+#include "txn.h"
 
 #define MAX_CLAIMING 20
 #define MAX_DIMENSIONS 32
@@ -204,13 +205,13 @@ static int same_mutable(const quota_registration *a, const quota_registration *b
 	return 1;
 }
 
-/* Replace r's spec with next (owned); existing buckets follow at once. */
-static void reg_replace(quota_engine *e, quota__reg *r, quota_registration *next)
+/* Give r the spec next (owned); existing buckets follow at once. Returns
+ * the spec it had. Caller holds config and every stripe. */
+static quota_registration *reg_install(quota_engine *e, quota__reg *r, quota_registration *next,
+				       int64_t now)
 {
-	int64_t now = quota__now(e);
 	quota_registration *old = r->pub;
 	next->generation = old->generation + 1;
-	quota__lock_all(e);
 	r->pub = next;
 	r->node.key = next->resource_type; /* the key lives in the spec */
 	for (uint32_t i = 0; i < e->stripe_count; i++) {
@@ -232,58 +233,113 @@ static void reg_replace(quota_engine *e, quota__reg *r, quota_registration *next
 					quota__capacity_freed(e);
 			}
 	}
-	quota__unlock_all(e);
-	quota__free(old);
+	return old;
 }
 
-static int registration_put(quota_engine *e, const quota_registration *in, int must_exist)
+static quota__reg_op *reg_op_of(quota__txn *t, const char *type)
 {
+	for (uint32_t i = 0; i < t->reg_count; i++)
+		if (strcmp(t->regs[i].reg->pub->resource_type, type) == 0)
+			return &t->regs[i];
+	return NULL;
+}
+
+int quota__txn_registration(quota__txn *t, const quota_registration *in, int must_exist)
+{
+	quota_engine *e = t->e;
 	quota_registration r;
 	int rc;
-	if (!e)
-		return quota__fail(QUOTA_ERR_INVALID, "engine: must not be NULL");
+	t->broken = 1;
 	if ((rc = quota__copy_in("registration", &r, sizeof r, in, sizeof r)) ||
 	    (rc = check_registration(&r)))
 		return rc;
-	quota_registration *copy = copy_registration(&r);
-	if (!copy)
-		return quota__fail(QUOTA_ERR_NOMEM, "registration: out of memory");
-	quota__reg *fresh = NULL;
-
-	pthread_rwlock_wrlock(&e->config);
+	if (reg_op_of(t, r.resource_type))
+		return quota__fail(QUOTA_ERR_INVALID, "registration %s: changed twice in one batch",
+				   r.resource_type);
 	quota__reg *cur = quota__reg_find(e, r.resource_type);
-	if (!cur) {
-		if (must_exist) {
-			rc = quota__fail(QUOTA_ERR_NOT_FOUND, "registration %s: not registered",
-					 r.resource_type);
-			goto out;
-		}
-		fresh = quota__calloc(1, sizeof *fresh);
-		if (!fresh) {
-			rc = quota__fail(QUOTA_ERR_NOMEM, "registration: out of memory");
-			goto out;
-		}
+	if (!cur && must_exist)
+		return quota__fail(QUOTA_ERR_NOT_FOUND, "registration %s: not registered",
+				   r.resource_type);
+	if (cur && !same_immutable(cur->pub, &r))
+		return quota__fail(
+			QUOTA_ERR_CONFLICT,
+			"registration %s: consumerType and type are immutable (have %s %s/%d)",
+			r.resource_type, quota__str(cur->pub->consumer_type.api_group),
+			cur->pub->consumer_type.kind, cur->pub->resource_class);
+	if (cur && same_mutable(cur->pub, &r)) {
+		t->broken = 0;
+		return QUOTA_OK;
+	}
+	void *ops = t->regs;
+	if (quota__txn_reserve(&ops, &t->reg_cap, t->reg_count + 1, sizeof *t->regs))
+		return quota__fail(QUOTA_ERR_NOMEM, "registration: out of memory");
+	t->regs = ops;
+	quota_registration *copy = copy_registration(&r);
+	quota__reg *fresh = NULL;
+	if (!copy || (!cur && !(fresh = quota__calloc(1, sizeof *fresh)))) {
+		quota__free(copy);
+		return quota__fail(QUOTA_ERR_NOMEM, "registration: out of memory");
+	}
+	if (cur) {
+		t->regs[t->reg_count++] = (quota__reg_op){cur, copy, 0};
+	} else {
 		copy->generation = 1;
 		fresh->pub = copy;
 		fresh->node.key = copy->resource_type;
 		fresh->node.key_len = strlen(copy->resource_type);
 		fresh->node.hash = quota__hash(e, fresh->node.key, fresh->node.key_len);
+		/* In the table from now on, so that the rest of the batch sees it;
+		 * nothing outside the config lock looks there. */
 		quota__table_insert(&e->regs, &fresh->node);
-		copy = NULL;
-	} else if (!same_immutable(cur->pub, &r)) {
-		rc = quota__fail(QUOTA_ERR_CONFLICT,
-				 "registration %s: consumerType and type are immutable (have %s %s/%d)",
-				 r.resource_type, quota__str(cur->pub->consumer_type.api_group),
-				 cur->pub->consumer_type.kind, cur->pub->resource_class);
-	} else if (!same_mutable(cur->pub, &r)) {
-		reg_replace(e, cur, copy);
-		copy = NULL;
+		t->regs[t->reg_count++] = (quota__reg_op){fresh, NULL, 1};
 	}
-out:
-	pthread_rwlock_unlock(&e->config);
-	quota__free(copy);
-	quota__after(e);
-	return rc;
+	t->broken = 0;
+	return QUOTA_OK;
+}
+
+int quota__txn_regs_update(const quota__txn *t)
+{
+	for (uint32_t i = 0; i < t->reg_count; i++)
+		if (!t->regs[i].fresh)
+			return 1;
+	return 0;
+}
+
+void quota__txn_regs_commit(quota__txn *t, int64_t now)
+{
+	for (uint32_t i = 0; i < t->reg_count; i++)
+		if (!t->regs[i].fresh) /* next becomes the spec; the old one is freed later */
+			t->regs[i].next = reg_install(t->e, t->regs[i].reg, t->regs[i].next, now);
+}
+
+void quota__txn_regs_finish(quota__txn *t)
+{
+	for (uint32_t i = 0; i < t->reg_count; i++)
+		quota__free(t->regs[i].next);
+	t->reg_count = 0;
+}
+
+void quota__txn_regs_abort(quota__txn *t)
+{
+	for (uint32_t i = t->reg_count; i-- > 0;) {
+		quota__reg_op *op = &t->regs[i];
+		if (op->fresh) {
+			quota__table_remove(&t->e->regs, &op->reg->node);
+			quota__free(op->reg->pub);
+			quota__free(op->reg);
+		}
+		quota__free(op->next);
+	}
+	t->reg_count = 0;
+}
+
+static int registration_put(quota_engine *e, const quota_registration *in, int must_exist)
+{
+	quota__txn t;
+	if (!e)
+		return quota__fail(QUOTA_ERR_INVALID, "engine: must not be NULL");
+	quota__txn_begin(e, &t);
+	return quota__txn_end(&t, quota__txn_registration(&t, in, must_exist));
 }
 
 QUOTA_API int quota_registration_create(quota_engine *e, const quota_registration *r)

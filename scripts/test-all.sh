@@ -7,13 +7,16 @@
 #   build-tsan/   clang, ThreadSanitizer                     concurrency tests
 #   build-clang/  clang, warnings as errors                  whole suite
 #   build/        again, under valgrind memcheck             C unit tests
+#   build-fuzz/   clang, libFuzzer + ASan/UBSan              the JSON loader fuzzed
+#                 for QUOTA_FUZZ_SECONDS (default 30), one test
 #
 # Installs missing Debian packages first (needs root then). A stage that
 # fails to configure or build counts as one failed test and the next stage
 # still runs. The last line of output is always "N passed, N failed"; the
 # exit status is non-zero when anything failed.
 #
-# Environment: QUOTA_TEST_JOBS (parallel tests, default: number of CPUs).
+# Environment: QUOTA_TEST_JOBS (parallel tests, default: number of CPUs),
+# QUOTA_FUZZ_SECONDS (how long the fuzz stage runs, default 30).
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -259,6 +262,49 @@ for t in json.load(sys.stdin):
 else
 	echo "valgrind: not installed or no gcc build; FAILED"
 	record valgrind 0 1
+fi
+
+# libFuzzer on the JSON object loader, when clang links it: one test that
+# passes when a bounded run finds nothing. New inputs it finds stay in
+# build-fuzz/fuzz-corpus for the next run; a failing input is saved as
+# build-fuzz/fuzz-crash-*.
+fuzz_links()
+{
+	local bin
+	bin=$(mktemp)
+	if printf '%s\n' '#include <stddef.h>' '#include <stdint.h>' \
+		'int LLVMFuzzerTestOneInput(const uint8_t *d, size_t n) { (void)d; (void)n; return 0; }' |
+		clang -fsanitize=fuzzer -x c - -o "$bin" >/dev/null 2>&1; then
+		rm -f "$bin"
+		return 0
+	fi
+	rm -f "$bin"
+	return 1
+}
+
+banner "fuzz: build-fuzz"
+fuzz_seconds=${QUOTA_FUZZ_SECONDS:-30}
+if ! command -v clang >/dev/null || ! fuzz_links; then
+	echo "fuzz: clang cannot link -fsanitize=fuzzer here; stage skipped"
+elif ! configure build-fuzz CC=clang -- --buildtype=debugoptimized -Dfuzz=true; then
+	echo "fuzz: configuring build-fuzz FAILED"
+	record fuzz 0 1
+elif ! meson compile -C build-fuzz fuzz-json-load; then
+	echo "fuzz: building the fuzz target FAILED"
+	record fuzz 0 1
+else
+	mkdir -p build-fuzz/fuzz-corpus
+	echo "fuzz: fuzz-json-load for ${fuzz_seconds}s"
+	if build-fuzz/tests/fuzz/fuzz-json-load -max_total_time="$fuzz_seconds" \
+		-dict=tests/fuzz/json-load.dict -artifact_prefix=build-fuzz/fuzz- \
+		build-fuzz/fuzz-corpus tests/fuzz/corpus/json-load >build-fuzz/fuzz.log 2>&1; then
+		grep -E '^(#[0-9]+[[:space:]]+DONE|Done)' build-fuzz/fuzz.log | tail -n 1 || true
+		record fuzz 1 0
+	else
+		tail -n 40 build-fuzz/fuzz.log
+		echo "fuzz: fuzz-json-load FAILED (log: build-fuzz/fuzz.log)"
+		record fuzz 0 1
+	fi
 fi
 
 banner "summary ($((SECONDS - start))s)"

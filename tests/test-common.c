@@ -834,6 +834,8 @@ static void test_introspection(void)
 		{QUOTA_TYPE_ADMISSION, sizeof(quota_admission)},
 		{QUOTA_TYPE_ADMISSION_RESULT, sizeof(quota_admission_result)},
 		{QUOTA_TYPE_GRANT_CHANGE, sizeof(quota_grant_change)},
+		{QUOTA_TYPE_JSON_OPTIONS, sizeof(quota_json_options)},
+		{QUOTA_TYPE_JSON_RESULT, sizeof(quota_json_result)},
 	};
 	for (size_t i = 0; i < sizeof types / sizeof types[0]; i++) {
 		CHECK_EQ_INT(types[i].id, (int32_t)i + 1); /* dense, never renumbered */
@@ -851,8 +853,9 @@ static void test_introspection(void)
 	CHECK_EQ_INT(quota_constant(QUOTA_CONST_UNLIMITED), QUOTA_UNLIMITED);
 	CHECK_EQ_INT(quota_constant(QUOTA_CONST_MAX_CONSTRAINTS), QUOTA_MAX_CONSTRAINTS);
 	CHECK_EQ_INT(quota_constant(QUOTA_CONST_CONSTRAINT_MESSAGE_MAX), QUOTA_CONSTRAINT_MESSAGE_MAX);
+	CHECK_EQ_INT(quota_constant(QUOTA_CONST_JSON_MAX_DEPTH), QUOTA_JSON_MAX_DEPTH);
 	CHECK_EQ_INT(quota_constant(0), INT64_MIN);
-	CHECK_EQ_INT(quota_constant(11), INT64_MIN);
+	CHECK_EQ_INT(quota_constant(12), INT64_MIN);
 }
 
 int main(void)

@@ -231,6 +231,9 @@ typedef struct quota_allocation {
 			       the consumer's own level that the request's
 			       dimensions match ("...:type[selector]"), else its
 			       base bucket */
+	const quota_label *dimensions; /**< the request's dimensions (NULL when none) */
+	uint32_t dimension_count;
+	uint32_t reserved0;
 } quota_allocation;
 
 /** A claim as read by quota_claim_get() and the claim iterator. */

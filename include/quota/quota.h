@@ -21,5 +21,6 @@
 #include "template.h"
 #include "policy.h"
 #include "introspect.h"
+#include "json.h"
 
 #endif /* QUOTA_QUOTA_H */

@@ -267,6 +267,9 @@ class Allocation(Structure):
         ("requested", c_int64),
         ("amount", c_int64),
         ("bucket", c_char_p),
+        ("dimensions", POINTER(Label)),
+        ("dimension_count", c_uint32),
+        ("reserved0", c_uint32),
     ]
 
 
