@@ -7,7 +7,7 @@
 #   build-tsan/   clang, ThreadSanitizer                     concurrency tests
 #   build-clang/  clang, warnings as errors                  whole suite
 #   build/        again, under valgrind memcheck             C unit tests
-#   build-fuzz/   clang, libFuzzer + ASan/UBSan              the JSON loader fuzzed
+#   build-fuzz/   clang, libFuzzer + ASan/UBSan              JSON loader and expressions fuzzed
 #                 for QUOTA_FUZZ_SECONDS (default 30), one test
 #
 # Installs missing Debian packages first (needs root then). A stage that
@@ -289,22 +289,26 @@ if ! command -v clang >/dev/null || ! fuzz_links; then
 elif ! configure build-fuzz CC=clang -- --buildtype=debugoptimized -Dfuzz=true; then
 	echo "fuzz: configuring build-fuzz FAILED"
 	record fuzz 0 1
-elif ! meson compile -C build-fuzz fuzz-json-load; then
-	echo "fuzz: building the fuzz target FAILED"
+elif ! meson compile -C build-fuzz fuzz-json-load fuzz-expr; then
+	echo "fuzz: building the fuzz targets FAILED"
 	record fuzz 0 1
 else
-	mkdir -p build-fuzz/fuzz-corpus
-	echo "fuzz: fuzz-json-load for ${fuzz_seconds}s"
-	if build-fuzz/tests/fuzz/fuzz-json-load -max_total_time="$fuzz_seconds" \
-		-dict=tests/fuzz/json-load.dict -artifact_prefix=build-fuzz/fuzz- \
-		build-fuzz/fuzz-corpus tests/fuzz/corpus/json-load >build-fuzz/fuzz.log 2>&1; then
-		grep -E '^(#[0-9]+[[:space:]]+DONE|Done)' build-fuzz/fuzz.log | tail -n 1 || true
-		record fuzz 1 0
-	else
-		tail -n 40 build-fuzz/fuzz.log
-		echo "fuzz: fuzz-json-load FAILED (log: build-fuzz/fuzz.log)"
-		record fuzz 0 1
-	fi
+	# target dictionary corpus: each fuzzed for fuzz_seconds, one test each
+	for spec in "json-load json-load.dict json-load" "expr expr.dict expr"; do
+		set -- $spec
+		mkdir -p "build-fuzz/fuzz-corpus-$1"
+		echo "fuzz: fuzz-$1 for ${fuzz_seconds}s"
+		if "build-fuzz/tests/fuzz/fuzz-$1" -max_total_time="$fuzz_seconds" \
+			-dict="tests/fuzz/$2" -artifact_prefix="build-fuzz/fuzz-$1-" \
+			"build-fuzz/fuzz-corpus-$1" "tests/fuzz/corpus/$3" >"build-fuzz/fuzz-$1.log" 2>&1; then
+			grep -E '^(#[0-9]+[[:space:]]+DONE|Done)' "build-fuzz/fuzz-$1.log" | tail -n 1 || true
+			record "fuzz-$1" 1 0
+		else
+			tail -n 40 "build-fuzz/fuzz-$1.log"
+			echo "fuzz: fuzz-$1 FAILED (log: build-fuzz/fuzz-$1.log)"
+			record "fuzz-$1" 0 1
+		fi
+	done
 fi
 
 banner "summary ($((SECONDS - start))s)"
