@@ -68,7 +68,7 @@ static gq_status gq_failed(int rc)
 static gq_decision gq_decision_failed(int rc)
 {
 	gq_status f = gq_failed(rc);
-	gq_decision d = {.rc = rc, .binding_request = -1, .text = f.text};
+	gq_decision d = {.rc = rc, .binding_request = -1, .binding_claim = -1, .text = f.text};
 	d.detail_len = f.text ? (uint32_t)strlen(f.text) : 0;
 	return d;
 }
@@ -175,6 +175,19 @@ static gq_decision gq_claim_decide(int op, void *e, const quota_claim *c)
 	case GQ_RESERVE: rc = quota_claim_reserve(e, c, &a); break;
 	case GQ_ACQUIRE: rc = quota_claim_acquire(e, c, &a); break;
 	default: rc = quota_claim_check(e, c, &a); break;
+	}
+	return gq_decision_of(rc, &a);
+}
+
+static gq_decision gq_claim_set_decide(int op, void *e, const quota_claim *c, uint32_t n)
+{
+	quota_answer a;
+	quota_answer_init(&a, sizeof a);
+	int rc;
+	switch (op) {
+	case GQ_RESERVE: rc = quota_claim_set_reserve(e, c, n, &a); break;
+	case GQ_ACQUIRE: rc = quota_claim_set_acquire(e, c, n, &a); break;
+	default: rc = quota_claim_set_check(e, c, n, &a); break;
 	}
 	return gq_decision_of(rc, &a);
 }
@@ -371,6 +384,7 @@ func decision(op string, d C.gq_decision) (Answer, error) {
 		State:          ClaimState(d.state),
 		Flags:          AnswerFlags(d.flags),
 		BindingRequest: int(d.binding_request),
+		BindingClaim:   int(d.binding_claim),
 		Requested:      int64(d.requested),
 		Available:      int64(d.available),
 		Limit:          int64(d.limit),
@@ -466,6 +480,10 @@ const (
 
 func cClaimDecide(e unsafe.Pointer, op claimOp, c *C.quota_claim) C.gq_decision {
 	return C.gq_claim_decide(C.int(op), e, c)
+}
+
+func cClaimSetDecide(e unsafe.Pointer, op claimOp, c *C.quota_claim, n int) C.gq_decision {
+	return C.gq_claim_set_decide(C.int(op), e, c, C.uint32_t(n))
 }
 
 func cClaimCommit(e unsafe.Pointer, ns, name string, actual *C.quota_request, n int) C.gq_status {

@@ -197,6 +197,27 @@ func (a *arena) requests(rs []Request, field string) (*C.quota_request, C.uint32
 
 func (a *arena) claim(c *Claim) *C.quota_claim {
 	p := (*C.quota_claim)(a.alloc(C.sizeof_quota_claim))
+	a.claimAt(p, c)
+	return p
+}
+
+// claims lays out a claim set as one array. The detail of a bad field
+// starts with "claims[i]: ", as the library's does.
+func (a *arena) claims(cs []Claim) *C.quota_claim {
+	p := (*C.quota_claim)(a.array(len(cs), C.sizeof_quota_claim))
+	for i := range cs {
+		a.claimAt(&unsafe.Slice(p, len(cs))[i], &cs[i])
+		if a.err != nil {
+			if qe, ok := a.err.(*Error); ok {
+				qe.Detail = fmt.Sprintf("claims[%d]: %s", i, qe.Detail)
+			}
+			break
+		}
+	}
+	return p
+}
+
+func (a *arena) claimAt(p *C.quota_claim, c *Claim) {
 	*p = templates.claim
 	p.ns = a.optStr(c.Namespace, "claim.metadata.namespace", "")
 	p.name = a.str(c.Name, "claim.metadata.name", "")
@@ -208,7 +229,6 @@ func (a *arena) claim(c *Claim) *C.quota_claim {
 	p.flags = C.uint32_t(c.Flags)
 	p.ttl_ms = C.int64_t(ceilMS(c.TTL))
 	p.queue_timeout_ms = C.int64_t(ceilMS(c.QueueTimeout))
-	return p
 }
 
 func (a *arena) registration(r *Registration) *C.quota_registration {

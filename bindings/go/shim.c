@@ -44,6 +44,7 @@ gq_decision gq_decision_of(int rc, const quota_answer *a)
 		.state = a->state,
 		.flags = a->flags,
 		.binding_request = a->binding_request,
+		.binding_claim = a->binding_claim,
 		.requested = a->requested,
 		.available = a->available,
 		.limit = a->limit,

@@ -36,6 +36,7 @@ typedef struct gq_decision {
 	int32_t state;
 	uint32_t flags;
 	int32_t binding_request;
+	int32_t binding_claim;
 	int64_t requested;
 	int64_t available;
 	int64_t limit;
