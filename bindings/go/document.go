@@ -430,20 +430,22 @@ func (enc *docEncoder) jsonContainer(dec *json.Decoder, delim json.Delim, level 
 	enc.u32(0)
 	n := 0
 	for ; dec.More(); n++ {
-		step := indexStep(n)
+		key := ""
 		if tag == docMap {
 			tok, err := dec.Token()
 			if err != nil {
 				return jsonError(dec, err)
 			}
-			k := tok.(string) // the decoder checks that object keys are strings
-			step = keyStep(k)
-			if err := enc.text(k); err != nil {
-				return err.at(step)
+			key = tok.(string) // the decoder checks that object keys are strings
+			if err := enc.text(key); err != nil {
+				return err.at(keyStep(key))
 			}
 		}
 		if err := enc.jsonValue(dec, level+1); err != nil {
-			return err.at(step)
+			if tag == docMap {
+				return err.at(keyStep(key))
+			}
+			return err.at(indexStep(n))
 		}
 	}
 	if _, err := dec.Token(); err != nil { // the closing delim
