@@ -19,7 +19,7 @@ import (
 // other map with string keys), []any, string, bool, nil, an integer or
 // float type, or json.Number, nested; []byte and json.RawMessage are JSON
 // text (read with encoding/json, numbers kept exact, keys in their
-// order); any other type (a struct, a pointer) goes through
+// order; empty text is null); any other type (a struct, a pointer) goes through
 // encoding/json. Integers that do not fit int64 become doubles, as JSON
 // numbers do. The documents are built for the call and freed after it.
 type Admission struct {

@@ -185,7 +185,7 @@ func (enc *docEncoder) open(tag byte, level, n int) *docError {
 //
 // nil, bool, string, the integer and float types, json.Number, maps with
 // string keys and slices of any of these have their obvious documents;
-// []byte and json.RawMessage are JSON text. Anything else (a struct, a
+// []byte and json.RawMessage are JSON text (empty: null). Anything else (a struct, a
 // pointer, a named type) goes through encoding/json and is read back as
 // JSON text, so its json tags and MarshalJSON methods apply.
 func (enc *docEncoder) value(v any, level int) *docError {
@@ -371,8 +371,13 @@ func isJSONNumber(s string) bool {
 // json.Number), keeping the order of the keys; a repeated key is set
 // again, so the last value wins in the place of the first, as in
 // quota_doc_parse_json. Invalid UTF-8 in strings becomes U+FFFD, as
-// encoding/json reads it.
+// encoding/json reads it. No text at all is null, as encoding/json
+// writes a nil json.RawMessage (an omitted field of a request).
 func (enc *docEncoder) json(text []byte, level int) *docError {
+	if len(text) == 0 { // an absent value, as a nil json.RawMessage
+		enc.buf = append(enc.buf, docNull)
+		return nil
+	}
 	dec := json.NewDecoder(bytes.NewReader(text))
 	dec.UseNumber()
 	if err := enc.jsonValue(dec, level); err != nil {

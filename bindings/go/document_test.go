@@ -64,6 +64,8 @@ func TestDocumentsFromGoValues(t *testing.T) {
 		{tier("pro"), `"pro"`},
 		{map[string]any{"s": spec{Tier: "pro"}, "n": []int{1, 2}}, `{"n":[1,2],"s":{"tier":"pro"}}`},
 		{map[string]any{"raw": json.RawMessage(`{"b":1,"a":[true]}`)}, `{"raw":{"b":1,"a":[true]}}`},
+		// No JSON text is null, as encoding/json writes a nil RawMessage.
+		{map[string]any{"raw": json.RawMessage(nil), "bytes": []byte{}}, `{"bytes":null,"raw":null}`},
 	} {
 		got, err := docJSON(c.in)
 		if err != nil {
@@ -129,7 +131,7 @@ func TestDocumentErrorsNameThePlace(t *testing.T) {
 		{[]byte(`{"a": }`), ErrParse, `value.a: JSON text at byte 6: invalid character '}' looking for beginning of value`},
 		{[]byte(`{"a": 1} {}`), ErrParse, `value: JSON text at byte 9: more after the value`},
 		{[]byte(`{"a": [1, 2`), ErrParse, `value.a: JSON text at byte 11: unexpected EOF`},
-		{[]byte(``), ErrParse, `value: JSON text at byte 0: unexpected EOF`},
+		{[]byte(` `), ErrParse, `value: JSON text at byte 0: unexpected EOF`},
 		{[]byte(`[1e999]`), ErrParse, `value[0]: 1e999 is out of the range of a double`},
 		{[]byte(strings.Repeat("[", MaxDocDepth+1) + strings.Repeat("]", MaxDocDepth+1)), ErrParse,
 			`lists and maps nest more than 64 deep`},

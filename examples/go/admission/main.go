@@ -106,7 +106,7 @@ func (w *Webhook) review(req *AdmissionRequest) *AdmissionResponse {
 		// The object and the user go in as the JSON text they came as.
 		res, err := w.Engine.Admit(quota.Admission{
 			Trigger:     req.Object,
-			User:        optional(req.UserInfo),
+			User:        req.UserInfo, // absent: null
 			RequestInfo: requestInfo(req, "create"),
 			DryRun:      req.DryRun,
 		})
@@ -133,7 +133,7 @@ func (w *Webhook) review(req *AdmissionRequest) *AdmissionResponse {
 		if req.DryRun {
 			break
 		}
-		res, err := w.Engine.Admit(quota.Admission{Trigger: req.OldObject, User: optional(req.UserInfo),
+		res, err := w.Engine.Admit(quota.Admission{Trigger: req.OldObject, User: req.UserInfo,
 			RequestInfo: requestInfo(req, "delete"), DryRun: true})
 		if res.Outcome == 0 { // not decided: no names (a denial still has them)
 			resp.Warnings = append(resp.Warnings, "quota claims not released: "+err.Error())
@@ -145,14 +145,6 @@ func (w *Webhook) review(req *AdmissionRequest) *AdmissionResponse {
 		}
 	}
 	return resp
-}
-
-// optional is nil (a null document) for an absent JSON value.
-func optional(raw json.RawMessage) any {
-	if len(raw) == 0 {
-		return nil
-	}
-	return raw
 }
 
 // requestInfo is the variable requestInfo of the policies, as the API
