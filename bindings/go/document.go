@@ -273,7 +273,12 @@ func encodeMap[V any](enc *docEncoder, m map[string]V, level int) *docError {
 	}
 	keys := enc.keys[base:]
 	sortStrings(keys)
-	defer func() { enc.keys = enc.keys[:base] }()
+	defer func() { // let go of the keys: the encoder is pooled
+		for i := range keys {
+			keys[i] = ""
+		}
+		enc.keys = enc.keys[:base]
+	}()
 	for _, k := range keys {
 		if err := enc.text(k); err != nil {
 			return err.at(keyStep(k))
