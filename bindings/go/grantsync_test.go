@@ -209,3 +209,26 @@ func TestSyncGrantPoliciesErrors(t *testing.T) {
 	wantEq(t, "outcome", AdmitFailedOpen.String(), "FailedOpen")
 	wantEq(t, "no outcome", AdmitOutcome(0).String(), "None")
 }
+
+// Running out of memory changes nothing; the next try succeeds.
+func TestSyncGrantPoliciesNoMemory(t *testing.T) {
+	countingAllocator(t)
+	e := policyEngine(t, Options{})
+	must1[int64](t)(e.ApplyGrantPolicy(referenceGrantPolicy()))
+	org := organization("acme", "u", nil)
+	for n := int64(0); ; n++ {
+		testFailAfter(n)
+		ch, err := e.SyncGrantPolicies(org, TriggerAdded)
+		testFailAfter(-1)
+		if err == nil {
+			wantEq(t, "changes", len(ch), 1)
+			break
+		}
+		wantErr(t, err, ErrNoMemory)
+		wantEq(t, "grants after a failure", len(must1[[]Grant](t)(e.ListGrants(nil))), 0)
+		if n > 500 {
+			t.Fatal("sync never succeeds")
+		}
+	}
+	wantBucket(t, e, miloAcme, resources, 100, 0, 0, 100)
+}
