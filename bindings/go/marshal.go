@@ -300,8 +300,8 @@ func (a *arena) allowances(als []Allowance) (*C.quota_allowance, C.uint32_t) {
 // Policies. Fields are named as the library's details name them.
 
 func (a *arena) trigger(dst *C.quota_trigger_ref, t TriggerRef) {
-	dst.api_version = a.str(t.APIVersion, "policy.trigger.resource.apiVersion", "")
-	dst.kind = a.str(t.Kind, "policy.trigger.resource.kind", "")
+	dst.api_version = a.str(t.APIVersion, "policy.trigger.apiVersion", "")
+	dst.kind = a.str(t.Kind, "policy.trigger.kind", "")
 }
 
 func (a *arena) constraints(cs []Constraint) (*C.quota_constraint, C.uint32_t) {
