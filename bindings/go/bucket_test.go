@@ -18,7 +18,7 @@ func TestGetUnusedPairReadsTheDefault(t *testing.T) {
 func TestConsumeAndGiveBack(t *testing.T) {
 	e := vcpuEngine(t, 10, Options{})
 	a := must1[Answer](t)(e.Consume(acme, vcpus, 6))
-	wantEq(t, "answer", a, Answer{BindingRequest: -1})
+	wantEq(t, "answer", a, Answer{BindingRequest: -1, BindingClaim: -1})
 	_, err := e.Consume(acme, vcpus, 5)
 	qe := wantErr(t, err, ErrExceeded)
 	wantEq(t, "available", qe.Answer.Available, int64(4))

@@ -68,7 +68,7 @@ static gq_status gq_failed(int rc)
 static gq_decision gq_decision_failed(int rc)
 {
 	gq_status f = gq_failed(rc);
-	gq_decision d = {.rc = rc, .binding_request = -1, .text = f.text};
+	gq_decision d = {.rc = rc, .binding_request = -1, .binding_claim = -1, .text = f.text};
 	d.detail_len = f.text ? (uint32_t)strlen(f.text) : 0;
 	return d;
 }
@@ -175,6 +175,19 @@ static gq_decision gq_claim_decide(int op, void *e, const quota_claim *c)
 	case GQ_RESERVE: rc = quota_claim_reserve(e, c, &a); break;
 	case GQ_ACQUIRE: rc = quota_claim_acquire(e, c, &a); break;
 	default: rc = quota_claim_check(e, c, &a); break;
+	}
+	return gq_decision_of(rc, &a);
+}
+
+static gq_decision gq_claim_set_decide(int op, void *e, const quota_claim *c, uint32_t n)
+{
+	quota_answer a;
+	quota_answer_init(&a, sizeof a);
+	int rc;
+	switch (op) {
+	case GQ_RESERVE: rc = quota_claim_set_reserve(e, c, n, &a); break;
+	case GQ_ACQUIRE: rc = quota_claim_set_acquire(e, c, n, &a); break;
+	default: rc = quota_claim_set_check(e, c, n, &a); break;
 	}
 	return gq_decision_of(rc, &a);
 }
@@ -317,6 +330,40 @@ static gq_status gq_get_parent(void *e, _GoString_ g, _GoString_ k, _GoString_ n
 	return gq_status_of(rc);
 }
 
+// The claim (grant == 0) or grant policy calls.
+static gq_status gq_policy_apply(void *e, int grant, const void *p, int64_t *generation)
+{
+	return gq_status_of(grant ? quota_grant_policy_apply(e, p, generation)
+				  : quota_claim_policy_apply(e, p, generation));
+}
+
+static gq_status gq_policy_delete(void *e, int grant, _GoString_ name)
+{
+	GQ_STRS(name);
+	if (rc != QUOTA_OK)
+		return gq_failed(rc);
+	rc = grant ? quota_grant_policy_delete(e, s[0]) : quota_claim_policy_delete(e, s[0]);
+	GQ_DONE();
+	return gq_status_of(rc);
+}
+
+static gq_status gq_policy_get(void *e, int grant, _GoString_ name, void **out)
+{
+	GQ_STRS(name);
+	if (rc != QUOTA_OK)
+		return gq_failed(rc);
+	rc = grant ? quota_grant_policy_get(e, s[0], (quota_grant_policy **)out)
+		   : quota_claim_policy_get(e, s[0], (quota_claim_policy **)out);
+	GQ_DONE();
+	return gq_status_of(rc);
+}
+
+static gq_status gq_policy_list(void *e, int grant, void **out, size_t *n)
+{
+	return gq_status_of(grant ? quota_grant_policy_list(e, (quota_grant_policy ***)out, n)
+				  : quota_claim_policy_list(e, (quota_claim_policy ***)out, n));
+}
+
 static gq_status gq_tick(void *e, int64_t now, uint64_t *expired)
 {
 	return gq_status_of(quota_engine_tick(e, now, expired));
@@ -371,6 +418,7 @@ func decision(op string, d C.gq_decision) (Answer, error) {
 		State:          ClaimState(d.state),
 		Flags:          AnswerFlags(d.flags),
 		BindingRequest: int(d.binding_request),
+		BindingClaim:   int(d.binding_claim),
 		Requested:      int64(d.requested),
 		Available:      int64(d.available),
 		Limit:          int64(d.limit),
@@ -468,6 +516,10 @@ func cClaimDecide(e unsafe.Pointer, op claimOp, c *C.quota_claim) C.gq_decision 
 	return C.gq_claim_decide(C.int(op), e, c)
 }
 
+func cClaimSetDecide(e unsafe.Pointer, op claimOp, c *C.quota_claim, n int) C.gq_decision {
+	return C.gq_claim_set_decide(C.int(op), e, c, C.uint32_t(n))
+}
+
 func cClaimCommit(e unsafe.Pointer, ns, name string, actual *C.quota_request, n int) C.gq_status {
 	return C.gq_claim_commit(e, ns, name, actual, C.uint32_t(n))
 }
@@ -525,6 +577,34 @@ func cSetParent(e unsafe.Pointer, child Ref, parent *Ref) C.gq_status {
 
 func cGetParent(e unsafe.Pointer, child Ref, out **C.quota_ref) C.gq_status {
 	return C.gq_get_parent(e, child.APIGroup, child.Kind, child.Namespace, child.Name, out)
+}
+
+func cPolicyApply(e unsafe.Pointer, kind policyKind, p unsafe.Pointer, gen *C.int64_t) C.gq_status {
+	return C.gq_policy_apply(e, C.int(kind), p, gen)
+}
+
+func cPolicyDelete(e unsafe.Pointer, kind policyKind, name string) C.gq_status {
+	return C.gq_policy_delete(e, C.int(kind), name)
+}
+
+func cPolicyGet(e unsafe.Pointer, kind policyKind, name string, out *unsafe.Pointer) C.gq_status {
+	return C.gq_policy_get(e, C.int(kind), name, out)
+}
+
+func cPolicyList(e unsafe.Pointer, kind policyKind, out *unsafe.Pointer, n *C.size_t) C.gq_status {
+	return C.gq_policy_list(e, C.int(kind), out, n)
+}
+
+func cAdmit(e unsafe.Pointer, docs *docEncoder, flags uint32, ttlMS int64,
+	out **C.quota_admission_result) C.gq_decision {
+	p, n := docs.bytes()
+	return C.gq_admit(e, p, n, C.uint32_t(flags), C.int64_t(ttlMS), out)
+}
+
+func cGrantSync(e unsafe.Pointer, trigger *docEncoder, event TriggerEvent,
+	out ***C.quota_grant_change, n *C.size_t) C.gq_status {
+	p, size := trigger.bytes()
+	return C.gq_grant_sync(e, p, size, C.int32_t(event), out, n)
 }
 
 func cTick(e unsafe.Pointer, now int64, expired *C.uint64_t) C.gq_status {

@@ -52,6 +52,55 @@ func (e *Engine) decide(op string, kind claimOp, cl *Claim) (Answer, error) {
 	return decision(op, d)
 }
 
+// ReserveSet reserves a set of 1 to MaxClaimSet claims as one: either
+// every request of every claim fits, counted together where claims share
+// a bucket (a level, a selector bucket, a rate limit), and every claim is
+// reserved, or nothing is held and nothing stored. The claims need
+// distinct (namespace, name) and may not carry ClaimQueue: a set is
+// decided at once.
+//
+// Idempotency works per claim: a member that exists with the same spec
+// is taken as it is and charges nothing more, and when every member
+// existed the answer carries AnswerExisted. A member that exists with
+// another spec is ErrConflict for the whole set.
+//
+// On a denial the *Error's Answer names the first request that charges
+// the binding bucket: BindingClaim indexes claims, BindingRequest that
+// claim's requests, and Requested is what the whole set needs there.
+// Errors as Reserve; the detail of a bad field starts with "claims[i]: ".
+func (e *Engine) ReserveSet(claims ...Claim) (Answer, error) {
+	return e.decideSet("reserve set", opReserve, claims)
+}
+
+// AcquireSet is ReserveSet ending granted: reserved members are
+// committed. Errors as ReserveSet.
+func (e *Engine) AcquireSet(claims ...Claim) (Answer, error) {
+	return e.decideSet("acquire set", opAcquire, claims)
+}
+
+// CheckSet is a dry run of AcquireSet: would the whole set fit now? It
+// changes and stores nothing and, like Check, does not look at existing
+// claims. Errors as ReserveSet, without ErrConflict.
+func (e *Engine) CheckSet(claims ...Claim) (Answer, error) {
+	return e.decideSet("check set", opCheck, claims)
+}
+
+func (e *Engine) decideSet(op string, kind claimOp, cs []Claim) (Answer, error) {
+	a := arena{op: op}
+	defer a.free()
+	p := a.claims(cs)
+	if a.err != nil {
+		return Answer{}, a.err
+	}
+	c, err := e.enter(op)
+	if err != nil {
+		return Answer{}, err
+	}
+	d := cClaimSetDecide(c, kind, p, len(cs))
+	e.leave()
+	return decision(op, d)
+}
+
 // Commit commits a reservation (StateReserved -> StateGranted). With
 // settlements, each listed type commits the amount actually used (0 up to
 // the reserved amount) and the rest returns at once; unlisted types

@@ -3,6 +3,7 @@ package quota
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -185,4 +186,87 @@ func TestOpenBucketRacesClose(t *testing.T) {
 		wg.Wait()
 		wantEq(t, "allocations after close", testAllocationsLive(), int64(0))
 	}
+}
+
+// Goroutines admit objects against one engine while policies are
+// re-applied: never more is held than the limit, exactly the limit is
+// admitted in the end, retries charge nothing, and each denial's detail
+// names its own object.
+func TestAdmitConcurrentlyNeverOverTheLimit(t *testing.T) {
+	const limit, perGoroutine = 300, 40
+	e := referenceEngine(t, limit, Options{})
+	var allowed atomic.Int64
+	done := make(chan struct{})
+	var background sync.WaitGroup
+	background.Add(2)
+	go func() { // watch the bucket
+		defer background.Done()
+		for {
+			select {
+			case <-done:
+				return
+			default:
+			}
+			b, err := e.GetBucket(miloAcme, resources)
+			if err == nil && b.Allocated+b.Reserved > limit {
+				t.Errorf("held %d+%d, over the limit %d", b.Allocated, b.Reserved, limit)
+				return
+			}
+		}
+	}()
+	go func() { // re-apply the policy, changed and back
+		defer background.Done()
+		p := referenceClaimPolicy()
+		for i := 0; ; i++ {
+			select {
+			case <-done:
+				return
+			default:
+			}
+			p.Constraints = nil
+			if i%2 == 1 {
+				p.Constraints = []Constraint{{Expression: "trigger.spec.size in ['s', 'm']"}}
+			}
+			if _, err := e.ApplyClaimPolicy(p); err != nil {
+				t.Error(err)
+				return
+			}
+		}
+	}()
+	parallel(t, func(g int) error {
+		for i := 0; i < perGoroutine; i++ {
+			name := fmt.Sprintf("g%02d-%02d", g, i)
+			a := Admission{Trigger: myResource(name, "uid-"+name), User: userIn("acme"), ReserveOnly: g%2 == 1}
+			res, err := e.Admit(a)
+			switch {
+			case err == nil:
+				allowed.Add(1)
+				if a.ReserveOnly {
+					if err := e.Commit(res.Claims[0].Namespace, res.Claims[0].Name); err != nil {
+						return err
+					}
+				}
+				// A retry finds its claim, also when the bucket is full.
+				again, err := e.Admit(Admission{Trigger: a.Trigger, User: a.User})
+				if err != nil || !again.Answer.Existed() || again.Claims[0].Name != res.Claims[0].Name {
+					return fmt.Errorf("retry of %s: %v %+v", name, err, again.Answer)
+				}
+			case errors.Is(err, ErrExceeded):
+				var qe *Error
+				errors.As(err, &qe)
+				if !strings.Contains(qe.Detail, `"`+name+`" is forbidden`) || res.Outcome != AdmitDenied {
+					return fmt.Errorf("denial of %s: %q, outcome %v", name, qe.Detail, res.Outcome)
+				}
+			default:
+				return err
+			}
+		}
+		return nil
+	})
+	close(done)
+	background.Wait()
+	wantEq(t, "admitted", allowed.Load(), int64(limit))
+	wantBucket(t, e, miloAcme, resources, limit, limit, 0, 0)
+	granted := must1[[]ClaimInfo](t)(e.ListClaims(ClaimFilter{State: StateGranted}))
+	wantEq(t, "granted claims", len(granted), limit)
 }

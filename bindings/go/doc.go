@@ -24,6 +24,13 @@
 // the call inside the same cgo call, so it is always the caller's own;
 // its Answer names the binding bucket of a denied decision.
 //
+// Policies: ApplyClaimPolicy and ApplyGrantPolicy store Milo's
+// ClaimCreationPolicies and GrantCreationPolicies; Admit runs the claim
+// policies for an object (Pattern 1 admission: its claims are decided as
+// one claim set, see ReserveSet), SyncGrantPolicies the grant policies.
+// The objects are documents given as Go values (maps, slices, scalars,
+// structs) or JSON text.
+//
 // Concurrency: every method of Engine and BucketHandle is safe for
 // concurrent use; decisions stay exact under any interleaving. Close
 // waits for calls in progress. Options.OnEvent receives claim

@@ -69,8 +69,9 @@ func newSentinel(code C.int) error {
 // "grant apply", ...), Detail the library's message for it
 // (quota_last_error, read on the thread that made the call). Answer is
 // the decision's answer for consume, rate take, handle consume, reserve,
-// acquire, check and resize, naming the binding bucket on a denial; nil
-// for other calls. RetryAfter is set on ErrRateLimited: how long until the
+// acquire, check, resize, the claim set calls and admit, naming the
+// binding bucket (and for a set the binding claim) on a denial; nil for
+// other calls. RetryAfter is set on ErrRateLimited: how long until the
 // same request would pass (negative: it never can).
 type Error struct {
 	Code       Code

@@ -135,6 +135,40 @@ func ExampleEngine_RateTake() {
 	// after waiting: <nil>
 }
 
+// Admit runs the claim policies for an object: each Instance claims one
+// vCPU per replica from the Organization named in its spec. A denial is
+// an error (errors.Is ErrExceeded) and a result with Milo's message.
+func ExampleEngine_Admit() {
+	e := engineWith(4)
+	defer e.Close()
+	_, err := e.ApplyClaimPolicy(quota.ClaimPolicy{
+		Name:        "instance-vcpus",
+		Trigger:     quota.TriggerRef{APIVersion: "compute.example.com/v1", Kind: "Instance"},
+		Constraints: []quota.Constraint{{Expression: "trigger.spec.replicas > 0"}},
+		Claim: quota.ClaimTemplate{
+			Name:     "{{trigger.metadata.name}}-vcpus",
+			Consumer: quota.Ref{Kind: "Organization", Name: "{{trigger.spec.org}}"},
+			Requests: []quota.RequestTemplate{{ResourceType: vcpus, Amount: 3}},
+		},
+	})
+	must(err)
+	instance := func(name string) map[string]any {
+		return map[string]any{"apiVersion": "compute.example.com/v1", "kind": "Instance",
+			"metadata": map[string]any{"name": name, "namespace": "apps"},
+			"spec":     map[string]any{"org": "acme", "replicas": 1}}
+	}
+
+	res, err := e.Admit(quota.Admission{Trigger: instance("web-1")})
+	fmt.Println(res.Outcome, res.Claims[0].Namespace+"/"+res.Claims[0].Name, err)
+	res, err = e.Admit(quota.Admission{Trigger: instance("web-2")})
+	if errors.Is(err, quota.ErrExceeded) {
+		fmt.Println(res.Outcome, res.Message)
+	}
+	// Output:
+	// Allowed apps/web-1-vcpus <nil>
+	// Denied instance.compute.example.com "web-2" is forbidden: You've reached your quota for this resource type (compute.example.com/vcpus): requested 3, available 1, limit 4
+}
+
 func engineWith(limit int64) *quota.Engine {
 	e, err := quota.NewEngine(quota.Options{})
 	must(err)

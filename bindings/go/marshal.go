@@ -34,6 +34,13 @@ var templates struct {
 	grant        C.quota_grant
 	request      C.quota_request
 	claim        C.quota_claim
+
+	constraint      C.quota_constraint
+	requestTemplate C.quota_request_template
+	claimTemplate   C.quota_claim_template
+	claimPolicy     C.quota_claim_policy
+	grantTemplate   C.quota_grant_template
+	grantPolicy     C.quota_grant_policy
 }
 
 // headerVersion is the version of the headers these bindings were built with.
@@ -58,6 +65,12 @@ func initLibrary() error {
 			C.quota_grant_init(&t.grant, C.sizeof_quota_grant),
 			C.quota_request_init(&t.request, C.sizeof_quota_request),
 			C.quota_claim_init(&t.claim, C.sizeof_quota_claim),
+			C.quota_constraint_init(&t.constraint, C.sizeof_quota_constraint),
+			C.quota_request_template_init(&t.requestTemplate, C.sizeof_quota_request_template),
+			C.quota_claim_template_init(&t.claimTemplate, C.sizeof_quota_claim_template),
+			C.quota_claim_policy_init(&t.claimPolicy, C.sizeof_quota_claim_policy),
+			C.quota_grant_template_init(&t.grantTemplate, C.sizeof_quota_grant_template),
+			C.quota_grant_policy_init(&t.grantPolicy, C.sizeof_quota_grant_policy),
 		} {
 			if rc != C.QUOTA_OK {
 				t.err = newError(Code(rc), "init", "initialising the input structs failed")
@@ -197,6 +210,27 @@ func (a *arena) requests(rs []Request, field string) (*C.quota_request, C.uint32
 
 func (a *arena) claim(c *Claim) *C.quota_claim {
 	p := (*C.quota_claim)(a.alloc(C.sizeof_quota_claim))
+	a.claimAt(p, c)
+	return p
+}
+
+// claims lays out a claim set as one array. The detail of a bad field
+// starts with "claims[i]: ", as the library's does.
+func (a *arena) claims(cs []Claim) *C.quota_claim {
+	p := (*C.quota_claim)(a.array(len(cs), C.sizeof_quota_claim))
+	for i := range cs {
+		a.claimAt(&unsafe.Slice(p, len(cs))[i], &cs[i])
+		if a.err != nil {
+			if qe, ok := a.err.(*Error); ok {
+				qe.Detail = fmt.Sprintf("claims[%d]: %s", i, qe.Detail)
+			}
+			break
+		}
+	}
+	return p
+}
+
+func (a *arena) claimAt(p *C.quota_claim, c *Claim) {
 	*p = templates.claim
 	p.ns = a.optStr(c.Namespace, "claim.metadata.namespace", "")
 	p.name = a.str(c.Name, "claim.metadata.name", "")
@@ -208,7 +242,6 @@ func (a *arena) claim(c *Claim) *C.quota_claim {
 	p.flags = C.uint32_t(c.Flags)
 	p.ttl_ms = C.int64_t(ceilMS(c.TTL))
 	p.queue_timeout_ms = C.int64_t(ceilMS(c.QueueTimeout))
-	return p
 }
 
 func (a *arena) registration(r *Registration) *C.quota_registration {
@@ -248,16 +281,97 @@ func (a *arena) grant(g *Grant) *C.quota_grant {
 	p.ns = a.optStr(g.Namespace, "grant.metadata.namespace", "")
 	p.name = a.str(g.Name, "grant.metadata.name", "")
 	a.ref(&p.consumer, g.Consumer, "grant.consumerRef")
-	al := (*C.quota_allowance)(a.array(len(g.Allowances), C.sizeof_quota_allowance))
-	for i, src := range g.Allowances {
-		dst := &unsafe.Slice(al, len(g.Allowances))[i]
+	p.allowances, p.allowance_count = a.allowances(g.Allowances)
+	return p
+}
+
+func (a *arena) allowances(als []Allowance) (*C.quota_allowance, C.uint32_t) {
+	p := (*C.quota_allowance)(a.array(len(als), C.sizeof_quota_allowance))
+	for i, src := range als {
+		dst := &unsafe.Slice(p, len(als))[i]
 		*dst = templates.allowance
 		dst.resource_type = a.str(src.ResourceType, "grant.allowances.resourceType", "")
 		dst.buckets = a.grantBuckets(src.Buckets)
 		dst.bucket_count = C.uint32_t(len(src.Buckets))
 	}
-	p.allowances = al
-	p.allowance_count = C.uint32_t(len(g.Allowances))
+	return p, C.uint32_t(len(als))
+}
+
+// Policies. Fields are named as the library's details name them.
+
+func (a *arena) trigger(dst *C.quota_trigger_ref, t TriggerRef) {
+	dst.api_version = a.str(t.APIVersion, "policy.trigger.apiVersion", "")
+	dst.kind = a.str(t.Kind, "policy.trigger.kind", "")
+}
+
+func (a *arena) constraints(cs []Constraint) (*C.quota_constraint, C.uint32_t) {
+	p := (*C.quota_constraint)(a.array(len(cs), C.sizeof_quota_constraint))
+	for i, c := range cs {
+		dst := &unsafe.Slice(p, len(cs))[i]
+		*dst = templates.constraint
+		dst.expression = a.str(c.Expression, "policy.trigger.constraints.expression", "")
+		dst.message = a.optStr(c.Message, "policy.trigger.constraints.message", "")
+	}
+	return p, C.uint32_t(len(cs))
+}
+
+func (a *arena) claimPolicy(cp *ClaimPolicy) *C.quota_claim_policy {
+	p := (*C.quota_claim_policy)(a.alloc(C.sizeof_quota_claim_policy))
+	*p = templates.claimPolicy
+	p.name = a.str(cp.Name, "policy.name", "")
+	a.trigger(&p.trigger, cp.Trigger)
+	p.constraints, p.constraint_count = a.constraints(cp.Constraints)
+	if cp.Disabled {
+		p.flags |= C.QUOTA_POLICY_DISABLED
+	}
+	if cp.FailOpen {
+		p.flags |= C.QUOTA_POLICY_FAIL_OPEN
+	}
+	const field = "policy.target.resourceClaimTemplate"
+	src := &cp.Claim
+	t := (*C.quota_claim_template)(a.alloc(C.sizeof_quota_claim_template))
+	*t = templates.claimTemplate
+	t.name = a.optStr(src.Name, field, ".metadata.name")
+	t.generate_name = a.optStr(src.GenerateName, field, ".metadata.generateName")
+	t.ns = a.optStr(src.Namespace, field, ".metadata.namespace")
+	a.ref(&t.consumer, src.Consumer, field+".spec.consumerRef")
+	if src.Resource != (Ref{}) {
+		a.ref(&t.resource, src.Resource, field+".spec.resourceRef")
+	}
+	rs := (*C.quota_request_template)(a.array(len(src.Requests), C.sizeof_quota_request_template))
+	for i, r := range src.Requests {
+		dst := &unsafe.Slice(rs, len(src.Requests))[i]
+		*dst = templates.requestTemplate
+		dst.resource_type = a.str(r.ResourceType, field, ".spec.requests.resourceType")
+		dst.amount = C.int64_t(r.Amount)
+		dst.dimensions, dst.dimension_count = a.labels(r.Dimensions, field, ".spec.requests.dimensions")
+	}
+	t.requests, t.request_count = rs, C.uint32_t(len(src.Requests))
+	p.claim = t
+	return p
+}
+
+func (a *arena) grantPolicy(gp *GrantPolicy) *C.quota_grant_policy {
+	p := (*C.quota_grant_policy)(a.alloc(C.sizeof_quota_grant_policy))
+	*p = templates.grantPolicy
+	p.name = a.str(gp.Name, "policy.name", "")
+	a.trigger(&p.trigger, gp.Trigger)
+	p.constraints, p.constraint_count = a.constraints(gp.Constraints)
+	if gp.Disabled {
+		p.flags |= C.QUOTA_POLICY_DISABLED
+	}
+	const field = "policy.target.resourceGrantTemplate"
+	t := (*C.quota_grant_template)(a.alloc(C.sizeof_quota_grant_template))
+	*t = templates.grantTemplate
+	t.name = a.str(gp.Grant.Name, field, ".metadata.name")
+	t.ns = a.optStr(gp.Grant.Namespace, field, ".metadata.namespace")
+	a.ref(&t.consumer, gp.Grant.Consumer, field+".spec.consumerRef")
+	t.allowances, t.allowance_count = a.allowances(gp.Grant.Allowances)
+	p.grant = t
+	const pc = "policy.target.parentContext"
+	p.parent_context.api_group = a.optStr(gp.ParentContext.APIGroup, pc, ".apiGroup")
+	p.parent_context.kind = a.optStr(gp.ParentContext.Kind, pc, ".kind")
+	p.parent_context.name_expression = a.optStr(gp.ParentContext.NameExpression, pc, ".nameExpression")
 	return p
 }
 
@@ -360,6 +474,19 @@ func element(base unsafe.Pointer, i int) unsafe.Pointer {
 	return unsafe.Add(base, uintptr(i)*uintptr(*(*C.size_t)(base)))
 }
 
+// goSized converts a library array of n sized structs (nil for none),
+// stepping by the size each carries.
+func goSized[P, T any](p *P, n C.uint32_t, conv func(*P) T) []T {
+	if n == 0 {
+		return nil
+	}
+	out := make([]T, n)
+	for i := range out {
+		out[i] = conv((*P)(element(unsafe.Pointer(p), i)))
+	}
+	return out
+}
+
 // goSlice converts a library array of n elements (nil for none).
 func goSlice[P, T any](p *P, n C.uint32_t, conv func(*P) T) []T {
 	if n == 0 {
@@ -439,35 +566,105 @@ func goRegistration(r *C.quota_registration) Registration {
 }
 
 func goGrant(g *C.quota_grant) Grant {
-	out := Grant{
+	return Grant{
 		Namespace:  goStr(g.ns),
 		Name:       goStr(g.name),
 		Consumer:   goRef(&g.consumer),
 		Generation: int64(g.generation),
-		Allowances: make([]Allowance, g.allowance_count),
+		Allowances: goAllowances(g.allowances, g.allowance_count),
 	}
-	for i := range out.Allowances {
-		al := (*C.quota_allowance)(element(unsafe.Pointer(g.allowances), i))
-		dst := &out.Allowances[i]
-		dst.ResourceType = goStr(al.resource_type)
-		dst.Buckets = make([]GrantBucket, al.bucket_count)
-		for j := range dst.Buckets {
-			b := (*C.quota_grant_bucket)(element(unsafe.Pointer(al.buckets), j))
-			gb := &dst.Buckets[j]
-			gb.Amount = int64(b.amount)
-			gb.Period = time.Duration(b.period_ms) * time.Millisecond
-			gb.Burst = int64(b.burst)
-			gb.Window = Window(b.window)
-			gb.ViolationAction = Action(b.violation_action)
-			gb.MatchLabels = goLabels(b.match_labels, b.match_label_count)
-			gb.MatchExpressions = goSlice(b.match_expressions, b.match_expression_count,
-				func(m *C.quota_selector_requirement) SelectorRequirement {
-					return SelectorRequirement{Key: goStr(m.key), Op: SelectorOp(m.op),
-						Values: goStrings(m.values, m.value_count)}
-				})
-		}
+}
+
+func goAllowances(p *C.quota_allowance, n C.uint32_t) []Allowance {
+	return goSized(p, n, func(al *C.quota_allowance) Allowance {
+		return Allowance{ResourceType: goStr(al.resource_type),
+			Buckets: goSized(al.buckets, al.bucket_count, goGrantBucket)}
+	})
+}
+
+func goGrantBucket(b *C.quota_grant_bucket) GrantBucket {
+	return GrantBucket{
+		Amount:          int64(b.amount),
+		Period:          time.Duration(b.period_ms) * time.Millisecond,
+		Burst:           int64(b.burst),
+		Window:          Window(b.window),
+		ViolationAction: Action(b.violation_action),
+		MatchLabels:     goLabels(b.match_labels, b.match_label_count),
+		MatchExpressions: goSlice(b.match_expressions, b.match_expression_count,
+			func(m *C.quota_selector_requirement) SelectorRequirement {
+				return SelectorRequirement{Key: goStr(m.key), Op: SelectorOp(m.op),
+					Values: goStrings(m.values, m.value_count)}
+			}),
 	}
-	return out
+}
+
+func goConstraint(c *C.quota_constraint) Constraint {
+	return Constraint{Expression: goStr(c.expression), Message: goStr(c.message)}
+}
+
+func goTrigger(t *C.quota_trigger_ref) TriggerRef {
+	return TriggerRef{APIVersion: goStr(t.api_version), Kind: goStr(t.kind)}
+}
+
+func goClaimPolicy(p *C.quota_claim_policy) ClaimPolicy {
+	t := p.claim
+	return ClaimPolicy{
+		Name:        goStr(p.name),
+		Trigger:     goTrigger(&p.trigger),
+		Constraints: goSized(p.constraints, p.constraint_count, goConstraint),
+		Disabled:    p.flags&C.QUOTA_POLICY_DISABLED != 0,
+		FailOpen:    p.flags&C.QUOTA_POLICY_FAIL_OPEN != 0,
+		Claim: ClaimTemplate{
+			Name:         goStr(t.name),
+			GenerateName: goStr(t.generate_name),
+			Namespace:    goStr(t.ns),
+			Consumer:     goRef(&t.consumer),
+			Resource:     goRef(&t.resource),
+			Requests: goSized(t.requests, t.request_count, func(r *C.quota_request_template) RequestTemplate {
+				return RequestTemplate{ResourceType: goStr(r.resource_type), Amount: int64(r.amount),
+					Dimensions: goLabels(r.dimensions, r.dimension_count)}
+			}),
+		},
+		Generation: int64(p.generation),
+	}
+}
+
+func goGrantPolicy(p *C.quota_grant_policy) GrantPolicy {
+	t := p.grant
+	pc := &p.parent_context
+	return GrantPolicy{
+		Name:        goStr(p.name),
+		Trigger:     goTrigger(&p.trigger),
+		Constraints: goSized(p.constraints, p.constraint_count, goConstraint),
+		Disabled:    p.flags&C.QUOTA_POLICY_DISABLED != 0,
+		Grant: GrantTemplate{
+			Name:       goStr(t.name),
+			Namespace:  goStr(t.ns),
+			Consumer:   goRef(&t.consumer),
+			Allowances: goAllowances(t.allowances, t.allowance_count),
+		},
+		ParentContext: ParentContext{APIGroup: goStr(pc.api_group), Kind: goStr(pc.kind),
+			NameExpression: goStr(pc.name_expression)},
+		Generation: int64(p.generation),
+	}
+}
+
+// goClaimSpec converts a claim as a caller would make it (the claims an
+// admission rendered).
+func goClaimSpec(c *C.quota_claim) Claim {
+	return Claim{
+		Namespace: goStr(c.ns),
+		Name:      goStr(c.name),
+		Consumer:  goRef(&c.consumer),
+		Resource:  goRef(&c.resource),
+		Requests: goSized(c.requests, c.request_count, func(r *C.quota_request) Request {
+			return Request{ResourceType: goStr(r.resource_type), Amount: int64(r.amount),
+				Dimensions: goLabels(r.dimensions, r.dimension_count)}
+		}),
+		Flags:        ClaimFlags(c.flags),
+		TTL:          time.Duration(c.ttl_ms) * time.Millisecond,
+		QueueTimeout: time.Duration(c.queue_timeout_ms) * time.Millisecond,
+	}
 }
 
 func goBucket(b *C.quota_bucket_info) BucketInfo {

@@ -114,3 +114,47 @@ func TestDroppedEngineIsFreed(t *testing.T) {
 		time.Sleep(time.Millisecond)
 	}
 }
+
+// The same for the policy calls: applies, reads, admissions (allowed,
+// denied, failed) and grant syncs.
+func TestPolicyResultsAreFreedExactly(t *testing.T) {
+	countingAllocator(t)
+	e := referenceEngine(t, 2, Options{})
+	must1[int64](t)(e.ApplyGrantPolicy(referenceGrantPolicy()))
+	must1[AdmissionResult](t)(admitAs(e, myResource("kept", "kept"), "acme"))
+	rounds := func(n int) {
+		for i := 0; i < n; i++ {
+			must1[int64](t)(e.ApplyClaimPolicy(referenceClaimPolicy()))
+			must1[*ClaimPolicy](t)(e.GetClaimPolicy("myservice-resource-quota"))
+			must1[[]ClaimPolicy](t)(e.ListClaimPolicies())
+			must1[*GrantPolicy](t)(e.GetGrantPolicy("myservice-default-grant"))
+			must1[[]GrantPolicy](t)(e.ListGrantPolicies())
+			_, err := e.ApplyClaimPolicy(ClaimPolicy{Name: "bad"})
+			wantErr(t, err, ErrInvalid)
+			must1[AdmissionResult](t)(admitAs(e, myResource("kept", "kept"), "acme")) // a retry
+			must1[AdmissionResult](t)(admitAs(e, myResource("dry", "dry"), "acme", dryRun))
+			_, err = admitAs(e, myResource("denied", "denied"), "globex")
+			wantErr(t, err, ErrExceeded)
+			_, err = admitAs(e, myResource("failed", "failed"), "")
+			wantErr(t, err, ErrEval)
+			_, err = e.Admit(Admission{Trigger: []byte(`{"kind": 1}`)})
+			wantErr(t, err, ErrInvalid)
+			org := organization("beta", "beta", nil)
+			must1[[]GrantChange](t)(e.SyncGrantPolicies(org, TriggerAdded))
+			must1[[]GrantChange](t)(e.SyncGrantPolicies(org, TriggerDeleted))
+			one := Claim{Namespace: "a", Name: "b", Consumer: miloAcme,
+				Requests: []Request{{ResourceType: resources, Amount: 1}}}
+			two := one
+			two.Name = "c"
+			must1[Answer](t)(e.CheckSet(one))
+			_, err = e.ReserveSet(one, two)
+			wantErr(t, err, ErrExceeded)
+		}
+	}
+	rounds(1)
+	before := testAllocationsLive()
+	rounds(200)
+	wantEq(t, "allocations held", testAllocationsLive(), before)
+	must(t, e.Close())
+	wantEq(t, "allocations after close", testAllocationsLive(), int64(0))
+}

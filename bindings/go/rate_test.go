@@ -21,7 +21,7 @@ func rateEngine(t *testing.T, action Action) (*Engine, *ManualClock) {
 func TestRateTakeBurstAndRefill(t *testing.T) {
 	e, clk := rateEngine(t, ActionDefault)
 	a := must1[Answer](t)(e.RateTake(acme, tokens, 150))
-	want := Answer{BindingRequest: -1, Limit: 100, Available: 50, Bucket: "Organization//acme:" + tokens,
+	want := Answer{BindingRequest: -1, BindingClaim: -1, Limit: 100, Available: 50, Bucket: "Organization//acme:" + tokens,
 		Period: time.Second, ResetAfter: 1500 * time.Millisecond}
 	if a != want {
 		t.Fatalf("got  %+v\nwant %+v", a, want)

@@ -1,9 +1,9 @@
 #!/bin/sh
 # Runs the Go bindings' checks against the library of a meson build tree:
 # go vet and go test -race of the package, then go vet of the Go examples
-# and a run of the Pattern 2 controller, whose output must match
-# examples/go/controller/expected-output.txt. meson's test "go-bindings"
-# calls it.
+# and a run of each example (the Pattern 2 controller, the Pattern 1
+# admission webhook), whose output must match its expected-output.txt.
+# meson's test "go-bindings" calls it.
 #
 #   run-tests.sh BUILD_DIR SKIP
 #
@@ -48,10 +48,12 @@ esac
 
 cd "$top/examples/go"
 go vet ./...
-go build -o "$build/go/controller" ./controller
-out=$(timeout 60 "$build/go/controller")
-if ! printf '%s\n' "$out" | diff -u controller/expected-output.txt -; then
-	echo "examples/go/controller: unexpected output (diff above)"
-	exit 1
-fi
-echo "examples/go/controller: output as expected"
+for example in controller admission; do
+	go build -o "$build/go/$example" "./$example"
+	out=$(timeout 60 "$build/go/$example")
+	if ! printf '%s\n' "$out" | diff -u "$example/expected-output.txt" -; then
+		echo "examples/go/$example: unexpected output (diff above)"
+		exit 1
+	fi
+	echo "examples/go/$example: output as expected"
+done

@@ -36,6 +36,7 @@ typedef struct gq_decision {
 	int32_t state;
 	uint32_t flags;
 	int32_t binding_request;
+	int32_t binding_claim;
 	int64_t requested;
 	int64_t available;
 	int64_t limit;
@@ -52,6 +53,46 @@ gq_status gq_status_of(int rc);
 
 /* The decision of a call that returned rc and filled answer a. */
 gq_decision gq_decision_of(int rc, const quota_answer *a);
+
+/*
+ * Documents as the Go side encodes them (document.go): a tag byte, then
+ * for INT and DOUBLE 8 bytes (little-endian; a double's bits), for STRING
+ * a 4-byte length and the bytes, for LIST a 4-byte count and the items,
+ * for MAP a 4-byte count and per entry a 4-byte key length, the key and
+ * the value. ABSENT stands for a document not given (NULL), at the top
+ * level only.
+ */
+enum {
+	GQ_DOC_ABSENT,
+	GQ_DOC_NULL,
+	GQ_DOC_FALSE,
+	GQ_DOC_TRUE,
+	GQ_DOC_INT,
+	GQ_DOC_DOUBLE,
+	GQ_DOC_STRING,
+	GQ_DOC_LIST,
+	GQ_DOC_MAP
+};
+
+/*
+ * Build the n documents encoded one after the other in buf (with
+ * quota_doc_new_*, _list_append and _map_set: no JSON parser needed). On
+ * success out[i] holds a reference (NULL for ABSENT) that the caller
+ * drops; on failure nothing is held.
+ */
+gq_status gq_docs_build(const unsigned char *buf, size_t len, quota_doc **out, int n);
+
+/* quota_admit of the documents encoded in docs (trigger, user,
+ * request info); the decision carries the result's answer. */
+gq_decision gq_admit(void *e, const unsigned char *docs, size_t len, uint32_t flags,
+		     int64_t ttl_ms, quota_admission_result **out);
+
+/* quota_grant_policies_sync of the trigger encoded in doc. */
+gq_status gq_grant_sync(void *e, const unsigned char *doc, size_t len, int32_t event,
+			quota_grant_change ***changes, size_t *count);
+
+/* For the tests: the document encoded in doc as quota_doc_to_json writes it. */
+gq_status gq_doc_json(const unsigned char *doc, size_t len, char **text, size_t *text_len);
 
 /*
  * quota_engine_new with the options the Go side chose. handle is the

@@ -18,6 +18,10 @@ const Unlimited int64 = C.QUOTA_UNLIMITED
 // MaxRequests is the most requests one claim may carry.
 const MaxRequests = C.QUOTA_MAX_REQUESTS
 
+// MaxClaimSet is the most claims one claim set (ReserveSet, AcquireSet,
+// CheckSet, and the claims of one admission) may hold.
+const MaxClaimSet = C.QUOTA_MAX_CLAIM_SET
+
 // MaxDepth is the most levels of a consumer hierarchy, the consumer
 // itself included.
 const MaxDepth = C.QUOTA_MAX_DEPTH
@@ -329,9 +333,11 @@ type Claim struct {
 }
 
 // Answer is the answer to a decision. On a denial it names the first
-// binding constraint: the request (BindingRequest, -1 if none), the
-// bucket id ("Kind/ns/name:type[selector]") and that bucket's Requested,
-// Available and Limit. For a rate limit, Period is its period, Limit its
+// binding constraint: the request (BindingRequest, -1 if none), for a
+// claim set the claim it belongs to (BindingClaim, -1 if none or not a
+// set), the bucket id ("Kind/ns/name:type[selector]") and that bucket's
+// Requested (for a set, what the whole set needs there), Available and
+// Limit. For a rate limit, Period is its period, Limit its
 // amount per period, RetryAfter how long until the same request would
 // pass (negative: never) and ResetAfter how long until it is full again or
 // its window ends.
@@ -339,6 +345,7 @@ type Answer struct {
 	State          ClaimState // the claim's state after the call; 0 for anonymous use
 	Flags          AnswerFlags
 	BindingRequest int
+	BindingClaim   int
 	Requested      int64
 	Available      int64
 	Limit          int64

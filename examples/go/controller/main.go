@@ -12,8 +12,8 @@
 // transition enqueues the instance for reconciliation.
 //
 // The simulation runs on a manual clock so that its output is the same on
-// every run. Pattern 1 (admission through ClaimCreationPolicies) needs the
-// policy engine, which libquota does not have yet.
+// every run. Pattern 1 (admission through ClaimCreationPolicies) is the
+// admission example's.
 package main
 
 import (
@@ -299,8 +299,8 @@ func simulate() error {
 		func() error { return c.create("web-1", 2) },
 		func() error { return c.create("web-2", 2) },
 		func() error { return c.create("web-3", 2) },
-		func() error { return c.create("batch-1", 4) }, // a fourth instance: waits
-		func() error { return c.create("huge-1", 16) }, // more than the limit: never
+		func() error { return c.create("batch-1", 4) },   // a fourth instance: waits
+		func() error { return c.create("huge-1", 16) },   // more than the limit: never
 		func() error { return c.remove("web-1") },        // batch-1 fits now
 		func() error { return c.create("web-4", 1) },     // waits for a slot...
 		func() error { return c.wait(31 * time.Second) }, // ...that never comes
