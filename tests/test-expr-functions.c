@@ -74,6 +74,10 @@ static void test_functions(void)
 		{"'a'.matches('((a{1,100}){1,100}){1,100}')", QUOTA_ERR_PARSE, "repeats too much"},
 		{"'a'.matches(trigger.metadata.name + '{1,9999}')", QUOTA_ERR_EVAL,
 		 "repeats too much"},
+		{"'a'.matches('a++++++++++++++++++++++++++++++++++++++++')", QUOTA_ERR_PARSE,
+		 "repeats too much"}, /* each + is a copy: found by the fuzzer */
+		{"'a'.matches('((((((((((((((a+)+)+)+)+)+)+)+)+)+)+)+)+)+)')", QUOTA_ERR_PARSE,
+		 "repeats too much"},
 		{"'a'.matches('\\u0000')", QUOTA_ERR_PARSE, "NUL"},
 		{"1.matches('a')", QUOTA_ERR_EVAL, "matches() needs strings, got int and string"},
 		{"1.lowerAscii()", QUOTA_ERR_EVAL, "lowerAscii() needs a string, got int"},

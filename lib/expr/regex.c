@@ -7,8 +7,9 @@
  * it), so that '.' and bracket expressions see characters, not bytes,
  * whatever the program's locale is. Before a pattern reaches regcomp it is
  * checked for what makes a regex engine slow or hungry: back-references
- * (not POSIX ERE anyway) and bounded repetitions that multiply into a huge
- * automaton, like ((a{1,100}){1,100}){1,100}.
+ * (not POSIX ERE anyway) and repetitions that multiply into a huge
+ * automaton, like ((a{1,100}){1,100}){1,100} or a+++++... (each '+' is a
+ * copy).
  *
  * The regex_t comes from libquota's allocator; what regcomp allocates
  * inside it comes from the C library's malloc.
@@ -129,8 +130,21 @@ static int check_pattern(const char *p, size_t n, char *err, size_t errn)
 			}
 			continue;
 		}
-		case '*':
 		case '+':
+			/* The C library copies what a '+' repeats (a+ is aa*): a
+			 * doubling, which stacked or nested (a+++..., ((a+)+)+)
+			 * grows without bound. Count it as {2}. */
+			sum[depth] += last;
+			last *= 2;
+			if (sum[depth] > MAX_EXPANDED || last > MAX_EXPANDED) {
+				snprintf(err, errn,
+					 "pattern repeats too much (more than %d atoms once "
+					 "expanded)",
+					 MAX_EXPANDED);
+				return -1;
+			}
+			continue;
+		case '*':
 		case '?':
 		case '|': continue;
 		case '\\':
