@@ -21,6 +21,8 @@ static void test_functions(void)
 		{"size(trigger.metadata.labels)", "2"},
 		{"{'a': 1}.size()", "1"},
 		{"'web-1'.startsWith('web')", "true"},
+		{"'a+'.matches('a[+*]+')", "true"},
+		{"'a+'.matches('a\\\\++')", "true"},
 		{"'web-1'.startsWith('')", "true"},
 		{"'web'.startsWith('web-1')", "false"},
 		{"trigger.metadata.name.endsWith('-1')", "true"},
@@ -75,7 +77,8 @@ static void test_functions(void)
 		{"'a'.matches(trigger.metadata.name + '{1,9999}')", QUOTA_ERR_EVAL,
 		 "repeats too much"},
 		{"'a'.matches('a++++++++++++++++++++++++++++++++++++++++')", QUOTA_ERR_PARSE,
-		 "repeats too much"}, /* each + is a copy: found by the fuzzer */
+		 "repetition of a repetition"}, /* found by the fuzzer */
+		{"'a'.matches('a+*+')", QUOTA_ERR_PARSE, "offset 2 is not allowed"},
 		{"'a'.matches('((((((((((((((a+)+)+)+)+)+)+)+)+)+)+)+)+)+)')", QUOTA_ERR_PARSE,
 		 "repeats too much"},
 		{"'a'.matches('\\u0000')", QUOTA_ERR_PARSE, "NUL"},

@@ -99,11 +99,26 @@ static uint64_t interval(const char *p, size_t n, size_t *i)
 	return hi ? (hi > m ? hi : m) : m + 1;
 }
 
+static int is_quantifier(char c)
+{
+	return c == '*' || c == '+' || c == '?' || c == '{';
+}
+
 static int check_pattern(const char *p, size_t n, char *err, size_t errn)
 {
 	uint64_t sum[QUOTA__RE_MAX_LEN + 1] = {0}, last = 0;
 	size_t depth = 0;
+	int quantified = 0; /* the previous token was a repetition */
 	for (size_t i = 0; i < n; i++) {
+		/* POSIX leaves a repetition of a repetition (a+*, a{2}+)
+		 * undefined, and the C library makes some of them very slow. */
+		if (is_quantifier(p[i]) && quantified) {
+			snprintf(err, errn, "a repetition of a repetition (like a+* or a{2}+) at "
+					    "offset %zu is not allowed",
+				 i);
+			return -1;
+		}
+		quantified = is_quantifier(p[i]) && i > 0;
 		switch (p[i]) {
 		case '(':
 			sum[++depth] = 0;
@@ -117,8 +132,10 @@ static int check_pattern(const char *p, size_t n, char *err, size_t errn)
 			continue;
 		case '{': {
 			uint64_t k = interval(p, n, &i);
-			if (k == 0)
+			if (k == 0) {
+				quantified = 0; /* a literal brace */
 				break;
+			}
 			sum[depth] += last * (k - 1);
 			last *= k;
 			if (sum[depth] > MAX_EXPANDED) {
