@@ -272,6 +272,50 @@ static void test_large_set(void)
 	quota_engine_free(e);
 }
 
+/* A set whose buckets span more stripes than one lock set holds (161):
+ * it locks every stripe, and decides the same. */
+static void test_lock_everything(void)
+{
+	quota_engine_options o;
+	quota_engine *e = NULL;
+	quota_engine_options_init(&o, sizeof o);
+	o.stripes = 4096;
+	CHECK_RC(quota_engine_new(&e, &o), QUOTA_OK);
+	char types[20][40], names[16][8];
+	for (int i = 0; i < 20; i++) {
+		snprintf(types[i], sizeof types[i], "compute.example.com/t%d", i);
+		CHECK_RC(test_register(e, types[i], NULL, "Project", 10), QUOTA_OK);
+	}
+	quota_ref p[16];
+	char pn[16][8];
+	struct test_claim t[16];
+	quota_claim c[16];
+	for (int i = 0; i < 16; i++) {
+		snprintf(pn[i], sizeof pn[i], "p%d", i);
+		snprintf(names[i], sizeof names[i], "c%d", i);
+		p[i] = (quota_ref){NULL, "Project", "acme", pn[i]};
+		test_claim_init(&t[i], "acme", names[i], &p[i]);
+		for (int k = 0; k < 20; k++)
+			test_claim_add(&t[i], types[k], i == 15 && k == 19 ? 11 : 1);
+	}
+	for (int i = 0; i < 16; i++)
+		c[i] = t[i].c;
+	quota_answer a;
+	quota_answer_init(&a, sizeof a);
+	/* 320 buckets: the last member's last request does not fit. */
+	CHECK_RC(quota_claim_set_acquire(e, c, 16, &a), QUOTA_ERR_EXCEEDED);
+	CHECK_EQ_INT(a.binding_claim, 15);
+	CHECK_EQ_INT(a.binding_request, 19);
+	CHECK_RC(test_claim_state(e, "acme", "c0"), QUOTA_ERR_NOT_FOUND);
+	CHECK_BUCKET(e, &p[0], types[0], 10, 0, 0, 10);
+	t[15].r[19].amount = 10;
+	c[15] = t[15].c;
+	CHECK_RC(quota_claim_set_acquire(e, c, 16, &a), QUOTA_OK);
+	CHECK_BUCKET(e, &p[15], types[19], 10, 10, 0, 0);
+	CHECK_BUCKET(e, &p[3], types[7], 10, 1, 0, 9);
+	quota_engine_free(e);
+}
+
 int main(void)
 {
 	RUN(test_totals_decide);
@@ -279,5 +323,6 @@ int main(void)
 	RUN(test_levels_selectors_rates);
 	RUN(test_bad_input);
 	RUN(test_large_set);
+	RUN(test_lock_everything);
 	return check_exit();
 }
