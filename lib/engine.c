@@ -148,6 +148,8 @@ QUOTA_API int quota_engine_new(quota_engine **out, const quota_engine_options *o
 				   MAX_STRIPES);
 	if (o.reserved_flags)
 		return quota__fail(QUOTA_ERR_INVALID, "options.reserved_flags: must be 0");
+	if (o.journal_path)
+		return quota__fail(QUOTA_ERR_UNSUPPORTED, "options.journal_path: not built yet");
 	if (o.released_retention_ms < 0 || o.released_retention_ms > INT64_MAX / 1000000)
 		return quota__fail(QUOTA_ERR_INVALID,
 				   "options.released_retention_ms: %lld out of range",

@@ -41,6 +41,7 @@ QUOTA_API size_t quota_type_size(int32_t id)
 	case QUOTA_TYPE_GRANT_CHANGE: return sizeof(quota_grant_change);
 	case QUOTA_TYPE_JSON_OPTIONS: return sizeof(quota_json_options);
 	case QUOTA_TYPE_JSON_RESULT: return sizeof(quota_json_result);
+	case QUOTA_TYPE_JOURNAL_STATS: return sizeof(quota_journal_stats);
 	default: return 0;
 	}
 }

@@ -836,6 +836,7 @@ static void test_introspection(void)
 		{QUOTA_TYPE_GRANT_CHANGE, sizeof(quota_grant_change)},
 		{QUOTA_TYPE_JSON_OPTIONS, sizeof(quota_json_options)},
 		{QUOTA_TYPE_JSON_RESULT, sizeof(quota_json_result)},
+		{QUOTA_TYPE_JOURNAL_STATS, sizeof(quota_journal_stats)},
 	};
 	for (size_t i = 0; i < sizeof types / sizeof types[0]; i++) {
 		CHECK_EQ_INT(types[i].id, (int32_t)i + 1); /* dense, never renumbered */

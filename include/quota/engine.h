@@ -72,6 +72,14 @@ typedef void (*quota_event_fn)(const quota_event *ev, void *payload);
  * - event_fn, event_payload: the claim event callback, or NULL. Fixed for
  *   the engine's life. With a callback, every transition's event record is
  *   allocated before the transition, so none is ever dropped.
+ * - journal_path: NULL keeps the engine in memory only. Otherwise the
+ *   engine is durable (include/quota/journal.h): it recovers the state kept
+ *   at journal_path (the journal) and beside it (journal_path.snapshot,
+ *   journal_path.lock, ...) when it is created, and records every change
+ *   there before it returns.
+ * - sync_mode: QUOTA_SYNC_* (0: QUOTA_SYNC_ALWAYS); see journal.h.
+ * - sync_interval_ms: QUOTA_SYNC_BATCH only: the longest an acknowledged
+ *   change waits for the fsync that makes it durable; 0 means 10.
  */
 typedef struct quota_engine_options {
 	size_t size;
@@ -83,6 +91,9 @@ typedef struct quota_engine_options {
 	uint64_t hash_key[2];
 	quota_event_fn event_fn;
 	void *event_payload;
+	const char *journal_path;
+	int32_t sync_mode;
+	uint32_t sync_interval_ms;
 } quota_engine_options;
 
 /**

@@ -22,5 +22,6 @@
 #include "policy.h"
 #include "introspect.h"
 #include "json.h"
+#include "journal.h"
 
 #endif /* QUOTA_QUOTA_H */

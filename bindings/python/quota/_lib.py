@@ -88,6 +88,9 @@ class EngineOptions(Structure):
         ("hash_key", c_uint64 * 2),
         ("event_fn", EVENT_FN),
         ("event_payload", c_void_p),
+        ("journal_path", c_char_p),
+        ("sync_mode", c_int32),
+        ("sync_interval_ms", c_uint32),
     ]
 
 
