@@ -8,6 +8,7 @@
 
 #include "alloc.h"
 #include "engine.h"
+#include "api.h"
 #include "error.h"
 #include "iter.h"
 #include "pack.h"
@@ -762,19 +763,19 @@ static int consume(quota_engine *e, const quota_ref *consumer, const char *type,
 	return rc;
 }
 
-QUOTA_API int quota_consume(quota_engine *e, const quota_ref *consumer, const char *type,
+int quota__impl_consume(quota_engine *e, const quota_ref *consumer, const char *type,
 			    int64_t amount, quota_answer *ans)
 {
 	return consume(e, consumer, type, amount, ans, 0);
 }
 
-QUOTA_API int quota_rate_take(quota_engine *e, const quota_ref *consumer, const char *type,
+int quota__impl_rate_take(quota_engine *e, const quota_ref *consumer, const char *type,
 			      int64_t n, quota_answer *ans)
 {
 	return consume(e, consumer, type, n, ans, 1);
 }
 
-QUOTA_API int quota_usage_observe(quota_engine *e, const quota_ref *c, const char *type,
+int quota__impl_usage_observe(quota_engine *e, const quota_ref *c, const char *type,
 				  int64_t value)
 {
 	char key[QUOTA__KEY_MAX + 1];
@@ -809,7 +810,7 @@ out:
 	return rc;
 }
 
-QUOTA_API int quota_give_back(quota_engine *e, const quota_ref *consumer, const char *type,
+int quota__impl_give_back(quota_engine *e, const quota_ref *consumer, const char *type,
 			      int64_t amount)
 {
 	int rc;
@@ -1068,6 +1069,14 @@ QUOTA_API void quota_bucket_handle_close(quota_bucket_handle *h)
 	quota__free(h);
 }
 
+quota_engine *quota__handle_target(const quota_bucket_handle *h, quota_ref *consumer,
+				   const char **type)
+{
+	*consumer = (quota_ref){NULL, h->b->kind, h->b->ns, h->b->name};
+	*type = h->b->type;
+	return h->e;
+}
+
 /* A change through a handle: the bucket is pinned, so it is still there
  * when the chain needs the slow path. */
 static int handle_apply(quota_bucket_handle *h, const anon_op *op)
@@ -1085,7 +1094,7 @@ static int handle_apply(quota_bucket_handle *h, const anon_op *op)
 	return anon_slow(h->e, &c, b->type, op, 1);
 }
 
-QUOTA_API int quota_handle_consume(quota_bucket_handle *h, int64_t amount, quota_answer *ans)
+int quota__impl_handle_consume(quota_bucket_handle *h, int64_t amount, quota_answer *ans)
 {
 	quota_answer local;
 	int rc, report = ans != NULL;
@@ -1112,7 +1121,7 @@ QUOTA_API int quota_handle_consume(quota_bucket_handle *h, int64_t amount, quota
 	return rc;
 }
 
-QUOTA_API int quota_handle_give_back(quota_bucket_handle *h, int64_t amount)
+int quota__impl_handle_give_back(quota_bucket_handle *h, int64_t amount)
 {
 	int rc;
 	if (!h)

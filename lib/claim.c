@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "alloc.h"
+#include "api.h"
 #include "claim.h"
 #include "engine.h"
 #include "error.h"
@@ -308,6 +309,10 @@ static quota__claim *expire_held(quota_engine *e, quota__claim *c, int64_t now)
 	c->flags |= CLAIM_EXPIRED;
 	if (c->state == QUOTA_CLAIM_PENDING)
 		c->flags |= CLAIM_EXPIRED_QUEUED;
+	/* It ended when its time ran out, whenever that is noticed: so the
+	 * state never depends on when a sweep ran (replay relies on it). */
+	if (c->expires_ns && c->expires_ns < now)
+		now = c->expires_ns;
 	quota__claim *gone = release_held(e, c, now);
 	atomic_fetch_add_explicit(&e->expiry_epoch, 1, memory_order_release);
 	quota__count(e, QC_EXPIRED);
@@ -811,17 +816,17 @@ out_nolock:
 	return rc;
 }
 
-QUOTA_API int quota_claim_reserve(quota_engine *e, const quota_claim *c, quota_answer *ans)
+int quota__impl_claim_reserve(quota_engine *e, const quota_claim *c, quota_answer *ans)
 {
 	return claim_admit(e, c, ADMIT_RESERVE, ans);
 }
 
-QUOTA_API int quota_claim_acquire(quota_engine *e, const quota_claim *c, quota_answer *ans)
+int quota__impl_claim_acquire(quota_engine *e, const quota_claim *c, quota_answer *ans)
 {
 	return claim_admit(e, c, ADMIT_ACQUIRE, ans);
 }
 
-QUOTA_API int quota_claim_check(quota_engine *e, const quota_claim *c, quota_answer *ans)
+int quota__impl_claim_check(quota_engine *e, const quota_claim *c, quota_answer *ans)
 {
 	return claim_admit(e, c, ADMIT_CHECK, ans);
 }
@@ -863,7 +868,7 @@ static int check_target(quota_engine *e, const char *ns, const char *name)
 	return check_ns_name(ns, name);
 }
 
-QUOTA_API int quota_claim_commit(quota_engine *e, const char *ns, const char *name,
+int quota__impl_claim_commit(quota_engine *e, const char *ns, const char *name,
 				 const quota_request *actual, uint32_t actual_count)
 {
 	int rc, idx[QUOTA_MAX_REQUESTS];
@@ -917,7 +922,7 @@ QUOTA_API int quota_claim_commit(quota_engine *e, const char *ns, const char *na
 	return rc;
 }
 
-QUOTA_API int quota_claim_release(quota_engine *e, const char *ns, const char *name)
+int quota__impl_claim_release(quota_engine *e, const char *ns, const char *name)
 {
 	int rc;
 	quota__lockset ls;
@@ -951,7 +956,7 @@ QUOTA_API int quota_claim_release(quota_engine *e, const char *ns, const char *n
 	return QUOTA_OK;
 }
 
-QUOTA_API int quota_claim_resize(quota_engine *e, const char *ns, const char *name,
+int quota__impl_claim_resize(quota_engine *e, const char *ns, const char *name,
 				 const quota_request *reqs, uint32_t n, quota_answer *ans)
 {
 	int rc, idx[QUOTA_MAX_REQUESTS];

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "alloc.h"
+#include "api.h"
 #include "claim.h"
 #include "error.h"
 
@@ -341,19 +342,19 @@ out_free:
 	return rc;
 }
 
-QUOTA_API int quota_claim_set_reserve(quota_engine *e, const quota_claim *claims, uint32_t count,
+int quota__impl_claim_set_reserve(quota_engine *e, const quota_claim *claims, uint32_t count,
 				      quota_answer *answer)
 {
 	return quota__claim_set_decide(e, claims, count, ADMIT_RESERVE, answer, NULL);
 }
 
-QUOTA_API int quota_claim_set_acquire(quota_engine *e, const quota_claim *claims, uint32_t count,
+int quota__impl_claim_set_acquire(quota_engine *e, const quota_claim *claims, uint32_t count,
 				      quota_answer *answer)
 {
 	return quota__claim_set_decide(e, claims, count, ADMIT_ACQUIRE, answer, NULL);
 }
 
-QUOTA_API int quota_claim_set_check(quota_engine *e, const quota_claim *claims, uint32_t count,
+int quota__impl_claim_set_check(quota_engine *e, const quota_claim *claims, uint32_t count,
 				    quota_answer *answer)
 {
 	return quota__claim_set_decide(e, claims, count, ADMIT_CHECK, answer, NULL);

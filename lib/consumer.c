@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "alloc.h"
+#include "api.h"
 #include "engine.h"
 #include "error.h"
 
@@ -190,7 +191,7 @@ static void edge_drop(quota_engine *e, const char *child, const char *parent)
 	*k = e->kind_edges[--e->kind_edge_count];
 }
 
-QUOTA_API int quota_consumer_set_parent(quota_engine *e, const quota_ref *child,
+int quota__impl_consumer_set_parent(quota_engine *e, const quota_ref *child,
 					const quota_ref *parent)
 {
 	int rc;

@@ -8,7 +8,9 @@
 #include <time.h>
 
 #include "alloc.h"
+#include "api.h"
 #include "error.h"
+#include "journal.h"
 #include "hash.h"
 #include "policy.h"
 
@@ -40,6 +42,12 @@ static int64_t realtime_ns(void)
 
 int64_t quota__now(quota_engine *e)
 {
+	if (e->journal) {
+		/* A change to a durable engine sees one time, its record's. */
+		int64_t frozen = quota__jnow(e);
+		if (frozen)
+			return frozen;
+	}
 	int64_t t = e->clock ? e->clock(e->clock_payload) : realtime_ns();
 	int64_t last = atomic_load_explicit(&e->last_now, memory_order_relaxed);
 	while (t > last && !atomic_compare_exchange_weak(&e->last_now, &last, t))
@@ -148,8 +156,6 @@ QUOTA_API int quota_engine_new(quota_engine **out, const quota_engine_options *o
 				   MAX_STRIPES);
 	if (o.reserved_flags)
 		return quota__fail(QUOTA_ERR_INVALID, "options.reserved_flags: must be 0");
-	if (o.journal_path)
-		return quota__fail(QUOTA_ERR_UNSUPPORTED, "options.journal_path: not built yet");
 	if (o.released_retention_ms < 0 || o.released_retention_ms > INT64_MAX / 1000000)
 		return quota__fail(QUOTA_ERR_INVALID,
 				   "options.released_retention_ms: %lld out of range",
@@ -233,6 +239,13 @@ QUOTA_API int quota_engine_new(quota_engine **out, const quota_engine_options *o
 	atomic_init(&e->next_claim_id, 1);
 	atomic_init(&e->chain_version, 1);
 	quota__engine_count_add(1);
+	if (o.journal_path && (rc = quota__journal_open(e, &o))) {
+		quota__saved_error saved;
+		quota__error_save(&saved);
+		quota_engine_free(e);
+		quota__error_restore(&saved);
+		return rc;
+	}
 	*out = e;
 	return QUOTA_OK;
 
@@ -248,6 +261,7 @@ QUOTA_API void quota_engine_free(quota_engine *e)
 {
 	if (!e)
 		return;
+	quota__journal_close(e);
 	quota__policies_free(e);
 	quota__queue_free(e);
 	quota__events_free(e);
@@ -289,7 +303,7 @@ QUOTA_API int quota_engine_next_deadline(quota_engine *e, int64_t *when_ns)
 	return QUOTA_OK;
 }
 
-QUOTA_API int quota_engine_tick(quota_engine *e, int64_t now_ns, uint64_t *expired)
+int quota__impl_engine_tick(quota_engine *e, int64_t now_ns, uint64_t *expired)
 {
 	if (!e)
 		return quota__fail(QUOTA_ERR_INVALID, "engine: must not be NULL");

@@ -256,6 +256,9 @@ struct quota_engine {
 	int delivering;
 	_Atomic uint64_t next_claim_id;
 	struct quota__policies *policies; /* lib/policy.h */
+	/* The journal of a durable engine (lib/journal.h), or NULL. Its
+	 * change lock comes before every lock above. */
+	struct quota__journal *journal;
 };
 
 #define QUOTA__NO_DEADLINE INT64_MAX

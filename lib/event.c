@@ -9,6 +9,7 @@
 #include "alloc.h"
 #include "engine.h"
 #include "error.h"
+#include "journal.h"
 
 int quota__event_prepare(quota_engine *e, const char *key, size_t len, quota__event **out)
 {
@@ -71,6 +72,13 @@ void quota__after(quota_engine *e)
 {
 	if (!e)
 		return;
+	if (e->journal) {
+		/* A durable engine kicks its queue only in a change, where
+		 * quota__jend() does; events go once the change lock is free. */
+		if (!quota__jinside(e) && e->event_fn)
+			deliver(e);
+		return;
+	}
 	/* Read before writing: the common case must not dirty a shared line. */
 	/* A rate limit holding a pending claim back may have let go by now. */
 	int64_t wake = atomic_load_explicit(&e->rate_wake, memory_order_relaxed);

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "alloc.h"
+#include "api.h"
 #include "engine.h"
 #include "error.h"
 #include "pack.h"
@@ -1028,7 +1029,7 @@ void quota__txn_grants_abort(quota__txn *t)
 	t->grant_count = 0;
 }
 
-QUOTA_API int quota_grant_apply(quota_engine *e, const quota_grant *in, int64_t *generation)
+int quota__impl_grant_apply(quota_engine *e, const quota_grant *in, int64_t *generation)
 {
 	quota__txn t;
 	if (!e)
@@ -1037,7 +1038,7 @@ QUOTA_API int quota_grant_apply(quota_engine *e, const quota_grant *in, int64_t 
 	return quota__txn_end(&t, quota__txn_grant(&t, in, NULL, generation));
 }
 
-QUOTA_API int quota_grant_delete(quota_engine *e, const char *ns, const char *name)
+int quota__impl_grant_delete(quota_engine *e, const char *ns, const char *name)
 {
 	quota__txn t;
 	if (!e)

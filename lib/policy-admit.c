@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "alloc.h"
+#include "api.h"
 #include "claim.h"
 #include "doc.h"
 #include "engine.h"
@@ -355,7 +356,7 @@ static int check_admission(const quota_admission *in, admission *st)
 	return QUOTA_OK;
 }
 
-QUOTA_API int quota_admit(quota_engine *e, const quota_admission *a, quota_admission_result **out)
+int quota__impl_admit(quota_engine *e, const quota_admission *a, quota_admission_result **out)
 {
 	if (!e || !out)
 		return quota__fail(QUOTA_ERR_INVALID, "%s: must not be NULL", e ? "out" : "engine");

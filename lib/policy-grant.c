@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "alloc.h"
+#include "api.h"
 #include "engine.h"
 #include "error.h"
 #include "pack.h"
@@ -375,7 +376,7 @@ static void state_free(sync_state *st)
 	quota__free(st->removed_policy);
 }
 
-QUOTA_API int quota_grant_policies_sync(quota_engine *e, const quota_doc *trigger, int32_t event,
+int quota__impl_grant_policies_sync(quota_engine *e, const quota_doc *trigger, int32_t event,
 					quota_grant_change ***changes, size_t *count)
 {
 	sync_state st = {0};

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "alloc.h"
+#include "api.h"
 #include "engine.h"
 #include "error.h"
 #include "pack.h"
@@ -467,13 +468,13 @@ static int policy_list(quota_engine *e, int kind, void ***out, size_t *count)
 	return rc;
 }
 
-QUOTA_API int quota_claim_policy_apply(quota_engine *e, const quota_claim_policy *p,
+int quota__impl_claim_policy_apply(quota_engine *e, const quota_claim_policy *p,
 				       int64_t *generation)
 {
 	return policy_apply(e, QUOTA__CLAIM_POLICY, p, generation);
 }
 
-QUOTA_API int quota_claim_policy_delete(quota_engine *e, const char *name)
+int quota__impl_claim_policy_delete(quota_engine *e, const char *name)
 {
 	return policy_delete(e, QUOTA__CLAIM_POLICY, name);
 }
@@ -488,13 +489,13 @@ QUOTA_API int quota_claim_policy_list(quota_engine *e, quota_claim_policy ***out
 	return policy_list(e, QUOTA__CLAIM_POLICY, (void ***)out, count);
 }
 
-QUOTA_API int quota_grant_policy_apply(quota_engine *e, const quota_grant_policy *p,
+int quota__impl_grant_policy_apply(quota_engine *e, const quota_grant_policy *p,
 				       int64_t *generation)
 {
 	return policy_apply(e, QUOTA__GRANT_POLICY, p, generation);
 }
 
-QUOTA_API int quota_grant_policy_delete(quota_engine *e, const char *name)
+int quota__impl_grant_policy_delete(quota_engine *e, const char *name)
 {
 	return policy_delete(e, QUOTA__GRANT_POLICY, name);
 }

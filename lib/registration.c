@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "alloc.h"
+#include "api.h"
 #include "engine.h"
 #include "error.h"
 #include "pack.h"
@@ -342,17 +343,17 @@ static int registration_put(quota_engine *e, const quota_registration *in, int m
 	return quota__txn_end(&t, quota__txn_registration(&t, in, must_exist));
 }
 
-QUOTA_API int quota_registration_create(quota_engine *e, const quota_registration *r)
+int quota__impl_registration_create(quota_engine *e, const quota_registration *r)
 {
 	return registration_put(e, r, 0);
 }
 
-QUOTA_API int quota_registration_update(quota_engine *e, const quota_registration *r)
+int quota__impl_registration_update(quota_engine *e, const quota_registration *r)
 {
 	return registration_put(e, r, 1);
 }
 
-QUOTA_API int quota_registration_delete(quota_engine *e, const char *type)
+int quota__impl_registration_delete(quota_engine *e, const char *type)
 {
 	int rc;
 	if (!e)

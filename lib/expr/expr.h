@@ -130,8 +130,6 @@ void quota__expr_where(char *buf, size_t n, uint32_t line, uint32_t col);
 __attribute__((format(printf, 3, 4))) int quota__expr_parse_error(uint32_t line, uint32_t col,
 								  const char *fmt, ...);
 
-void *quota__arena_alloc(void **arena, size_t n);
-void quota__arena_free(void *arena);
 /* Hand a document or a compiled pattern to the expression to free later;
  * on failure it is freed at once. */
 int quota__res_doc(xres *r, quota_doc *d);

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "../alloc.h"
+#include "../api.h"
 #include "../error.h"
 #include "../pack.h"
 #include "../util.h"
@@ -464,7 +465,7 @@ static int load(quota_engine *e, const quota_doc *doc, const quota_json_options 
 	return rc;
 }
 
-QUOTA_API int quota_json_load_doc(quota_engine *e, const quota_doc *doc,
+int quota__impl_json_load_doc(quota_engine *e, const quota_doc *doc,
 				  const quota_json_options *opts, quota_json_result **out)
 {
 	if (out)
@@ -475,7 +476,7 @@ QUOTA_API int quota_json_load_doc(quota_engine *e, const quota_doc *doc,
 	return load(e, doc, opts, out);
 }
 
-QUOTA_API int quota_json_load(quota_engine *e, const char *text, size_t len,
+int quota__impl_json_load(quota_engine *e, const char *text, size_t len,
 			      const quota_json_options *opts, quota_json_result **out)
 {
 	quota_doc *doc;

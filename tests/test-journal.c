@@ -1,0 +1,433 @@
+/*
+ * The journal: a durable engine and an engine in memory given the same
+ * calls on the same clock must agree on every answer, and the durable one,
+ * created again from its files at any point, must hold the same state.
+ * Also: torn tails cut, damage reported, the lock, files that are not ours.
+ * SPDX-License-Identifier: MIT
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "check.h"
+
+#define CPU "compute.example.com/cpu"
+#define REQS "api.example.com/requests"
+
+static char dir[256];
+static char path[300];
+
+static const quota_ref org = {NULL, "Organization", NULL, "acme"};
+static const quota_ref projects[3] = {
+	{NULL, "Project", "acme", "p0"},
+	{NULL, "Project", "acme", "p1"},
+	{NULL, "Project", "acme", "p2"},
+};
+
+static void fresh_dir(void)
+{
+	char cmd[400];
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+	if (dir[0] && system(cmd) != 0)
+		fprintf(stderr, "could not remove %s\n", dir);
+	CHECK(mkdir(dir, 0700) == 0);
+}
+
+static quota_engine *open_engine(struct test_clock *clk, int mode, int *rc)
+{
+	quota_engine_options o;
+	quota_engine *e = NULL;
+	quota_engine_options_init(&o, sizeof o);
+	o.clock = test_clock_read;
+	o.clock_payload = clk;
+	o.hash_key[0] = 1;
+	o.hash_key[1] = 2;
+	if (mode >= 0) {
+		o.journal_path = path;
+		o.sync_mode = mode;
+	}
+	*rc = quota_engine_new(&e, &o);
+	return e;
+}
+
+static quota_engine *open_ok(struct test_clock *clk, int mode)
+{
+	int rc;
+	quota_engine *e = open_engine(clk, mode, &rc);
+	CHECK_RC(rc, QUOTA_OK);
+	return e;
+}
+
+/* The whole state as text: objects, buckets and claims. */
+static char *state(quota_engine *e)
+{
+	char *text = NULL;
+	size_t len;
+	CHECK_RC(quota_json_dump_text(e, QUOTA_JSON_ALL, &text, &len), QUOTA_OK);
+	char *buf = malloc(65536);
+	size_t n = 0;
+	test_snapshot_buckets_claims(e, buf, 65536, &n);
+	size_t tl = text ? strlen(text) : 0;
+	char *all = malloc(tl + n + 2);
+	memcpy(all, text ? text : "", tl);
+	all[tl] = '\n';
+	memcpy(all + tl + 1, buf, n);
+	all[tl + 1 + n] = '\0';
+	quota_free(text);
+	free(buf);
+	return all;
+}
+
+static void check_state_is(const char *want, quota_engine *e, const char *when)
+{
+	char *got = state(e);
+	if (strcmp(want, got) != 0)
+		check_fail_(__FILE__, __LINE__, "states differ %s:\n--- before\n%s\n--- after\n%s",
+			    when, want, got);
+	free(got);
+}
+
+static void check_same_state(quota_engine *a, quota_engine *b, const char *when)
+{
+	char *sa = state(a);
+	check_state_is(sa, b, when);
+	free(sa);
+}
+
+static void setup(quota_engine *e)
+{
+	quota_registration r;
+	CHECK_RC(test_register(e, CPU, NULL, "Project", 8), QUOTA_OK);
+	quota_registration_init(&r, sizeof r);
+	r.resource_type = REQS;
+	r.consumer_type.kind = "Project";
+	r.resource_class = QUOTA_RESOURCE_RATE;
+	r.default_limit = -1;
+	r.violation_action = QUOTA_ACTION_THROTTLE;
+	CHECK_RC(quota_registration_create(e, &r), QUOTA_OK);
+	for (int i = 0; i < 3; i++)
+		CHECK_RC(quota_consumer_set_parent(e, &projects[i], &org), QUOTA_OK);
+	CHECK_RC(test_grant(e, "acme", "org-cpu", &org, CPU, 20, NULL), QUOTA_OK);
+	quota_grant_bucket b;
+	quota_allowance a;
+	quota_grant g;
+	quota_grant_bucket_init(&b, sizeof b);
+	b.amount = 10;
+	b.period_ms = 1000;
+	b.burst = 10;
+	quota_allowance_init(&a, sizeof a);
+	a.resource_type = REQS;
+	a.buckets = &b;
+	a.bucket_count = 1;
+	quota_grant_init(&g, sizeof g);
+	g.ns = "acme";
+	g.name = "org-requests";
+	g.consumer = org;
+	g.allowances = &a;
+	g.allowance_count = 1;
+	CHECK_RC(quota_grant_apply(e, &g, NULL), QUOTA_OK);
+}
+
+static uint64_t rng = 88172645463325252ull;
+static uint32_t next_rand(void)
+{
+	rng ^= rng << 13;
+	rng ^= rng >> 7;
+	rng ^= rng << 17;
+	return (uint32_t)(rng >> 11);
+}
+
+/* One random call on both engines; their answers must agree. */
+static void random_op(quota_engine *m, quota_engine *d, struct test_clock *clk, int step)
+{
+	char name[32];
+	snprintf(name, sizeof name, "c%u", next_rand() % 12);
+	const quota_ref *p = &projects[next_rand() % 3];
+	struct test_claim t;
+	quota_answer am, ad;
+	quota_answer_init(&am, sizeof am);
+	quota_answer_init(&ad, sizeof ad);
+	int rm = 0, rd = 0;
+	uint32_t what = next_rand() % 12;
+	switch (what) {
+	case 0:
+	case 1:
+	case 2:
+		test_claim_init(&t, "acme", name, p);
+		test_claim_add(&t, CPU, 1 + next_rand() % 4);
+		if (next_rand() % 3 == 0)
+			t.c.ttl_ms = 50 + next_rand() % 200;
+		if (next_rand() % 4 == 0)
+			t.c.flags |= QUOTA_CLAIM_QUEUE;
+		rm = (what == 0 ? quota_claim_acquire : quota_claim_reserve)(m, &t.c, &am);
+		rd = (what == 0 ? quota_claim_acquire : quota_claim_reserve)(d, &t.c, &ad);
+		break;
+	case 3:
+		rm = quota_claim_commit(m, "acme", name, NULL, 0);
+		rd = quota_claim_commit(d, "acme", name, NULL, 0);
+		break;
+	case 4:
+	case 5:
+		rm = quota_claim_release(m, "acme", name);
+		rd = quota_claim_release(d, "acme", name);
+		break;
+	case 6: {
+		quota_request q;
+		quota_request_init(&q, sizeof q);
+		q.resource_type = CPU;
+		q.amount = 1 + next_rand() % 5;
+		rm = quota_claim_resize(m, "acme", name, &q, 1, &am);
+		rd = quota_claim_resize(d, "acme", name, &q, 1, &ad);
+		break;
+	}
+	case 7: {
+		int64_t n = 1 + next_rand() % 3;
+		if (next_rand() % 2) {
+			rm = quota_consume(m, p, CPU, n, &am);
+			rd = quota_consume(d, p, CPU, n, &ad);
+		} else {
+			rm = quota_give_back(m, p, CPU, n);
+			rd = quota_give_back(d, p, CPU, n);
+		}
+		break;
+	}
+	case 8: {
+		int64_t n = 1 + next_rand() % 2;
+		rm = quota_rate_take(m, p, REQS, n, &am);
+		rd = quota_rate_take(d, p, REQS, n, &ad);
+		break;
+	}
+	case 9: {
+		int64_t amount = 10 + next_rand() % 15;
+		rm = test_grant(m, "acme", "org-cpu", &org, CPU, amount, NULL);
+		rd = test_grant(d, "acme", "org-cpu", &org, CPU, amount, NULL);
+		break;
+	}
+	case 10:
+		rm = quota_engine_tick(m, 0, NULL);
+		rd = quota_engine_tick(d, 0, NULL);
+		break;
+	default:
+		rm = quota_claim_check(m, &(quota_claim){0}, NULL);
+		rd = quota_claim_check(d, &(quota_claim){0}, NULL);
+		break;
+	}
+	if (rm != rd || am.state != ad.state || am.available != ad.available ||
+	    am.retry_after_ms != ad.retry_after_ms || am.flags != ad.flags)
+		check_fail_(__FILE__, __LINE__, "step %d op %u: memory %d (state %d) durable %d "
+			    "(state %d)", step, what, rm, am.state, rd, ad.state);
+	test_clock_advance_ms(clk, next_rand() % 40);
+}
+
+/* Random calls, answered alike by both engines; every 40 the durable
+ * engine is created again from its files (in every sync mode) and must
+ * hold exactly what it held. (The engine in memory may apply an expiry
+ * at another moment, so its state is not compared, only its answers.) */
+static void test_replay_matches_memory(void)
+{
+	for (int mode = QUOTA_SYNC_ALWAYS; mode <= QUOTA_SYNC_NONE; mode++) {
+		struct test_clock clk;
+		atomic_store(&clk.ns, TEST_EPOCH_NS);
+		fresh_dir();
+		quota_engine *m = open_ok(&clk, -1), *d = open_ok(&clk, mode);
+		if (!m || !d)
+			return;
+		setup(m);
+		setup(d);
+		for (int step = 0; step < 400; step++) {
+			random_op(m, d, &clk, step);
+			if (step % 40 == 39) {
+				char *before = state(d);
+				quota_engine_free(d);
+				d = open_ok(&clk, mode);
+				if (d)
+					check_state_is(before, d, "after recovery");
+				free(before);
+				if (!d)
+					break;
+			}
+		}
+		random_op(m, d, &clk, 400);
+		CHECK_RC(test_grant(d, "acme", "last", &org, CPU, 1, NULL), QUOTA_OK);
+		quota_journal_stats st;
+		quota_journal_stats_init(&st, sizeof st);
+		CHECK_RC(quota_journal_stats_get(d, &st), QUOTA_OK);
+		CHECK_EQ_INT(st.durable, 1);
+		CHECK(st.replayed > 0);
+		CHECK(st.last_seq >= st.replayed);
+		if (mode == QUOTA_SYNC_ALWAYS)
+			CHECK(st.fsyncs > 0);
+		quota_engine_free(m);
+		quota_engine_free(d);
+	}
+}
+
+static off_t file_size(const char *p)
+{
+	struct stat st;
+	return stat(p, &st) == 0 ? st.st_size : -1;
+}
+
+static void truncate_to(const char *p, off_t n)
+{
+	CHECK(truncate(p, n) == 0);
+}
+
+/* Cut the journal inside its last record at every byte: the engine comes
+ * back with the state before that record, and the tail is cut. */
+static void test_torn_tail_cut(void)
+{
+	struct test_clock clk;
+	atomic_store(&clk.ns, TEST_EPOCH_NS);
+	fresh_dir();
+	quota_engine *d = open_ok(&clk, QUOTA_SYNC_ALWAYS), *m = open_ok(&clk, -1);
+	setup(d);
+	setup(m);
+	struct test_claim t;
+	test_claim_init(&t, "acme", "a", &projects[0]);
+	test_claim_add(&t, CPU, 3);
+	CHECK_RC(quota_claim_acquire(d, &t.c, NULL), QUOTA_OK);
+	CHECK_RC(quota_claim_acquire(m, &t.c, NULL), QUOTA_OK);
+	off_t before = file_size(path);
+	test_claim_init(&t, "acme", "b", &projects[1]);
+	test_claim_add(&t, CPU, 4);
+	CHECK_RC(quota_claim_acquire(d, &t.c, NULL), QUOTA_OK);
+	off_t after = file_size(path);
+	CHECK(after > before);
+	quota_engine_free(d);
+	char copy[320];
+	snprintf(copy, sizeof copy, "%s.whole", path);
+	char cmd[700];
+	snprintf(cmd, sizeof cmd, "cp '%s' '%s'", path, copy);
+	CHECK(system(cmd) == 0);
+	for (off_t cut = before; cut < after; cut++) {
+		snprintf(cmd, sizeof cmd, "cp '%s' '%s'", copy, path);
+		CHECK(system(cmd) == 0);
+		truncate_to(path, cut);
+		d = open_ok(&clk, QUOTA_SYNC_ALWAYS);
+		if (!d)
+			return;
+		check_same_state(m, d, "after a torn tail");
+		quota_journal_stats st;
+		quota_journal_stats_init(&st, sizeof st);
+		quota_journal_stats_get(d, &st);
+		CHECK_EQ_INT(st.cut_bytes, cut - before);
+		quota_engine_free(d);
+		CHECK_EQ_INT(file_size(path), before);
+	}
+	/* The whole journal gives the claim back. */
+	snprintf(cmd, sizeof cmd, "cp '%s' '%s'", copy, path);
+	CHECK(system(cmd) == 0);
+	d = open_ok(&clk, QUOTA_SYNC_ALWAYS);
+	CHECK_EQ_INT(test_claim_state(d, "acme", "b"), QUOTA_CLAIM_GRANTED);
+	quota_engine_free(d);
+	quota_engine_free(m);
+}
+
+static void flip_byte(const char *p, off_t at)
+{
+	int fd = open(p, O_RDWR);
+	unsigned char b;
+	CHECK(pread(fd, &b, 1, at) == 1);
+	b ^= 0x5A;
+	CHECK(pwrite(fd, &b, 1, at) == 1);
+	close(fd);
+}
+
+/* A damaged record with more after it is reported, and nothing changes. */
+static void test_damage_reported(void)
+{
+	struct test_clock clk;
+	atomic_store(&clk.ns, TEST_EPOCH_NS);
+	fresh_dir();
+	quota_engine *d = open_ok(&clk, QUOTA_SYNC_ALWAYS);
+	setup(d);
+	quota_engine_free(d);
+	off_t size = file_size(path);
+	flip_byte(path, 40); /* inside the first record */
+	int rc;
+	d = open_engine(&clk, QUOTA_SYNC_ALWAYS, &rc);
+	CHECK(d == NULL);
+	CHECK_RC(rc, QUOTA_ERR_CORRUPT);
+	CHECK_ERR_MENTIONS("damaged");
+	CHECK_EQ_INT(file_size(path), size);
+	flip_byte(path, 40);
+	flip_byte(path, 3); /* the header's magic */
+	d = open_engine(&clk, QUOTA_SYNC_ALWAYS, &rc);
+	CHECK_RC(rc, QUOTA_ERR_INVALID);
+	CHECK_ERR_MENTIONS("not a libquota journal");
+	flip_byte(path, 3);
+	/* A newer format version (with a good header checksum) is refused. */
+	d = open_ok(&clk, QUOTA_SYNC_ALWAYS);
+	quota_engine_free(d);
+}
+
+static void test_one_engine_per_journal(void)
+{
+	struct test_clock clk;
+	atomic_store(&clk.ns, TEST_EPOCH_NS);
+	fresh_dir();
+	quota_engine *d = open_ok(&clk, QUOTA_SYNC_NONE);
+	int rc;
+	quota_engine *other = open_engine(&clk, QUOTA_SYNC_NONE, &rc);
+	CHECK(other == NULL);
+	CHECK_RC(rc, QUOTA_ERR_IN_USE);
+	CHECK_ERR_MENTIONS("in use");
+	quota_engine_free(d);
+	other = open_ok(&clk, QUOTA_SYNC_NONE);
+	quota_engine_free(other);
+}
+
+/* A call that fails leaves no record; a bad sync mode is refused. */
+static void test_failures_leave_no_record(void)
+{
+	struct test_clock clk;
+	atomic_store(&clk.ns, TEST_EPOCH_NS);
+	fresh_dir();
+	quota_engine *d = open_ok(&clk, QUOTA_SYNC_NONE);
+	setup(d);
+	quota_journal_stats a, b;
+	quota_journal_stats_init(&a, sizeof a);
+	quota_journal_stats_init(&b, sizeof b);
+	quota_journal_stats_get(d, &a);
+	struct test_claim t;
+	test_claim_init(&t, "acme", "big", &projects[0]);
+	test_claim_add(&t, CPU, 1000);
+	CHECK_RC(quota_claim_acquire(d, &t.c, NULL), QUOTA_ERR_EXCEEDED);
+	CHECK_RC(quota_registration_delete(d, "nope.example.com/x"), QUOTA_ERR_NOT_FOUND);
+	CHECK_RC(quota_claim_check(d, &t.c, NULL), QUOTA_ERR_EXCEEDED);
+	quota_journal_stats_get(d, &b);
+	CHECK_EQ_INT(b.last_seq, a.last_seq);
+	CHECK_EQ_INT(b.bytes, a.bytes);
+	quota_engine_free(d);
+	int rc;
+	quota_engine_options o;
+	quota_engine_options_init(&o, sizeof o);
+	o.journal_path = path;
+	o.sync_mode = 7;
+	quota_engine *e = NULL;
+	CHECK_RC(quota_engine_new(&e, &o), QUOTA_ERR_INVALID);
+	CHECK_ERR_MENTIONS("sync_mode");
+	o.sync_mode = QUOTA_SYNC_NONE;
+	o.journal_path = "";
+	CHECK_RC(quota_engine_new(&e, &o), QUOTA_ERR_INVALID);
+	(void)rc;
+}
+
+int main(void)
+{
+	const char *tmp = getenv("TMPDIR");
+	snprintf(dir, sizeof dir, "%s/quota-journal-%d", tmp ? tmp : "/tmp", (int)getpid());
+	snprintf(path, sizeof path, "%s/journal", dir);
+	RUN(test_replay_matches_memory);
+	RUN(test_torn_tail_cut);
+	RUN(test_damage_reported);
+	RUN(test_one_engine_per_journal);
+	RUN(test_failures_leave_no_record);
+	char cmd[400];
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "could not remove %s\n", dir);
+	return check_exit();
+}
