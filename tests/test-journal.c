@@ -400,7 +400,23 @@ static void test_failures_leave_no_record(void)
 	quota_journal_stats_get(d, &b);
 	CHECK_EQ_INT(b.last_seq, a.last_seq);
 	CHECK_EQ_INT(b.bytes, a.bytes);
+	/* Not in this version: said so, and nothing changes. */
+	CHECK_RC(quota_engine_compact(d), QUOTA_ERR_UNSUPPORTED);
+	CHECK_RC(quota_engine_save(d, path), QUOTA_ERR_UNSUPPORTED);
+	quota_journal_stats_get(d, &b);
+	CHECK_EQ_INT(b.compactions, 0);
+	CHECK_EQ_INT(b.bytes, a.bytes);
+	CHECK_RC(quota_engine_sync(d), QUOTA_OK);
 	quota_engine_free(d);
+	/* An engine in memory has no journal to compact or sync. */
+	struct test_clock c2;
+	atomic_store(&c2.ns, TEST_EPOCH_NS);
+	quota_engine *m = open_ok(&c2, -1);
+	CHECK_RC(quota_engine_compact(m), QUOTA_ERR_INVALID);
+	CHECK_RC(quota_engine_sync(m), QUOTA_OK);
+	quota_journal_stats_get(m, &b);
+	CHECK_EQ_INT(b.durable, 0);
+	quota_engine_free(m);
 	int rc;
 	quota_engine_options o;
 	quota_engine_options_init(&o, sizeof o);

@@ -34,6 +34,10 @@
  * Changes to a durable engine are applied one at a time (readers still run
  * in parallel); that order is the journal's, and replay repeats it.
  *
+ * Snapshots are not built yet in this version: quota_engine_compact(),
+ * quota_engine_save() and quota_engine_load() answer QUOTA_ERR_UNSUPPORTED,
+ * so a journal grows with every change until they are.
+ *
  * SPDX-License-Identifier: MIT
  */
 #ifndef QUOTA_JOURNAL_H
@@ -90,7 +94,8 @@ QUOTA_API int quota_engine_sync(quota_engine *e);
  * threads keep working; their changes wait only while the state is copied
  * in memory, not while it is written.
  * @return QUOTA_OK; QUOTA_ERR_INVALID (no journal); QUOTA_ERR_IO;
- *         QUOTA_ERR_NOMEM. On failure the previous files stay in charge.
+ *         QUOTA_ERR_NOMEM; QUOTA_ERR_UNSUPPORTED (this version). On
+ *         failure the previous files stay in charge.
  * Thread-safe.
  */
 QUOTA_API int quota_engine_compact(quota_engine *e);
@@ -101,7 +106,8 @@ QUOTA_API int quota_engine_compact(quota_engine *e);
  * queue in its order), anonymous and observed usage, rate limiter state
  * and counters. Written to path.tmp, fsynced, renamed over path, and the
  * directory fsynced.
- * @return QUOTA_OK; QUOTA_ERR_INVALID; QUOTA_ERR_IO; QUOTA_ERR_NOMEM.
+ * @return QUOTA_OK; QUOTA_ERR_INVALID; QUOTA_ERR_IO; QUOTA_ERR_NOMEM;
+ *         QUOTA_ERR_UNSUPPORTED (this version).
  * Thread-safe.
  */
 QUOTA_API int quota_engine_save(quota_engine *e, const char *path);
