@@ -115,6 +115,7 @@ _INIT = {
     _lib.Request: "quota_request_init",
     _lib.Claim: "quota_claim_init",
     _lib.Stats: "quota_stats_init",
+    _lib.JournalStats: "quota_journal_stats_init",
     _lib.Allocator: "quota_allocator_init",
     _lib.Constraint: "quota_constraint_init",
     _lib.RequestTemplate: "quota_request_template_init",

@@ -94,6 +94,27 @@ class EngineOptions(Structure):
     ]
 
 
+class JournalStats(Structure):
+    _fields_ = [
+        ("size", c_size_t),
+        ("durable", c_int32),
+        ("failed", c_int32),
+    ] + [
+        (name, c_uint64)
+        for name in (
+            "last_seq",
+            "synced_seq",
+            "snapshot_seq",
+            "records",
+            "bytes",
+            "fsyncs",
+            "compactions",
+            "replayed",
+            "cut_bytes",
+        )
+    ]
+
+
 class Registration(Structure):
     _fields_ = [
         ("size", c_size_t),
@@ -518,6 +539,12 @@ _PROTOTYPES = {
     "quota_claim_iter_next": (c_int, [c_void_p, _p(_p(ClaimInfo))]),
     "quota_claim_iter_free": (None, [c_void_p]),
     "quota_stats_init": (c_int, [_p(Stats), c_size_t]),
+    "quota_journal_stats_init": (c_int, [_p(JournalStats), c_size_t]),
+    "quota_journal_stats_get": (c_int, [_e, _p(JournalStats)]),
+    "quota_engine_sync": (c_int, [_e]),
+    "quota_engine_compact": (c_int, [_e]),
+    "quota_engine_save": (c_int, [_e, c_char_p]),
+    "quota_engine_load": (c_int, [_e, c_char_p]),
     "quota_stats_get": (c_int, [_e, _p(Stats)]),
     "quota_metrics_prometheus": (c_int, [_e, _p(c_void_p), _p(c_size_t)]),
     "quota_audit_list": (c_int, [_e, _p(_p(_p(Denial))), _p(c_size_t)]),
@@ -631,9 +658,13 @@ _MIRRORS = (Ref, KindRef, Allocator, EngineOptions, Event, Registration, Label,
             ParentContext, GrantPolicy, Admission, AdmissionResult, GrantChange)
 
 
+#: Mirrors of later ids, each with its id.
+_MORE_MIRRORS = ((35, JournalStats),)
+
+
 def _check_layouts(lib: ctypes.CDLL, path: str) -> None:
     """Refuse a library whose structs are not the ones mirrored here."""
-    for type_id, mirror in enumerate(_MIRRORS, start=1):
+    for type_id, mirror in (*enumerate(_MIRRORS, start=1), *_MORE_MIRRORS):
         want = lib.quota_type_size(type_id)
         if want != ctypes.sizeof(mirror):
             raise ImportError(

@@ -18,6 +18,7 @@ locks (the clock or an allocator hook).
 from __future__ import annotations
 
 import collections
+import os
 import threading
 from ctypes import POINTER, byref, c_int64, c_size_t, c_uint64, c_void_p, string_at
 from types import TracebackType
@@ -93,6 +94,10 @@ class _Owned:
         self.free = free
 
 
+#: quota_sync_mode by name.
+SYNC_MODES = {"always": 0, "batch": 1, "none": 2}
+
+
 class Engine:
     """A libquota engine: registrations, grants, buckets and claims.
 
@@ -107,6 +112,12 @@ class Engine:
     - ``hash_key``: two ints, for reproducible tests only.
     - ``on_event``: a callable taking an ``Event``, for every claim
       transition (see doc/bindings-python.md for when and where it runs).
+    - ``journal_path``: make the engine durable: it recovers what the
+      journal at this path (and the files beside it) holds, and records
+      every change there (include/quota/journal.h).
+    - ``sync_mode``: ``"always"`` (default), ``"batch"`` or ``"none"``.
+    - ``sync_interval_ms``: for ``"batch"``, the longest a change waits
+      for its fsync (0 = 10).
 
     Exceptions raised by ``on_event`` or ``clock`` are logged to the
     ``quota`` logger and kept in ``callback_errors``; they never reach C
@@ -121,6 +132,9 @@ class Engine:
         released_retention_ms: Optional[int] = None,
         hash_key: Optional[tuple[int, int]] = None,
         on_event: Optional[Callable[[Event], Any]] = None,
+        journal_path: Optional[str] = None,
+        sync_mode: str = "always",
+        sync_interval_ms: int = 0,
     ) -> None:
         self._e: Optional[int] = None
         self._lock = threading.Lock()
@@ -147,6 +161,14 @@ class Engine:
         self._pump = EventPump(on_event, self.callback_errors) if on_event else None
         if self._pump is not None:
             o.event_fn = self._pump.c_callback
+        if sync_mode not in SYNC_MODES:
+            raise InvalidArgument(f"sync_mode: {sync_mode!r} is not one of {sorted(SYNC_MODES)}")
+        o.sync_mode = SYNC_MODES[sync_mode]
+        if not 0 <= sync_interval_ms <= 0xFFFFFFFF:
+            raise InvalidArgument(f"sync_interval_ms: {sync_interval_ms} out of range")
+        o.sync_interval_ms = sync_interval_ms
+        path = os.fsencode(journal_path) if journal_path is not None else None
+        o.journal_path = path  # the engine copies it
         out = c_void_p()
         rc = lib.quota_engine_new(byref(out), byref(o))
         if rc:
@@ -668,6 +690,28 @@ class Engine:
         if rc:
             raise_for(rc)
         return cv.stats(out)
+
+    # --- durability ---------------------------------------------------
+
+    def sync(self) -> None:
+        """Make every change acknowledged so far durable (fsync)."""
+        rc = lib.quota_engine_sync(self._ptr())
+        if rc:
+            raise_for(rc)
+
+    def compact(self) -> None:
+        """Snapshot and start a fresh journal (Unsupported in this version)."""
+        rc = lib.quota_engine_compact(self._ptr())
+        if rc:
+            raise_for(rc)
+
+    def journal_stats(self) -> dict[str, int]:
+        """The journal's counters (``durable`` is 0 for an engine in memory)."""
+        out = cv.init(_lib.JournalStats)
+        rc = lib.quota_journal_stats_get(self._ptr(), byref(out))
+        if rc:
+            raise_for(rc)
+        return {name: int(getattr(out, name)) for name, _ in _lib.JournalStats._fields_[1:]}
 
     def prometheus(self) -> str:
         """Prometheus text exposition of the counters and every bucket."""
