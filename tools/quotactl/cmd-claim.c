@@ -203,7 +203,7 @@ static int claim_by_name(struct cli *cli, int argc, char **argv, int commit)
 	if (status == QUOTA_OK)
 		printf("resourceclaim/%s %s\n", argv[optind], commit ? "committed" : "released");
 	else
-		rc = report_status(status, argv[optind]);
+		rc = report_status(status, argv[0]);
 	quota_engine_free(e);
 	return rc;
 }

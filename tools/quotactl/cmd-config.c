@@ -318,8 +318,14 @@ int cmd_apply(struct cli *cli, int argc, char **argv)
 	quota_engine *e = NULL;
 	if (rc == EXIT_OK)
 		rc = engine_open(cli, NULL, &e);
-	for (size_t i = 0; rc == EXIT_OK && i < n; i++)
-		rc = apply_input(e, &inputs[i]);
+	/* A denied claim is an answer, not a failure: the next files are still applied. */
+	int stop = rc != EXIT_OK;
+	for (size_t i = 0; !stop && i < n; i++) {
+		int one = apply_input(e, &inputs[i]);
+		if (rc == EXIT_OK)
+			rc = one;
+		stop = one != EXIT_OK && one != EXIT_DENIED;
+	}
 	quota_engine_free(e);
 	free_inputs(inputs, n);
 	return rc;
@@ -390,7 +396,7 @@ int cmd_delete(struct cli *cli, int argc, char **argv)
 	if (status == QUOTA_OK)
 		printf("%s/%s %s\n", deletable[k].kind, argv[optind + 1], deletable[k].done);
 	else
-		rc = report_status(status, argv[optind + 1]);
+		rc = report_status(status, "delete");
 	quota_engine_free(e);
 	return rc;
 }

@@ -177,7 +177,7 @@ int main(int argc, char **argv)
 		}
 	}
 	if (optind >= argc) {
-		print_main_usage(stderr);
+		report("no command given (see quotactl --help)");
 		return EXIT_INPUT;
 	}
 	const struct command *cmd = find_command(argv[optind]);
