@@ -14,12 +14,9 @@
 static int decide(quota_engine *e, enum claim_verb verb, const quota_claim *c, quota_answer *a)
 {
 	switch (verb) {
-	case VERB_RESERVE:
-		return quota_claim_reserve(e, c, a);
-	case VERB_ACQUIRE:
-		return quota_claim_acquire(e, c, a);
-	default:
-		return quota_claim_check(e, c, a);
+	case VERB_RESERVE: return quota_claim_reserve(e, c, a);
+	case VERB_ACQUIRE: return quota_claim_acquire(e, c, a);
+	default: return quota_claim_check(e, c, a);
 	}
 }
 
@@ -91,8 +88,8 @@ int cmd_reserve(struct cli *cli, int argc, char **argv)
 	};
 	const struct command *cmd = find_command(argv[0]);
 	enum claim_verb verb = strcmp(argv[0], "reserve") == 0   ? VERB_RESERVE
-			 : strcmp(argv[0], "acquire") == 0 ? VERB_ACQUIRE
-							   : VERB_CHECK;
+			       : strcmp(argv[0], "acquire") == 0 ? VERB_ACQUIRE
+								 : VERB_CHECK;
 	enum output_format format = OUTPUT_TABLE;
 	const char *file = NULL;
 	int64_t ttl_ms = 0;
@@ -100,15 +97,14 @@ int cmd_reserve(struct cli *cli, int argc, char **argv)
 
 	while ((c = next_option(cli, cmd, argc, argv, "f:o:", longs)) != -1) {
 		switch (c) {
-		case 'f':
-			file = optarg;
-			break;
+		case 'f': file = optarg; break;
 		case 't':
 			if (verb != VERB_RESERVE)
 				return usage_error(cmd, "--ttl applies to reserve only");
 			if (parse_duration(optarg, &ttl_ms) != 0)
-				return usage_error(cmd, "--ttl: \"%s\" is not a duration (30s, 500ms, "
-							"2m, 1h)",
+				return usage_error(cmd,
+						   "--ttl: \"%s\" is not a duration (30s, 500ms, "
+						   "2m, 1h)",
 						   optarg);
 			break;
 		case 'q':
@@ -121,10 +117,8 @@ int cmd_reserve(struct cli *cli, int argc, char **argv)
 				return usage_error(cmd, "--output: \"%s\" is not table or json",
 						   optarg);
 			break;
-		case OPT_HELP:
-			return print_usage(cmd);
-		default:
-			return EXIT_INPUT;
+		case OPT_HELP: return print_usage(cmd);
+		default: return EXIT_INPUT;
 		}
 	}
 	if (!file)
@@ -254,19 +248,11 @@ int cmd_admit(struct cli *cli, int argc, char **argv)
 
 	while ((c = next_option(cli, cmd, argc, argv, "f:", longs)) != -1) {
 		switch (c) {
-		case 'f':
-			file = optarg;
-			break;
-		case 'u':
-			user_file = optarg;
-			break;
-		case 'n':
-			dry_run = 1;
-			break;
-		case OPT_HELP:
-			return print_usage(cmd);
-		default:
-			return EXIT_INPUT;
+		case 'f': file = optarg; break;
+		case 'u': user_file = optarg; break;
+		case 'n': dry_run = 1; break;
+		case OPT_HELP: return print_usage(cmd);
+		default: return EXIT_INPUT;
 		}
 	}
 	if (!file)
@@ -314,23 +300,20 @@ int cmd_sync(struct cli *cli, int argc, char **argv)
 
 	while ((c = next_option(cli, cmd, argc, argv, "f:", longs)) != -1) {
 		switch (c) {
-		case 'f':
-			file = optarg;
-			break;
+		case 'f': file = optarg; break;
 		case 'e':
 			event = 0;
 			for (int32_t i = QUOTA_TRIGGER_ADDED; i <= QUOTA_TRIGGER_DELETED; i++)
 				if (strcmp(optarg, trigger_events[i]) == 0)
 					event = i;
 			if (!event)
-				return usage_error(cmd, "--event: \"%s\" is not added, updated or "
-							"deleted",
+				return usage_error(cmd,
+						   "--event: \"%s\" is not added, updated or "
+						   "deleted",
 						   optarg);
 			break;
-		case OPT_HELP:
-			return print_usage(cmd);
-		default:
-			return EXIT_INPUT;
+		case OPT_HELP: return print_usage(cmd);
+		default: return EXIT_INPUT;
 		}
 	}
 	if (!file)

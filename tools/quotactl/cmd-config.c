@@ -92,8 +92,7 @@ static int64_t generation_of(quota_engine *e, const struct object *o)
 			gen = p->generation, copy = p;
 		break;
 	}
-	default:
-		break;
+	default: break;
 	}
 	quota_free(copy);
 	return gen;
@@ -268,8 +267,8 @@ static int apply_input(quota_engine *e, struct input *in)
 		if (o->cls == OBJ_CLAIM || o->cls == OBJ_OUTPUT_ONLY)
 			continue;
 		int64_t after = generation_of(e, o);
-		const char *what = o->cls == OBJ_OTHER ? "applied"
-				   : o->before == 0    ? "created"
+		const char *what = o->cls == OBJ_OTHER  ? "applied"
+				   : o->before == 0     ? "created"
 				   : o->before != after ? "configured"
 							: "unchanged";
 		printf("%s %s\n", o->label, what);
@@ -352,10 +351,10 @@ static int delete_grant_policy(quota_engine *e, const char *ns, const char *name
 }
 
 static const struct {
-	const char *name;  /* as the command line says it */
-	const char *kind;  /* Milo's kind, lower-cased: also accepted, and shown */
-	int namespaced;    /* NAME may be NS/NAME */
-	const char *done;  /* what the line says afterwards */
+	const char *name; /* as the command line says it */
+	const char *kind; /* Milo's kind, lower-cased: also accepted, and shown */
+	int namespaced;   /* NAME may be NS/NAME */
+	const char *done; /* what the line says afterwards */
 	int (*remove)(quota_engine *e, const char *ns, const char *name);
 } deletable[] = {
 	{"registration", "resourceregistration", 0, "deleted", delete_registration},

@@ -90,9 +90,8 @@ static const char *class_text(int32_t cls)
 
 static int get_registrations(quota_engine *e, const struct get_request *req)
 {
-	static const char *const header[] = {"TYPE",	      "CONSUMER",    "CLASS",
-					     "UNIT",	      "DEFAULT LIMIT", "ENFORCEMENT",
-					     "GENERATION"};
+	static const char *const header[] = {"TYPE",          "CONSUMER",    "CLASS",     "UNIT",
+					     "DEFAULT LIMIT", "ENFORCEMENT", "GENERATION"};
 	if (req->format == OUTPUT_JSON)
 		return print_dump(e, QUOTA_JSON_REGISTRATIONS, NULL);
 
@@ -130,7 +129,8 @@ static void allowance_text(const quota_allowance *a, char *buf, size_t len)
 		used += (size_t)snprintf(buf + used, len - used, "%s%s%s%s", b ? "+" : "",
 					 amount_text(gb->amount, amount, sizeof amount),
 					 gb->period_ms ? "/" : "",
-					 gb->period_ms ? duration_text(gb->period_ms, period, 24) : "");
+					 gb->period_ms ? duration_text(gb->period_ms, period, 24)
+						       : "");
 	}
 }
 
@@ -154,8 +154,8 @@ static int get_grants(quota_engine *e, const struct get_request *req)
 		size_t used = 0;
 		for (uint32_t a = 0; a < g->allowance_count && used < sizeof allowances; a++) {
 			if (a)
-				used += (size_t)snprintf(allowances + used, sizeof allowances - used,
-							 ", ");
+				used += (size_t)snprintf(allowances + used,
+							 sizeof allowances - used, ", ");
 			if (used < sizeof allowances)
 				allowance_text(&g->allowances[a], allowances + used,
 					       sizeof allowances - used);
@@ -191,9 +191,8 @@ static void rates_text(const quota_bucket_info *b, char *limit, size_t len, char
 
 int print_buckets(quota_engine *e, const quota_ref *consumer)
 {
-	static const char *const header[] = {"CONSUMER",	 "RESOURCE TYPE", "LIMIT",
-					     "ALLOCATED", "RESERVED",	   "AVAILABLE",
-					     "CLAIMS",	 "GRANTS"};
+	static const char *const header[] = {"CONSUMER", "RESOURCE TYPE", "LIMIT",  "ALLOCATED",
+					     "RESERVED", "AVAILABLE",     "CLAIMS", "GRANTS"};
 	quota_bucket_iter *it;
 	int rc = quota_bucket_iter_new(e, consumer, NULL, &it);
 	if (rc != QUOTA_OK)
@@ -243,8 +242,7 @@ static int get_buckets(quota_engine *e, const struct get_request *req)
 
 static int get_claims(quota_engine *e, const struct get_request *req)
 {
-	static const char *const header[] = {"NAMESPACE", "NAME", "CONSUMER", "STATE",
-					     "REQUESTS"};
+	static const char *const header[] = {"NAMESPACE", "NAME", "CONSUMER", "STATE", "REQUESTS"};
 	if (req->format == OUTPUT_JSON)
 		return print_dump(e, QUOTA_JSON_CLAIMS, req->consumer);
 
@@ -284,14 +282,14 @@ static int add_policy_row(struct table *t, const char *kind, const char *name,
 	snprintf(trig, sizeof trig, "%s %s", trigger->api_version, trigger->kind);
 	snprintf(count, sizeof count, "%" PRIu32, constraints);
 	snprintf(gen, sizeof gen, "%" PRId64, generation);
-	const char *row[] = {kind,  name, trig, count, (flags & QUOTA_POLICY_DISABLED) ? "no" : "yes",
-			     gen};
+	const char *row[] = {
+		kind, name, trig, count, (flags & QUOTA_POLICY_DISABLED) ? "no" : "yes", gen};
 	return table_add(t, row);
 }
 
 static int get_policies(quota_engine *e, const struct get_request *req)
 {
-	static const char *const header[] = {"KIND",	"NAME",	   "TRIGGER",
+	static const char *const header[] = {"KIND",        "NAME",    "TRIGGER",
 					     "CONSTRAINTS", "ENABLED", "GENERATION"};
 	if (req->format == OUTPUT_JSON) {
 		report("get policies -o json: this libquota cannot write policies as JSON yet; "
@@ -366,9 +364,12 @@ static const struct {
 	int (*get)(quota_engine *e, const struct get_request *req);
 	int by_consumer; /* --consumer applies */
 } listings[] = {
-	{"registrations", get_registrations, 0}, {"grants", get_grants, 1},
-	{"buckets", get_buckets, 1},		  {"claims", get_claims, 1},
-	{"policies", get_policies, 0},		  {"quotas", get_quotas, 1},
+	{"registrations", get_registrations, 0},
+	{"grants", get_grants, 1},
+	{"buckets", get_buckets, 1},
+	{"claims", get_claims, 1},
+	{"policies", get_policies, 0},
+	{"quotas", get_quotas, 1},
 };
 
 int cmd_get(struct cli *cli, int argc, char **argv)
@@ -394,15 +395,14 @@ int cmd_get(struct cli *cli, int argc, char **argv)
 			break;
 		case 'c':
 			if (parse_consumer(optarg, buf, sizeof buf, &consumer) != 0)
-				return usage_error(cmd, "--consumer: \"%s\" is not Kind/Name or "
-							"Kind/Namespace/Name",
+				return usage_error(cmd,
+						   "--consumer: \"%s\" is not Kind/Name or "
+						   "Kind/Namespace/Name",
 						   optarg);
 			req.consumer = &consumer;
 			break;
-		case OPT_HELP:
-			return print_usage(cmd);
-		default:
-			return EXIT_INPUT;
+		case OPT_HELP: return print_usage(cmd);
+		default: return EXIT_INPUT;
 		}
 	}
 	if (argc - optind != 1)
@@ -554,7 +554,8 @@ int cmd_describe(struct cli *cli, int argc, char **argv)
 		return rc;
 	if (bucket) {
 		quota_bucket_info *b = NULL;
-		int status = quota_bucket_get_selector(e, &consumer, argv[optind + 2], selector, &b);
+		int status = quota_bucket_get_selector(e, &consumer, argv[optind + 2], selector,
+						       &b);
 		if (status == QUOTA_OK)
 			print_bucket(b);
 		else

@@ -74,8 +74,8 @@ static void set_string(quota_doc *map, const char *key, const char *value, int *
 }
 
 /* {apiVersion, kind, metadata: {name, namespace, uid}, spec: {string fields}}. */
-static int make_object(const char *api_version, const char *kind, const char *ns,
-		       const char *name, const quota_label *spec, size_t spec_count, quota_doc **out)
+static int make_object(const char *api_version, const char *kind, const char *ns, const char *name,
+		       const quota_label *spec, size_t spec_count, quota_doc **out)
 {
 	quota_doc *obj = NULL, *meta = NULL, *fields = NULL;
 	char uid[256];
@@ -461,7 +461,8 @@ static int take_request(struct demo *d, int n)
 	if (rc == QUOTA_OK)
 		printf("  request %d: allowed, %" PRId64 " left\n", n, a.available);
 	else if (rc == QUOTA_ERR_RATE_LIMITED)
-		printf("  request %d: throttled, retry after %" PRId64 " ms\n", n, a.retry_after_ms);
+		printf("  request %d: throttled, retry after %" PRId64 " ms\n", n,
+		       a.retry_after_ms);
 	else
 		return failed("taking from a rate limit", rc);
 	return 0;

@@ -65,8 +65,8 @@ static const struct command commands[] = {
 	 "  -f, --filename FILE   ResourceClaim objects (- for standard input)\n"
 	 "  -o, --output FORMAT   table (default) or json\n" STATE_HELP,
 	 cmd_reserve},
-	{"commit", "commit a reserved claim",
-	 "usage: quotactl commit NS/NAME\n" STATE_HELP, cmd_commit},
+	{"commit", "commit a reserved claim", "usage: quotactl commit NS/NAME\n" STATE_HELP,
+	 cmd_commit},
 	{"release", "release a claim; its capacity returns at once",
 	 "usage: quotactl release NS/NAME\n" STATE_HELP, cmd_release},
 	{"admit", "admit an object through the claim creation policies",
@@ -136,7 +136,11 @@ static int print_version(void)
 	return EXIT_OK;
 }
 
-enum { GLOBAL_STATE = 0x200, GLOBAL_NO_JOURNAL, GLOBAL_VERSION };
+enum {
+	GLOBAL_STATE = 0x200,
+	GLOBAL_NO_JOURNAL,
+	GLOBAL_VERSION
+};
 
 int main(int argc, char **argv)
 {
@@ -157,20 +161,11 @@ int main(int argc, char **argv)
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "+:h", longs, NULL)) != -1) {
 		switch (c) {
-		case GLOBAL_STATE:
-			cli.state_dir = optarg;
-			break;
-		case GLOBAL_NO_JOURNAL:
-			cli.no_journal = 1;
-			break;
-		case 'h':
-			print_main_usage(stdout);
-			return EXIT_OK;
-		case GLOBAL_VERSION:
-			return print_version();
-		case ':':
-			report("option %s needs a value", argv[optind - 1]);
-			return EXIT_INPUT;
+		case GLOBAL_STATE: cli.state_dir = optarg; break;
+		case GLOBAL_NO_JOURNAL: cli.no_journal = 1; break;
+		case 'h': print_main_usage(stdout); return EXIT_OK;
+		case GLOBAL_VERSION: return print_version();
+		case ':': report("option %s needs a value", argv[optind - 1]); return EXIT_INPUT;
 		default:
 			report("unknown option %s (see quotactl --help)", argv[optind - 1]);
 			return EXIT_INPUT;

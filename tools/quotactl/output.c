@@ -47,16 +47,11 @@ const char *ref_text(const quota_ref *r, char *buf, size_t len)
 const char *claim_state_text(int32_t state)
 {
 	switch (state) {
-	case QUOTA_CLAIM_RESERVED:
-		return "Reserved";
-	case QUOTA_CLAIM_GRANTED:
-		return "Granted";
-	case QUOTA_CLAIM_RELEASED:
-		return "Released";
-	case QUOTA_CLAIM_PENDING:
-		return "Pending";
-	default:
-		return "Unknown";
+	case QUOTA_CLAIM_RESERVED: return "Reserved";
+	case QUOTA_CLAIM_GRANTED: return "Granted";
+	case QUOTA_CLAIM_RELEASED: return "Released";
+	case QUOTA_CLAIM_PENDING: return "Pending";
+	default: return "Unknown";
 	}
 }
 

@@ -15,13 +15,16 @@
 /* Exit codes; doc/quotactl.md lists them. */
 enum {
 	EXIT_OK = 0,
-	EXIT_ERROR = 1,  /* anything else: I/O, a busy state directory, not found, ... */
-	EXIT_INPUT = 2,  /* bad input: a file, a field, a flag */
-	EXIT_DENIED = 3  /* denied, exceeded, rate limited */
+	EXIT_ERROR = 1, /* anything else: I/O, a busy state directory, not found, ... */
+	EXIT_INPUT = 2, /* bad input: a file, a field, a flag */
+	EXIT_DENIED = 3 /* denied, exceeded, rate limited */
 };
 
 /* Output formats of -o. */
-enum output_format { OUTPUT_TABLE = 0, OUTPUT_JSON = 1 };
+enum output_format {
+	OUTPUT_TABLE = 0,
+	OUTPUT_JSON = 1
+};
 
 /* What every command knows: the global options. */
 struct cli {
@@ -86,15 +89,15 @@ const char *doc_string(const quota_doc *d, const char *path);
  * reporting a bad option.
  */
 struct option;
-int next_option(struct cli *cli, const struct command *cmd, int argc, char **argv,
-		const char *opts, const struct option *longs);
+int next_option(struct cli *cli, const struct command *cmd, int argc, char **argv, const char *opts,
+		const struct option *longs);
 /* Value returned by next_option() for --help. */
 #define OPT_HELP 0x100
 /* Print the command's usage on stdout; returns EXIT_OK. */
 int print_usage(const struct command *cmd);
 /* Report a usage error for the command and return EXIT_INPUT. */
 __attribute__((format(printf, 2, 3))) int usage_error(const struct command *cmd, const char *fmt,
-						       ...);
+						      ...);
 
 /* --- the state directory and the engine (state.c) --- */
 
@@ -139,7 +142,11 @@ int list_doc(quota_doc *items, quota_doc **out);
 
 /* --- claim decisions (cmd-claim.c) --- */
 
-enum claim_verb { VERB_RESERVE, VERB_ACQUIRE, VERB_CHECK };
+enum claim_verb {
+	VERB_RESERVE,
+	VERB_ACQUIRE,
+	VERB_CHECK
+};
 /*
  * Decide a claim and say how it went: a line on stdout (or the Milo
  * object, with OUTPUT_JSON), a message naming where on stderr for a

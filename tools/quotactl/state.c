@@ -149,8 +149,7 @@ int engine_open(const struct cli *cli, quota_engine_options *opts, quota_engine 
 	free(journal);
 
 	switch (rc) {
-	case QUOTA_OK:
-		return EXIT_OK;
+	case QUOTA_OK: return EXIT_OK;
 	case QUOTA_ERR_IN_USE:
 		report("%s: the state is in use by another quotactl (or another program); try "
 		       "again when it is done (%s)",

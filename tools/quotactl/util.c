@@ -24,16 +24,12 @@ void report(const char *fmt, ...)
 int exit_code(int status)
 {
 	switch (status) {
-	case QUOTA_OK:
-		return EXIT_OK;
+	case QUOTA_OK: return EXIT_OK;
 	case QUOTA_ERR_EXCEEDED:
-	case QUOTA_ERR_RATE_LIMITED:
-		return EXIT_DENIED;
+	case QUOTA_ERR_RATE_LIMITED: return EXIT_DENIED;
 	case QUOTA_ERR_INVALID:
-	case QUOTA_ERR_PARSE:
-		return EXIT_INPUT;
-	default:
-		return EXIT_ERROR;
+	case QUOTA_ERR_PARSE: return EXIT_INPUT;
+	default: return EXIT_ERROR;
 	}
 }
 
@@ -45,10 +41,8 @@ int input_exit_code(int status)
 	case QUOTA_ERR_UNREGISTERED:
 	case QUOTA_ERR_NOT_ALLOWED:
 	case QUOTA_ERR_CONFLICT:
-	case QUOTA_ERR_OVERFLOW:
-		return EXIT_INPUT;
-	default:
-		return exit_code(status);
+	case QUOTA_ERR_OVERFLOW: return EXIT_INPUT;
+	default: return exit_code(status);
 	}
 }
 
@@ -97,7 +91,8 @@ int parse_duration(const char *text, int64_t *ms)
 		if (*p < '0' || *p > '9')
 			return -1;
 		for (; *p >= '0' && *p <= '9'; p++)
-			if (__builtin_mul_overflow(n, 10, &n) || __builtin_add_overflow(n, *p - '0', &n))
+			if (__builtin_mul_overflow(n, 10, &n) ||
+			    __builtin_add_overflow(n, *p - '0', &n))
 				return -1;
 		int64_t unit = duration_unit(&p);
 		if (unit == 0 || __builtin_mul_overflow(n, unit, &n) ||
@@ -259,10 +254,13 @@ const char *doc_string(const quota_doc *d, const char *path)
 	return NULL;
 }
 
-enum { OPT_STATE = 0x101, OPT_NO_JOURNAL };
+enum {
+	OPT_STATE = 0x101,
+	OPT_NO_JOURNAL
+};
 
-int next_option(struct cli *cli, const struct command *cmd, int argc, char **argv,
-		const char *opts, const struct option *longs)
+int next_option(struct cli *cli, const struct command *cmd, int argc, char **argv, const char *opts,
+		const struct option *longs)
 {
 	struct option all[16];
 	char shorts[32];
@@ -279,22 +277,12 @@ int next_option(struct cli *cli, const struct command *cmd, int argc, char **arg
 	for (;;) {
 		int c = getopt_long(argc, argv, shorts, all, NULL);
 		switch (c) {
-		case OPT_STATE:
-			cli->state_dir = optarg;
-			break;
-		case OPT_NO_JOURNAL:
-			cli->no_journal = 1;
-			break;
-		case 'h':
-			return OPT_HELP;
-		case ':':
-			usage_error(cmd, "option %s needs a value", argv[optind - 1]);
-			return '?';
-		case '?':
-			usage_error(cmd, "unknown option %s", argv[optind - 1]);
-			return '?';
-		default:
-			return c;
+		case OPT_STATE: cli->state_dir = optarg; break;
+		case OPT_NO_JOURNAL: cli->no_journal = 1; break;
+		case 'h': return OPT_HELP;
+		case ':': usage_error(cmd, "option %s needs a value", argv[optind - 1]); return '?';
+		case '?': usage_error(cmd, "unknown option %s", argv[optind - 1]); return '?';
+		default: return c;
 		}
 	}
 }
