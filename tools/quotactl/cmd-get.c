@@ -487,11 +487,11 @@ static void print_claim(const quota_claim_info *c)
 	       c->name);
 	printf("State:      %s\n", claim_state_text(c->state));
 	printf("Consumer:   %s\n", ref_text(&c->consumer, ref, sizeof ref));
-	if (c->resource.kind && *c->resource.kind)
-		printf("Resource:   %s%s%s\n",
-		       c->resource.api_group && *c->resource.api_group ? c->resource.api_group : "",
-		       c->resource.api_group && *c->resource.api_group ? "/" : "",
-		       ref_text(&c->resource, ref, sizeof ref));
+	if (c->resource.kind && *c->resource.kind) {
+		const char *group = c->resource.api_group ? c->resource.api_group : "";
+		printf("Resource:   %s%s%s%s\n", ref_text(&c->resource, ref, sizeof ref),
+		       *group ? " (group " : "", group, *group ? ")" : "");
+	}
 	printf("Created:    %s\n", time_text(c->created_ns, t, sizeof t));
 	printf("Updated:    %s\n", time_text(c->updated_ns, t, sizeof t));
 	if (c->expires_ns)

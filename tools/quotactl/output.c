@@ -24,14 +24,17 @@ const char *duration_text(int64_t ms, char *buf, size_t len)
 	static const struct {
 		int64_t ms;
 		const char *unit;
-	} units[] = {{86400000, "d"}, {3600000, "h"}, {60000, "m"}, {1000, "s"}};
-	for (size_t i = 0; i < sizeof units / sizeof units[0]; i++) {
-		if (ms > 0 && ms % units[i].ms == 0) {
-			snprintf(buf, len, "%" PRId64 "%s", ms / units[i].ms, units[i].unit);
-			return buf;
-		}
+	} units[] = {{86400000, "d"}, {3600000, "h"}, {60000, "m"}, {1000, "s"}, {1, "ms"}};
+	size_t used = 0;
+
+	/* "1s", "1h30m", "23h50m34s407ms": exact, largest units first. */
+	buf[0] = '\0';
+	for (size_t i = 0; i < sizeof units / sizeof units[0] && used < len; i++) {
+		if (ms >= units[i].ms || (used == 0 && units[i].ms == 1))
+			used += (size_t)snprintf(buf + used, len - used, "%" PRId64 "%s",
+						 ms / units[i].ms, units[i].unit);
+		ms %= units[i].ms;
 	}
-	snprintf(buf, len, "%" PRId64 "ms", ms);
 	return buf;
 }
 
