@@ -121,10 +121,9 @@ int cmd_reserve(struct cli *cli, int argc, char **argv)
 		default: return EXIT_INPUT;
 		}
 	}
-	if (!file)
-		return usage_error(cmd, "-f CLAIM.json is required");
-	if (optind < argc)
-		return usage_error(cmd, "unexpected argument \"%s\"", argv[optind]);
+	int bad = check_file_only(cmd, argc, argv, file, "CLAIM.json");
+	if (bad != EXIT_OK)
+		return bad;
 
 	char *text;
 	size_t len;
@@ -255,10 +254,9 @@ int cmd_admit(struct cli *cli, int argc, char **argv)
 		default: return EXIT_INPUT;
 		}
 	}
-	if (!file)
-		return usage_error(cmd, "-f TRIGGER.json is required");
-	if (optind < argc)
-		return usage_error(cmd, "unexpected argument \"%s\"", argv[optind]);
+	int bad = check_file_only(cmd, argc, argv, file, "TRIGGER.json");
+	if (bad != EXIT_OK)
+		return bad;
 
 	quota_doc *trigger = NULL, *user = NULL;
 	quota_engine *e = NULL;
@@ -316,10 +314,9 @@ int cmd_sync(struct cli *cli, int argc, char **argv)
 		default: return EXIT_INPUT;
 		}
 	}
-	if (!file)
-		return usage_error(cmd, "-f TRIGGER.json is required");
-	if (optind < argc)
-		return usage_error(cmd, "unexpected argument \"%s\"", argv[optind]);
+	int bad = check_file_only(cmd, argc, argv, file, "TRIGGER.json");
+	if (bad != EXIT_OK)
+		return bad;
 
 	quota_doc *trigger = NULL;
 	quota_engine *e = NULL;

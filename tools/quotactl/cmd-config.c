@@ -303,10 +303,9 @@ int cmd_apply(struct cli *cli, int argc, char **argv)
 		else
 			return c == OPT_HELP ? print_usage(cmd) : EXIT_INPUT;
 	}
-	if (!path)
-		return usage_error(cmd, "-f FILE|DIR|- is required");
-	if (optind < argc)
-		return usage_error(cmd, "unexpected argument \"%s\"", argv[optind]);
+	int bad = check_file_only(cmd, argc, argv, path, "FILE|DIR|-");
+	if (bad != EXIT_OK)
+		return bad;
 
 	/* Every file is read and parsed before anything is applied. */
 	struct input *inputs;

@@ -93,6 +93,13 @@ int next_option(struct cli *cli, const struct command *cmd, int argc, char **arg
 		const struct option *longs);
 /* Value returned by next_option() for --help. */
 #define OPT_HELP 0x100
+/*
+ * After the options of a command that reads -f FILE and takes no argument:
+ * EXIT_OK when the file was given and nothing else, else the usage error's
+ * exit code. what names the file in the message ("CLAIM.json").
+ */
+int check_file_only(const struct command *cmd, int argc, char **argv, const char *file,
+		    const char *what);
 /* Print the command's usage on stdout; returns EXIT_OK. */
 int print_usage(const struct command *cmd);
 /* Report a usage error for the command and return EXIT_INPUT. */

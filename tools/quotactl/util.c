@@ -287,6 +287,16 @@ int next_option(struct cli *cli, const struct command *cmd, int argc, char **arg
 	}
 }
 
+int check_file_only(const struct command *cmd, int argc, char **argv, const char *file,
+		    const char *what)
+{
+	if (!file)
+		return usage_error(cmd, "-f %s is required", what);
+	if (optind < argc)
+		return usage_error(cmd, "unexpected argument \"%s\"", argv[optind]);
+	return EXIT_OK;
+}
+
 int print_usage(const struct command *cmd)
 {
 	fputs(cmd->usage, stdout);
