@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Build libquota in build/ and run the walkthrough example, which registers a
-# resource type, grants quota, and reserves, commits, is denied and releases
-# claims, printing the allowance bucket after each step.
+# Build libquota in build/ and run `quotactl demo`: in a fresh state
+# directory it registers resource types, applies grant and claim policies,
+# admits organizations, projects and instances until one is denied, shows the
+# buckets, releases, grants a queued claim when capacity frees, and throttles
+# a rate limit.
 #
 # Installs missing Debian packages first (needs root then).
 set -euo pipefail
@@ -17,4 +19,4 @@ fi
 meson compile -C build
 
 echo
-exec ./build/examples/walkthrough
+exec ./build/tools/quotactl/quotactl demo

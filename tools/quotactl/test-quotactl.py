@@ -357,9 +357,12 @@ def case_persist_apply(env):
     check("web-compute" in grants, grants)
     proc = env.expect(0, *state, "apply", "-f", d, memory=False)
     check("resourcegrant/web/web-compute unchanged" in proc.stdout, proc.stdout)
-    env.expect(0, *state, "compact", memory=False)
+    # Snapshots are not in this version of the library: compact says so
+    # (exit 1) and the state stays as it was.
+    proc = env.expect(1, *state, "compact", memory=False)
+    check("not available in this version" in proc.stderr, proc.stderr)
     check("web-compute" in env.expect(0, *state, "get", "grants", memory=False).stdout,
-          "grants after compaction")
+          "grants after compact")
 
 
 def case_persist_claim(env):
