@@ -82,9 +82,22 @@ static uint32_t rand_below(uint64_t *s, uint32_t n)
 
 /* ---- what the child tells the parent ---- */
 
-enum { M_READY = 1, M_SETUP, M_INTENT, M_DONE };
-enum { OP_RESERVE, OP_ACQUIRE, OP_COMMIT, OP_RELEASE, OP_CONSUME, OP_GIVE_BACK, OP_COMPACT };
-static const char *const op_names[] = {"reserve", "acquire", "commit",   "release",
+enum {
+	M_READY = 1,
+	M_SETUP,
+	M_INTENT,
+	M_DONE
+};
+enum {
+	OP_RESERVE,
+	OP_ACQUIRE,
+	OP_COMMIT,
+	OP_RELEASE,
+	OP_CONSUME,
+	OP_GIVE_BACK,
+	OP_COMPACT
+};
+static const char *const op_names[] = {"reserve", "acquire",   "commit", "release",
 				       "consume", "give_back", "compact"};
 
 /* One report; far below PIPE_BUF, so a kill never tears one. */
@@ -103,7 +116,7 @@ struct msg {
 /* ---- the parent's model ---- */
 
 struct mclaim {
-	int state; /* 0: unknown to the engine; else QUOTA_CLAIM_* */
+	int state;          /* 0: unknown to the engine; else QUOTA_CLAIM_* */
 	int64_t req[NTYPE]; /* requested at creation, 0: type not asked */
 	int64_t amt[NTYPE]; /* held now */
 };
@@ -173,16 +186,13 @@ static int model_apply(struct model *md, const struct msg *m)
 		c->state = QUOTA_CLAIM_RELEASED;
 		memset(c->amt, 0, sizeof c->amt);
 		return 0;
-	case OP_CONSUME:
-		md->anon[m->proj][m->claim] += m->amt[0];
-		return 0;
+	case OP_CONSUME: md->anon[m->proj][m->claim] += m->amt[0]; return 0;
 	case OP_GIVE_BACK:
 		if (md->anon[m->proj][m->claim] < m->amt[0])
 			return -1;
 		md->anon[m->proj][m->claim] -= m->amt[0];
 		return 0;
-	default:
-		return 0;
+	default: return 0;
 	}
 }
 
@@ -211,8 +221,10 @@ static int engine_matches(quota_engine *e, const struct model *md, int partial_s
 		int rc = quota_claim_get(e, "acme", name, &ci);
 		if (!c->state) {
 			if (rc != QUOTA_ERR_NOT_FOUND) {
-				snprintf(why, cap, "claim %s: quota_claim_get %s (state %d), expected "
-					 "no claim", name, quota_strerror(rc), ci ? ci->state : 0);
+				snprintf(why, cap,
+					 "claim %s: quota_claim_get %s (state %d), expected "
+					 "no claim",
+					 name, quota_strerror(rc), ci ? ci->state : 0);
 				quota_free(ci);
 				return 0;
 			}
@@ -234,12 +246,14 @@ static int engine_matches(quota_engine *e, const struct model *md, int partial_s
 			for (uint32_t k = 0; ok && k < ci->allocation_count; k++) {
 				const quota_allocation *a = ci->allocations[k];
 				int t = strcmp(a->resource_type, CPU) == 0 ? 0 : 1;
-				ok = c->req[t] > 0 && a->requested == c->req[t] && a->amount == c->amt[t];
+				ok = c->req[t] > 0 && a->requested == c->req[t] &&
+				     a->amount == c->amt[t];
 			}
 		}
 		if (!ok) {
 			int n = snprintf(why, cap, "claim %s: state %d with", name, ci->state);
-			for (uint32_t k = 0; k < ci->allocation_count && n > 0 && (size_t)n < cap; k++)
+			for (uint32_t k = 0; k < ci->allocation_count && n > 0 && (size_t)n < cap;
+			     k++)
 				n += snprintf(why + n, cap - (size_t)n, " %s=%" PRId64 "/%" PRId64,
 					      ci->allocations[k]->resource_type,
 					      ci->allocations[k]->amount,
@@ -289,11 +303,12 @@ static int engine_matches(quota_engine *e, const struct model *md, int partial_s
 			int64_t ga = b ? b->allocated : 0, gr = b ? b->reserved : 0;
 			quota_free(b);
 			int none = rc == QUOTA_ERR_NOT_FOUND ||
-				   (partial_setup && (rc == QUOTA_ERR_NOT_ALLOWED ||
-						      rc == QUOTA_ERR_UNREGISTERED));
+				   (partial_setup &&
+				    (rc == QUOTA_ERR_NOT_ALLOWED || rc == QUOTA_ERR_UNREGISTERED));
 			if ((rc != QUOTA_OK && !none) || ga != wa || gr != wr) {
-				snprintf(why, cap, "bucket %s:%s: %s, allocated %" PRId64
-					 " reserved %" PRId64 ", expected %" PRId64 " and %" PRId64,
+				snprintf(why, cap,
+					 "bucket %s:%s: %s, allocated %" PRId64 " reserved %" PRId64
+					 ", expected %" PRId64 " and %" PRId64,
 					 ref->name, types[t], quota_strerror(rc), ga, gr, wa, wr);
 				return 0;
 			}
@@ -306,10 +321,10 @@ static int engine_matches(quota_engine *e, const struct model *md, int partial_s
 
 struct cycle {
 	uint64_t seed;
-	int setup;      /* create the registrations, hierarchy and grants first */
-	int io_kill;    /* die at this file call (1 = the first), 0: never */
-	int io_how;     /* 0: before it, 1: a part of a write, 2: after it */
-	int io_signal;  /* die by raise(SIGKILL) rather than _exit(9) */
+	int setup;     /* create the registrations, hierarchy and grants first */
+	int io_kill;   /* die at this file call (1 = the first), 0: never */
+	int io_how;    /* 0: before it, 1: a part of a write, 2: after it */
+	int io_signal; /* die by raise(SIGKILL) rather than _exit(9) */
 };
 
 static struct cycle cur;
@@ -422,8 +437,13 @@ static void pick(quota_engine *e, uint64_t *rng, struct msg *m)
 	memset(m, 0, sizeof *m);
 	m->kind = M_INTENT;
 	uint32_t r = rand_below(rng, 100);
-	m->op = r < 22 ? OP_RESERVE : r < 40 ? OP_ACQUIRE : r < 58 ? OP_COMMIT : r < 78 ? OP_RELEASE
-		: r < 88 ? OP_CONSUME : r < 98 ? OP_GIVE_BACK : OP_COMPACT;
+	m->op = r < 22   ? OP_RESERVE
+		: r < 40 ? OP_ACQUIRE
+		: r < 58 ? OP_COMMIT
+		: r < 78 ? OP_RELEASE
+		: r < 88 ? OP_CONSUME
+		: r < 98 ? OP_GIVE_BACK
+			 : OP_COMPACT;
 	if (m->op == OP_COMPACT && !compact_works)
 		m->op = OP_RELEASE;
 	m->claim = (int32_t)rand_below(rng, NCLAIM);
@@ -459,8 +479,7 @@ static void pick(quota_engine *e, uint64_t *rng, struct msg *m)
 		m->claim = (int32_t)rand_below(rng, NTYPE); /* the type */
 		m->amt[0] = 1 + rand_below(rng, 3);
 		break;
-	default:
-		break;
+	default: break;
 	}
 }
 
@@ -476,7 +495,8 @@ static int run_call(quota_engine *e, const struct msg *m, quota_answer *a)
 		for (int k = 0; k < NTYPE; k++)
 			if (m->amt[k])
 				test_claim_add(&t, types[k], m->amt[k]);
-		return (m->op == OP_RESERVE ? quota_claim_reserve : quota_claim_acquire)(e, &t.c, a);
+		return (m->op == OP_RESERVE ? quota_claim_reserve : quota_claim_acquire)(e, &t.c,
+											 a);
 	}
 	case OP_COMMIT: {
 		quota_request q[NTYPE];
@@ -490,14 +510,11 @@ static int run_call(quota_engine *e, const struct msg *m, quota_answer *a)
 		}
 		return quota_claim_commit(e, "acme", name, n ? q : NULL, n);
 	}
-	case OP_RELEASE:
-		return quota_claim_release(e, "acme", name);
-	case OP_CONSUME:
-		return quota_consume(e, &projects[m->proj], types[m->claim], m->amt[0], a);
+	case OP_RELEASE: return quota_claim_release(e, "acme", name);
+	case OP_CONSUME: return quota_consume(e, &projects[m->proj], types[m->claim], m->amt[0], a);
 	case OP_GIVE_BACK:
 		return quota_give_back(e, &projects[m->proj], types[m->claim], m->amt[0]);
-	default:
-		return quota_engine_compact(e);
+	default: return quota_engine_compact(e);
 	}
 }
 
@@ -677,8 +694,9 @@ static int run_child(long delay_us, int wait_ready, struct msg **out, size_t *co
 	}
 	if (killed && WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL)
 		return 0;
-	check_fail_(__FILE__, __LINE__, "the child ended with status 0x%x (seed %" PRIu64
-		    ", io_kill %d how %d)", status, cur.seed, cur.io_kill, cur.io_how);
+	check_fail_(__FILE__, __LINE__,
+		    "the child ended with status 0x%x (seed %" PRIu64 ", io_kill %d how %d)",
+		    status, cur.seed, cur.io_kill, cur.io_how);
 	return -1;
 }
 
@@ -752,8 +770,9 @@ static int run_cycle(int n, uint64_t *rng, struct model *md, int *need_setup, st
 				check_fail_(__FILE__, __LINE__,
 					    "cycle %d: %s of c%d (cpu %" PRId64 ", memory %" PRId64
 					    ") answered OK, state %d; the model (state %d) says it "
-					    "cannot be", n, op_names[m->op], m->claim, m->amt[0],
-					    m->amt[1], m->state, before.c[m->claim].state);
+					    "cannot be",
+					    n, op_names[m->op], m->claim, m->amt[0], m->amt[1],
+					    m->state, before.c[m->claim].state);
 				free(msgs);
 				return -1;
 			}
@@ -770,9 +789,9 @@ static int run_cycle(int n, uint64_t *rng, struct model *md, int *need_setup, st
 	int rc;
 	quota_engine *e = open_engine(&rc);
 	if (!e) {
-		check_fail_(__FILE__, __LINE__, "cycle %d: recovery: %s (seed %" PRIu64
-			    ", io_kill %d how %d)", n, quota_strerror(rc), cur.seed, cur.io_kill,
-			    cur.io_how);
+		check_fail_(__FILE__, __LINE__,
+			    "cycle %d: recovery: %s (seed %" PRIu64 ", io_kill %d how %d)", n,
+			    quota_strerror(rc), cur.seed, cur.io_kill, cur.io_how);
 		free(torn);
 		return -1;
 	}
@@ -797,8 +816,8 @@ static int run_cycle(int n, uint64_t *rng, struct model *md, int *need_setup, st
 		} else {
 			check_fail_(__FILE__, __LINE__,
 				    "cycle %d (seed %" PRIu64 ", io_kill %d how %d): the recovered "
-				    "engine is not the model: %s; in flight: %s %s", n, cur.seed,
-				    cur.io_kill, cur.io_how, why0,
+				    "engine is not the model: %s; in flight: %s %s",
+				    n, cur.seed, cur.io_kill, cur.io_how, why0,
 				    have_inflight ? op_names[inflight.op] : "none", why1);
 			ok = 0;
 		}
@@ -893,17 +912,18 @@ static void test_kill_while_creating(void)
 				free(msgs);
 				quota_engine *e = open_engine(&rc);
 				if (!e) {
-					check_fail_(__FILE__, __LINE__, "killed at file call %d "
-						    "(how %d): recovery: %s", k, how,
-						    quota_strerror(rc));
+					check_fail_(__FILE__, __LINE__,
+						    "killed at file call %d "
+						    "(how %d): recovery: %s",
+						    k, how, quota_strerror(rc));
 					continue;
 				}
 				char why[512];
 				struct model empty;
 				memset(&empty, 0, sizeof empty);
 				if (!engine_matches(e, &empty, 1, why, sizeof why))
-					check_fail_(__FILE__, __LINE__, "killed at file call %d: %s",
-						    k, why);
+					check_fail_(__FILE__, __LINE__,
+						    "killed at file call %d: %s", k, why);
 				quota_engine_free(e);
 			}
 		}
