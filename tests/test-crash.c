@@ -28,7 +28,7 @@
  * acknowledged an operation, never fired a kill from the file calls, or
  * never cut a torn tail (the test would then prove nothing).
  *
- * Environment: QUOTA_CRASH_CYCLES (default 1000; the long mode of
+ * Environment: QUOTA_CRASH_CYCLES (default 1500; the long mode of
  * doc/durability.md runs 20000), QUOTA_CRASH_SEED (default: from the time;
  * printed, so that a failure can be repeated), TMPDIR.
  * SPDX-License-Identifier: MIT
@@ -844,7 +844,7 @@ static int run_cycle(int n, uint64_t *rng, struct model *md, int *need_setup, st
 static void test_crash_cycles(void)
 {
 	const char *s = getenv("QUOTA_CRASH_CYCLES");
-	long cycles = s && *s ? strtol(s, NULL, 10) : 1000;
+	long cycles = s && *s ? strtol(s, NULL, 10) : 1500;
 	s = getenv("QUOTA_CRASH_SEED");
 	uint64_t rng = s && *s ? strtoull(s, NULL, 10) : (uint64_t)time(NULL) * 2654435761u;
 	if (!rng)
