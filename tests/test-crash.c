@@ -662,8 +662,10 @@ static int run_child(long delay_us, int wait_ready, struct msg **out, size_t *co
 				msgs = realloc(msgs, cap * sizeof *msgs);
 			}
 			msgs[(*count)++] = m;
-			if (m.kind == M_READY && wait_ready)
+			if (m.kind == M_READY && wait_ready) {
 				clock_gettime(CLOCK_MONOTONIC, &t0);
+				wait_ready = 0;
+			}
 			continue;
 		}
 		if (r == 0)
@@ -674,7 +676,7 @@ static int run_child(long delay_us, int wait_ready, struct msg **out, size_t *co
 		}
 		clock_gettime(CLOCK_MONOTONIC, &t1);
 		long el = (t1.tv_sec - t0.tv_sec) * 1000000 + (t1.tv_nsec - t0.tv_nsec) / 1000;
-		if (!killed && el >= delay_us) {
+		if (!killed && (el >= delay_us + (wait_ready ? 5000000 : 0))) {
 			kill(pid, SIGKILL);
 			killed = 1;
 		}
