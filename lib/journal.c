@@ -194,22 +194,30 @@ static int header_check(const unsigned char *buf, size_t n, const char *path, ui
 	return QUOTA_OK;
 }
 
-/* Create path with an empty journal after base: header, fsync, directory
- * fsync. Returns the open descriptor or -errno. */
+/* Create path with an empty journal after base, atomically: the header
+ * is written and fsynced under path.tmp, which is then renamed (a crash
+ * leaves either no journal or a whole header). Returns the open
+ * descriptor, which appends to path, or -errno. */
 static int journal_create(const char *path, uint64_t base)
 {
 	unsigned char h[HEADER_SIZE];
+	char tmp[PATH_MAX];
 	header_make(h, base);
-	int fd = quota__io->open(path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND, 0600);
+	if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp", path) >= sizeof tmp)
+		return -ENAMETOOLONG;
+	int fd = quota__io->open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND, 0600);
 	if (fd < 0)
 		return -(errno ? errno : EIO);
 	int err = quota__io_write_all(fd, h, sizeof h);
 	if (!err && quota__io->fsync(fd))
 		err = errno ? errno : EIO;
+	if (!err && quota__io->rename(tmp, path))
+		err = errno ? errno : EIO;
 	if (!err)
 		err = quota__io_sync_dir(path);
 	if (err) {
 		quota__io->close(fd);
+		quota__io->unlink(tmp);
 		return -err;
 	}
 	return fd;
@@ -408,7 +416,7 @@ int quota__jreplay(quota_engine *e, const quota__frame *f)
 		return quota__fail(r.status, "record %llu: out of memory",
 				   (unsigned long long)f->seq);
 	if (rc == QUOTA_ERR_NOMEM || rc == QUOTA_ERR_UNSUPPORTED || rc == QUOTA_ERR_INTERNAL)
-		return quota__fail_prefix(rc, "record %llu: ", (unsigned long long)f->seq);
+		return quota__fail_prefix(rc, "record %llu", (unsigned long long)f->seq);
 	return QUOTA_OK;
 }
 
@@ -464,7 +472,7 @@ static int replay_file(quota_engine *e, quota__journal *j, const char *path, uin
 		}
 		if (f.seq > *seq) {
 			if ((rc = quota__jreplay(e, &f))) {
-				quota__fail_prefix(rc, "journal %s: ", path);
+				quota__fail_prefix(rc, "journal %s", path);
 				break;
 			}
 			*seq = f.seq;
@@ -512,13 +520,13 @@ static int recover(quota_engine *e, quota__journal *j)
 	uint64_t seq = 0;
 	int rc = quota__snapshot_read(e, j->snap_path, 1, &seq);
 	if (rc)
-		return quota__fail_prefix(rc, "recovery: ");
+		return quota__fail_prefix(rc, "recovery");
 	atomic_store(&j->snapshot_seq, seq);
 	size_t good, next_good;
 	int exists, next_exists;
 	if ((rc = replay_file(e, j, j->path, &seq, &good, &exists)) ||
 	    (rc = replay_file(e, j, j->next_path, &seq, &next_good, &next_exists)))
-		return quota__fail_prefix(rc, "recovery: ");
+		return quota__fail_prefix(rc, "recovery");
 	quota__events_free(e); /* replayed transitions are not news */
 	atomic_store(&j->seq, seq);
 	if (next_exists) {

@@ -2,10 +2,11 @@
 # Build libquota in every configuration that matters and run its tests:
 #
 #   build/        gcc, debugoptimized, warnings as errors    whole suite
-#   build-nojson/ gcc, -Djson=disabled                       whole suite
-#   build-asan/   gcc, AddressSanitizer + UBSan, no recovery whole suite
+#   build-nojson/ gcc, -Djson=disabled                       whole suite but crash
+#   build-asan/   gcc, AddressSanitizer + UBSan, no recovery whole suite, crash
+#                 with QUOTA_CRASH_CYCLES=300
 #   build-tsan/   clang, ThreadSanitizer                     concurrency tests
-#   build-clang/  clang, warnings as errors                  whole suite
+#   build-clang/  clang, warnings as errors                  whole suite but crash
 #   build/        again, under valgrind memcheck             C unit tests
 #   build-fuzz/   clang, libFuzzer + ASan/UBSan              JSON loader and expressions fuzzed
 #                 for QUOTA_FUZZ_SECONDS (default 30), one test
@@ -16,7 +17,9 @@
 # exit status is non-zero when anything failed.
 #
 # Environment: QUOTA_TEST_JOBS (parallel tests, default: number of CPUs),
-# QUOTA_FUZZ_SECONDS (how long the fuzz stage runs, default 30).
+# QUOTA_FUZZ_SECONDS (how long the fuzz stage runs, default 30),
+# QUOTA_CRASH_CYCLES (the crash suite's kill cycles: default 1500 in the gcc
+# stage, about 25 s; 300 under the sanitizers; see doc/durability.md).
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -201,10 +204,14 @@ start=$SECONDS
 stage gcc build \
 	-- --buildtype=debugoptimized -Dwerror=true
 
+# The crash suite (tests/test-crash.c) kills processes for about 25 s; it
+# runs in the gcc stage, and shorter under the sanitizers, not again here.
 stage nojson build-nojson \
-	-- --buildtype=debugoptimized -Djson=disabled
+	-- --buildtype=debugoptimized -Djson=disabled \
+	-- --no-suite crash
 
-stage asan build-asan CFLAGS=-fno-sanitize-recover=all \
+QUOTA_CRASH_CYCLES="${QUOTA_CRASH_CYCLES:-300}" \
+	stage asan build-asan CFLAGS=-fno-sanitize-recover=all \
 	-- --buildtype=debugoptimized -Db_sanitize=address,undefined -Db_lundef=false \
 	-- --timeout-multiplier 3
 
@@ -243,7 +250,8 @@ else
 fi
 
 stage clang build-clang CC=clang \
-	-- --buildtype=debugoptimized -Dwerror=true
+	-- --buildtype=debugoptimized -Dwerror=true \
+	-- --no-suite crash
 
 # Memcheck on the C unit tests of the gcc build: no invalid access, no
 # definite or indirect leak. Tests that run another program (Python) are
