@@ -116,24 +116,28 @@ int quota__io_sync_dir(const char *path)
 	return rc;
 }
 
-int quota__io_replace(const char *path, const void *buf, size_t n)
+int quota__io_replace(const char *path, const void *buf, size_t n, int *fd_out)
 {
 	char tmp[PATH_MAX];
 	if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp", path) >= sizeof tmp)
 		return ENAMETOOLONG;
-	int fd = quota__io->open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	int fd = quota__io->open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND, 0600);
 	if (fd < 0)
 		return errno ? errno : EIO;
 	int rc = quota__io_write_all(fd, buf, n);
 	if (!rc && quota__io->fsync(fd))
 		rc = errno ? errno : EIO;
-	if (quota__io->close(fd) && !rc)
-		rc = errno ? errno : EIO;
 	if (!rc && quota__io->rename(tmp, path))
 		rc = errno ? errno : EIO;
-	if (rc) {
-		quota__io->unlink(tmp);
-		return rc;
+	if (!rc)
+		rc = quota__io_sync_dir(path);
+	if (rc || !fd_out) {
+		if (quota__io->close(fd) && !rc)
+			rc = errno ? errno : EIO;
+	} else {
+		*fd_out = fd;
 	}
-	return quota__io_sync_dir(path);
+	if (rc)
+		quota__io->unlink(tmp);
+	return rc;
 }

@@ -34,7 +34,8 @@ int quota__io_read_file(const char *path, unsigned char **out, size_t *len);
 /* fsync the directory that holds path; 0 or an errno value. */
 int quota__io_sync_dir(const char *path);
 /* Write n bytes to path atomically: path.tmp, fsync, rename, directory
- * fsync; 0 or an errno value (path.tmp removed). */
-int quota__io_replace(const char *path, const void *buf, size_t n);
+ * fsync; 0 or an errno value (path.tmp removed). With fd non-NULL the file
+ * stays open for appending and *fd gets its descriptor. */
+int quota__io_replace(const char *path, const void *buf, size_t n, int *fd);
 
 #endif

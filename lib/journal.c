@@ -48,7 +48,6 @@ struct quota__journal {
 	int mode;
 	int64_t interval_ns;
 	_Atomic uint64_t seq;   /* last record written; written under lock */
-	uint64_t base;          /* the journal file starts after this record */
 	_Atomic uint64_t snapshot_seq;
 	int64_t end;            /* journal file size; under lock */
 	/* Group commit. */
@@ -194,33 +193,16 @@ static int header_check(const unsigned char *buf, size_t n, const char *path, ui
 	return QUOTA_OK;
 }
 
-/* Create path with an empty journal after base, atomically: the header
- * is written and fsynced under path.tmp, which is then renamed (a crash
- * leaves either no journal or a whole header). Returns the open
- * descriptor, which appends to path, or -errno. */
+/* Create path with an empty journal after base, atomically (a crash
+ * leaves either no journal or a whole header). Returns the descriptor,
+ * which appends to path, or -errno. */
 static int journal_create(const char *path, uint64_t base)
 {
 	unsigned char h[HEADER_SIZE];
-	char tmp[PATH_MAX];
+	int fd = -1;
 	header_make(h, base);
-	if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp", path) >= sizeof tmp)
-		return -ENAMETOOLONG;
-	int fd = quota__io->open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND, 0600);
-	if (fd < 0)
-		return -(errno ? errno : EIO);
-	int err = quota__io_write_all(fd, h, sizeof h);
-	if (!err && quota__io->fsync(fd))
-		err = errno ? errno : EIO;
-	if (!err && quota__io->rename(tmp, path))
-		err = errno ? errno : EIO;
-	if (!err)
-		err = quota__io_sync_dir(path);
-	if (err) {
-		quota__io->close(fd);
-		quota__io->unlink(tmp);
-		return -err;
-	}
-	return fd;
+	int err = quota__io_replace(path, h, sizeof h, &fd);
+	return err ? -err : fd;
 }
 
 /* ---- writing records ---- */
@@ -538,7 +520,6 @@ static int recover(quota_engine *e, quota__journal *j)
 		j->fd = journal_create(j->path, seq);
 		if (j->fd < 0)
 			return io_fail(-j->fd, "create", j->path);
-		j->base = seq;
 		j->end = HEADER_SIZE;
 		return QUOTA_OK;
 	}
@@ -655,7 +636,6 @@ int quota__journal_compact(quota_engine *e, quota__journal *j)
 		if (j->fd >= 0)
 			quota__io->close(j->fd);
 		j->fd = fd;
-		j->base = seq;
 		j->end = HEADER_SIZE;
 		j->synced_seq = seq;
 		pthread_mutex_unlock(&j->sync_lock);
@@ -666,7 +646,7 @@ int quota__journal_compact(quota_engine *e, quota__journal *j)
 		quota__put_free(&snap);
 		return rc ? rc : io_fail(err, "create", j->next_path);
 	}
-	err = quota__io_replace(j->snap_path, snap.p, snap.n);
+	err = quota__io_replace(j->snap_path, snap.p, snap.n, NULL);
 	quota__put_free(&snap);
 	if (err) {
 		/* P.next stays: the next recovery replays P and P.next after the

@@ -53,12 +53,9 @@ enum quota__jop {
 	JOP_GRANT_POLICY_DELETE = 22,
 	JOP_GRANT_POLICY_SYNC = 23,
 	JOP_ADMIT = 24,
-	JOP_JSON_LOAD = 25,
+	/* 25: unused (a JSON text load is recorded as its document) */
 	JOP_JSON_LOAD_DOC = 26,
 	JOP_CHECK = 27, /* a dry run: frozen clock and sweep, never a record */
-	JOP_MAX_CALL = 27,
-	/* Snapshot records (journal.c). */
-	JOP_SNAP_FIRST = 64,
 };
 
 typedef struct quota__jcall {

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "crc32c.h"
 
 #define CPU "compute.example.com/cpu"
 #define REQS "api.example.com/requests"
@@ -358,9 +359,24 @@ static void test_damage_reported(void)
 	CHECK_RC(rc, QUOTA_ERR_INVALID);
 	CHECK_ERR_MENTIONS("not a libquota journal");
 	flip_byte(path, 3);
-	/* A newer format version (with a good header checksum) is refused. */
 	d = open_ok(&clk, QUOTA_SYNC_ALWAYS);
 	quota_engine_free(d);
+	/* A newer format version, with a good header checksum, is refused and
+	 * left as it is. */
+	int fd = open(path, O_RDWR);
+	unsigned char h[32];
+	CHECK(pread(fd, h, sizeof h, 0) == (ssize_t)sizeof h);
+	h[8] = 2; /* version, little-endian u32 at byte 8 */
+	uint32_t crc = quota__crc32c(0, h, 28);
+	for (int i = 0; i < 4; i++)
+		h[28 + i] = (unsigned char)(crc >> (8 * i));
+	CHECK(pwrite(fd, h, sizeof h, 0) == (ssize_t)sizeof h);
+	close(fd);
+	d = open_engine(&clk, QUOTA_SYNC_ALWAYS, &rc);
+	CHECK(d == NULL);
+	CHECK_RC(rc, QUOTA_ERR_UNSUPPORTED);
+	CHECK_ERR_MENTIONS("version 2");
+	CHECK_EQ_INT(file_size(path), size);
 }
 
 static void test_one_engine_per_journal(void)
@@ -397,6 +413,10 @@ static void test_failures_leave_no_record(void)
 	CHECK_RC(quota_claim_acquire(d, &t.c, NULL), QUOTA_ERR_EXCEEDED);
 	CHECK_RC(quota_registration_delete(d, "nope.example.com/x"), QUOTA_ERR_NOT_FOUND);
 	CHECK_RC(quota_claim_check(d, &t.c, NULL), QUOTA_ERR_EXCEEDED);
+	/* A claim the record cannot describe (requests NULL with a count)
+	 * fails its own checks, without a record. */
+	t.c.requests = NULL;
+	CHECK_RC(quota_claim_acquire(d, &t.c, NULL), QUOTA_ERR_INVALID);
 	quota_journal_stats_get(d, &b);
 	CHECK_EQ_INT(b.last_seq, a.last_seq);
 	CHECK_EQ_INT(b.bytes, a.bytes);

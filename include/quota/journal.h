@@ -72,11 +72,20 @@ typedef struct quota_journal_stats {
 	uint64_t cut_bytes;      /**< bytes of torn tail cut at creation */
 } quota_journal_stats;
 
+/**
+ * Clear s and set its size, before quota_journal_stats_get().
+ * @param size  sizeof(*s) as the caller knows it.
+ * @return QUOTA_OK, or QUOTA_ERR_INVALID (NULL, or size too small).
+ * Thread-safe.
+ */
 QUOTA_API int quota_journal_stats_init(quota_journal_stats *s, size_t size);
 
 /**
- * Fill s with the state of e's journal.
- * @return QUOTA_OK or QUOTA_ERR_INVALID. Thread-safe.
+ * Fill s with the state of e's journal (durable 0 and the rest 0 for an
+ * engine in memory).
+ * @param s  initialised with quota_journal_stats_init(); owned by the caller.
+ * @return QUOTA_OK or QUOTA_ERR_INVALID (NULL argument, s->size too small).
+ * Thread-safe.
  */
 QUOTA_API int quota_journal_stats_get(quota_engine *e, quota_journal_stats *s);
 
