@@ -360,6 +360,36 @@ int quota__rd_labels(quota__rd *rd, const quota_doc *m, const char *key, const q
 	return rc;
 }
 
+int quota__rd_string_map(quota__rd *rd, const quota_doc *m, const char *key, uint32_t max_n,
+			 size_t max, const quota_label **out, uint32_t *n)
+{
+	const quota_doc *map;
+	*out = NULL;
+	*n = 0;
+	int rc = quota__rd_get(rd, m, key, 0, QUOTA_DOC_MAP, &map);
+	if (rc)
+		return absent(rc) ? QUOTA_OK : rc;
+	size_t back = quota__rd_key(rd, key);
+	quota_label *l = NULL;
+	if (map->u.m.n > max_n)
+		rc = quota__rd_fail(rd, QUOTA_ERR_INVALID, "%zu entries, at most %u", map->u.m.n,
+				    max_n);
+	else if (map->u.m.n && !(l = quota__rd_alloc(rd, map->u.m.n * sizeof *l)))
+		rc = QUOTA_ERR_NOMEM;
+	for (size_t i = 0; i < map->u.m.n && !rc; i++) {
+		size_t at = rd->len;
+		if ((rc = quota__rd_string_at(rd, map->u.m.e[i].key, 1, max, &l[i].key)))
+			break;
+		quota__rd_key(rd, l[i].key);
+		rc = quota__rd_string_at(rd, map->u.m.e[i].value, 0, max, &l[i].value);
+		quota__rd_back(rd, at);
+	}
+	*out = l;
+	*n = rc ? 0 : (uint32_t)map->u.m.n;
+	quota__rd_back(rd, back);
+	return rc;
+}
+
 static int requirement(quota__rd *rd, const quota_doc *x, quota_selector_requirement *r)
 {
 	static const char *const keys[] = {"key", "operator", "values", NULL};
