@@ -42,20 +42,25 @@ static struct counting cnt;
 #define CONSUMER                                                                                   \
 	"'consumerRef':{'apiGroup':'" MILO "','kind':'Organization','name':"                       \
 	"'{{user.extra[\\\"iam.miloapis.com/parent-name\\\"][0]}}'}"
+#define RESOURCE_REF                                                                               \
+	"'resourceRef':{'apiGroup':'myservice.miloapis.com','kind':'MyResource',"                  \
+	"'name':'{{trigger.metadata.name}}','namespace':'{{trigger.metadata.namespace}}'}"
 #define TSPEC                                                                                      \
-	CONSUMER ",'resourceRef':{'apiGroup':'myservice.miloapis.com','kind':'MyResource',"        \
-		 "'name':'{{trigger.metadata.name}}','namespace':'{{trigger.metadata.namespace}}'},"  \
-		 "'requests':[{'resourceType':'" RES "','amount':2,'dimensions':{'region':"            \
-		 "'{{trigger.spec.region}}'}}]"
-#define CPOL_FULL CPOL("cpu-per-instance", CONSTRAINTS, TMETA, TSPEC, ",'disabled':false,'failOpen':true")
-#define CPOL_MIN(name) CPOL(name, "", "'name':'{{trigger.metadata.name}}'", CONSUMER ",'requests':[{'resourceType':'" RES "','amount':1}]", "")
+	CONSUMER "," RESOURCE_REF ",'requests':[{'resourceType':'" RES "','amount':2,"             \
+		 "'dimensions':{'region':'{{trigger.spec.region}}'}}]"
+#define CPOL_FULL                                                                                  \
+	CPOL("cpu-per-instance", CONSTRAINTS, TMETA, TSPEC, ",'disabled':false,'failOpen':true")
+#define CPOL_MIN(name)                                                                             \
+	CPOL(name, "", "'name':'{{trigger.metadata.name}}'",                                       \
+	     CONSUMER ",'requests':[{'resourceType':'" RES "','amount':1}]", "")
 
 /* A GrantCreationPolicy: name, constraints, the allowances, extra target
  * and spec fields. */
 #define GPOL(name, constraints, allowances, target, extra)                                         \
 	"{" API ",'kind':'GrantCreationPolicy','metadata':{'name':'" name "'},'spec':{"            \
-	"'trigger':{'resource':{'apiVersion':'" MILO "/v1alpha1','kind':'Organization'}"          \
-	constraints "},'target':{'resourceGrantTemplate':{'metadata':{'name':"                     \
+	"'trigger':{'resource':{'apiVersion':'" MILO                                               \
+	"/v1alpha1','kind':'Organization'}" constraints                                            \
+	"},'target':{'resourceGrantTemplate':{'metadata':{'name':"                                 \
 	"'{{trigger.metadata.name}}-" name "','namespace':'{{trigger.metadata.namespace}}'},"      \
 	"'spec':{'consumerRef':{'apiGroup':'" MILO "','kind':'Organization','name':"               \
 	"'{{trigger.metadata.name}}'},'allowances':[" allowances "]}}" target "}" extra "}}"
@@ -67,10 +72,12 @@ static struct counting cnt;
 	",'parentContext':{'apiGroup':'" MILO "','kind':'Organization',"                           \
 	"'nameExpression':'trigger.metadata.name'}"
 #define GPOL_FULL                                                                                  \
-	GPOL("pro", ",'constraints':[{'expression':'trigger.spec.tier == \\\"pro\\\"','message':" \
-		    "'pro tier'}]",                                                                    \
+	GPOL("pro",                                                                                \
+	     ",'constraints':[{'expression':'trigger.spec.tier == \\\"pro\\\"','message':"         \
+	     "'pro tier'}]",                                                                       \
 	     ALLOWANCES, PARENT, ",'disabled':true")
-#define GPOL_MIN(name, amount) GPOL(name, "", "{'resourceType':'" RES "','buckets':[{'amount':" amount "}]}", "", "")
+#define GPOL_MIN(name, amount)                                                                     \
+	GPOL(name, "", "{'resourceType':'" RES "','buckets':[{'amount':" amount "}]}", "", "")
 
 static quota_engine *engine(void)
 {
@@ -260,19 +267,20 @@ static void test_policy_out(void)
 	free(want);
 	quota_doc_unref(d);
 	CHECK_RC(quota_json_grant_policy(e, "pro", &d), QUOTA_OK);
-	want = jtext("{" API ",'kind':'GrantCreationPolicy','metadata':{'name':'pro',"
-		     "'generation':1},'spec':{'trigger':{'resource':{'apiVersion':'" MILO
-		     "/v1alpha1','kind':'Organization'},'constraints':[{'expression':"
-		     "'trigger.spec.tier == \\\"pro\\\"','message':'pro tier'}]},'disabled':true,"
-		     "'target':{'resourceGrantTemplate':{'metadata':{'name':"
-		     "'{{trigger.metadata.name}}-pro','namespace':'{{trigger.metadata.namespace}}'},"
-		     "'spec':{'consumerRef':{'apiGroup':'" MILO "','kind':'Organization','name':"
-		     "'{{trigger.metadata.name}}'},'allowances':[{'resourceType':'" RES
-		     "','buckets':[{'amount':100},{'amount':10,'selector':{'matchLabels':"
-		     "{'region':'us'}}}]},{'resourceType':'" REQS "','buckets':[{'amount':50,"
-		     "'period':'second','burst':80,'window':'Rolling'}]}]}}" PARENT "}},"
-		     "'status':{'observedGeneration':1,'conditions':[{'type':'Ready','status':"
-		     "'False','reason':'PolicyDisabled','message':'The policy is disabled.'}]}}");
+	want = jtext(
+		"{" API ",'kind':'GrantCreationPolicy','metadata':{'name':'pro',"
+		"'generation':1},'spec':{'trigger':{'resource':{'apiVersion':'" MILO
+		"/v1alpha1','kind':'Organization'},'constraints':[{'expression':"
+		"'trigger.spec.tier == \\\"pro\\\"','message':'pro tier'}]},'disabled':true,"
+		"'target':{'resourceGrantTemplate':{'metadata':{'name':"
+		"'{{trigger.metadata.name}}-pro','namespace':'{{trigger.metadata.namespace}}'},"
+		"'spec':{'consumerRef':{'apiGroup':'" MILO "','kind':'Organization','name':"
+		"'{{trigger.metadata.name}}'},'allowances':[{'resourceType':'" RES
+		"','buckets':[{'amount':100},{'amount':10,'selector':{'matchLabels':"
+		"{'region':'us'}}}]},{'resourceType':'" REQS "','buckets':[{'amount':50,"
+		"'period':'second','burst':80,'window':'Rolling'}]}]}}" PARENT "}},"
+		"'status':{'observedGeneration':1,'conditions':[{'type':'Ready','status':"
+		"'False','reason':'PolicyDisabled','message':'The policy is disabled.'}]}}");
 	CHECK_JSON(d, want);
 	free(want);
 	quota_doc_unref(d);
@@ -389,13 +397,14 @@ static const struct {
 	 QUOTA_ERR_UNREGISTERED,
 	 "items[1] (GrantCreationPolicy g): spec.target.resourceGrantTemplate.spec.allowances[0]."
 	 "resourceType: nope is not registered"},
-	{GPOL("g", "", "{'resourceType':'" RES "','buckets':[{'amount':1,'period':'second'}]}",
-	      "", ""),
+	{GPOL("g", "", "{'resourceType':'" RES "','buckets':[{'amount':1,'period':'second'}]}", "",
+	      ""),
 	 QUOTA_ERR_INVALID,
 	 "items[1] (GrantCreationPolicy g): spec.target.resourceGrantTemplate.spec.allowances[0]."
 	 "buckets[0].period: only Rate types"},
-	{GPOL("g", "", "{'resourceType':'" RES "','buckets':[{'amount':1,'selector':{"
-		       "'matchLabels':{'zone':'a'}}}]}",
+	{GPOL("g", "",
+	      "{'resourceType':'" RES "','buckets':[{'amount':1,'selector':{"
+	      "'matchLabels':{'zone':'a'}}}]}",
 	      "", ""),
 	 QUOTA_ERR_INVALID,
 	 "items[1] (GrantCreationPolicy g): spec.target.resourceGrantTemplate.spec.allowances[0]."
@@ -443,8 +452,8 @@ static const struct {
 	 QUOTA_ERR_INVALID,
 	 "items[1] (ClaimCreationPolicy p): spec.target.resourceClaimTemplate.spec.requests[0]."
 	 "dimensions"},
-	{GPOL("g", "", ALLOWANCES, ",'parentContext':{'kind':'Organization','nameExpression':'user'}",
-	      ""),
+	{GPOL("g", "", ALLOWANCES,
+	      ",'parentContext':{'kind':'Organization','nameExpression':'user'}", ""),
 	 QUOTA_ERR_PARSE,
 	 "items[1] (GrantCreationPolicy g): spec.target.parentContext.nameExpression: column 1"},
 	{GPOL("g", "", ALLOWANCES, ",'parentContext':{'kind':'Organization'}", ""),

@@ -184,10 +184,10 @@ QUOTA_API int quota_json_load_doc(quota_engine *e, const quota_doc *doc,
 typedef enum quota_json_kind {
 	QUOTA_JSON_REGISTRATIONS = 1 << 0,
 	QUOTA_JSON_GRANTS = 1 << 1,
-	QUOTA_JSON_CLAIMS = 1 << 2,          /**< live ones: reserved, granted, pending */
-	QUOTA_JSON_BUCKETS = 1 << 3,         /**< AllowanceBuckets, selector buckets included */
-	QUOTA_JSON_CLAIM_POLICIES = 1 << 4,  /**< ClaimCreationPolicy objects */
-	QUOTA_JSON_GRANT_POLICIES = 1 << 5,  /**< GrantCreationPolicy objects */
+	QUOTA_JSON_CLAIMS = 1 << 2,         /**< live ones: reserved, granted, pending */
+	QUOTA_JSON_BUCKETS = 1 << 3,        /**< AllowanceBuckets, selector buckets included */
+	QUOTA_JSON_CLAIM_POLICIES = 1 << 4, /**< ClaimCreationPolicy objects */
+	QUOTA_JSON_GRANT_POLICIES = 1 << 5, /**< GrantCreationPolicy objects */
 	QUOTA_JSON_ALL = 63
 } quota_json_kind;
 

@@ -115,10 +115,11 @@ static int unknown_kind(quota__rd *rd, const char *kind)
 			const quota__kind *k = &quota__kinds[i];
 			if (k->legacy != legacy || k->slot == QUOTA__SLOT_OUTPUT)
 				continue;
-			const char *sep = n == 0 ? "" : legacy && !strstr(want, "older") ? ", or the older "
-											: ", ";
-			n += (size_t)snprintf(want + n, n < sizeof want ? sizeof want - n : 0, "%s%s",
-					      sep, k->kind);
+			const char *sep = n == 0                             ? ""
+					  : legacy && !strstr(want, "older") ? ", or the older "
+									     : ", ";
+			n += (size_t)snprintf(want + n, n < sizeof want ? sizeof want - n : 0,
+					      "%s%s", sep, k->kind);
 		}
 	return quota__rd_fail(rd, QUOTA_ERR_INVALID, "unknown kind \"%s\" (want %s)", kind, want);
 }
@@ -188,9 +189,9 @@ static int item_add(quota__load *ld, const quota_doc *m)
 	const quota__kind *k = kind_of(kind);
 	if (!k) {
 		size_t back = quota__rd_key(rd, "kind");
-		rc = is_list_kind(kind) ? quota__rd_fail(rd, QUOTA_ERR_INVALID, "a %s inside a list",
-							 kind)
-					: unknown_kind(rd, kind);
+		rc = is_list_kind(kind)
+			     ? quota__rd_fail(rd, QUOTA_ERR_INVALID, "a %s inside a list", kind)
+			     : unknown_kind(rd, kind);
 		quota__rd_back(rd, back);
 		return rc;
 	}
@@ -292,7 +293,8 @@ static int duplicates(quota__load *ld)
 		const char *name = item_field(a, k->name_at), *ns = item_field(a, k->ns_at);
 		for (size_t j = 0; j < i; j++) {
 			const quota__item *b = &ld->items[j];
-			if (b->kind->slot != k->slot || strcmp(name, item_field(b, k->name_at)) != 0 ||
+			if (b->kind->slot != k->slot ||
+			    strcmp(name, item_field(b, k->name_at)) != 0 ||
 			    !quota__streq(ns, item_field(b, k->ns_at)))
 				continue;
 			return quota__fail(QUOTA_ERR_INVALID, "%s: %s%s%s also at %s", a->path,

@@ -89,6 +89,10 @@ int quota__rd_string_at(quota__rd *rd, const quota_doc *v, size_t min, size_t ma
  * with_name: name required (else there is none). */
 int quota__rd_ref(quota__rd *rd, const quota_doc *m, const char *key, int required, int with_name,
 		  quota_ref *out);
+/* The same in a policy's template, whose name and namespace may be
+ * templates (checked when the policy is compiled); name required. */
+int quota__rd_template_ref(quota__rd *rd, const quota_doc *m, const char *key, int required,
+			   quota_ref *out);
 /* A label selector {matchLabels, matchExpressions} into a grant bucket. */
 int quota__rd_selector(quota__rd *rd, const quota_doc *m, const char *key, quota_grant_bucket *b);
 /* Dimensions {key: value} into labels. */
@@ -298,12 +302,12 @@ int quota__claim_check(quota__load *ld, quota__item *it);
 int quota__claim_dump(quota_engine *e, quota__w *list);
 quota_doc *quota__claim_doc(const quota_claim_info *c, int *rc);
 
-int quota__claim_policy_read(quota__load *ld, quota__item *it);
+/* Either kind of policy (by its slot). */
+int quota__policy_read(quota__load *ld, quota__item *it);
 int quota__claim_policy_prepare(quota__load *ld, quota__item *it);
 int quota__claim_policy_dump(quota_engine *e, quota__w *list);
 quota_doc *quota__claim_policy_doc(const quota_claim_policy *p, int *rc);
 
-int quota__grant_policy_read(quota__load *ld, quota__item *it);
 int quota__grant_policy_check_refs(quota__load *ld, quota__item *it);
 int quota__grant_policy_prepare(quota__load *ld, quota__item *it);
 int quota__grant_policy_dump(quota_engine *e, quota__w *list);

@@ -71,8 +71,8 @@ static int trigger_read(quota__rd *rd, const quota_doc *spec, quota_trigger_ref 
 				    &t->api_version)))
 		rc = quota__rd_string(rd, resource, "kind", 1, 1, QUOTA__KIND_MAX, &t->kind);
 	quota__rd_back(rd, at);
-	if (rc || (rc = quota__rd_list(rd, trigger, CONSTRAINTS, 0, QUOTA_MAX_CONSTRAINTS, &list,
-				       &n)) ||
+	if (rc ||
+	    (rc = quota__rd_list(rd, trigger, CONSTRAINTS, 0, QUOTA_MAX_CONSTRAINTS, &list, &n)) ||
 	    n == 0)
 		goto out;
 	quota_constraint *c = quota__rd_alloc(rd, n * sizeof *c);
@@ -139,7 +139,7 @@ static int ignored_map(quota__rd *rd, const quota_doc *m, const char *key)
 static int template_meta(quota__rd *rd, const quota_doc *tmpl, const char **name,
 			 const char **generate_name, const char **ns)
 {
-	static const char *const keys[] = {"name",   "namespace",   "labels",
+	static const char *const keys[] = {"name",        "namespace",    "labels",
 					   "annotations", "generateName", NULL};
 	const quota_doc *meta;
 	int rc = quota__rd_get(rd, tmpl, "metadata", 1, QUOTA_DOC_MAP, &meta);
@@ -150,30 +150,9 @@ static int template_meta(quota__rd *rd, const quota_doc *tmpl, const char **name
 	if (!(rc = quota__rd_known(rd, meta, generate_name ? keys : grant_keys)) &&
 	    !(rc = quota__rd_string(rd, meta, "name", !generate_name, 1, TEMPLATE_MAX, name)) &&
 	    !(rc = quota__rd_string(rd, meta, "namespace", 0, 0, TEMPLATE_MAX, ns)) &&
-	    !(rc = ignored_map(rd, meta, "labels")) && !(rc = ignored_map(rd, meta, "annotations")) &&
-	    generate_name)
+	    !(rc = ignored_map(rd, meta, "labels")) &&
+	    !(rc = ignored_map(rd, meta, "annotations")) && generate_name)
 		rc = quota__rd_string(rd, meta, "generateName", 0, 1, TEMPLATE_MAX, generate_name);
-	quota__rd_back(rd, back);
-	return rc;
-}
-
-/* A consumerRef or resourceRef of a template: apiGroup and kind literal,
- * name and namespace templates. */
-static int template_ref(quota__rd *rd, const quota_doc *m, const char *key, int required,
-			quota_ref *out)
-{
-	static const char *const keys[] = {"apiGroup", "kind", "name", "namespace", NULL};
-	const quota_doc *r;
-	memset(out, 0, sizeof *out);
-	int rc = quota__rd_get(rd, m, key, required, QUOTA_DOC_MAP, &r);
-	if (rc)
-		return rc == QUOTA_ERR_NOT_FOUND ? QUOTA_OK : rc;
-	size_t back = quota__rd_key(rd, key);
-	if (!(rc = quota__rd_known(rd, r, keys)) &&
-	    !(rc = quota__rd_string(rd, r, "apiGroup", 0, 0, QUOTA__GROUP_MAX, &out->api_group)) &&
-	    !(rc = quota__rd_string(rd, r, "kind", required, 1, QUOTA__KIND_MAX, &out->kind)) &&
-	    !(rc = quota__rd_string(rd, r, "namespace", 0, 0, TEMPLATE_MAX, &out->ns)))
-		rc = quota__rd_string(rd, r, "name", required, 1, TEMPLATE_MAX, &out->name);
 	quota__rd_back(rd, back);
 	return rc;
 }
@@ -187,8 +166,7 @@ static int request_read(quota__rd *rd, const quota_doc *m, quota_request_templat
 		return quota__rd_fail(rd, QUOTA_ERR_INVALID, "must be a map, got %s",
 				      quota__doc_type_name(m));
 	if ((rc = quota__rd_known(rd, m, keys)) ||
-	    (rc = quota__rd_string(rd, m, "resourceType", 1, 1, TEMPLATE_MAX,
-				   &r->resource_type)) ||
+	    (rc = quota__rd_string(rd, m, "resourceType", 1, 1, TEMPLATE_MAX, &r->resource_type)) ||
 	    (rc = quota__rd_int(rd, m, "amount", 1, 1, INT64_MAX, &r->amount)))
 		return rc;
 	return quota__rd_string_map(rd, m, "dimensions", QUOTA__LABELS_MAX, TEMPLATE_MAX,
@@ -214,8 +192,8 @@ static int claim_template_read(quota__rd *rd, const quota_doc *target, quota_cla
 		goto out;
 	quota__rd_key(rd, "spec");
 	if ((rc = quota__rd_known(rd, spec, spec_keys)) ||
-	    (rc = template_ref(rd, spec, "consumerRef", 1, &t->consumer)) ||
-	    (rc = template_ref(rd, spec, "resourceRef", 0, &t->resource)) ||
+	    (rc = quota__rd_template_ref(rd, spec, "consumerRef", 1, &t->consumer)) ||
+	    (rc = quota__rd_template_ref(rd, spec, "resourceRef", 0, &t->resource)) ||
 	    (rc = quota__rd_list(rd, spec, "requests", 1, QUOTA_MAX_REQUESTS, &list, &n)))
 		goto out;
 	quota__rd_key(rd, "requests");
@@ -233,28 +211,6 @@ static int claim_template_read(quota__rd *rd, const quota_doc *target, quota_cla
 	t->requests = r;
 	t->request_count = (uint32_t)n;
 out:
-	quota__rd_back(rd, back);
-	return rc;
-}
-
-int quota__claim_policy_read(quota__load *ld, quota__item *it)
-{
-	static const char *const target_keys[] = {"resourceClaimTemplate", NULL};
-	quota__rd *rd = &ld->rd;
-	quota_claim_policy *p = &it->u.claim_policy;
-	const quota_doc *target;
-	quota_claim_policy_init(p, sizeof *p);
-	quota_claim_template *t = quota__rd_alloc(rd, sizeof *t);
-	if (!t)
-		return QUOTA_ERR_NOMEM;
-	p->claim = t;
-	int rc = head_read(ld, it, &p->name, &p->trigger, &p->constraints, &p->constraint_count,
-			   &p->flags, target_keys, &target);
-	if (rc)
-		return rc;
-	size_t back = quota__rd_key(rd, "spec");
-	quota__rd_key(rd, "target");
-	rc = claim_template_read(rd, target, t);
 	quota__rd_back(rd, back);
 	return rc;
 }
@@ -280,7 +236,7 @@ static int grant_target_read(quota__load *ld, quota__item *it, const quota_doc *
 	    !(rc = quota__rd_get(rd, tmpl, "spec", 1, QUOTA_DOC_MAP, &spec))) {
 		quota__rd_key(rd, "spec");
 		if (!(rc = quota__rd_known(rd, spec, spec_keys)) &&
-		    !(rc = template_ref(rd, spec, "consumerRef", 1, &t->consumer)))
+		    !(rc = quota__rd_template_ref(rd, spec, "consumerRef", 1, &t->consumer)))
 			rc = quota__allowances_read(ld, it, spec, 0, &t->allowances,
 						    &t->allowance_count);
 	}
@@ -298,24 +254,36 @@ static int grant_target_read(quota__load *ld, quota__item *it, const quota_doc *
 	return rc;
 }
 
-int quota__grant_policy_read(quota__load *ld, quota__item *it)
+int quota__policy_read(quota__load *ld, quota__item *it)
 {
-	static const char *const target_keys[] = {"resourceGrantTemplate", "parentContext", NULL};
+	static const char *const claim_target[] = {"resourceClaimTemplate", NULL};
+	static const char *const grant_target[] = {"resourceGrantTemplate", "parentContext", NULL};
 	quota__rd *rd = &ld->rd;
-	quota_grant_policy *p = &it->u.grant_policy;
+	quota_claim_policy *c = &it->u.claim_policy;
+	quota_grant_policy *g = &it->u.grant_policy;
+	int claims = it->kind->slot == QUOTA__SLOT_CLAIM_POLICY, rc;
+	quota_claim_template *ct = NULL;
+	quota_grant_template *gt = NULL;
 	const quota_doc *target;
-	quota_grant_policy_init(p, sizeof *p);
-	quota_grant_template *t = quota__rd_alloc(rd, sizeof *t);
-	if (!t)
-		return QUOTA_ERR_NOMEM;
-	p->grant = t;
-	int rc = head_read(ld, it, &p->name, &p->trigger, &p->constraints, &p->constraint_count,
-			   &p->flags, target_keys, &target);
+	if (claims) {
+		quota_claim_policy_init(c, sizeof *c);
+		c->claim = ct = quota__rd_alloc(rd, sizeof *ct);
+		rc = !ct ? QUOTA_ERR_NOMEM
+			 : head_read(ld, it, &c->name, &c->trigger, &c->constraints,
+				     &c->constraint_count, &c->flags, claim_target, &target);
+	} else {
+		quota_grant_policy_init(g, sizeof *g);
+		g->grant = gt = quota__rd_alloc(rd, sizeof *gt);
+		rc = !gt ? QUOTA_ERR_NOMEM
+			 : head_read(ld, it, &g->name, &g->trigger, &g->constraints,
+				     &g->constraint_count, &g->flags, grant_target, &target);
+	}
 	if (rc)
 		return rc;
 	size_t back = quota__rd_key(rd, "spec");
 	quota__rd_key(rd, "target");
-	rc = grant_target_read(ld, it, target, p, t);
+	rc = claims ? claim_template_read(rd, target, ct)
+		    : grant_target_read(ld, it, target, g, gt);
 	quota__rd_back(rd, back);
 	return rc;
 }
