@@ -15,6 +15,7 @@
 #include "error.h"
 #include "policy.h"
 #include "selector.h"
+#include "txn.h"
 
 #define CT "policy.target.resourceClaimTemplate"
 #define GT "policy.target.resourceGrantTemplate"
@@ -534,17 +535,17 @@ static const char *api_group_of(const char *api_version, char *buf, size_t n)
 	return buf;
 }
 
-static int claim_regs(quota_engine *e, const quota_claim_policy *c)
+static int claim_regs(quota_engine *e, const quota__txn *t, const quota_claim_policy *c)
 {
-	const quota_claim_template *t = c->claim;
+	const quota_claim_template *ct = c->claim;
 	char group[QUOTA__GROUP_MAX + 1], field[96];
-	quota_ref res = t->resource;
+	quota_ref res = ct->resource;
 	if (!*res.kind) {
 		res.api_group = api_group_of(c->trigger.api_version, group, sizeof group);
 		res.kind = c->trigger.kind;
 	}
-	for (uint32_t i = 0; i < t->request_count; i++) {
-		const quota_request_template *r = &t->requests[i];
+	for (uint32_t i = 0; i < ct->request_count; i++) {
+		const quota_request_template *r = &ct->requests[i];
 		if (is_template(r->resource_type))
 			continue;
 		const quota__reg *reg = quota__reg_find(e, r->resource_type);
@@ -554,23 +555,30 @@ static int claim_regs(quota_engine *e, const quota_claim_policy *c)
 					   CT
 					   ".spec.requests[%u].resourceType: %s is not registered",
 					   i, r->resource_type);
-		if ((rc = quota__reg_check_consumer(reg, &t->consumer, CT ".spec.consumerRef")))
+		/* The mutable fields (claimingResources, allowedDimensions) as the
+		 * transaction leaves them. */
+		quota__reg view = *reg;
+		view.pub = (quota_registration *)(t ? quota__txn_reg_spec(t, reg) : reg->pub);
+		if ((rc = quota__reg_check_consumer(&view, &ct->consumer, CT ".spec.consumerRef")))
 			return rc;
-		if ((rc = quota__reg_may_claim(reg, &res, i)))
-			return quota__fail_prefix(rc, *t->resource.kind ? CT ".spec.resourceRef"
-									: "policy.trigger");
+		if ((rc = quota__reg_may_claim(&view, &res, i)))
+			return quota__fail_prefix(rc, *ct->resource.kind ? CT ".spec.resourceRef"
+									 : "policy.trigger");
 		snprintf(field, sizeof field, CT ".spec.requests[%u].dimensions", i);
-		if ((rc = quota__check_dimensions_allowed(field, reg->pub, r->dimensions,
+		if ((rc = quota__check_dimensions_allowed(field, view.pub, r->dimensions,
 							  r->dimension_count)))
 			return rc;
 	}
 	return QUOTA_OK;
 }
 
-int quota__policy_check_regs(quota_engine *e, const quota__policy *p)
+int quota__policy_check_regs(quota_engine *e, const quota__txn *t, const quota__policy *p)
 {
 	if (p->kind == QUOTA__CLAIM_POLICY)
-		return claim_regs(e, p->pub.claim);
+		return claim_regs(e, t, p->pub.claim);
+	/* Selector keys are checked against the engine's allowedDimensions,
+	 * not those a transaction is about to set (grant.c checks a stand-in
+	 * grant; it takes no transaction). */
 	quota_grant *g;
 	int rc = stand_in_grant(p->pub.grant->grant, &g);
 	if (rc)

@@ -12,6 +12,7 @@
 #include "error.h"
 #include "pack.h"
 #include "policy.h"
+#include "txn.h"
 
 #define INIT_FN(fn, type, what)                                                                    \
 	QUOTA_API int fn(type *x, size_t size)                                                     \
@@ -305,73 +306,172 @@ static int64_t *generation_of(quota__policy *p)
 					      : &p->pub.grant->generation;
 }
 
-/* Put p in place of set->v[at] (at == n: no old one), keeping the order;
- * the old one comes back in *gone. Takes p on success. */
-static int set_replace(quota__policy_set *set, uint32_t at, quota__policy *p, quota__policy **gone)
+/* Room in set for want policies; the policies stay as they are. */
+static int set_reserve(quota__policy_set *set, uint32_t want)
 {
-	uint32_t n = set->n - (at < set->n) + (p != NULL);
-	quota__policy **v = n ? quota__malloc(n * sizeof *v) : NULL;
-	if (n && !v)
+	void *v = set->v;
+	if (quota__txn_reserve(&v, &set->cap, want, sizeof *set->v))
 		return quota__fail(QUOTA_ERR_NOMEM, "policy: out of memory");
-	uint32_t k = 0;
-	int placed = p == NULL;
-	for (uint32_t i = 0; i < set->n; i++) {
-		if (i == at)
-			continue;
-		if (!placed && policy_cmp(p, set->v[i]) < 0) {
-			v[k++] = p;
-			placed = 1;
-		}
-		v[k++] = set->v[i];
-	}
-	if (!placed)
-		v[k] = p;
-	*gone = at < set->n ? set->v[at] : NULL;
-	quota__free(set->v);
 	set->v = v;
-	set->n = n;
 	return QUOTA_OK;
 }
 
-static int policy_apply(quota_engine *e, int kind, const void *in, int64_t *generation)
+/* Take set->v[at] out (at == n: none) and put p in (NULL: none), keeping
+ * the order; there must be room (set_reserve). Cannot fail. */
+static void set_put(quota__policy_set *set, uint32_t at, quota__policy *p)
+{
+	if (at < set->n) {
+		memmove(set->v + at, set->v + at + 1, (set->n - at - 1) * sizeof *set->v);
+		set->n--;
+	}
+	if (!p)
+		return;
+	uint32_t i = 0;
+	while (i < set->n && policy_cmp(set->v[i], p) < 0)
+		i++;
+	memmove(set->v + i + 1, set->v + i, (set->n - i) * sizeof *set->v);
+	set->v[i] = p;
+	set->n++;
+}
+
+/* An empty set holds no array: the store takes as many blocks as it did
+ * before the policies came, or an abort reserved room for them. */
+static void set_trim(quota__policy_set *set)
+{
+	if (set->n)
+		return;
+	quota__free(set->v);
+	set->v = NULL;
+	set->cap = 0;
+}
+
+/* Check and compile the policy of kind that in points to. */
+static int policy_make(int kind, const void *in, quota__policy **out)
 {
 	union {
 		quota_claim_policy c;
 		quota_grant_policy g;
 	} local;
-	quota__policy *p = NULL, *gone = NULL;
-	int rc;
-	if (!e)
-		return quota__fail(QUOTA_ERR_INVALID, "engine: must not be NULL");
-	rc = kind == QUOTA__CLAIM_POLICY ? quota__claim_policy_check(in, &local.c)
-					 : quota__grant_policy_check(in, &local.g);
+	*out = NULL;
+	int rc = kind == QUOTA__CLAIM_POLICY ? quota__claim_policy_check(in, &local.c)
+					     : quota__grant_policy_check(in, &local.g);
 	if (rc)
 		return rc;
 	void *copy = pack_policy(kind, &local);
 	if (!copy)
 		return quota__fail(QUOTA_ERR_NOMEM, "policy: out of memory");
-	if ((rc = quota__policy_compile(kind, copy, &p)))
+	return quota__policy_compile(kind, copy, out);
+}
+
+/* Where compiled policy p goes: checked against the registrations (as t,
+ * which may be NULL, leaves them), *at its name's place in the store (n:
+ * new), *changed unless the store has it as it is. Sets p's generation
+ * and *generation (may be NULL). Caller holds policies->lock (write) and
+ * config. */
+static int policy_stage(quota_engine *e, const quota__txn *t, quota__policy *p, uint32_t *at,
+			int *changed, int64_t *generation)
+{
+	quota__policy_set *set = set_of(e, p->kind);
+	int rc = quota__policy_check_regs(e, t, p);
+	if (rc)
+		return rc;
+	*at = find_name(set, p->name);
+	const quota__policy *old = *at < set->n ? set->v[*at] : NULL;
+	*changed = !old || !same_policy(p->kind, old->pub.claim, p->pub.claim);
+	*generation_of(p) = !old ? 1 : *generation_of(set->v[*at]) + *changed;
+	if (generation)
+		*generation = *generation_of(p);
+	return QUOTA_OK;
+}
+
+static int policy_apply(quota_engine *e, int kind, const void *in, int64_t *generation)
+{
+	quota__policy *p = NULL, *gone = NULL;
+	uint32_t at;
+	int changed, rc;
+	if (!e)
+		return quota__fail(QUOTA_ERR_INVALID, "engine: must not be NULL");
+	if ((rc = policy_make(kind, in, &p)))
 		return rc;
 	quota__policy_set *set = set_of(e, kind);
 	pthread_rwlock_wrlock(&e->policies->lock);
 	pthread_rwlock_rdlock(&e->config);
-	rc = quota__policy_check_regs(e, p);
+	rc = policy_stage(e, NULL, p, &at, &changed, generation);
 	pthread_rwlock_unlock(&e->config);
-	uint32_t at = find_name(set, p->name);
-	if (!rc && at < set->n && same_policy(kind, set->v[at]->pub.claim, p->pub.claim)) {
-		if (generation)
-			*generation = *generation_of(set->v[at]);
-	} else if (!rc) {
-		*generation_of(p) = at < set->n ? *generation_of(set->v[at]) + 1 : 1;
-		if (generation)
-			*generation = *generation_of(p);
-		if (!(rc = set_replace(set, at, p, &gone)))
-			p = NULL;
+	if (!rc && changed && !(rc = set_reserve(set, set->n + 1))) {
+		gone = at < set->n ? set->v[at] : NULL;
+		set_put(set, at, p);
+		p = NULL;
 	}
 	pthread_rwlock_unlock(&e->policies->lock);
 	quota__policy_free(p);
 	quota__policy_free(gone);
 	return rc;
+}
+
+/* ---- in a transaction (txn.h) ---------------------------------------------- */
+
+int quota__txn_policy(quota__txn *t, int kind, const void *in, int64_t *generation)
+{
+	quota__policy *p;
+	uint32_t at, same_kind = 0;
+	int changed, rc;
+	t->broken = 1;
+	if ((rc = policy_make(kind, in, &p)))
+		return rc;
+	for (uint32_t i = 0; i < t->policy_count && !rc; i++) {
+		const quota__policy *q = t->policies[i].p;
+		same_kind += q->kind == kind;
+		if (q->kind == kind && strcmp(q->name, p->name) == 0)
+			rc = quota__fail(QUOTA_ERR_INVALID, "policy %s: changed twice in one batch",
+					 p->name);
+	}
+	quota__policy_set *set = set_of(t->e, kind);
+	void *ops = t->policies;
+	if (!rc)
+		rc = policy_stage(t->e, t, p, &at, &changed, generation);
+	if (!rc && changed &&
+	    (quota__txn_reserve(&ops, &t->policy_cap, t->policy_count + 1, sizeof *t->policies) ||
+	     set_reserve(set, set->n + same_kind + 1)))
+		rc = quota__fail(QUOTA_ERR_NOMEM, "policy: out of memory");
+	t->policies = ops;
+	if (rc || !changed) {
+		quota__policy_free(p);
+		t->broken = rc != QUOTA_OK;
+		return rc;
+	}
+	t->policies[t->policy_count++] = (quota__policy_op){p, NULL};
+	t->broken = 0;
+	return QUOTA_OK;
+}
+
+void quota__txn_policies_commit(quota__txn *t)
+{
+	for (uint32_t i = 0; i < t->policy_count; i++) {
+		quota__policy_op *op = &t->policies[i];
+		quota__policy_set *set = set_of(t->e, op->p->kind);
+		uint32_t at = find_name(set, op->p->name);
+		op->old = at < set->n ? set->v[at] : NULL;
+		set_put(set, at, op->p);
+	}
+}
+
+void quota__txn_policies_finish(quota__txn *t)
+{
+	for (uint32_t i = 0; i < t->policy_count; i++)
+		quota__policy_free(t->policies[i].old);
+	t->policy_count = 0;
+}
+
+void quota__txn_policies_abort(quota__txn *t)
+{
+	for (uint32_t i = 0; i < t->policy_count; i++)
+		quota__policy_free(t->policies[i].p);
+	t->policy_count = 0;
+	if (!t->policy_cap) /* no room reserved: the store was not touched (nor locked) */
+		return;
+	set_trim(&t->e->policies->claims);
+	set_trim(&t->e->policies->grants);
 }
 
 static int check_name(const char *name)
@@ -390,10 +490,13 @@ static int policy_delete(quota_engine *e, int kind, const char *name)
 	quota__policy_set *set = set_of(e, kind);
 	pthread_rwlock_wrlock(&e->policies->lock);
 	uint32_t at = find_name(set, name);
-	if (at == set->n)
+	if (at == set->n) {
 		rc = quota__fail(QUOTA_ERR_NOT_FOUND, "policy %s: not found", name);
-	else
-		rc = set_replace(set, at, NULL, &gone);
+	} else {
+		gone = set->v[at];
+		set_put(set, at, NULL);
+		set_trim(set);
+	}
 	pthread_rwlock_unlock(&e->policies->lock);
 	quota__policy_free(gone);
 	return rc;

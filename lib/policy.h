@@ -66,10 +66,11 @@ typedef struct quota__policy {
 	quota_expr *parent_name;
 } quota__policy;
 
-/* Policies of one kind, sorted by (apiVersion, kind, name). */
+/* Policies of one kind, sorted by (apiVersion, kind, name); v has room
+ * for cap. */
 typedef struct quota__policy_set {
 	quota__policy **v;
-	uint32_t n;
+	uint32_t n, cap;
 } quota__policy_set;
 
 typedef struct quota__policies {
@@ -94,9 +95,10 @@ int quota__claim_policy_check(const quota_claim_policy *in, quota_claim_policy *
 int quota__grant_policy_check(const quota_grant_policy *in, quota_grant_policy *p);
 /* Compile a checked copy; the policy takes copy, also on failure. */
 int quota__policy_compile(int kind, void *copy, quota__policy **out);
-/* What must hold of the registrations the policy names; caller holds
- * config (read). */
-int quota__policy_check_regs(quota_engine *e, const quota__policy *p);
+/* What must hold of the registrations the policy names, as transaction t
+ * (may be NULL) leaves them; caller holds config. */
+struct quota__txn;
+int quota__policy_check_regs(quota_engine *e, const struct quota__txn *t, const quota__policy *p);
 void quota__policy_free(quota__policy *p);
 
 /* The policies of set for (api_version, kind): *first and the count. */

@@ -1,6 +1,6 @@
 /*
- * Changes of registrations and grants applied as one: the frame that
- * registration.c and grant.c fill.
+ * Changes of registrations, grants and policies applied as one: the frame
+ * that registration.c, grant.c and policy.c fill.
  * SPDX-License-Identifier: MIT
  */
 #include "txn.h"
@@ -48,9 +48,11 @@ static void txn_free(quota__txn *t)
 	quota__free(t->regs);
 	quota__free(t->grants);
 	quota__free(t->changes);
+	quota__free(t->policies);
 	t->regs = NULL;
 	t->grants = NULL;
 	t->changes = NULL;
+	t->policies = NULL;
 }
 
 void quota__txn_commit(quota__txn *t)
@@ -73,8 +75,10 @@ void quota__txn_commit(quota__txn *t)
 		quota__unlock_all(e);
 	else
 		quota__lockset_unlock(e, &ls);
+	quota__txn_policies_commit(t);
 	quota__txn_grants_finish(t);
 	quota__txn_regs_finish(t);
+	quota__txn_policies_finish(t);
 	int after = !t->defer_after;
 	txn_free(t);
 	pthread_rwlock_unlock(&e->config);
@@ -85,6 +89,7 @@ void quota__txn_commit(quota__txn *t)
 void quota__txn_abort(quota__txn *t)
 {
 	quota_engine *e = t->e;
+	quota__txn_policies_abort(t);
 	quota__txn_grants_abort(t);
 	quota__txn_regs_abort(t);
 	int after = !t->defer_after;

@@ -1,5 +1,5 @@
 /*
- * Changes of registrations and grants applied as one.
+ * Changes of registrations, grants and policies applied as one.
  *
  * A transaction holds the config lock for writing from begin to its end.
  * The prepare calls (quota__txn_registration, quota__txn_grant,
@@ -54,6 +54,15 @@ typedef struct quota__grant_op {
 	int owner_only;
 } quota__grant_op;
 
+/* A claim or grant policy the transaction creates or replaces: p
+ * compiled, with the generation it will have; old: the one it replaced,
+ * set by commit and freed by finish. */
+struct quota__policy;
+typedef struct quota__policy_op {
+	struct quota__policy *p;
+	struct quota__policy *old;
+} quota__policy_op;
+
 typedef struct quota__txn {
 	quota_engine *e;
 	int broken; /* a prepare failed: only abort remains */
@@ -63,6 +72,8 @@ typedef struct quota__txn {
 	uint32_t grant_count, grant_cap;
 	quota__change *changes;
 	uint32_t change_count, change_cap;
+	quota__policy_op *policies;
+	uint32_t policy_count, policy_cap;
 	/* Set by a caller that holds a lock above config (policies->lock):
 	 * commit and abort leave quota__after() to it, to run once it has let
 	 * go, so that no event handler runs under that lock. */
@@ -82,6 +93,13 @@ int quota__txn_grant(quota__txn *t, const quota_grant *g, const char *owner,
 		     int64_t *generation);
 /* Delete a grant. */
 int quota__txn_grant_delete(quota__txn *t, const char *ns, const char *name);
+/* Create or replace a policy of kind (QUOTA__CLAIM_POLICY or
+ * QUOTA__GRANT_POLICY, policy.h; in: a quota_claim_policy or a
+ * quota_grant_policy): checked and compiled as an apply does, and checked
+ * against the registrations as the transaction leaves them. The caller
+ * took policies->lock for writing before begin, and sets defer_after.
+ * *generation (may be NULL) gets the generation it will have. */
+int quota__txn_policy(quota__txn *t, int kind, const void *in, int64_t *generation);
 /* Apply what was prepared, release the lock, deliver what follows (unless
  * defer_after). */
 void quota__txn_commit(quota__txn *t);
@@ -97,7 +115,7 @@ int quota__txn_reserve(void **arr, uint32_t *cap, uint32_t want, size_t each);
 /* The spec a registration has once the transaction commits. */
 const quota_registration *quota__txn_reg_spec(const quota__txn *t, const quota__reg *r);
 
-/* The parts each module does (registration.c, grant.c). The commit parts
+/* The parts each module does (registration.c, grant.c, policy.c). The commit parts
  * run with every stripe the changes touch locked (all of them when
  * quota__txn_regs_update is set); the finish parts after. */
 int quota__txn_regs_update(const quota__txn *t);
@@ -109,5 +127,10 @@ int quota__txn_grants_lock_all(const quota__txn *t, quota__lockset *ls);
 void quota__txn_grants_commit(quota__txn *t, int64_t now);
 void quota__txn_grants_finish(quota__txn *t);
 void quota__txn_grants_abort(quota__txn *t);
+/* The policies (policy.c): commit puts them in the store (no stripe lock
+ * needed: the caller holds policies->lock), finish frees those replaced. */
+void quota__txn_policies_commit(quota__txn *t);
+void quota__txn_policies_finish(quota__txn *t);
+void quota__txn_policies_abort(quota__txn *t);
 
 #endif

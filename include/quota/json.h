@@ -1,21 +1,23 @@
 /*
  * libquota: Milo-compatible JSON objects in and out.
  *
- * In: quota.miloapis.com/v1alpha1 ResourceRegistration, ResourceGrant and
- * ResourceClaim objects, one, an array of them, or a List with items; and
- * the older design's ServiceQuotaRegistration, ResourceQuotaGrant and
- * ResourceQuotaClaim with Kubernetes quantities. libquota's extensions
- * (selectors, rate periods, violation actions, claim TTLs, ...) are extra
- * spec fields. Loading is all or nothing: every object is read, checked
- * and prepared before any is applied, and a failure anywhere, including
- * running out of memory, leaves the engine as it was. Registrations and
- * grants are applied; claims are handed back, ready for the claim calls,
- * because reserving one is a decision with an answer, not configuration.
+ * In: quota.miloapis.com/v1alpha1 ResourceRegistration, ResourceGrant,
+ * ResourceClaim, ClaimCreationPolicy and GrantCreationPolicy objects, one,
+ * an array of them, or a List with items; and the older design's
+ * ServiceQuotaRegistration, ResourceQuotaGrant and ResourceQuotaClaim with
+ * Kubernetes quantities. libquota's extensions (selectors, rate periods,
+ * violation actions, claim TTLs, a policy's failOpen, ...) are extra spec
+ * fields. Loading is all or nothing: every object is read, checked and
+ * prepared before any is applied, and a failure anywhere, including
+ * running out of memory, leaves the engine as it was. Registrations,
+ * grants and policies are applied; claims are handed back, ready for the
+ * claim calls, because reserving one is a decision with an answer, not
+ * configuration.
  *
  * Out: the same objects with Milo-shaped status (grants with the Active
- * condition, claims with allocations and the Granted condition), allowance
- * buckets in the AllowanceBucket shape, and a flat {name, limit, usage,
- * scope} quota view.
+ * condition, claims with allocations and the Granted condition, policies
+ * with the Ready condition), allowance buckets in the AllowanceBucket
+ * shape, and a flat {name, limit, usage, scope} quota view.
  *
  * Documents work in every build. Reading JSON text needs cJSON
  * (QUOTA_FEATURE_JSON in quota_features()); without it the calls that take
@@ -114,6 +116,10 @@ QUOTA_API int quota_json_options_init(quota_json_options *o, size_t size);
  *   strings and arrays live in the same allocation.
  * - claim_paths: where each claim was in the input ("items[4]", or "" for a
  *   single object), to name it in messages.
+ * - claim_policy_count, grant_policy_count: how many ClaimCreationPolicy
+ *   and GrantCreationPolicy objects the input held (each created,
+ *   replaced, or found equal to the engine's policy of that name). Check
+ *   size before reading them: a library older than the header has none.
  */
 typedef struct quota_json_result {
 	size_t size;
@@ -123,6 +129,8 @@ typedef struct quota_json_result {
 	uint32_t reserved0;
 	const quota_claim *claims;
 	const char *const *claim_paths;
+	uint32_t claim_policy_count;
+	uint32_t grant_policy_count;
 } quota_json_result;
 
 /**
@@ -133,9 +141,12 @@ typedef struct quota_json_result {
  * type and range of every field, unknown fields, references to other
  * objects of the input (a grant may name a type registered anywhere in the
  * same input) and to the engine's registrations, and the quantities of the
- * older shapes. Then the registrations and grants are prepared into one
- * change and committed at once: concurrent calls see all of it or none.
- * On any failure, running out of memory included, nothing is applied.
+ * older shapes. Then the registrations, grants and policies are prepared
+ * into one change and committed at once: concurrent calls see all of it or
+ * none. On any failure, running out of memory included, nothing is
+ * applied. A policy's errors name the object and the field: "items[3]
+ * (ClaimCreationPolicy cpu): spec.trigger.constraints[1].expression:
+ * column 7: ...".
  *
  * @param e         the engine.
  * @param text      the JSON text (need not be NUL-terminated).
@@ -147,9 +158,11 @@ typedef struct quota_json_result {
  *         is missing, unknown, of the wrong type or out of range; an
  *         unknown apiVersion or kind; nesting too deep; the detail names
  *         the path, e.g. "items[3].spec.requests[2].amount: must be > 0");
- *         QUOTA_ERR_UNREGISTERED (a type neither the input nor the engine
- *         registers); QUOTA_ERR_NOT_ALLOWED; QUOTA_ERR_CONFLICT (a
- *         registration that changes an immutable field); QUOTA_ERR_OVERFLOW;
+ *         QUOTA_ERR_PARSE also for a policy's expression or template that
+ *         does not compile; QUOTA_ERR_UNREGISTERED (a type neither the
+ *         input nor the engine registers); QUOTA_ERR_NOT_ALLOWED;
+ *         QUOTA_ERR_CONFLICT (a registration that changes an immutable
+ *         field); QUOTA_ERR_OVERFLOW;
  *         QUOTA_ERR_NOMEM; QUOTA_ERR_UNSUPPORTED when built without cJSON
  *         (use quota_json_load_doc()).
  * Thread-safe.
@@ -171,16 +184,19 @@ QUOTA_API int quota_json_load_doc(quota_engine *e, const quota_doc *doc,
 typedef enum quota_json_kind {
 	QUOTA_JSON_REGISTRATIONS = 1 << 0,
 	QUOTA_JSON_GRANTS = 1 << 1,
-	QUOTA_JSON_CLAIMS = 1 << 2,  /**< live ones: reserved, granted, pending */
-	QUOTA_JSON_BUCKETS = 1 << 3, /**< AllowanceBuckets, selector buckets included */
-	QUOTA_JSON_ALL = 15
+	QUOTA_JSON_CLAIMS = 1 << 2,         /**< live ones: reserved, granted, pending */
+	QUOTA_JSON_BUCKETS = 1 << 3,        /**< AllowanceBuckets, selector buckets included */
+	QUOTA_JSON_CLAIM_POLICIES = 1 << 4, /**< ClaimCreationPolicy objects */
+	QUOTA_JSON_GRANT_POLICIES = 1 << 5, /**< GrantCreationPolicy objects */
+	QUOTA_JSON_ALL = 63
 } quota_json_kind;
 
 /**
  * Write the engine's objects as one List: {"apiVersion": "v1", "kind":
  * "List", "items": [...]}, registrations first (by type), then grants (by
- * namespace and name), claims, buckets. quota_json_load() reads it back
- * (buckets and status are output only and skipped there).
+ * namespace and name), claim policies and grant policies (by name),
+ * claims, buckets. quota_json_load() reads it back (buckets and status are
+ * output only and skipped there).
  *
  * @param kinds     QUOTA_JSON_* bits (0 writes an empty List).
  * @param[out] out  the document, owned by the caller (quota_doc_unref()).
@@ -209,6 +225,26 @@ QUOTA_API int quota_json_registration(quota_engine *e, const char *resource_type
  * @return QUOTA_OK; QUOTA_ERR_INVALID; QUOTA_ERR_NOT_FOUND; QUOTA_ERR_NOMEM.
  */
 QUOTA_API int quota_json_grant(quota_engine *e, const char *ns, const char *name, quota_doc **out);
+
+/**
+ * One claim policy as a ClaimCreationPolicy object: metadata name and
+ * generation; spec trigger (resource, constraints), target
+ * (resourceClaimTemplate with its metadata and spec), disabled, and the
+ * extension failOpen when set; status observedGeneration and the
+ * condition Ready. quota_json_load() reads it back into an equal policy.
+ * @return QUOTA_OK; QUOTA_ERR_INVALID; QUOTA_ERR_NOT_FOUND; QUOTA_ERR_NOMEM.
+ * Works without cJSON. Thread-safe.
+ */
+QUOTA_API int quota_json_claim_policy(quota_engine *e, const char *name, quota_doc **out);
+
+/**
+ * One grant policy as a GrantCreationPolicy object: as
+ * quota_json_claim_policy(), with target resourceGrantTemplate (its
+ * allowances as a ResourceGrant's) and parentContext when set.
+ * @return QUOTA_OK; QUOTA_ERR_INVALID; QUOTA_ERR_NOT_FOUND; QUOTA_ERR_NOMEM.
+ * Works without cJSON. Thread-safe.
+ */
+QUOTA_API int quota_json_grant_policy(quota_engine *e, const char *name, quota_doc **out);
 
 /**
  * One claim as a ResourceClaim object with Milo status: allocations

@@ -87,3 +87,31 @@ QUOTA_API int quota_json_claim(quota_engine *e, const char *ns, const char *name
 	quota_free(c);
 	return quota__w_result(rc, "claim");
 }
+
+QUOTA_API int quota_json_claim_policy(quota_engine *e, const char *name, quota_doc **out)
+{
+	quota_claim_policy *p;
+	if (!out)
+		return quota__fail(QUOTA_ERR_INVALID, "out: must not be NULL");
+	*out = NULL;
+	int rc = quota_claim_policy_get(e, name, &p);
+	if (rc)
+		return rc;
+	*out = quota__claim_policy_doc(p, &rc);
+	quota_free(p);
+	return quota__w_result(rc, "claim policy");
+}
+
+QUOTA_API int quota_json_grant_policy(quota_engine *e, const char *name, quota_doc **out)
+{
+	quota_grant_policy *p;
+	if (!out)
+		return quota__fail(QUOTA_ERR_INVALID, "out: must not be NULL");
+	*out = NULL;
+	int rc = quota_grant_policy_get(e, name, &p);
+	if (rc)
+		return rc;
+	*out = quota__grant_policy_doc(p, &rc);
+	quota_free(p);
+	return quota__w_result(rc, "grant policy");
+}

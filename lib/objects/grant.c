@@ -66,15 +66,14 @@ static int bucket_read(quota__load *ld, quota__item *it, const quota_doc *m, con
 	return rc ? rc : bucket_extensions(rd, m, b);
 }
 
-/* The allowances (Milo) or limits (older) list. */
-static int allowances_read(quota__load *ld, quota__item *it, const quota_doc *spec, int legacy)
+int quota__allowances_read(quota__load *ld, quota__item *it, const quota_doc *spec, int legacy,
+			   const quota_allowance **out, uint32_t *count)
 {
 	static const char *const keys[] = {"resourceType", "buckets", NULL};
 	static const char *const legacy_keys[] = {"name", "dimensionLabels", "buckets", NULL};
 	const char *list_key = legacy ? "limits" : "allowances";
 	const char *type_key = legacy ? "name" : "resourceType";
 	quota__rd *rd = &ld->rd;
-	quota_grant *g = &it->u.grant;
 	const quota_doc *list;
 	size_t n;
 	int rc = quota__rd_list(rd, spec, list_key, 1, ALLOWANCES_MAX, &list, &n);
@@ -135,8 +134,8 @@ static int allowances_read(quota__load *ld, quota__item *it, const quota_doc *sp
 		quota__rd_back(rd, at);
 	}
 	quota__rd_back(rd, back);
-	g->allowances = al;
-	g->allowance_count = (uint32_t)n;
+	*out = al;
+	*count = (uint32_t)n;
 	return rc;
 }
 
@@ -161,7 +160,8 @@ static int grant_read(quota__load *ld, quota__item *it, int legacy)
 	if (!(rc = quota__rd_known(rd, spec, legacy ? legacy_keys : keys)) &&
 	    !(rc = quota__rd_ref(rd, spec, legacy ? "resourceRef" : "consumerRef", 1, 1,
 				 &g->consumer)))
-		rc = allowances_read(ld, it, spec, legacy);
+		rc = quota__allowances_read(ld, it, spec, legacy, &g->allowances,
+					    &g->allowance_count);
 	quota__rd_back(rd, back);
 	return rc;
 }
@@ -231,15 +231,14 @@ static int consumer_check(quota__load *ld, const quota_ref *c, const char *key,
 	return rc;
 }
 
-int quota__grant_check(quota__load *ld, quota__item *it)
+int quota__allowances_check(quota__load *ld, const quota_ref *consumer, const char *consumer_key,
+			    const quota_allowance *al, uint32_t n, int legacy)
 {
 	quota__rd *rd = &ld->rd;
-	const quota_grant *g = &it->u.grant;
-	int legacy = it->kind->legacy, rc = QUOTA_OK;
 	const char *list_key = legacy ? "limits" : "allowances";
-	size_t back = quota__rd_key(rd, "spec");
-	for (uint32_t i = 0; i < g->allowance_count && !rc; i++) {
-		const quota_allowance *a = &g->allowances[i];
+	int rc = QUOTA_OK;
+	for (uint32_t i = 0; i < n && !rc; i++) {
+		const quota_allowance *a = &al[i];
 		const quota_registration *r = quota__load_type(ld, list_key, i,
 							       legacy ? "name" : "resourceType",
 							       a->resource_type, &rc);
@@ -255,10 +254,19 @@ int quota__grant_check(quota__load *ld, quota__item *it)
 		}
 		quota__rd_back(rd, at);
 		if (!rc)
-			rc = consumer_check(ld, &g->consumer,
-					    legacy ? "resourceRef" : "consumerRef", r);
+			rc = consumer_check(ld, consumer, consumer_key, r);
 	}
-	quota__rd_back(rd, back);
+	return rc;
+}
+
+int quota__grant_check(quota__load *ld, quota__item *it)
+{
+	const quota_grant *g = &it->u.grant;
+	int legacy = it->kind->legacy;
+	size_t back = quota__rd_key(&ld->rd, "spec");
+	int rc = quota__allowances_check(ld, &g->consumer, legacy ? "resourceRef" : "consumerRef",
+					 g->allowances, g->allowance_count, legacy);
+	quota__rd_back(&ld->rd, back);
 	return rc;
 }
 
@@ -267,17 +275,14 @@ int quota__grant_prepare(quota__load *ld, quota__item *it)
 	return quota__txn_grant(&ld->txn, &it->u.grant, NULL, NULL);
 }
 
-quota_doc *quota__grant_doc(const quota_grant *g, int *rc)
+void quota__w_allowances(quota__w *w, const quota_allowance *al, uint32_t n)
 {
 	char period[32];
-	quota__w w = quota__w_object("ResourceGrant", g->ns, g->name, 0, g->generation);
-	quota__w spec = quota__w_map(), list = quota__w_list(), status = quota__w_map(),
-		 conds = quota__w_list();
-	quota__w_ref(&spec, "consumerRef", &g->consumer);
-	for (uint32_t i = 0; i < g->allowance_count; i++) {
-		const quota_allowance *a = &g->allowances[i];
-		quota__w al = quota__w_map(), buckets = quota__w_list();
-		quota__w_str(&al, "resourceType", a->resource_type);
+	quota__w list = quota__w_list();
+	for (uint32_t i = 0; i < n; i++) {
+		const quota_allowance *a = &al[i];
+		quota__w item = quota__w_map(), buckets = quota__w_list();
+		quota__w_str(&item, "resourceType", a->resource_type);
 		for (uint32_t j = 0; j < a->bucket_count; j++) {
 			const quota_grant_bucket *b = &a->buckets[j];
 			quota__w bk = quota__w_map();
@@ -295,10 +300,18 @@ quota_doc *quota__grant_doc(const quota_grant *g, int *rc)
 					     quota__action_names[b->violation_action]);
 			quota__w_push_child(&buckets, &bk);
 		}
-		quota__w_child(&al, "buckets", &buckets);
-		quota__w_push_child(&list, &al);
+		quota__w_child(&item, "buckets", &buckets);
+		quota__w_push_child(&list, &item);
 	}
-	quota__w_child(&spec, "allowances", &list);
+	quota__w_child(w, "allowances", &list);
+}
+
+quota_doc *quota__grant_doc(const quota_grant *g, int *rc)
+{
+	quota__w w = quota__w_object("ResourceGrant", g->ns, g->name, 0, g->generation);
+	quota__w spec = quota__w_map(), status = quota__w_map(), conds = quota__w_list();
+	quota__w_ref(&spec, "consumerRef", &g->consumer);
+	quota__w_allowances(&spec, g->allowances, g->allowance_count);
 	quota__w_child(&w, "spec", &spec);
 	quota__w_int(&status, "observedGeneration", g->generation);
 	quota__w_condition(&conds, "Active", 1, "GrantActive",

@@ -11,6 +11,7 @@
 #include "../api.h"
 #include "../error.h"
 #include "../pack.h"
+#include "../policy.h"
 #include "../util.h"
 #include "objects.h"
 
@@ -104,6 +105,72 @@ static int api_check(quota__rd *rd, const quota_doc *m, const quota__kind *k)
 	return rc;
 }
 
+/* "unknown kind", with the kinds that are known: Milo's, then the older
+ * design's. */
+static int unknown_kind(quota__rd *rd, const char *kind)
+{
+	char want[512];
+	size_t n = 0;
+	for (int legacy = 0; legacy < 2; legacy++)
+		for (size_t i = 0; i < quota__kind_count; i++) {
+			const quota__kind *k = &quota__kinds[i];
+			if (k->legacy != legacy || k->slot == QUOTA__SLOT_OUTPUT)
+				continue;
+			const char *sep = n == 0                             ? ""
+					  : legacy && !strstr(want, "older") ? ", or the older "
+									     : ", ";
+			n += (size_t)snprintf(want + n, n < sizeof want ? sizeof want - n : 0,
+					      "%s%s", sep, k->kind);
+		}
+	return quota__rd_fail(rd, QUOTA_ERR_INVALID, "unknown kind \"%s\" (want %s)", kind, want);
+}
+
+/* The name (or namespace, at offset at) of an item; NULL when its kind has
+ * none or it was not read. */
+static const char *item_field(const quota__item *it, size_t at)
+{
+	return at ? *(const char *const *)((const char *)it + at) : NULL;
+}
+
+/* Maps a policy field as the engine names it to its place in the object. */
+static const struct {
+	const char *engine, *object;
+} policy_fields[] = {
+	{"policy.name", "metadata.name"},
+	{"policy.trigger.apiVersion", "spec.trigger.resource.apiVersion"},
+	{"policy.trigger.kind", "spec.trigger.resource.kind"},
+	{"policy.flags", "spec"},
+	{"policy", "spec"},
+};
+
+/* Say which object a failure of a step of item it is about: the detail
+ * "items[3].spec.x: ..." (or, from the engine, "policy.x: ...") becomes
+ * "items[3] (Kind name): spec.x: ...". */
+static int name_object(const quota__item *it, int rc)
+{
+	char detail[QUOTA__ERROR_MAX];
+	if (rc == QUOTA_ERR_NOMEM)
+		return rc;
+	snprintf(detail, sizeof detail, "%s", quota_last_error());
+	const char *rest = detail, *field = "";
+	size_t n = strlen(it->path);
+	if (n && strncmp(rest, it->path, n) == 0 && (rest[n] == '.' || rest[n] == ':'))
+		rest += n + (rest[n] == '.' ? 1 : 2);
+	else if (strncmp(rest, "(top): ", 7) == 0)
+		rest += 7;
+	for (size_t i = 0; i < sizeof policy_fields / sizeof policy_fields[0]; i++) {
+		size_t k = strlen(policy_fields[i].engine);
+		if (strncmp(rest, policy_fields[i].engine, k) == 0 && strchr(".:[", rest[k])) {
+			field = policy_fields[i].object;
+			rest += k;
+			break;
+		}
+	}
+	const char *name = item_field(it, it->kind->name_at);
+	return quota__fail(rc, "%s%s%s%s%s%s%s%s", it->path, n ? " (" : "", it->kind->kind,
+			   name ? " " : "", name ? name : "", n ? "): " : ": ", field, rest);
+}
+
 static int item_add(quota__load *ld, const quota_doc *m)
 {
 	static const char *const keys[] = {"apiVersion", "apiGroup", "kind",   "metadata",
@@ -125,12 +192,7 @@ static int item_add(quota__load *ld, const quota_doc *m)
 		size_t back = quota__rd_key(rd, "kind");
 		rc = is_list_kind(kind)
 			     ? quota__rd_fail(rd, QUOTA_ERR_INVALID, "a %s inside a list", kind)
-			     : quota__rd_fail(rd, QUOTA_ERR_INVALID,
-					      "unknown kind \"%s\" (want ResourceRegistration, "
-					      "ResourceGrant, ResourceClaim, or the older "
-					      "ServiceQuotaRegistration, ResourceQuotaGrant, "
-					      "ResourceQuotaClaim)",
-					      kind);
+			     : unknown_kind(rd, kind);
 		quota__rd_back(rd, back);
 		return rc;
 	}
@@ -159,7 +221,8 @@ static int item_add(quota__load *ld, const quota_doc *m)
 	it->kind = k;
 	it->path = path;
 	it->doc = m;
-	return k->read(ld, it);
+	rc = k->read(ld, it);
+	return rc && k->named ? name_object(it, rc) : rc;
 }
 
 static int collect(quota__load *ld, const quota_doc *doc)
@@ -197,7 +260,7 @@ const quota_registration *quota__load_registration(quota__load *ld, const char *
 {
 	*rc = QUOTA_OK;
 	for (size_t i = 0; i < ld->count; i++)
-		if (ld->items[i].kind->order == 0 &&
+		if (ld->items[i].kind->slot == QUOTA__SLOT_REGISTRATION &&
 		    strcmp(ld->items[i].u.reg.resource_type, type) == 0)
 			return &ld->items[i].u.reg;
 	/* The engine's: the load holds the config lock from here on. */
@@ -220,34 +283,23 @@ const quota_registration *quota__load_type(quota__load *ld, const char *list_key
 	return NULL;
 }
 
-static const char *item_ns(const quota__item *it)
-{
-	return it->kind->order == 1 ? it->u.grant.ns : it->u.claim.ns;
-}
-
-static const char *item_name(const quota__item *it)
-{
-	return it->kind->order == 0   ? it->u.reg.resource_type
-	       : it->kind->order == 1 ? it->u.grant.name
-				      : it->u.claim.name;
-}
-
 /* Two objects of one kind with one identity: which would win? Neither. */
 static int duplicates(quota__load *ld)
 {
 	for (size_t i = 0; i < ld->count; i++) {
-		quota__item *a = &ld->items[i];
-		if (a->kind->order > 2)
+		const quota__item *a = &ld->items[i];
+		const quota__kind *k = a->kind;
+		if (!k->name_at)
 			continue;
+		const char *name = item_field(a, k->name_at), *ns = item_field(a, k->ns_at);
 		for (size_t j = 0; j < i; j++) {
 			const quota__item *b = &ld->items[j];
-			if (b->kind->order != a->kind->order ||
-			    strcmp(item_name(a), item_name(b)) != 0 ||
-			    (a->kind->order && !quota__streq(item_ns(a), item_ns(b))))
+			if (b->kind->slot != k->slot ||
+			    strcmp(name, item_field(b, k->name_at)) != 0 ||
+			    !quota__streq(ns, item_field(b, k->ns_at)))
 				continue;
 			return quota__fail(QUOTA_ERR_INVALID, "%s: %s%s%s also at %s", a->path,
-					   a->kind->order ? quota__str(item_ns(a)) : "",
-					   a->kind->order ? "/" : "", item_name(a), b->path);
+					   quota__str(ns), k->ns_at ? "/" : "", name, b->path);
 		}
 	}
 	return QUOTA_OK;
@@ -337,19 +389,20 @@ static quota_json_result *pack_result(quota__pack *p, const quota__load *ld)
 {
 	quota_json_result res = {.size = sizeof res};
 	quota_json_result *dst = quota__pack_take(p, sizeof res);
-	uint32_t n = 0;
-	for (size_t i = 0; i < ld->count; i++) {
-		int order = ld->items[i].kind->order;
-		res.registration_count += order == 0;
-		res.grant_count += order == 1;
-		n += order == 2;
-	}
+	uint32_t counts[QUOTA__SLOTS] = {0};
+	for (size_t i = 0; i < ld->count; i++)
+		counts[ld->items[i].kind->slot]++;
+	uint32_t n = counts[QUOTA__SLOT_CLAIM];
+	res.registration_count = counts[QUOTA__SLOT_REGISTRATION];
+	res.grant_count = counts[QUOTA__SLOT_GRANT];
+	res.claim_policy_count = counts[QUOTA__SLOT_CLAIM_POLICY];
+	res.grant_policy_count = counts[QUOTA__SLOT_GRANT_POLICY];
 	quota_claim *claims = quota__pack_take(p, n * sizeof *claims);
 	const char **paths = quota__pack_take(p, n * sizeof *paths);
 	uint32_t k = 0;
 	for (size_t i = 0; i < ld->count; i++) {
 		const quota__item *it = &ld->items[i];
-		if (it->kind->order != 2)
+		if (it->kind->slot != QUOTA__SLOT_CLAIM)
 			continue;
 		quota_claim c = it->u.claim;
 		c.ns = quota__pack_str(p, c.ns);
@@ -389,13 +442,13 @@ static quota_json_result *pack_result(quota__pack *p, const quota__load *ld)
 
 /* ---- the load ------------------------------------------------------------------ */
 
-/* Run one step of every item, kinds in their order. */
+/* Run one step of every item, slot by slot. */
 static int each_item(quota__load *ld, int step)
 {
-	for (int order = 0; order <= 3; order++)
+	for (int slot = 0; slot < QUOTA__SLOTS; slot++)
 		for (size_t i = 0; i < ld->count; i++) {
 			quota__item *it = &ld->items[i];
-			if (it->kind->order != order)
+			if (it->kind->slot != slot)
 				continue;
 			int (*fn)(quota__load *, quota__item *) = step == 0 ? it->kind->check
 									    : it->kind->prepare;
@@ -409,7 +462,9 @@ static int each_item(quota__load *ld, int step)
 			quota__rd_back(&ld->rd, 0);
 			if (rc == QUOTA_OK)
 				continue;
-			if (step == 1 && *it->path) {
+			if (it->kind->named) {
+				rc = name_object(it, rc);
+			} else if (step == 1 && *it->path) {
 				/* The engine names fields its own way: say whose they are. */
 				char detail[QUOTA__ERROR_MAX];
 				snprintf(detail, sizeof detail, "%s", quota_last_error());
@@ -432,8 +487,17 @@ static int load(quota_engine *e, const quota_doc *doc, const quota_json_options 
 	if (!rc)
 		rc = duplicates(&ld);
 	quota_json_result *res = NULL;
+	/* Policies are prepared under the policy store's lock, which comes
+	 * before config; a load without any leaves admissions alone. */
+	int policies = 0;
+	for (size_t i = 0; i < ld.count; i++)
+		policies |= ld.items[i].kind->slot == QUOTA__SLOT_CLAIM_POLICY ||
+			    ld.items[i].kind->slot == QUOTA__SLOT_GRANT_POLICY;
 	if (!rc) {
+		if (policies)
+			pthread_rwlock_wrlock(&e->policies->lock);
 		quota__txn_begin(e, &ld.txn);
+		ld.txn.defer_after = policies;
 		for (size_t i = 0; i < ld.count && !rc; i++)
 			for (const quota__qty *q = ld.items[i].qty; q && !rc; q = q->next)
 				rc = quantity_resolve(&ld, q);
@@ -453,6 +517,10 @@ static int load(quota_engine *e, const quota_doc *doc, const quota_json_options 
 			quota__txn_abort(&ld.txn);
 		else
 			quota__txn_commit(&ld.txn);
+		if (policies) {
+			pthread_rwlock_unlock(&e->policies->lock);
+			quota__after(e);
+		}
 	}
 	if (rc == QUOTA_ERR_NOMEM && !strstr(quota_last_error(), "memory"))
 		quota__fail(rc, "JSON objects: out of memory");

@@ -89,11 +89,19 @@ int quota__rd_string_at(quota__rd *rd, const quota_doc *v, size_t min, size_t ma
  * with_name: name required (else there is none). */
 int quota__rd_ref(quota__rd *rd, const quota_doc *m, const char *key, int required, int with_name,
 		  quota_ref *out);
+/* The same in a policy's template, whose name and namespace may be
+ * templates (checked when the policy is compiled); name required. */
+int quota__rd_template_ref(quota__rd *rd, const quota_doc *m, const char *key, int required,
+			   quota_ref *out);
 /* A label selector {matchLabels, matchExpressions} into a grant bucket. */
 int quota__rd_selector(quota__rd *rd, const quota_doc *m, const char *key, quota_grant_bucket *b);
 /* Dimensions {key: value} into labels. */
 int quota__rd_labels(quota__rd *rd, const quota_doc *m, const char *key, const quota_label **out,
 		     uint32_t *n);
+/* A map of strings (each at most max bytes) into labels, as they are: for
+ * maps whose values may be templates, checked where they are used. */
+int quota__rd_string_map(quota__rd *rd, const quota_doc *m, const char *key, uint32_t max_n,
+			 size_t max, const quota_label **out, uint32_t *n);
 
 /* ---- quantities, durations and times ------------------------------------ */
 
@@ -176,6 +184,19 @@ extern const char *const quota__window_names[];
 
 struct quota__kind;
 
+/* What each kind is read into: objects of one slot share an identity
+ * (a name, and a namespace for some), are applied in slot order, and are
+ * counted together in the result. */
+enum {
+	QUOTA__SLOT_REGISTRATION,
+	QUOTA__SLOT_GRANT,
+	QUOTA__SLOT_CLAIM,
+	QUOTA__SLOT_CLAIM_POLICY,
+	QUOTA__SLOT_GRANT_POLICY,
+	QUOTA__SLOT_OUTPUT, /* written, and skipped when read back */
+	QUOTA__SLOTS
+};
+
 /* One object of the input. */
 typedef struct quota__item {
 	const struct quota__kind *kind;
@@ -185,6 +206,8 @@ typedef struct quota__item {
 		quota_registration reg;
 		quota_grant grant;
 		quota_claim claim;
+		quota_claim_policy claim_policy; /* its template in the arena */
+		quota_grant_policy grant_policy;
 	} u;
 	/* Quantities of the older shapes, resolved once the registrations
 	 * are known (their unitConversionFactor). */
@@ -227,7 +250,12 @@ int quota__load_quantity(quota__load *ld, quota__item *it, const quota_doc *m, c
 typedef struct quota__kind {
 	const char *kind;
 	int legacy; /* the older design's shape */
-	int order;  /* registrations first, then grants, then claims */
+	int slot;   /* QUOTA__SLOT_*: the order of the steps, identity, counts */
+	/* Where the item keeps its identity: offsets of const char * fields
+	 * of quota__item (0: none). */
+	size_t name_at, ns_at;
+	/* Errors name the object: "items[3] (Kind name): field: ...". */
+	int named;
 	/* Read the object into it (the path stands at the object). */
 	int (*read)(quota__load *ld, quota__item *it);
 	/* Check references to other objects (registrations of the input or
@@ -244,7 +272,8 @@ typedef struct quota__kind {
 extern const quota__kind quota__kinds[];
 extern const size_t quota__kind_count;
 
-/* Each kind's functions (registration.c, grant.c, claim.c, bucket.c). */
+/* Each kind's functions (registration.c, grant.c, claim.c, policy.c,
+ * bucket.c). */
 int quota__registration_read(quota__load *ld, quota__item *it);
 int quota__registration_read_legacy(quota__load *ld, quota__item *it);
 int quota__registration_prepare(quota__load *ld, quota__item *it);
@@ -254,6 +283,15 @@ quota_doc *quota__registration_doc(const quota_registration *r, int *rc);
 int quota__grant_read(quota__load *ld, quota__item *it);
 int quota__grant_read_legacy(quota__load *ld, quota__item *it);
 int quota__grant_check(quota__load *ld, quota__item *it);
+/* A grant's allowances (Milo's "allowances", the older "limits") of spec:
+ * read into *out; checked against the registrations (of the input and the
+ * engine) for consumer, named at consumer_key, with the path at spec; and
+ * written into w as "allowances". */
+int quota__allowances_read(quota__load *ld, quota__item *it, const quota_doc *spec, int legacy,
+			   const quota_allowance **out, uint32_t *n);
+int quota__allowances_check(quota__load *ld, const quota_ref *consumer, const char *consumer_key,
+			    const quota_allowance *a, uint32_t n, int legacy);
+void quota__w_allowances(quota__w *w, const quota_allowance *a, uint32_t n);
 int quota__grant_prepare(quota__load *ld, quota__item *it);
 int quota__grant_dump(quota_engine *e, quota__w *list);
 quota_doc *quota__grant_doc(const quota_grant *g, int *rc);
@@ -263,6 +301,17 @@ int quota__claim_read_legacy(quota__load *ld, quota__item *it);
 int quota__claim_check(quota__load *ld, quota__item *it);
 int quota__claim_dump(quota_engine *e, quota__w *list);
 quota_doc *quota__claim_doc(const quota_claim_info *c, int *rc);
+
+/* Either kind of policy (by its slot). */
+int quota__policy_read(quota__load *ld, quota__item *it);
+int quota__claim_policy_prepare(quota__load *ld, quota__item *it);
+int quota__claim_policy_dump(quota_engine *e, quota__w *list);
+quota_doc *quota__claim_policy_doc(const quota_claim_policy *p, int *rc);
+
+int quota__grant_policy_check_refs(quota__load *ld, quota__item *it);
+int quota__grant_policy_prepare(quota__load *ld, quota__item *it);
+int quota__grant_policy_dump(quota_engine *e, quota__w *list);
+quota_doc *quota__grant_policy_doc(const quota_grant_policy *p, int *rc);
 
 int quota__bucket_dump(quota_engine *e, quota__w *list);
 quota_doc *quota__bucket_doc(const quota_bucket_info *b, int *rc);

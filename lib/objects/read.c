@@ -279,8 +279,10 @@ int quota__rd_duration(quota__rd *rd, const quota_doc *m, const char *key, int n
 
 /* ---- shared parts ----------------------------------------------------------- */
 
-int quota__rd_ref(quota__rd *rd, const quota_doc *m, const char *key, int required, int with_name,
-		  quota_ref *out)
+/* A reference whose name and namespace are at most name_max and ns_max
+ * bytes. */
+static int ref_read(quota__rd *rd, const quota_doc *m, const char *key, int required, int with_name,
+		    size_t name_max, size_t ns_max, quota_ref *out)
 {
 	static const char *const keys[] = {"apiGroup", "kind", "name", "namespace", "uid", NULL};
 	const quota_doc *r;
@@ -293,15 +295,28 @@ int quota__rd_ref(quota__rd *rd, const quota_doc *m, const char *key, int requir
 	if (!(rc = quota__rd_known(rd, r, keys)) &&
 	    !(rc = quota__rd_string(rd, r, "apiGroup", 0, 0, QUOTA__GROUP_MAX, &out->api_group)) &&
 	    !(rc = quota__rd_string(rd, r, "kind", 1, 1, QUOTA__KIND_MAX, &out->kind)) &&
-	    !(rc = quota__rd_string(rd, r, "namespace", 0, 0, QUOTA__NS_MAX, &out->ns)) &&
+	    !(rc = quota__rd_string(rd, r, "namespace", 0, 0, ns_max, &out->ns)) &&
 	    !(rc = quota__rd_string(rd, r, "uid", 0, 0, QUOTA__NAME_MAX, &uid)) &&
-	    !(rc = quota__rd_string(rd, r, "name", with_name, 1, QUOTA__NAME_MAX, &out->name))) {
+	    !(rc = quota__rd_string(rd, r, "name", with_name, 1, name_max, &out->name))) {
 		size_t at = quota__rd_key(rd, "kind");
 		rc = quota__check_kind(rd->path, out->kind);
 		quota__rd_back(rd, at);
 	}
 	quota__rd_back(rd, back);
 	return rc;
+}
+
+int quota__rd_ref(quota__rd *rd, const quota_doc *m, const char *key, int required, int with_name,
+		  quota_ref *out)
+{
+	return ref_read(rd, m, key, required, with_name, QUOTA__NAME_MAX, QUOTA__NS_MAX, out);
+}
+
+int quota__rd_template_ref(quota__rd *rd, const quota_doc *m, const char *key, int required,
+			   quota_ref *out)
+{
+	return ref_read(rd, m, key, required, 1, QUOTA_TEMPLATE_MAX_LENGTH,
+			QUOTA_TEMPLATE_MAX_LENGTH, out);
 }
 
 /* A label key or value at the current path. */
@@ -357,6 +372,36 @@ int quota__rd_labels(quota__rd *rd, const quota_doc *m, const char *key, const q
 	quota_label *l;
 	int rc = labels_of(rd, m, key, QUOTA__LABELS_MAX, &l, n);
 	*out = l;
+	return rc;
+}
+
+int quota__rd_string_map(quota__rd *rd, const quota_doc *m, const char *key, uint32_t max_n,
+			 size_t max, const quota_label **out, uint32_t *n)
+{
+	const quota_doc *map;
+	*out = NULL;
+	*n = 0;
+	int rc = quota__rd_get(rd, m, key, 0, QUOTA_DOC_MAP, &map);
+	if (rc)
+		return absent(rc) ? QUOTA_OK : rc;
+	size_t back = quota__rd_key(rd, key);
+	quota_label *l = NULL;
+	if (map->u.m.n > max_n)
+		rc = quota__rd_fail(rd, QUOTA_ERR_INVALID, "%zu entries, at most %u", map->u.m.n,
+				    max_n);
+	else if (map->u.m.n && !(l = quota__rd_alloc(rd, map->u.m.n * sizeof *l)))
+		rc = QUOTA_ERR_NOMEM;
+	for (size_t i = 0; i < map->u.m.n && !rc; i++) {
+		size_t at = rd->len;
+		if ((rc = quota__rd_string_at(rd, map->u.m.e[i].key, 1, max, &l[i].key)))
+			break;
+		quota__rd_key(rd, l[i].key);
+		rc = quota__rd_string_at(rd, map->u.m.e[i].value, 0, max, &l[i].value);
+		quota__rd_back(rd, at);
+	}
+	*out = l;
+	*n = rc ? 0 : (uint32_t)map->u.m.n;
+	quota__rd_back(rd, back);
 	return rc;
 }
 

@@ -6,7 +6,7 @@
  * with a detail; what succeeded must survive a round trip: its
  * registrations, grants and claims, written out and loaded into another
  * engine, must write out the same (apart from status, which says when
- * things happened). Claims that came back are acquired, to run them
+ * things happened), policies included. Claims that came back are acquired, to run them
  * through the engine too. Any broken promise aborts.
  *
  * SPDX-License-Identifier: MIT
@@ -17,7 +17,9 @@
 
 #include <quota/quota.h>
 
-#define SPEC (QUOTA_JSON_REGISTRATIONS | QUOTA_JSON_GRANTS | QUOTA_JSON_CLAIMS)
+#define SPEC                                                                                       \
+	(QUOTA_JSON_REGISTRATIONS | QUOTA_JSON_GRANTS | QUOTA_JSON_CLAIMS |                        \
+	 QUOTA_JSON_CLAIM_POLICIES | QUOTA_JSON_GRANT_POLICIES)
 
 static void broken(const char *what, const char *detail)
 {

@@ -291,11 +291,8 @@ static int get_policies(quota_engine *e, const struct get_request *req)
 {
 	static const char *const header[] = {"KIND",        "NAME",    "TRIGGER",
 					     "CONSTRAINTS", "ENABLED", "GENERATION"};
-	if (req->format == OUTPUT_JSON) {
-		report("get policies -o json: this libquota cannot write policies as JSON yet; "
-		       "use -o table");
-		return EXIT_ERROR;
-	}
+	if (req->format == OUTPUT_JSON)
+		return print_dump(e, QUOTA_JSON_CLAIM_POLICIES | QUOTA_JSON_GRANT_POLICIES, NULL);
 	quota_claim_policy **claims = NULL;
 	quota_grant_policy **grants = NULL;
 	size_t nc = 0, ng = 0;

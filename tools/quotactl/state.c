@@ -156,9 +156,8 @@ int engine_open(const struct cli *cli, quota_engine_options *opts, quota_engine 
 		       cli->state_dir, quota_last_error());
 		return EXIT_ERROR;
 	case QUOTA_ERR_UNSUPPORTED:
-		report("%s: this libquota cannot keep state in a journal yet (%s); use --no-journal "
-		       "(or QUOTACTL_NO_JOURNAL=1) to work in memory",
-		       cli->state_dir, quota_last_error());
+		report("%s: the journal was written by a newer libquota (%s)", cli->state_dir,
+		       quota_last_error());
 		return EXIT_ERROR;
 	case QUOTA_ERR_CORRUPT:
 		report("%s: the journal is damaged: %s", cli->state_dir, quota_last_error());

@@ -3,9 +3,8 @@
 
     test-quotactl.py CASE QUOTACTL SOURCE_ROOT LIBQUOTA
 
-Exit status 0 passes, 1 fails, 77 skips: a case that needs what this build
-or this libquota lacks yet (JSON support, the journal) says so and skips,
-and starts running by itself once it is there. Standard library only.
+Exit status 0 passes, 1 fails, 77 skips: a case that needs JSON support
+skips in a build without cJSON. Standard library only.
 """
 
 import fcntl
@@ -20,8 +19,6 @@ import tempfile
 SKIP = 77
 COMMANDS = ["apply", "delete", "get", "describe", "reserve", "acquire", "check", "commit",
             "release", "admit", "sync", "take", "metrics", "compact", "demo"]
-NOT_YET = "cannot keep state in a journal yet"
-POLICY_KINDS = ("ClaimCreationPolicy", "GrantCreationPolicy")
 
 
 class Failed(Exception):
@@ -40,12 +37,10 @@ class Env:
         self.tmp = tmp
         self.manifests = os.path.join(root, "examples", "manifests")
 
-    def run(self, *args, memory=True, stdin=None, env=None):
+    def run(self, *args, stdin=None, env=None):
         """Run quotactl; every line it writes on stderr must start with "quotactl: "."""
         environ = dict(os.environ)
         environ.pop("QUOTACTL_NO_JOURNAL", None)
-        if memory:
-            environ["QUOTACTL_NO_JOURNAL"] = "1"
         environ.update(env or {})
         proc = subprocess.run([self.quotactl, *args], input=stdin, capture_output=True,
                               text=True, env=environ, timeout=60)
@@ -85,20 +80,6 @@ def needs_json(env):
         raise Skipped("this libquota is built without JSON support")
 
 
-def needs_journal(env):
-    """Skip until the engine keeps its state in a journal."""
-    proc = env.run("--state", env.state("probe"), "get", "registrations", memory=False)
-    if proc.returncode == 1 and NOT_YET in proc.stderr:
-        raise Skipped("the journal is not there yet: " + proc.stderr.strip())
-    check(proc.returncode == 0, f"probing the journal: {proc.stderr}")
-
-
-def loader_refuses(env, path):
-    """Does quota_json_load refuse this policy manifest's kind (not loadable yet)?"""
-    proc = env.run("--state", env.state("kinds"), "apply", "-f", path)
-    return proc.returncode == 2 and 'unknown kind' in proc.stderr
-
-
 REG = {"apiVersion": "quota.miloapis.com/v1alpha1", "kind": "ResourceRegistration",
        "metadata": {"name": "vcpus"},
        "spec": {"resourceType": "example.com/vcpus", "consumerType": {"kind": "Project"},
@@ -127,7 +108,7 @@ def case_demo(env):
     expected_path = os.path.join(env.root, "tools", "quotactl", "demo-expected.txt")
     with open(expected_path, encoding="utf-8") as f:
         expected = f.read()
-    proc = env.expect(0, "demo", memory=False, env={"TMPDIR": env.tmp})
+    proc = env.expect(0, "demo", env={"TMPDIR": env.tmp})
     check(proc.stderr == "", f"demo wrote on stderr: {proc.stderr}")
     if proc.stdout != expected:
         import difflib
@@ -136,7 +117,7 @@ def case_demo(env):
                                             "demo-expected.txt", "quotactl demo"))
         raise Failed("the demo's output differs:\n" + diff)
     check(os.listdir(env.tmp) == [], f"the demo left {os.listdir(env.tmp)} behind")
-    proc = env.expect(0, "demo", "--keep", memory=False, env={"TMPDIR": env.tmp})
+    proc = env.expect(0, "demo", "--keep", env={"TMPDIR": env.tmp})
     kept = os.listdir(env.tmp)
     check(len(kept) == 1 and kept[0] in proc.stderr, "demo --keep keeps its directory and says where")
 
@@ -275,34 +256,33 @@ def case_apply_dir(env):
                                        "resourceclaim/ops/one granted"], proc.stdout)
     proc = env.expect(0, "--state", env.state(), "apply", "-f", "-",
                       stdin=json.dumps([REG, grant(4)]))
-    check(proc.stdout.splitlines()[0] == "resourceregistration/vcpus created", proc.stdout)
+    # The state directory kept the first apply: the same objects again change nothing.
+    check(proc.stdout.splitlines() == ["resourceregistration/vcpus unchanged",
+                                       "resourcegrant/ops/g unchanged"], proc.stdout)
+    # In memory, nothing is kept from one process to the next.
+    for how in (["--no-journal"], []):
+        mem = env.state("memory")
+        proc = env.run("--state", mem, *how, "apply", "-f", "-", stdin=json.dumps([REG]),
+                       env={} if how else {"QUOTACTL_NO_JOURNAL": "1"})
+        check(proc.stdout == "resourceregistration/vcpus created\n", proc.stdout + proc.stderr)
     os.mkdir(os.path.join(env.tmp, "none"))
     env.expect(2, "--state", env.state(), "apply", "-f", os.path.join(env.tmp, "none"))
     env.expect(1, "--state", env.state(), "apply", "-f", os.path.join(env.tmp, "missing.json"))
 
 
 def manifest_dir(env):
-    """The example manifests in one directory, without the policy kinds the loader does not
-    read yet (they are being added to it; then they are applied too)."""
+    """The top-level example manifests (registrations, grants, policies) in one directory."""
     d = os.path.join(env.tmp, "example-manifests")
     os.mkdir(d)
-    skipped = []
     for name in sorted(os.listdir(env.manifests)):
-        path = env.manifest(name)
-        if not name.endswith(".json"):
-            continue
-        with open(path, encoding="utf-8") as f:
-            kind = json.load(f).get("kind")
-        if kind in POLICY_KINDS and loader_refuses(env, path):
-            skipped.append(name)
-            continue
-        shutil.copy(path, d)
-    return d, skipped
+        if name.endswith(".json"):
+            shutil.copy(env.manifest(name), d)
+    return d
 
 
 def case_manifests(env):
     needs_json(env)
-    d, skipped = manifest_dir(env)
+    d = manifest_dir(env)
     proc = env.expect(0, "--state", env.state(), "apply", "-f", d)
     out = proc.stdout
     for line in ["resourceregistration/compute-instances created",
@@ -310,10 +290,13 @@ def case_manifests(env):
                  "resourceregistration/api-requests created",
                  "resourcegrant/web/web-compute created"]:
         check(line in out, f"{line!r} not in {out!r}")
-    if "03-claim-policy.json" not in skipped:
-        check("claimcreationpolicy/instance-count created" in out, out)
-    if "04-grant-policy.json" not in skipped:
-        check("grantcreationpolicy/pro-projects created" in out, out)
+    check("claimcreationpolicy/instance-count created" in out, out)
+    check("grantcreationpolicy/pro-projects created" in out, out)
+    policies = json.loads(env.expect(0, "--state", env.state(), "get", "policies", "-o",
+                                     "json").stdout)
+    kinds = sorted((p["kind"], p["metadata"]["name"]) for p in policies["items"])
+    check(kinds == [("ClaimCreationPolicy", "instance-count"),
+                    ("GrantCreationPolicy", "pro-projects")], f"policies: {kinds}")
     for name in ("web-1.json", "too-big.json"):
         shutil.copy(env.manifest("claims", name), d)
     proc = env.expect(3, "--state", env.state(), "apply", "-f", d)
@@ -343,62 +326,56 @@ def case_get_json(env):
 def case_persist_apply(env):
     """apply in one process, get in the next: the journal keeps what was applied."""
     needs_json(env)
-    needs_journal(env)
     state = ["--state", env.state()]
-    d, _ = manifest_dir(env)
-    env.expect(0, *state, "apply", "-f", d, memory=False)
-    doc = json.loads(env.expect(0, *state, "get", "registrations", "-o", "json",
-                                memory=False).stdout)
+    d = manifest_dir(env)
+    env.expect(0, *state, "apply", "-f", d)
+    doc = json.loads(env.expect(0, *state, "get", "registrations", "-o", "json").stdout)
     types = sorted(item["spec"]["resourceType"] for item in doc["items"])
     check(types == ["api.example.com/requests", "compute.example.com/cpu",
                     "compute.example.com/instances"], f"registrations: {types}")
-    grants = env.expect(0, *state, "get", "grants", "--consumer", "Project/web",
-                        memory=False).stdout
+    grants = env.expect(0, *state, "get", "grants", "--consumer", "Project/web").stdout
     check("web-compute" in grants, grants)
-    proc = env.expect(0, *state, "apply", "-f", d, memory=False)
+    proc = env.expect(0, *state, "apply", "-f", d)
     check("resourcegrant/web/web-compute unchanged" in proc.stdout, proc.stdout)
     # Snapshots are not in this version of the library: compact says so
     # (exit 1) and the state stays as it was.
-    proc = env.expect(1, *state, "compact", memory=False)
+    proc = env.expect(1, *state, "compact")
     check("not available in this version" in proc.stderr, proc.stderr)
-    check("web-compute" in env.expect(0, *state, "get", "grants", memory=False).stdout,
+    check("web-compute" in env.expect(0, *state, "get", "grants").stdout,
           "grants after compact")
 
 
 def case_persist_claim(env):
     """reserve in one process, commit in the next, release in a third."""
     needs_json(env)
-    needs_journal(env)
     state = ["--state", env.state()]
-    env.expect(0, *state, "apply", "-f", env.write("setup.json", [REG, grant(4)]), memory=False)
+    env.expect(0, *state, "apply", "-f", env.write("setup.json", [REG, grant(4)]))
     path = env.write("c.json", claim("web-1", 3))
-    proc = env.expect(0, *state, "reserve", "-f", path, "--ttl", "1h", memory=False)
+    proc = env.expect(0, *state, "reserve", "-f", path, "--ttl", "1h")
     check("resourceclaim/ops/web-1 reserved" in proc.stdout, proc.stdout)
-    proc = env.expect(0, *state, "describe", "claim", "ops/web-1", memory=False)
+    proc = env.expect(0, *state, "describe", "claim", "ops/web-1")
     check("Reserved" in proc.stdout, proc.stdout)
-    env.expect(3, *state, "reserve", "-f", env.write("d.json", claim("web-2", 2)), memory=False)
-    env.expect(0, *state, "commit", "ops/web-1", memory=False)
-    claims = env.expect(0, *state, "get", "claims", memory=False).stdout
+    env.expect(3, *state, "reserve", "-f", env.write("d.json", claim("web-2", 2)))
+    env.expect(0, *state, "commit", "ops/web-1")
+    claims = env.expect(0, *state, "get", "claims").stdout
     check("Granted" in claims, claims)
-    bucket = env.expect(0, *state, "describe", "bucket", "Project/web", "example.com/vcpus",
-                        memory=False).stdout
+    bucket = env.expect(0, *state, "describe", "bucket", "Project/web", "example.com/vcpus").stdout
     check("Allocated:           3" in bucket, bucket)
-    env.expect(0, *state, "release", "ops/web-1", memory=False)
-    env.expect(0, *state, "acquire", "-f", env.write("e.json", claim("web-3", 4)), memory=False)
+    env.expect(0, *state, "release", "ops/web-1")
+    env.expect(0, *state, "acquire", "-f", env.write("e.json", claim("web-3", 4)))
 
 
 def case_in_use(env):
     """A second user of the state directory is told so, and changes nothing."""
-    needs_journal(env)
     state = env.state()
-    env.expect(0, "--state", state, "get", "registrations", memory=False)
+    env.expect(0, "--state", state, "get", "registrations")
     # The engine holds an flock on journal.lock while it has the journal
     # open; holding it here is what another process's engine looks like.
     with open(os.path.join(state, "journal.lock"), "a+") as held:
         fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        proc = env.expect(1, "--state", state, "get", "registrations", memory=False)
+        proc = env.expect(1, "--state", state, "get", "registrations")
         check("in use" in proc.stderr, proc.stderr)
-    env.expect(0, "--state", state, "get", "registrations", memory=False)
+    env.expect(0, "--state", state, "get", "registrations")
 
 
 CASES = {name[5:].replace("_", "-"): fn for name, fn in globals().items()
