@@ -120,9 +120,10 @@ static int decide(quota_engine *e, admission *st)
 									  : ADMIT_ACQUIRE;
 	quota_claim claims[QUOTA_MAX_CLAIM_SET];
 	while (st->n > 0) {
+		/* The rendered claim carries the TTL so the answer shows it. */
 		for (uint32_t i = 0; i < st->n; i++) {
+			st->m[i].claim->ttl_ms = mode == ADMIT_RESERVE ? st->a.ttl_ms : 0;
 			claims[i] = *st->m[i].claim;
-			claims[i].ttl_ms = mode == ADMIT_RESERVE ? st->a.ttl_ms : 0;
 		}
 		int rc = quota__claim_set_decide(e, claims, st->n, mode, &st->ans, &st->which);
 		if (rc)

@@ -34,7 +34,11 @@ const char *quota__doc_string_at(const quota_doc *d, const char *key)
 	const quota__entry *en = d && d->type == QUOTA_DOC_MAP
 					 ? quota__doc_find(d, key, strlen(key))
 					 : NULL;
-	return en && en->value->type == QUOTA_DOC_STRING ? en->value->u.s.ptr : NULL;
+	if (!en || en->value->type != QUOTA_DOC_STRING)
+		return NULL;
+	/* A string with a NUL in it would be cut short as C text: none. */
+	const char *s = en->value->u.s.ptr;
+	return strlen(s) == en->value->u.s.len ? s : NULL;
 }
 
 int quota__trigger_read(const quota_doc *d, quota__trigger *t)

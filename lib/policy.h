@@ -128,7 +128,7 @@ typedef struct quota__trigger {
 int quota__trigger_read(const quota_doc *d, quota__trigger *t);
 /* QUOTA_OK when the trigger has an identity, else QUOTA_ERR_INVALID. */
 int quota__trigger_need_identity(const quota__trigger *t);
-/* The string at key of map d, or NULL. */
+/* The string at key of map d, or NULL (also for a string with a NUL in it). */
 const char *quota__doc_string_at(const quota_doc *d, const char *key);
 
 /* 1 when every constraint of p holds, 0 when one yields false, or the

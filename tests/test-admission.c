@@ -185,6 +185,23 @@ static void test_core_group_message(void)
 	if (r)
 		CHECK(strstr(r->message, "pods \"api-0\" is forbidden: ") == r->message);
 	quota_free(r);
+	/* a resource with a NUL in it would cut the message short: not used */
+	quota_doc *ri, *resource;
+	CHECK_RC(quota_doc_new_map(&ri), QUOTA_OK);
+	CHECK_RC(quota_doc_new_string("po\0ds", 5, &resource), QUOTA_OK);
+	CHECK_RC(quota_doc_map_set(ri, "resource", 8, resource), QUOTA_OK);
+	quota_admission a;
+	quota_admission_init(&a, sizeof a);
+	a.trigger = trigger_doc("v1", "Pod", "web", "api-0", NULL, NULL);
+	a.request_info = ri;
+	CHECK_RC(quota_admit(e, &a, &r), QUOTA_ERR_EXCEEDED);
+	if (r) {
+		CHECK(strstr(r->message, "pod \"api-0\" is forbidden: ") == r->message);
+		CHECK(strstr(r->message, "You've reached your quota") != NULL);
+	}
+	quota_free(r);
+	quota_doc_unref((quota_doc *)a.trigger);
+	quota_doc_unref(ri);
 	quota_engine_free(e);
 }
 
@@ -489,6 +506,7 @@ static void test_two_phase(void)
 	CHECK_BUCKET(e, &acme, RESOURCES, 2, 0, 1, 1);
 	if (r) {
 		CHECK_EQ_INT(r->answer.state, QUOTA_CLAIM_RESERVED);
+		CHECK_EQ_INT(r->claims[0]->ttl_ms, 1000);
 		CHECK_EQ_INT(test_claim_state(e, r->claims[0]->ns, r->claims[0]->name),
 			     QUOTA_CLAIM_RESERVED);
 		/* a retry of the reservation holds nothing more */

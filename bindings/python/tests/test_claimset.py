@@ -7,7 +7,7 @@ import ctypes
 import unittest
 
 import quota
-from quota import _lib
+from quota import _doc, _lib
 from quota import Claim, Registration, Request
 
 from .support import WEB
@@ -62,6 +62,8 @@ class LayoutTest(unittest.TestCase):
         self.assertEqual(constant(9), quota.MAX_CONSTRAINTS)
         self.assertEqual(constant(10), quota.CONSTRAINT_MESSAGE_MAX)
         self.assertEqual(constant(8), quota.UNLIMITED)
+        self.assertEqual(constant(13), quota.MAX_CLAIM_SET)
+        self.assertEqual(constant(12), _doc.MAX_DEPTH)
 
     def test_a_mismatch_is_refused(self) -> None:
         class Short(ctypes.Structure):
