@@ -380,6 +380,22 @@ static gq_status gq_stats(void *e, quota_stats *out)
 	return gq_status_of(rc ? rc : quota_stats_get(e, out));
 }
 
+static gq_status gq_journal_stats(void *e, quota_journal_stats *out)
+{
+	int rc = quota_journal_stats_init(out, sizeof *out);
+	return gq_status_of(rc ? rc : quota_journal_stats_get(e, out));
+}
+
+static gq_status gq_sync(void *e)
+{
+	return gq_status_of(quota_engine_sync(e));
+}
+
+static gq_status gq_compact(void *e)
+{
+	return gq_status_of(quota_engine_compact(e));
+}
+
 static gq_status gq_prometheus(void *e, char **text, size_t *len)
 {
 	return gq_status_of(quota_metrics_prometheus(e, text, len));
@@ -618,6 +634,14 @@ func cNow(e unsafe.Pointer, now *C.int64_t) C.gq_status {
 func cStats(e unsafe.Pointer, out *C.quota_stats) C.gq_status {
 	return C.gq_stats(e, out)
 }
+
+func cJournalStats(e unsafe.Pointer, out *C.quota_journal_stats) C.gq_status {
+	return C.gq_journal_stats(e, out)
+}
+
+func cSync(e unsafe.Pointer) C.gq_status { return C.gq_sync(e) }
+
+func cCompact(e unsafe.Pointer) C.gq_status { return C.gq_compact(e) }
 
 func cPrometheus(e unsafe.Pointer, text **C.char, n *C.size_t) C.gq_status {
 	return C.gq_prometheus(e, text, n)

@@ -6,8 +6,10 @@ package quota
 import "C"
 
 import (
+	"math"
 	"runtime"
 	"runtime/cgo"
+	"strings"
 	"sync"
 	"time"
 	"unsafe"
@@ -52,7 +54,35 @@ type Options struct {
 	// (about a quarter of an Acquire and Release); OnEvent must be nil,
 	// and AcquireWait and ReserveWait return ErrUnsupported.
 	NoEvents bool
+
+	// JournalPath, when set, makes the engine durable: it recovers the
+	// state kept at this path (and beside it: .snapshot, .lock, ...) when
+	// it is created and records every change there before the change is
+	// acknowledged. A second engine on the same path, in this process or
+	// another, gets ErrInUse. See doc/durability.md.
+	JournalPath string
+
+	// Sync says when journal records are fsynced: SyncAlways (the
+	// default: before a change returns), SyncBatch (within SyncInterval)
+	// or SyncNone (only on Sync; survives a killed process, not a power
+	// loss).
+	Sync SyncMode
+
+	// SyncInterval is, with SyncBatch, the longest an acknowledged change
+	// waits for the fsync that makes it durable; 0 means 10ms. Rounded up
+	// to whole milliseconds.
+	SyncInterval time.Duration
 }
+
+// SyncMode says when a durable engine fsyncs its journal.
+type SyncMode int32
+
+// The sync modes (quota_sync_mode).
+const (
+	SyncAlways SyncMode = C.QUOTA_SYNC_ALWAYS
+	SyncBatch  SyncMode = C.QUOTA_SYNC_BATCH
+	SyncNone   SyncMode = C.QUOTA_SYNC_NONE
+)
 
 // Engine holds registrations, grants, buckets and claims. All methods
 // are safe for concurrent use. Close it when done; a call after Close
@@ -74,9 +104,12 @@ type Engine struct {
 
 // NewEngine creates an engine.
 //
-// Errors: ErrInvalid (bad stripes), ErrNoMemory, ErrUnsupported (the
-// loaded libquota is older than the headers the bindings were built
-// with, or of another major version).
+// Errors: ErrInvalid (bad stripes, sync mode or interval; a journal
+// path that is not a journal), ErrNoMemory, ErrUnsupported (the loaded
+// libquota is older than the headers the bindings were built with, or of
+// another major version; a journal from a newer format), and with a
+// journal: ErrInUse (another engine has it), ErrCorrupt (damage before
+// its tail), ErrIO.
 func NewEngine(opts Options) (*Engine, error) {
 	const op = "new engine"
 	if err := initLibrary(); err != nil {
@@ -94,10 +127,28 @@ func NewEngine(opts Options) (*Engine, error) {
 	case opts.ReleasedRetention < 0:
 		retention = 0
 	}
+	interval := int64(0)
+	if opts.SyncInterval > 0 {
+		interval = ceilMS(opts.SyncInterval)
+	}
+	if opts.SyncInterval < 0 || interval > math.MaxUint32 {
+		handle.Delete()
+		return nil, errInvalid(op, "SyncInterval", "must be from 0 to 4294967295ms")
+	}
+	var path *C.char
+	if opts.JournalPath != "" {
+		if strings.IndexByte(opts.JournalPath, 0) >= 0 {
+			handle.Delete()
+			return nil, errInvalid(op, "JournalPath", "contains a NUL byte")
+		}
+		path = C.CString(opts.JournalPath)
+		defer C.free(unsafe.Pointer(path))
+	}
 	var c *C.quota_engine
 	s := C.gq_engine_new(&c, C.uint32_t(opts.Stripes), C.int64_t(retention),
 		C.uint64_t(opts.HashKey[0]), C.uint64_t(opts.HashKey[1]), C.uintptr_t(handle),
-		cBool(opts.Clock != nil), cBool(!opts.NoEvents))
+		cBool(opts.Clock != nil), cBool(!opts.NoEvents), path, C.int32_t(opts.Sync),
+		C.uint32_t(interval))
 	if err := status(op, s); err != nil {
 		handle.Delete()
 		return nil, err

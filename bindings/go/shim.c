@@ -245,7 +245,8 @@ static void event_hook(const quota_event *ev, void *payload)
 
 gq_status gq_engine_new(quota_engine **out, uint32_t stripes, int64_t retention_ms,
 			uint64_t key0, uint64_t key1, uintptr_t handle, int with_clock,
-			int with_events)
+			int with_events, const char *journal_path, int32_t sync_mode,
+			uint32_t sync_interval_ms)
 {
 	quota_engine_options o;
 	int rc = quota_engine_options_init(&o, sizeof o);
@@ -263,6 +264,9 @@ gq_status gq_engine_new(quota_engine **out, uint32_t stripes, int64_t retention_
 			o.event_fn = event_hook;
 			o.event_payload = (void *)handle;
 		}
+		o.journal_path = journal_path;
+		o.sync_mode = sync_mode;
+		o.sync_interval_ms = sync_interval_ms;
 		rc = quota_engine_new(out, &o);
 	}
 	return gq_status_of(rc);

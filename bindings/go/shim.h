@@ -102,7 +102,8 @@ gq_status gq_doc_json(const unsigned char *doc, size_t len, char **text, size_t 
  */
 gq_status gq_engine_new(quota_engine **out, uint32_t stripes, int64_t retention_ms,
 			uint64_t key0, uint64_t key1, uintptr_t handle, int with_clock,
-			int with_events);
+			int with_events, const char *journal_path, int32_t sync_mode,
+			uint32_t sync_interval_ms);
 
 /* Fault injection for the tests: install (enable) or remove the counting
  * allocator; only while no engine exists. */
