@@ -355,14 +355,19 @@ int quota__fail_decision(int rc, const quota__bucket *b, const quota__verdict *v
 	if (rc == QUOTA_ERR_RATE_LIMITED && !v->lim)
 		return quota__fail(rc, "Rate limit exceeded for %s on %s: requested %lld, no rate "
 				   "granted", b->type, id, (long long)amount);
-	if (rc == QUOTA_ERR_RATE_LIMITED)
+	if (rc == QUOTA_ERR_RATE_LIMITED) {
+		char retry[64] = "; more than it ever lets through at once";
+		if (v->view.retry_after_ns >= 0)
+			snprintf(retry, sizeof retry, "; retry after %lld ms",
+				 (long long)ms_up(v->view.retry_after_ns));
 		return quota__fail(rc,
 				   "Rate limit exceeded for %s on %s: requested %lld, remaining %lld "
-				   "of %lld per %lld ms (%s window); retry after %lld ms",
+				   "of %lld per %lld ms (%s window)%s",
 				   b->type, id, (long long)amount, (long long)v->view.remaining,
 				   (long long)v->lim->amount, (long long)(v->lim->period_ns / 1000000),
 				   v->lim->window == QUOTA_WINDOW_CALENDAR ? "calendar" : "rolling",
-				   (long long)ms_up(v->view.retry_after_ns));
+				   retry);
+	}
 	return quota__fail(rc,
 			   "Resource quota exceeded for %s on %s: requested %lld, available %lld, "
 			   "limit %lld",

@@ -130,6 +130,8 @@ static void test_burst_and_refill(void)
 	test_clock_advance_ms(&clk, 10000);
 	CHECK_RC(quota_rate_take(e, &chat, REQUESTS, 201, &a), QUOTA_ERR_RATE_LIMITED);
 	CHECK_EQ_INT(a.retry_after_ms, -1);
+	CHECK_ERR_MENTIONS("more than it ever lets through at once");
+	CHECK(strstr(quota_last_error(), "retry after") == NULL);
 	CHECK_EQ_INT(remaining(e, &chat, REQUESTS, 0), 200);
 
 	/* Other consumers have limiters of their own. */

@@ -372,11 +372,14 @@ int cmd_take(struct cli *cli, int argc, char **argv)
 	quota_answer_init(&a, sizeof a);
 	int status = quota_rate_take(e, &consumer, argv[optind + 1], n, &a);
 	if (status == QUOTA_OK || status == QUOTA_ERR_RATE_LIMITED) {
-		printf("%s limit=%s period=%s remaining=%s retry_after_ms=%" PRId64
-		       " reset_after_ms=%" PRId64 "%s\n",
+		char retry[24] = "never"; /* the request is more than the limit ever lets through */
+		if (a.retry_after_ms >= 0)
+			snprintf(retry, sizeof retry, "%" PRId64, a.retry_after_ms);
+		printf("%s limit=%s period=%s remaining=%s retry_after_ms=%s reset_after_ms=%" PRId64
+		       "%s\n",
 		       status == QUOTA_OK ? "allowed" : "denied", amount_text(a.limit, limit, 24),
 		       a.period_ms ? duration_text(a.period_ms, period, 24) : "none",
-		       amount_text(a.available, remaining, 24), a.retry_after_ms, a.reset_after_ms,
+		       amount_text(a.available, remaining, 24), retry, a.reset_after_ms,
 		       (a.flags & QUOTA_ANSWER_WARNED) ? " warned" : "");
 	}
 	if (status != QUOTA_OK)

@@ -310,6 +310,23 @@ def case_manifests(env):
     check(proc.stdout.startswith("allowed"), proc.stdout)
 
 
+def case_take(env):
+    """Rate limits: a take within the burst, one after it, one that never fits."""
+    needs_json(env)
+    state = ["--state", env.state()]
+    env.expect(0, *state, "apply", "-f", manifest_dir(env))
+    take = [*state, "take", "Project/web", "api.example.com/requests"]
+    out = env.expect(0, *take, "10").stdout
+    check(out.startswith("allowed limit=5 period=1s remaining=0 "), out)
+    proc = env.expect(3, *take, "1")
+    check(proc.stdout.startswith("denied ") and "retry_after_ms=0 " not in proc.stdout,
+          proc.stdout)
+    check("retry after" in proc.stderr, proc.stderr)
+    proc = env.expect(3, *take, "11")
+    check(" retry_after_ms=never " in proc.stdout, proc.stdout)
+    check("more than it ever lets through" in proc.stderr, proc.stderr)
+
+
 def case_get_json(env):
     state = ["--state", env.state()]
     for what in ("registrations", "grants", "buckets", "claims"):
