@@ -8,8 +8,8 @@
 #   build-tsan/   clang, ThreadSanitizer                     concurrency tests
 #   build-clang/  clang, warnings as errors                  whole suite but crash
 #   build/        again, under valgrind memcheck             C unit tests
-#   build-fuzz/   clang, libFuzzer + ASan/UBSan              JSON loader and expressions fuzzed
-#                 for QUOTA_FUZZ_SECONDS (default 30), one test
+#   build-fuzz/   clang, libFuzzer + ASan/UBSan              JSON loader, expressions and
+#                 journal recovery fuzzed for QUOTA_FUZZ_SECONDS (default 30) each
 #
 # Installs missing Debian packages first (needs root then). A stage that
 # fails to configure or build counts as one failed test and the next stage
@@ -297,17 +297,21 @@ if ! command -v clang >/dev/null || ! fuzz_links; then
 elif ! configure build-fuzz CC=clang -- --buildtype=debugoptimized -Dfuzz=true; then
 	echo "fuzz: configuring build-fuzz FAILED"
 	record fuzz 0 1
-elif ! meson compile -C build-fuzz fuzz-json-load fuzz-expr; then
+elif ! meson compile -C build-fuzz fuzz-json-load fuzz-expr fuzz-journal; then
 	echo "fuzz: building the fuzz targets FAILED"
 	record fuzz 0 1
 else
-	# target dictionary corpus: each fuzzed for fuzz_seconds, one test each
-	for spec in "json-load json-load.dict json-load" "expr expr.dict expr"; do
+	# target dictionary corpus ("-": no dictionary): each fuzzed for
+	# fuzz_seconds, one test each
+	for spec in "json-load json-load.dict json-load" "expr expr.dict expr" \
+		"journal - journal"; do
 		set -- $spec
+		dict=()
+		[ "$2" = - ] || dict=(-dict="tests/fuzz/$2")
 		mkdir -p "build-fuzz/fuzz-corpus-$1"
 		echo "fuzz: fuzz-$1 for ${fuzz_seconds}s"
 		if "build-fuzz/tests/fuzz/fuzz-$1" -max_total_time="$fuzz_seconds" \
-			-dict="tests/fuzz/$2" -artifact_prefix="build-fuzz/fuzz-$1-" \
+			"${dict[@]}" -artifact_prefix="build-fuzz/fuzz-$1-" \
 			"build-fuzz/fuzz-corpus-$1" "tests/fuzz/corpus/$3" >"build-fuzz/fuzz-$1.log" 2>&1; then
 			grep -E '^(#[0-9]+[[:space:]]+DONE|Done)' "build-fuzz/fuzz-$1.log" | tail -n 1 || true
 			record "fuzz-$1" 1 0
