@@ -94,14 +94,14 @@ static struct {
 
 /* ---- plain file helpers (not through the table) ---- */
 
-static void pfs_bytes_free(struct pfs_bytes *b)
+static inline void pfs_bytes_free(struct pfs_bytes *b)
 {
 	free(b->p);
 	b->p = NULL;
 	b->n = 0;
 }
 
-static struct pfs_bytes pfs_read_fd(int fd)
+static inline struct pfs_bytes pfs_read_fd(int fd)
 {
 	struct pfs_bytes b = {NULL, 0};
 	size_t cap = 0;
@@ -119,7 +119,7 @@ static struct pfs_bytes pfs_read_fd(int fd)
 }
 
 /* The contents of path, or {NULL, 0} when it cannot be opened. */
-static struct pfs_bytes pfs_read_path(const char *path)
+static inline struct pfs_bytes pfs_read_path(const char *path)
 {
 	struct pfs_bytes b = {NULL, 0};
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -130,7 +130,7 @@ static struct pfs_bytes pfs_read_path(const char *path)
 	return b;
 }
 
-static int pfs_write_path(const char *path, const void *p, size_t n)
+static inline int pfs_write_path(const char *path, const void *p, size_t n)
 {
 	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0)
@@ -140,13 +140,13 @@ static int pfs_write_path(const char *path, const void *p, size_t n)
 	return w == (ssize_t)n ? 0 : -1;
 }
 
-static void pfs_join(char *out, size_t cap, const char *name)
+static inline void pfs_join(char *out, size_t cap, const char *name)
 {
 	snprintf(out, cap, "%.200s/%.100s", pfs.dir, name);
 }
 
 /* Each regular file in the directory, as the real file system has it. */
-static int pfs_list(struct pfs_entry *out, ino_t *inos, int cap)
+static inline int pfs_list(struct pfs_entry *out, ino_t *inos, int cap)
 {
 	int n = 0;
 	DIR *d = opendir(pfs.dir);
@@ -169,7 +169,7 @@ static int pfs_list(struct pfs_entry *out, ino_t *inos, int cap)
 
 /* The model's file for an inode; a new one, with durable bytes read from
  * path (NULL: none, a file just created), when it has none yet. */
-static int pfs_file_of(ino_t ino, const char *path)
+static inline int pfs_file_of(ino_t ino, const char *path)
 {
 	for (int i = 0; i < pfs.file_count; i++)
 		if (pfs.files[i].ino == ino)
@@ -183,7 +183,7 @@ static int pfs_file_of(ino_t ino, const char *path)
 }
 
 /* The durable directory becomes what the real one holds now. */
-static void pfs_sync_names(void)
+static inline void pfs_sync_names(void)
 {
 	ino_t inos[PFS_MAX_FILES];
 	int n = pfs_list(pfs.names, inos, PFS_MAX_FILES);
@@ -198,7 +198,7 @@ static void pfs_sync_names(void)
 /* ---- the table ---- */
 
 /* Whether this call fails; errno is set when it does. */
-static int pfs_fails(unsigned op)
+static inline int pfs_fails(unsigned op)
 {
 	pfs.calls++;
 	if (pfs.power_off) {
@@ -220,13 +220,13 @@ static int pfs_fails(unsigned op)
 	return 1;
 }
 
-static int pfs_ours(const char *path)
+static inline int pfs_ours(const char *path)
 {
 	size_t n = strlen(pfs.dir);
 	return strncmp(path, pfs.dir, n) == 0 && (path[n] == '\0' || path[n] == '/');
 }
 
-static int pfs_open(const char *path, int flags, mode_t mode)
+static inline int pfs_open(const char *path, int flags, mode_t mode)
 {
 	if (pfs_fails(flags & O_CREAT ? PFS_CREATE : PFS_OPEN))
 		return -1;
@@ -248,7 +248,7 @@ static int pfs_open(const char *path, int flags, mode_t mode)
 	return fd;
 }
 
-static ssize_t pfs_write(int fd, const void *buf, size_t n)
+static inline ssize_t pfs_write(int fd, const void *buf, size_t n)
 {
 	int partial = pfs.fault.partial && !pfs.power_off;
 	if (pfs_fails(PFS_WRITE)) {
@@ -262,12 +262,12 @@ static ssize_t pfs_write(int fd, const void *buf, size_t n)
 	return write(fd, buf, n);
 }
 
-static ssize_t pfs_read(int fd, void *buf, size_t n)
+static inline ssize_t pfs_read(int fd, void *buf, size_t n)
 {
 	return pfs_fails(PFS_READ) ? -1 : read(fd, buf, n);
 }
 
-static int pfs_fsync(int fd)
+static inline int pfs_fsync(int fd)
 {
 	int which = fd >= 0 && fd < PFS_MAX_FDS ? pfs.fd_file[fd] : 0;
 	if (pfs_fails(which < 0 ? PFS_DIRSYNC : PFS_FSYNC))
@@ -286,22 +286,22 @@ static int pfs_fsync(int fd)
 	return 0;
 }
 
-static int pfs_ftruncate(int fd, off_t len)
+static inline int pfs_ftruncate(int fd, off_t len)
 {
 	return pfs_fails(PFS_FTRUNCATE) ? -1 : ftruncate(fd, len);
 }
 
-static int pfs_rename(const char *from, const char *to)
+static inline int pfs_rename(const char *from, const char *to)
 {
 	return pfs_fails(PFS_RENAME) ? -1 : rename(from, to);
 }
 
-static int pfs_unlink(const char *path)
+static inline int pfs_unlink(const char *path)
 {
 	return pfs_fails(PFS_UNLINK) ? -1 : unlink(path);
 }
 
-static int pfs_close(int fd)
+static inline int pfs_close(int fd)
 {
 	/* A descriptor is gone after close, whatever it answers. */
 	int failed = pfs_fails(PFS_CLOSE) && !pfs.power_off;
@@ -327,7 +327,7 @@ static const quota__io_ops pfs_table = {
 	.close = pfs_close,
 };
 
-static void pfs_forget(void)
+static inline void pfs_forget(void)
 {
 	for (int i = 0; i < pfs.file_count; i++)
 		pfs_bytes_free(&pfs.files[i].durable);
@@ -338,7 +338,7 @@ static void pfs_forget(void)
  * Start modelling dir (no descriptor of it may be open): everything in it
  * now is durable. Installs the table, without a fault.
  */
-static void pfs_start(const char *dir)
+static inline void pfs_start(const char *dir)
 {
 	pfs_forget();
 	snprintf(pfs.dir, sizeof pfs.dir, "%s", dir);
@@ -350,14 +350,14 @@ static void pfs_start(const char *dir)
 	quota__io = &pfs_table;
 }
 
-static void pfs_stop(void)
+static inline void pfs_stop(void)
 {
 	quota__io = &quota__io_system;
 	pfs_forget();
 }
 
 /* From now on, the at-th call among ops fails with err (once, or forever). */
-static void pfs_fail(unsigned ops, long at, int err, int forever)
+static inline void pfs_fail(unsigned ops, long at, int err, int forever)
 {
 	memset(&pfs.fault, 0, sizeof pfs.fault);
 	pfs.fault.ops = ops;
@@ -367,7 +367,7 @@ static void pfs_fail(unsigned ops, long at, int err, int forever)
 }
 
 /* From now on, the power goes at the at-th call among ops. */
-static void pfs_power_at(unsigned ops, long at)
+static inline void pfs_power_at(unsigned ops, long at)
 {
 	pfs_fail(ops, at, EIO, 1);
 	pfs.fault.power = 1;
@@ -375,7 +375,7 @@ static void pfs_power_at(unsigned ops, long at)
 
 /* The durable bytes of the file the real name leads to now (NULL when the
  * name does not exist or the file is not modelled). */
-static const struct pfs_bytes *pfs_durable(const char *name)
+static inline const struct pfs_bytes *pfs_durable(const char *name)
 {
 	char p[PFS_PATH];
 	struct stat st;
@@ -409,7 +409,7 @@ struct pfs_image {
 
 /* The contents the real file system holds for a file now, if a name
  * still leads to it. */
-static struct pfs_bytes pfs_current(int file)
+static inline struct pfs_bytes pfs_current(int file)
 {
 	struct pfs_entry now[PFS_MAX_FILES];
 	ino_t inos[PFS_MAX_FILES];
@@ -425,7 +425,7 @@ static struct pfs_bytes pfs_current(int file)
 }
 
 /* What a power loss now would leave (descriptors may be open). */
-static void pfs_image(struct pfs_image *img, enum pfs_names names, enum pfs_data data)
+static inline void pfs_image(struct pfs_image *img, enum pfs_names names, enum pfs_data data)
 {
 	ino_t inos[PFS_MAX_FILES];
 	if (names == PFS_NAMES_WRITTEN) {
@@ -458,7 +458,7 @@ static void pfs_image(struct pfs_image *img, enum pfs_names names, enum pfs_data
 	}
 }
 
-static void pfs_image_free(struct pfs_image *img)
+static inline void pfs_image_free(struct pfs_image *img)
 {
 	for (int i = 0; i < img->count; i++)
 		pfs_bytes_free(&img->data[i]);
@@ -467,7 +467,7 @@ static void pfs_image_free(struct pfs_image *img)
 
 /* Put img in place of the directory's files (no engine may be open) and
  * model the directory afresh, as after a reboot. */
-static int pfs_image_write(const struct pfs_image *img)
+static inline int pfs_image_write(const struct pfs_image *img)
 {
 	struct pfs_entry now[PFS_MAX_FILES];
 	ino_t inos[PFS_MAX_FILES];
