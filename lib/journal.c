@@ -526,6 +526,10 @@ static int recover(quota_engine *e, quota__journal *j)
 	j->fd = quota__io->open(j->path, O_WRONLY | O_APPEND, 0);
 	if (j->fd < 0)
 		return io_fail(errno, "open", j->path);
+	/* The journal's name may not be durable yet: its creation (or a
+	 * compaction's rename) can have failed at the directory's fsync. */
+	if (quota__io_sync_dir(j->path))
+		return io_fail(errno, "sync the directory of", j->path);
 	struct stat st;
 	if (fstat(j->fd, &st))
 		return io_fail(errno, "stat", j->path);
