@@ -47,8 +47,9 @@ static struct {
 	double seconds;
 	uint32_t stripes;
 	int histories;
-	int tamper; /* self-check: corrupt a tally before the final checks */
-} opt = {1, 4, 400000, 15, 16, 40, 0};
+	int tamper;     /* self-check: corrupt a tally before the final checks */
+	int fifo_known; /* report FIFO breaks (doc/reliability.md) without failing */
+} opt = {1, 4, 3000000, 15, 16, 500, 0, 0};
 
 static uint64_t rnd(uint64_t *s)
 {
@@ -238,8 +239,8 @@ static struct events {
 	char *waiting[2][QMAX]; /* per gpu consumer (G0, G1): pending claims, oldest first */
 	int passed[2][QMAX];    /* a younger claim was admitted ahead of it */
 	int nwaiting[2];
-	uint64_t fifo_checked, fifo_passed;
-} events = {PTHREAD_MUTEX_INITIALIZER, {0}, 0, 0, {{0}}, {{0}}, {0}, 0, 0};
+	uint64_t fifo_checked, fifo_passed, fifo_broken;
+} events = {PTHREAD_MUTEX_INITIALIZER, {0}, 0, 0, {{0}}, {{0}}, {0}, 0, 0, 0};
 
 /* Which queue a claim waits in: its name starts q0- or q1-. */
 static int queue_of(const char *name)
@@ -288,11 +289,20 @@ static void on_event(const quota_event *e, void *payload)
 	} else if (e->prev_state == QUOTA_CLAIM_PENDING) {
 		int i = q >= 0 ? waiting_find(ev, q, e->name) : -1;
 		INVARIANT(i >= 0, "claim %s left a queue it was never seen to join", e->name);
-		if (i >= 0 && ev->passed[q][i])
-			INVARIANT(e->type == QUOTA_EVENT_EXPIRED,
-				  "FIFO: %s was passed in queue g%d, then left it by event %d, not by "
-				  "expiring",
-				  e->name, q, e->type);
+		if (i >= 0 && ev->passed[q][i] && e->type != QUOTA_EVENT_EXPIRED) {
+			ev->fifo_broken++;
+			if (!opt.fifo_known)
+				INVARIANT(
+					0,
+					"FIFO: %s was passed in queue g%d, then left it by event %d, "
+					"not by expiring",
+					e->name, q, e->type);
+			else if (ev->fifo_broken <= 3)
+				fprintf(stderr,
+					"FIFO (known issue): %s was passed in queue g%d, then "
+					"left it by event %d, not by expiring\n",
+					e->name, q, e->type);
+		}
 		if (e->type == QUOTA_EVENT_RESERVED || e->type == QUOTA_EVENT_GRANTED) {
 			ev->admitted++;
 			ev->fifo_checked++;
@@ -315,6 +325,7 @@ static void events_reset(struct events *ev)
 			waiting_remove(ev, q, ev->nwaiting[q] - 1);
 	memset(ev->by_type, 0, sizeof ev->by_type);
 	ev->admitted = ev->expired_pending = ev->fifo_checked = ev->fifo_passed = 0;
+	ev->fifo_broken = 0;
 }
 
 /* ---- worker state ------------------------------------------------------ */
@@ -1075,10 +1086,10 @@ static int run_stress(void)
 	printf("stress: seed %" PRIu64 ", %d threads: %ld operations and %ld chaos rounds in %.2f s"
 	       " (%.0f ops/s), %" PRId64 " ms of engine time; %ld invariants checked, %" PRIu64
 	       " queue admissions checked for FIFO order (%" PRIu64 " passing a claim past its"
-	       " deadline), %ld violations\n",
+	       " deadline, %" PRIu64 " passing one that was not), %ld violations\n",
 	       opt.seed, opt.threads, done, chaos_rounds, secs, (double)done / secs, elapsed_ms,
 	       atomic_load(&invariants_checked), events.fifo_checked, events.fifo_passed,
-	       atomic_load(&violations));
+	       events.fifo_broken, atomic_load(&violations));
 	events_reset(&events);
 	free(ws);
 	return atomic_load(&violations) != 0;
@@ -1331,7 +1342,8 @@ static int run_self_check(void)
 	free(ops);
 
 	/* A queue served out of order. */
-	struct events fake = {PTHREAD_MUTEX_INITIALIZER, {0}, 0, 0, {{0}}, {{0}}, {0}, 0, 0};
+	struct events fake = {PTHREAD_MUTEX_INITIALIZER, {0}, 0, 0, {{0}}, {{0}}, {0}, 0, 0, 0};
+	opt.fifo_known = 0;
 	quota_event e = {sizeof e, QUOTA_EVENT_QUEUED, 0, QUOTA_CLAIM_PENDING, 0, "stress", "q0-a"};
 	long before = atomic_load(&violations);
 	on_event(&e, &fake);
@@ -1372,6 +1384,8 @@ int main(int argc, char **argv)
 			mode = 1;
 		else if (strcmp(a, "--self-check") == 0)
 			mode = 2;
+		else if (strcmp(a, "--fifo-known-issue") == 0)
+			opt.fifo_known = 1;
 		else if (v && strcmp(a, "--seed") == 0)
 			opt.seed = strtoull(argv[++i], NULL, 10);
 		else if (v && strcmp(a, "--threads") == 0)
