@@ -694,6 +694,7 @@ static int claim_admit(quota_engine *e, const quota_claim *in, enum admit_mode m
 						 "claim %s/%s: exists with a different spec",
 						 quota__str(c.ns), c.name);
 			} else {
+				rc = QUOTA_OK; /* not a denial left from an earlier attempt */
 				/* The same spec charges the same buckets: all locked. */
 				if (mode == ADMIT_ACQUIRE && old->state == QUOTA_CLAIM_RESERVED) {
 					quota__claim_commit_held(old, now);

@@ -19,7 +19,9 @@
 # Environment: QUOTA_TEST_JOBS (parallel tests, default: number of CPUs),
 # QUOTA_FUZZ_SECONDS (how long the fuzz stage runs, default 30),
 # QUOTA_CRASH_CYCLES (the crash suite's kill cycles: default 1500 in the gcc
-# stage, about 25 s; 300 under the sanitizers; see doc/durability.md).
+# stage, about 25 s; 300 under the sanitizers; see doc/durability.md),
+# QUOTA_STRESS_SECONDS (the longest each tests/stress run goes on: 15 s by
+# default, 5 s under the sanitizers; see doc/reliability.md).
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -211,6 +213,7 @@ stage nojson build-nojson \
 	-- --no-suite crash
 
 QUOTA_CRASH_CYCLES="${QUOTA_CRASH_CYCLES:-300}" \
+	QUOTA_STRESS_SECONDS="${QUOTA_STRESS_SECONDS:-5}" \
 	stage asan build-asan CFLAGS=-fno-sanitize-recover=all \
 	-- --buildtype=debugoptimized -Db_sanitize=address,undefined -Db_lundef=false \
 	-- --timeout-multiplier 3
@@ -245,7 +248,8 @@ else
 			echo "tsan: this kernel needs ASLR off for ThreadSanitizer; using '$wrapper'"
 			tsan_args+=(--wrapper "$wrapper")
 		fi
-		run_tests tsan build-tsan "${tsan_args[@]}" "${tsan_tests[@]}"
+		QUOTA_STRESS_SECONDS="${QUOTA_STRESS_SECONDS:-5}" \
+			run_tests tsan build-tsan "${tsan_args[@]}" "${tsan_tests[@]}"
 	fi
 fi
 
