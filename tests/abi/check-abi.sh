@@ -89,5 +89,38 @@ it with the change:
 MSG
 	exit 1
 fi
+# libabigail's "inserted at end" rule only looks at where members were
+# inserted: a reordered or retyped member of a struct that also grew would
+# pass it. So each size-versioned struct of the baseline must also be a
+# prefix of the current one: same members, same order, offsets and types.
+if ! python3 - "$baseline" "$tmp/current.abi" "$sized" <<'PY'
+import sys
+import xml.etree.ElementTree as ET
+
+def structs(path, names):
+    out = {}
+    for c in ET.parse(path).getroot().iter("class-decl"):
+        name = c.get("name")
+        if name in names and c.get("is-declaration-only") != "yes":
+            out[name] = [(v.get("name"), m.get("layout-offset-in-bits"), v.get("type-id"))
+                         for m in c.findall("data-member") for v in m.findall("var-decl")]
+    return out
+
+names = {"quota_" + n for n in sys.argv[3].split("|")}
+old, new = structs(sys.argv[1], names), structs(sys.argv[2], names)
+bad = 0
+for name, members in sorted(old.items()):
+    now = new.get(name)
+    if now is None or now[:len(members)] != members:
+        print(f"struct {name}: its members are no longer those of the baseline followed by new ones")
+        bad = 1
+sys.exit(bad)
+PY
+then
+	echo >&2
+	echo "ABI CHANGE: a size-versioned struct changed other than by appending; if intended:" >&2
+	echo "    tests/abi/check-abi.sh --update $so" >&2
+	exit 1
+fi
 [ $status -eq 0 ] && echo "abi ok: $so matches tests/abi/libquota.abi"
 exit $status
