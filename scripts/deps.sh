@@ -12,9 +12,10 @@
 QUOTA_BUILD_PACKAGES=(meson ninja-build gcc libc6-dev pkg-config libcjson-dev python3)
 
 # Everything scripts/test-all.sh uses on top of that (golang-go: the Go
-# bindings' tests, bindings/go/run-tests.sh).
+# bindings' tests, bindings/go/run-tests.sh; abigail-tools: abidw and
+# abidiff for the ABI gate, tests/abi/check-abi.sh).
 QUOTA_TEST_PACKAGES=("${QUOTA_BUILD_PACKAGES[@]}" clang libclang-rt-dev valgrind
-	python3-prometheus-client golang-go)
+	python3-prometheus-client golang-go abigail-tools)
 
 # Succeeds when what the package provides is already usable, whether it came
 # from dpkg or from elsewhere (a pip-installed meson, say).
@@ -29,6 +30,7 @@ quota_have_package()
 	python3) command -v python3 >/dev/null ;;
 	valgrind) command -v valgrind >/dev/null ;;
 	golang-go) command -v go >/dev/null ;;
+	abigail-tools) command -v abidw >/dev/null && command -v abidiff >/dev/null ;;
 	libc6-dev) [ -e /usr/include/stdio.h ] ;;
 	libcjson-dev)
 		command -v pkg-config >/dev/null && pkg-config --exists libcjson

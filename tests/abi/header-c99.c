@@ -1,4 +1,5 @@
-/* The public headers compile alone as strict C99 (-std=c99 -pedantic -Werror). */
+/* The umbrella header compiles as strict C99 (-std=c99 -pedantic -Werror
+ * -Wall -Wextra); header-alone-*.c do the same for each header alone. */
 #include <quota/quota.h>
 
 int main(void)

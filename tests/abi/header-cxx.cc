@@ -1,4 +1,5 @@
-// The public headers compile as C++ and link with C linkage.
+// The umbrella header compiles as C++11 and links with C linkage;
+// header-alone-*.cc compile each header alone.
 #include <quota/quota.h>
 
 int main()
