@@ -47,6 +47,33 @@ static void block(quota__claim *c, uint64_t gen)
 			tb[k]->blocked_gen = gen;
 }
 
+/*
+ * Look at w's claim under its locks: admit it when it fits and nothing
+ * older waits on its buckets, else mark its buckets for the younger ones.
+ * 1: the waiter goes (admitted, or its claim is gone); 0: it stays; -1:
+ * the claim is past its queue deadline (with hold_due, it then stays and
+ * holds the others back, as when its expiry found no memory).
+ */
+static int wait_or_go(quota_engine *e, const quota__waiter *w, int64_t now, uint64_t gen,
+		      int hold_due)
+{
+	quota__lockset ls;
+	quota__claim *c;
+	if (quota__claim_lock(e, w->key, w->key_len, now, &ls, &c) != QUOTA_OK)
+		return 1;
+	int rc = 1;
+	if (c->id == w->claim_id && c->state == QUOTA_CLAIM_PENDING) {
+		if (!hold_due && c->expires_ns && c->expires_ns <= now)
+			rc = -1;
+		else if (hold_due || is_blocked(c, gen) || !quota__claim_admit_pending(e, c, now))
+			rc = 0;
+		if (rc == 0)
+			block(c, gen);
+	}
+	quota__lockset_unlock(e, &ls);
+	return rc;
+}
+
 void quota__queue_kick(quota_engine *e)
 {
 	pthread_mutex_lock(&e->queue_lock);
@@ -61,22 +88,13 @@ void quota__queue_kick(quota_engine *e)
 	quota__waiter **link = &e->queue_head;
 	while (*link) {
 		quota__waiter *w = *link;
-		quota__lockset ls;
-		quota__claim *c;
-		int drop = 1;
-		if (quota__claim_lock(e, w->key, w->key_len, now, &ls, &c) == QUOTA_OK) {
-			if (c->id == w->claim_id && c->state == QUOTA_CLAIM_PENDING) {
-				int due = c->expires_ns && c->expires_ns <= now;
-				if (due || is_blocked(c, gen) ||
-				    !quota__claim_admit_pending(e, c, now)) {
-					/* A pending claim past its deadline is the sweep's:
-					 * it neither moves nor holds others back. */
-					if (!due)
-						block(c, gen);
-					drop = 0;
-				}
-			}
-			quota__lockset_unlock(e, &ls);
+		int drop = wait_or_go(e, w, now, gen, 0);
+		if (drop < 0) {
+			/* Past its deadline: it ends here, before anyone behind it
+			 * moves (a release that read the clock earlier must not find
+			 * it still waiting after a younger claim went ahead). */
+			drop = quota__claim_expire_due(e, w->key, w->key_len, now) ||
+			       wait_or_go(e, w, now, gen, 1);
 		}
 		if (drop) {
 			*link = w->next;
