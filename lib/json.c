@@ -235,6 +235,17 @@ static size_t escape(const char *s, size_t i, size_t len, uint32_t *cp)
 	return 12;
 }
 
+/* Whether one of the 8 bytes of x needs a closer look in a string: below
+ * 0x20, above 0x7F, a quote or a backslash. A subtraction borrows into a
+ * higher byte only from a byte that is flagged already, so the answer is
+ * exact for the word (not for which byte). */
+static int special8(uint64_t x)
+{
+	const uint64_t ones = 0x0101010101010101u, high = ones * 0x80;
+	uint64_t q = x ^ (ones * '"'), b = x ^ (ones * '\\');
+	return (((x - ones * 0x20) | (q - ones) | (b - ones) | x) & high) != 0;
+}
+
 /* The string whose opening quote is at the reader's position. One pass
  * checks it and measures it, a second copies it, decoding escapes. */
 static int read_string(reader *r, quota_doc **out)
@@ -244,6 +255,9 @@ static int read_string(reader *r, quota_doc **out)
 	uint32_t cp;
 	char buf[4];
 	for (;;) {
+		uint64_t x;
+		while (r->len - i >= 8 && (memcpy(&x, s + i, 8), !special8(x)))
+			i += 8;
 		if (i >= r->len)
 			return parse_error(r, i, "unterminated string");
 		unsigned char c = (unsigned char)s[i];
