@@ -447,6 +447,9 @@ QUOTA_API int quota_doc_parse_json(const char *text, size_t len, quota_doc **out
 	r.stack = r.start;
 	quota_doc *d = NULL;
 	int rc;
+	/* RFC 8259 lets readers skip a byte order mark; editors write them */
+	if (len >= 3 && memcmp(r.text, "\xEF\xBB\xBF", 3) == 0)
+		r.pos = 3;
 	skip_space(&r);
 	if (r.pos == len) {
 		rc = parse_error(&r, len, "no value");
