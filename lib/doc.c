@@ -202,7 +202,9 @@ static void index_add(uint32_t *index, size_t mask, const quota__entry *e, uint3
 	index[slot] = i + 1;
 }
 
-/* An index with room for want entries, filled from the map's entries. */
+/* An index with room for want entries, filled from the map's entries.
+ * Small maps are searched without hashes, so their entries get theirs
+ * when the first index is made. */
 static int index_rebuild(quota_doc *m, size_t want)
 {
 	size_t size = 16;
@@ -211,8 +213,12 @@ static int index_rebuild(quota_doc *m, size_t want)
 	uint32_t *index = quota__calloc(size, sizeof *index);
 	if (!index)
 		return QUOTA_ERR_NOMEM;
-	for (size_t i = 0; i < m->u.m.n; i++)
-		index_add(index, size - 1, &m->u.m.e[i], (uint32_t)i);
+	for (size_t i = 0; i < m->u.m.n; i++) {
+		quota__entry *e = &m->u.m.e[i];
+		if (!m->u.m.index)
+			e->hash = key_hash(e->key->u.s.ptr, e->key->u.s.len);
+		index_add(index, size - 1, e, (uint32_t)i);
+	}
 	quota__free(m->u.m.index);
 	m->u.m.index = index;
 	m->u.m.mask = size - 1;
@@ -266,15 +272,55 @@ int quota__doc_put(quota_doc *map, quota_doc *key, quota_doc *value)
 	quota__entry *x = &map->u.m.e[n];
 	x->key = key;
 	x->value = value;
-	x->hash = key_hash(key->u.s.ptr, key->u.s.len);
-	if (map->u.m.index)
+	x->hash = 0;
+	if (map->u.m.index) {
+		x->hash = key_hash(key->u.s.ptr, key->u.s.len);
 		index_add(map->u.m.index, map->u.m.mask, x, (uint32_t)n);
+	}
 	map->u.m.n = n + 1;
 	return QUOTA_OK;
 done:
 	quota_doc_unref(key);
 	quota_doc_unref(value);
 	return rc;
+}
+
+static void release(quota_doc **d, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		quota_doc_unref(d[i]);
+}
+
+quota_doc *quota__doc_list_of(quota_doc **items, size_t n)
+{
+	quota_doc *list = quota__doc_list(n);
+	size_t i = 0;
+	for (; list && i < n && adopt(list, items[i]) == QUOTA_OK; i++)
+		list->u.l.items[i] = items[i];
+	if (list)
+		list->u.l.n = i;
+	if (i == n)
+		return list;
+	release(items + i, n - i);
+	quota_doc_unref(list);
+	return NULL;
+}
+
+quota_doc *quota__doc_map_of(quota_doc **kv, size_t n)
+{
+	quota_doc *map = quota__doc_map(n);
+	int rc = map ? QUOTA_OK : QUOTA_ERR_NOMEM;
+	/* one index of the final size, instead of one per doubling */
+	if (rc == QUOTA_OK && n > SMALL_MAP)
+		rc = index_rebuild(map, n);
+	size_t i = 0;
+	for (; i < n && rc == QUOTA_OK; i++)
+		rc = quota__doc_put(map, kv[2 * i], kv[2 * i + 1]);
+	release(kv + 2 * i, 2 * (n - i));
+	if (rc == QUOTA_OK)
+		return map;
+	quota_doc_unref(map);
+	return NULL;
 }
 
 /* ---- the public calls ---------------------------------------------------- */

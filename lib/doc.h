@@ -69,6 +69,14 @@ int quota__doc_push(quota_doc *list, quota_doc *item);
 /* key is a string document, whose reference is taken over too. */
 int quota__doc_put(quota_doc *map, quota_doc *key, quota_doc *value);
 
+/* A list of the n items at items, or a map of the n key/value pairs at kv
+ * (kv[2i] a string document, kv[2i + 1] its value; a repeated key keeps
+ * its first place and takes the last value). Both take over every
+ * reference, also on failure; NULL when out of memory or when the
+ * container would nest deeper than QUOTA_DOC_MAX_DEPTH. */
+quota_doc *quota__doc_list_of(quota_doc **items, size_t n);
+quota_doc *quota__doc_map_of(quota_doc **kv, size_t n);
+
 /* The entry of key in map, or NULL. */
 const quota__entry *quota__doc_find(const quota_doc *map, const char *key, size_t len);
 

@@ -1,9 +1,11 @@
 /*
- * JSON text to documents (through cJSON) and documents to JSON text (our
- * own writer, so that it works without cJSON).
+ * JSON text to documents and documents to JSON text. Both are our own
+ * code; reading is offered in builds with cJSON only, as it always was
+ * (QUOTA_FEATURE_JSON), and writing in every build.
  * SPDX-License-Identifier: MIT
  */
 #include <quota/doc.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "alloc.h"
@@ -13,10 +15,6 @@
 #include "quota_config.h"
 #include "text.h"
 #include "util.h"
-
-#if QUOTA_HAVE_CJSON
-#include <cjson/cJSON.h>
-#endif
 
 /* ---- writing -------------------------------------------------------------- */
 
@@ -117,16 +115,20 @@ QUOTA_API int quota_doc_to_json(const quota_doc *d, char **text, size_t *len)
 #if QUOTA_HAVE_CJSON
 
 /*
- * The JSON text and where the reader stands in it. cJSON checks the syntax
- * and gives the shape; strings and numbers are read from the text itself,
- * because cJSON keeps no number text (its doubles lose integers above
- * 2^53) and cuts strings at an escaped NUL. A depth-first walk of cJSON's
- * tree meets keys, strings and numbers in the order of the text, so the
- * walk takes each one's text from here.
+ * A recursive-descent reader that builds documents as it goes. The members
+ * of the containers being read wait on one stack, innermost last (a map's
+ * keys and values in turn), so that each container is made once, at its
+ * closing bracket, with its final size. Everything on the stack is owned
+ * by the reader until a container takes it over.
  */
+#define STACK_START 128
+
 typedef struct reader {
 	const char *text;
 	size_t len, pos;
+	quota_doc **stack;
+	size_t n, cap;
+	quota_doc *start[STACK_START];
 } reader;
 
 static int parse_error(const reader *r, size_t at, const char *what)
@@ -137,220 +139,302 @@ static int parse_error(const reader *r, size_t at, const char *what)
 			   col, at);
 }
 
-/* The end of the string whose quote is at text[i] (just past its closing
- * quote). */
-static size_t string_end(const reader *r, size_t i)
+static int out_of_memory(void)
 {
-	for (i++; i < r->len && r->text[i] != '"'; i++)
-		if (r->text[i] == '\\')
-			i++;
-	return i + 1;
+	return quota__fail(QUOTA_ERR_NOMEM, "JSON: out of memory");
 }
 
-/* Check what cJSON lets through: UTF-8, and raw control characters in
- * strings (JSON wants them escaped). */
-static int check_text(const reader *r)
+/* Put d on the stack (or release it when there is no room). */
+static int push(reader *r, quota_doc *d)
 {
-	size_t bad = quota__utf8_invalid_at(r->text, r->len);
-	if (bad < r->len)
-		return parse_error(r, bad, "invalid UTF-8");
-	for (size_t i = 0; i < r->len; i++) {
-		if (r->text[i] != '"')
-			continue;
-		size_t end = string_end(r, i);
-		for (size_t k = i + 1; k < end - 1 && k < r->len; k++)
-			if ((unsigned char)r->text[k] < 0x20)
-				return parse_error(r, k, "control character in a string");
-		i = end - 1;
+	if (!d)
+		return out_of_memory();
+	if (r->n == r->cap) {
+		quota_doc **grown = quota__calloc(r->cap, 2 * sizeof *grown);
+		if (!grown) {
+			quota_doc_unref(d);
+			return out_of_memory();
+		}
+		memcpy(grown, r->stack, r->n * sizeof *grown);
+		if (r->stack != r->start)
+			quota__free(r->stack);
+		r->stack = grown;
+		r->cap *= 2;
 	}
+	r->stack[r->n++] = d;
 	return QUOTA_OK;
 }
 
-/* The next string or number token of the text: [*start, *end). */
-static int next_token(reader *r, size_t *start, size_t *end)
+static void skip_space(reader *r)
 {
-	for (; r->pos < r->len; r->pos++) {
+	while (r->pos < r->len) {
 		char c = r->text[r->pos];
-		if (c == '"' || c == '-' || (c >= '0' && c <= '9')) {
-			*start = r->pos;
-			if (c == '"')
-				r->pos = string_end(r, r->pos);
-			else
-				while (r->pos < r->len && r->text[r->pos] &&
-				       strchr("0123456789+-.eE", r->text[r->pos]))
-					r->pos++;
-			*end = r->pos;
-			return 1;
-		}
+		if (c != ' ' && c != '\n' && c != '\r' && c != '\t')
+			return;
+		r->pos++;
 	}
-	return 0;
+}
+
+/* The next byte, or NUL at the end (NUL is never JSON outside strings). */
+static char peek(const reader *r)
+{
+	return r->pos < r->len ? r->text[r->pos] : '\0';
+}
+
+static int syntax_error(const reader *r, const char *expected)
+{
+	char what[64];
+	if (r->pos >= r->len)
+		return parse_error(r, r->pos, "syntax error: the text ends early");
+	snprintf(what, sizeof what, "syntax error: expected %s", expected);
+	return parse_error(r, r->pos, what);
 }
 
 static int hex4(const char *s, uint32_t *v)
 {
-	uint64_t u;
-	int rc = quota__uint_parse(s, 4, 16, &u);
-	*v = (uint32_t)u;
-	return rc;
-}
-
-/* The string token text[start..end) (quotes included) as a document. */
-static int read_string(const reader *r, size_t start, size_t end, quota_doc **out)
-{
-	quota__text t = {0};
-	const char *s = r->text;
-	size_t i = start + 1, last = end - 1;
-	if (!memchr(s + i, '\\', last - i)) {
-		*out = quota__doc_string(s + i, last - i);
-		return *out ? QUOTA_OK : quota__fail(QUOTA_ERR_NOMEM, "JSON: out of memory");
+	uint32_t x = 0;
+	for (int i = 0; i < 4; i++) {
+		unsigned c = (unsigned char)s[i], low = c | 0x20;
+		if (c >= '0' && c <= '9')
+			x = x << 4 | (c - '0');
+		else if (low >= 'a' && low <= 'f')
+			x = x << 4 | (low - 'a' + 10);
+		else
+			return -1;
 	}
-	while (i < last) {
-		size_t run = i;
-		while (i < last && s[i] != '\\')
-			i++;
-		quota__text_putn(&t, s + run, i - run);
-		if (i >= last)
-			break;
-		char e = s[i + 1], buf[4];
-		static const char simple[] = "\"\"\\\\//b\bf\fn\nr\rt\t";
-		uint32_t cp, low;
-		size_t k = 0;
-		while (simple[k] && simple[k] != e)
-			k += 2;
-		if (simple[k]) {
-			quota__text_putn(&t, &simple[k + 1], 1);
-			i += 2;
-			continue;
-		}
-		size_t n = 0;
-		if (e == 'u' && i + 6 <= last && hex4(s + i + 2, &cp) == 0) {
-			i += 6;
-			if (cp >= 0xD800 && cp <= 0xDBFF && i + 6 <= last && s[i] == '\\' &&
-			    s[i + 1] == 'u' && hex4(s + i + 2, &low) == 0 && low >= 0xDC00 &&
-			    low <= 0xDFFF) {
-				cp = 0x10000 + ((cp - 0xD800) << 10) + (low - 0xDC00);
-				i += 6;
-			}
-			n = quota__utf8_encode(cp, buf);
-		}
-		if (n == 0) {
-			quota__free(t.buf);
-			return parse_error(r, i, "invalid escape in a string");
-		}
-		quota__text_putn(&t, buf, n);
-	}
-	*out = t.nomem ? NULL : quota__doc_string(t.buf, t.len);
-	quota__free(t.buf);
-	return *out ? QUOTA_OK : quota__fail(QUOTA_ERR_NOMEM, "JSON: out of memory");
+	*v = x;
+	return 0;
 }
 
-static int read_token(reader *r, int want_string, quota_doc **out)
+/* The escape whose backslash is at s[i], with the text ending at len: its
+ * length in the text, and its code point in *cp; 0 when it is not a valid
+ * escape. A \u escape of a UTF-16 surrogate must be the high half of a
+ * pair, whose low half follows as another \u escape. */
+static size_t escape(const char *s, size_t i, size_t len, uint32_t *cp)
 {
-	size_t start, end;
-	if (!next_token(r, &start, &end) || (r->text[start] == '"') != want_string)
-		return quota__fail(QUOTA_ERR_INTERNAL, "JSON: lost track of the text");
-	return want_string ? read_string(r, start, end, out) : QUOTA_OK;
-}
-
-/* JSON's number grammar, stricter than cJSON (which takes "01" and "1."):
- * 1 for an integer, 2 for a fraction or exponent, 0 when malformed. */
-static int number_kind(const char *s, size_t n)
-{
-	size_t i = s[0] == '-';
-	int kind = 1;
-	if (i >= n || (s[i] == '0' && i + 1 < n && s[i + 1] >= '0' && s[i + 1] <= '9'))
+	static const char simple[] = "\"\"\\\\//b\bf\fn\nr\rt\t";
+	uint32_t hi, lo;
+	if (i + 1 >= len)
 		return 0;
-	while (i < n && s[i] >= '0' && s[i] <= '9')
-		i++;
-	if (i < n && s[i] == '.') {
-		size_t digits = ++i;
-		while (i < n && s[i] >= '0' && s[i] <= '9')
-			i++;
-		if (i == digits)
-			return 0;
-		kind = 2;
-	}
-	if (i < n && (s[i] == 'e' || s[i] == 'E')) {
-		i++;
-		if (i < n && (s[i] == '+' || s[i] == '-'))
-			i++;
-		size_t digits = i;
-		while (i < n && s[i] >= '0' && s[i] <= '9')
-			i++;
-		if (i == digits)
-			return 0;
-		kind = 2;
-	}
-	return i == n ? kind : 0;
-}
-
-static int convert(reader *r, const cJSON *j, int depth, quota_doc **out);
-
-static int convert_number(reader *r, const cJSON *j, quota_doc **out)
-{
-	size_t start, end;
-	int64_t i;
-	if (!next_token(r, &start, &end) || r->text[start] == '"')
-		return quota__fail(QUOTA_ERR_INTERNAL, "JSON: lost track of the text");
-	const char *s = r->text + start;
-	int kind = number_kind(s, end - start);
-	if (kind == 0)
-		return parse_error(r, start, "malformed number");
-	if (kind == 1 && quota__int_parse(s, end - start, &i) == 0)
-		*out = quota__doc_int(i);
-	else if (j->valuedouble - j->valuedouble != 0)
-		return parse_error(r, start, "number out of the range of a double");
-	else
-		*out = quota__doc_double(j->valuedouble);
-	return *out ? QUOTA_OK : quota__fail(QUOTA_ERR_NOMEM, "JSON: out of memory");
-}
-
-static int convert_container(reader *r, const cJSON *j, int depth, quota_doc **out)
-{
-	int is_map = cJSON_IsObject(j), rc = QUOTA_OK;
-	if (depth > QUOTA_DOC_MAX_DEPTH)
-		return parse_error(r, r->pos, "nesting deeper than 64 levels");
-	quota_doc *d = is_map ? quota__doc_map(0) : quota__doc_list(0);
-	if (!d)
-		return quota__fail(QUOTA_ERR_NOMEM, "JSON: out of memory");
-	for (const cJSON *c = j->child; c && rc == QUOTA_OK; c = c->next) {
-		quota_doc *item = NULL, *key = NULL;
-		if (is_map && (rc = read_token(r, 1, &key)))
-			break;
-		if ((rc = convert(r, c, depth + 1, &item))) {
-			quota_doc_unref(key);
-			break;
+	for (size_t k = 0; simple[k]; k += 2)
+		if (simple[k] == s[i + 1]) {
+			*cp = (unsigned char)simple[k + 1];
+			return 2;
 		}
-		if (!is_map) {
-			rc = quota__doc_push(d, item);
+	if (s[i + 1] != 'u' || len - i < 6 || hex4(s + i + 2, &hi) ||
+	    (hi >= 0xDC00 && hi <= 0xDFFF))
+		return 0;
+	if (hi < 0xD800 || hi > 0xDFFF) {
+		*cp = hi;
+		return 6;
+	}
+	if (len - i < 12 || s[i + 6] != '\\' || s[i + 7] != 'u' || hex4(s + i + 8, &lo) ||
+	    lo < 0xDC00 || lo > 0xDFFF)
+		return 0;
+	*cp = 0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00);
+	return 12;
+}
+
+/* Whether one of the 8 bytes of x needs a closer look in a string: below
+ * 0x20, above 0x7F, a quote or a backslash. A subtraction borrows into a
+ * higher byte only from a byte that is flagged already, so the answer is
+ * exact for the word (not for which byte). */
+static int special8(uint64_t x)
+{
+	const uint64_t ones = 0x0101010101010101u, high = ones * 0x80;
+	uint64_t q = x ^ (ones * '"'), b = x ^ (ones * '\\');
+	return (((x - ones * 0x20) | (q - ones) | (b - ones) | x) & high) != 0;
+}
+
+/* The string whose opening quote is at the reader's position. One pass
+ * checks it and measures it, a second copies it, decoding escapes. */
+static int read_string(reader *r, quota_doc **out)
+{
+	const char *s = r->text;
+	size_t start = ++r->pos, i = start, shrink = 0;
+	uint32_t cp;
+	char buf[4];
+	for (;;) {
+		uint64_t x;
+		while (r->len - i >= 8 && (memcpy(&x, s + i, 8), !special8(x)))
+			i += 8;
+		if (i >= r->len)
+			return parse_error(r, i, "unterminated string");
+		unsigned char c = (unsigned char)s[i];
+		if (c == '"')
+			break;
+		if (c >= 0x20 && c < 0x80 && c != '\\') {
+			i++;
 			continue;
 		}
-		rc = quota__doc_put(d, key, item);
+		size_t n;
+		if (c == '\\') {
+			if (!(n = escape(s, i, r->len, &cp)))
+				return parse_error(r, i, "invalid escape in a string");
+			shrink += n - quota__utf8_encode(cp, buf);
+		} else if (c < 0x20) {
+			return parse_error(r, i, "control character in a string");
+		} else if (!(n = quota__utf8_seq(s + i, r->len - i))) {
+			return parse_error(r, i, "invalid UTF-8");
+		}
+		i += n;
 	}
-	if (rc != QUOTA_OK) {
-		quota_doc_unref(d);
-		return rc == QUOTA_ERR_NOMEM ? quota__fail(rc, "JSON: out of memory") : rc;
+	r->pos = i + 1;
+	if (!shrink) {
+		*out = quota__doc_string(s + start, i - start);
+		return *out ? QUOTA_OK : out_of_memory();
+	}
+	quota_doc *d = quota__doc_string(NULL, i - start - shrink);
+	if (!d)
+		return out_of_memory();
+	char *to = d->u.s.ptr;
+	for (size_t k = start; k < i;) {
+		size_t run = k;
+		while (k < i && s[k] != '\\')
+			k++;
+		memcpy(to, s + run, k - run);
+		to += k - run;
+		if (k < i) {
+			k += escape(s, k, r->len, &cp);
+			to += quota__utf8_encode(cp, to);
+		}
 	}
 	*out = d;
 	return QUOTA_OK;
 }
 
-static int convert(reader *r, const cJSON *j, int depth, quota_doc **out)
+static int is_digit(char c)
 {
-	if (cJSON_IsNull(j)) {
-		*out = &quota__doc_null;
-	} else if (cJSON_IsBool(j)) {
-		*out = quota__doc_bool(cJSON_IsTrue(j));
-	} else if (cJSON_IsNumber(j)) {
-		return convert_number(r, j, out);
-	} else if (cJSON_IsString(j)) {
-		return read_token(r, 1, out);
-	} else if (cJSON_IsArray(j) || cJSON_IsObject(j)) {
-		return convert_container(r, j, depth, out);
-	} else {
-		return quota__fail(QUOTA_ERR_INTERNAL, "JSON: cJSON value of type %d", j->type);
+	return c >= '0' && c <= '9';
+}
+
+/* A number that is no int64: strtod in the C locale, on a NUL-terminated
+ * copy (the text need not end after the number). */
+static int read_double(const reader *r, size_t start, quota_doc **out)
+{
+	size_t n = r->pos - start;
+	char local[64], *buf = n < sizeof local ? local : quota__malloc(n + 1);
+	if (!buf)
+		return out_of_memory();
+	memcpy(buf, r->text + start, n);
+	buf[n] = '\0';
+	double d = quota__strtod_c(buf, NULL);
+	if (buf != local)
+		quota__free(buf);
+	if (d - d != 0)
+		return parse_error(r, start, "number out of the range of a double");
+	*out = quota__doc_double(d);
+	return *out ? QUOTA_OK : out_of_memory();
+}
+
+/* A number, by JSON's grammar: -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)? */
+static int read_number(reader *r, quota_doc **out)
+{
+	const char *s = r->text;
+	size_t start = r->pos, i = start, len = r->len;
+	int neg = s[i] == '-', exact = 1;
+	uint64_t mag = 0;
+	i += (size_t)neg;
+	if (i >= len || !is_digit(s[i]) || (s[i] == '0' && i + 1 < len && is_digit(s[i + 1])))
+		return parse_error(r, start, "malformed number");
+	for (; i < len && is_digit(s[i]); i++)
+		if (__builtin_mul_overflow(mag, 10, &mag) ||
+		    __builtin_add_overflow(mag, (uint64_t)(s[i] - '0'), &mag))
+			exact = 0;
+	if (i < len && s[i] == '.') {
+		if (++i >= len || !is_digit(s[i]))
+			return parse_error(r, start, "malformed number");
+		while (i < len && is_digit(s[i]))
+			i++;
+		exact = 0;
 	}
+	if (i < len && (s[i] == 'e' || s[i] == 'E')) {
+		i += i + 1 < len && (s[i + 1] == '+' || s[i + 1] == '-');
+		if (++i >= len || !is_digit(s[i]))
+			return parse_error(r, start, "malformed number");
+		while (i < len && is_digit(s[i]))
+			i++;
+		exact = 0;
+	}
+	r->pos = i;
+	if (!exact || mag > (uint64_t)INT64_MAX + (uint64_t)neg)
+		return read_double(r, start, out);
+	*out = quota__doc_int(neg ? (int64_t)(0 - mag) : (int64_t)mag);
+	return *out ? QUOTA_OK : out_of_memory();
+}
+
+static int read_word(reader *r, const char *word, quota_doc *value, quota_doc **out)
+{
+	size_t n = strlen(word);
+	if (r->len - r->pos < n || memcmp(r->text + r->pos, word, n) != 0)
+		return syntax_error(r, "a value");
+	r->pos += n;
+	*out = value;
 	return QUOTA_OK;
+}
+
+static int read_value(reader *r, int depth, quota_doc **out);
+
+/* The list or map whose bracket is at the reader's position, at the given
+ * depth (the outermost container is at 1). */
+static int read_container(reader *r, int depth, quota_doc **out)
+{
+	int is_map = peek(r) == '{', rc;
+	char close = is_map ? '}' : ']';
+	size_t base = r->n;
+	quota_doc *d;
+	if (depth > QUOTA_DOC_MAX_DEPTH)
+		return parse_error(r, r->pos, "nesting deeper than 64 levels");
+	r->pos++;
+	skip_space(r);
+	if (peek(r) == close) {
+		r->pos++;
+	} else {
+		for (;;) {
+			if (is_map) {
+				if (peek(r) != '"')
+					return syntax_error(r, "a string key");
+				if ((rc = read_string(r, &d)) || (rc = push(r, d)))
+					return rc;
+				skip_space(r);
+				if (peek(r) != ':')
+					return syntax_error(r, "':'");
+				r->pos++;
+			}
+			if ((rc = read_value(r, depth + 1, &d)) || (rc = push(r, d)))
+				return rc;
+			skip_space(r);
+			if (peek(r) == close)
+				break;
+			if (peek(r) != ',')
+				return syntax_error(r, is_map ? "',' or '}'" : "',' or ']'");
+			r->pos++;
+			skip_space(r);
+		}
+		r->pos++;
+	}
+	size_t n = r->n - base;
+	r->n = base;
+	*out = is_map ? quota__doc_map_of(r->stack + base, n / 2)
+		      : quota__doc_list_of(r->stack + base, n);
+	return *out ? QUOTA_OK : out_of_memory();
+}
+
+static int read_value(reader *r, int depth, quota_doc **out)
+{
+	skip_space(r);
+	switch (peek(r)) {
+	case '{':
+	case '[': return read_container(r, depth, out);
+	case '"': return read_string(r, out);
+	case 't': return read_word(r, "true", &quota__doc_true, out);
+	case 'f': return read_word(r, "false", &quota__doc_false, out);
+	case 'n': return read_word(r, "null", &quota__doc_null, out);
+	default:
+		if (peek(r) == '-' || is_digit(peek(r)))
+			return read_number(r, out);
+		return syntax_error(r, "a value");
+	}
 }
 
 QUOTA_API int quota_doc_parse_json(const char *text, size_t len, quota_doc **out)
@@ -359,24 +443,29 @@ QUOTA_API int quota_doc_parse_json(const char *text, size_t len, quota_doc **out
 		return quota__fail(QUOTA_ERR_INVALID, "JSON: %s must not be NULL",
 				   out ? "text" : "out");
 	*out = NULL;
-	reader r = {text ? text : "", len, 0};
-	int rc = check_text(&r);
-	if (rc != QUOTA_OK)
-		return rc;
-	const char *end = NULL;
-	cJSON *j = cJSON_ParseWithLengthOpts(r.text, len, &end, 0);
-	if (!j) {
-		size_t at = end && end >= r.text ? (size_t)(end - r.text) : len;
-		return parse_error(&r, at, len ? "syntax error" : "no value");
+	reader r = {.text = text ? text : "", .len = len, .cap = STACK_START};
+	r.stack = r.start;
+	quota_doc *d = NULL;
+	int rc;
+	/* RFC 8259 lets readers skip a byte order mark; editors write them */
+	if (len >= 3 && memcmp(r.text, "\xEF\xBB\xBF", 3) == 0)
+		r.pos = 3;
+	skip_space(&r);
+	if (r.pos == len) {
+		rc = parse_error(&r, len, "no value");
+	} else if ((rc = read_value(&r, 1, &d)) == QUOTA_OK) {
+		skip_space(&r);
+		if (r.pos < len) {
+			rc = parse_error(&r, r.pos, "text after the value");
+			quota_doc_unref(d);
+			d = NULL;
+		}
 	}
-	size_t tail = (size_t)(end - r.text);
-	while (tail < len && strchr(" \t\r\n", r.text[tail]) && r.text[tail])
-		tail++;
-	if (tail < len)
-		rc = parse_error(&r, tail, "text after the value");
-	else
-		rc = convert(&r, j, 1, out);
-	cJSON_Delete(j);
+	for (size_t i = 0; i < r.n; i++)
+		quota_doc_unref(r.stack[i]);
+	if (r.stack != r.start)
+		quota__free(r.stack);
+	*out = d;
 	return rc;
 }
 

@@ -25,7 +25,7 @@ static locale_t c_numeric(void)
 	return c_locale;
 }
 
-static double parse_c(const char *s, char **end)
+double quota__strtod_c(const char *s, char **end)
 {
 	locale_t c = c_numeric();
 	return c ? strtod_l(s, end, c) : strtod(s, end);
@@ -42,7 +42,7 @@ size_t quota__double_format(double d, char buf[QUOTA__DOUBLE_TEXT])
 	int digits = 1;
 	for (; digits < 17; digits++) {
 		snprintf(buf, QUOTA__DOUBLE_TEXT, "%.*e", digits - 1, d);
-		if (parse_c(buf, NULL) == d)
+		if (quota__strtod_c(buf, NULL) == d)
 			break;
 	}
 	snprintf(buf, QUOTA__DOUBLE_TEXT, "%.*e", digits - 1, d);
@@ -67,7 +67,7 @@ int quota__double_parse(const char *s, size_t n, double *out)
 	buf[n] = '\0';
 	if (buf[0] == ' ' || (buf[0] >= '\t' && buf[0] <= '\r'))
 		return -1;
-	*out = parse_c(buf, &end);
+	*out = quota__strtod_c(buf, &end);
 	return end == buf + n ? 0 : -1;
 }
 

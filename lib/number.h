@@ -22,6 +22,9 @@ size_t quota__double_format(double d, char buf[QUOTA__DOUBLE_TEXT]);
  * 0, or -1 when it is not one. */
 int quota__double_parse(const char *s, size_t n, double *out);
 
+/* strtod of the NUL-terminated s in the C locale. */
+double quota__strtod_c(const char *s, char **end);
+
 /* All of s[0..n) as digits of base 10 or 16 (no sign, no prefix): 0, -1
  * when it is not such a number, -2 when it does not fit uint64. */
 int quota__uint_parse(const char *s, size_t n, int base, uint64_t *out);

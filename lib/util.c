@@ -9,10 +9,9 @@
 
 #include "error.h"
 
-/* Length of the valid UTF-8 sequence at p, of which avail >= 1 bytes may be
- * read (no overlongs, no surrogates, at most U+10FFFF), or 0 when invalid. */
-static size_t utf8_seq(const unsigned char *p, size_t avail)
+size_t quota__utf8_seq(const char *s, size_t avail)
 {
+	const unsigned char *p = (const unsigned char *)s;
 	unsigned c = p[0];
 	if (c < 0x80)
 		return 1;
@@ -34,9 +33,8 @@ static size_t utf8_seq(const unsigned char *p, size_t avail)
 
 size_t quota__utf8_invalid_at(const char *s, size_t n)
 {
-	const unsigned char *p = (const unsigned char *)s;
 	for (size_t i = 0; i < n;) {
-		size_t k = utf8_seq(p + i, n - i);
+		size_t k = quota__utf8_seq(s + i, n - i);
 		if (k == 0)
 			return i;
 		i += k;
@@ -119,7 +117,7 @@ static int check_text(const field_ref *f, const char *s, size_t min, size_t max)
 		if (p[i] < 0x20 || p[i] == 0x7F)
 			return quota__fail(QUOTA_ERR_INVALID, "%s: control character at byte %zu",
 					   field_name(f, name, sizeof name), i);
-		size_t k = utf8_seq(p + i, n - i);
+		size_t k = quota__utf8_seq(s + i, n - i);
 		if (k == 0)
 			return quota__fail(QUOTA_ERR_INVALID, "%s: invalid UTF-8 at byte %zu",
 					   field_name(f, name, sizeof name), i);
@@ -178,7 +176,7 @@ int quota__check_ref(const char *name, const quota_ref *r)
 	if (!r)
 		return quota__fail(QUOTA_ERR_INVALID, "%s: must not be NULL", name);
 	field_ref group = {name, -1, ".apiGroup"}, kind = {name, -1, ".kind"},
-	      ns = {name, -1, ".namespace"}, nm = {name, -1, ".name"};
+		  ns = {name, -1, ".namespace"}, nm = {name, -1, ".name"};
 	if ((rc = check_text(&group, r->api_group, 0, QUOTA__GROUP_MAX)) ||
 	    (rc = check_kind(&kind, r->kind)) || (rc = check_text(&ns, r->ns, 0, QUOTA__NS_MAX)))
 		return rc;
@@ -196,9 +194,10 @@ int quota__copy_in(const char *field, void *dst, size_t dst_size, const void *sr
 		return quota__fail(QUOTA_ERR_INVALID, "%s: must not be NULL", field);
 	size_t size = *(const size_t *)src;
 	if (size < min)
-		return quota__fail(QUOTA_ERR_INVALID,
-				   "%s.size: %zu is too small (initialise it with its _init function)",
-				   field, size);
+		return quota__fail(
+			QUOTA_ERR_INVALID,
+			"%s.size: %zu is too small (initialise it with its _init function)", field,
+			size);
 	memset(dst, 0, dst_size);
 	memcpy(dst, src, size < dst_size ? size : dst_size);
 	return QUOTA_OK;
@@ -212,9 +211,10 @@ int quota__check_array(const char *field, const void *arr, uint32_t count, size_
 		return quota__fail(QUOTA_ERR_INVALID, "%s: NULL with count %u", field, count);
 	size_t stride = *(const size_t *)arr;
 	if (stride < min)
-		return quota__fail(QUOTA_ERR_INVALID,
-				   "%s[0].size: %zu is too small (initialise it with its _init function)",
-				   field, stride);
+		return quota__fail(
+			QUOTA_ERR_INVALID,
+			"%s[0].size: %zu is too small (initialise it with its _init function)",
+			field, stride);
 	for (uint32_t i = 1; i < count; i++)
 		if (*(const size_t *)quota__elem(arr, i) != stride)
 			return quota__fail(QUOTA_ERR_INVALID,

@@ -25,6 +25,10 @@ int quota__check_text_at(const char *prefix, long idx, const char *suffix, const
 int quota__check_kind(const char *field, const char *s);
 /* A ref: api_group optional, kind, ns optional, name. */
 int quota__check_ref(const char *field, const quota_ref *r);
+/* The length of the valid UTF-8 sequence at s, of which avail >= 1 bytes
+ * may be read (no overlongs, no surrogates, at most U+10FFFF), or 0 when
+ * it is invalid. */
+size_t quota__utf8_seq(const char *s, size_t avail);
 /* The offset of the first byte of s[0..n) that does not start a valid
  * UTF-8 sequence, or n when all of it is valid. */
 size_t quota__utf8_invalid_at(const char *s, size_t n);

@@ -238,14 +238,16 @@ QUOTA_API int quota_doc_map_entry(const quota_doc *d, size_t i, const char **key
 /**
  * Parse JSON text (needs a build with cJSON, see quota_features()).
  *
- * The text must be one JSON value, optionally surrounded by whitespace,
- * in valid UTF-8. Numbers without a fraction or exponent that fit int64
- * become ints, all others doubles. When an object repeats a key, the last
- * value wins and the key keeps the place of its first appearance.
- *
- * The intermediate cJSON tree is allocated by cJSON's own allocator (malloc,
- * unless the program changed cJSON's hooks); the document itself comes from
- * libquota's allocator.
+ * The text must be one JSON value (RFC 8259), optionally surrounded by
+ * whitespace (space, tab, CR, LF), in valid UTF-8. Strings may hold any
+ * code point, U+0000 included (written \u0000); a \u escape of a UTF-16
+ * surrogate must be the high half of a pair followed by its low half.
+ * Numbers without a fraction or exponent that fit int64 become ints, all
+ * others doubles, converted in the C locale whatever the program's locale;
+ * a number beyond the double range is an error, one too small for a double
+ * becomes 0 (or the nearest subnormal). When an object repeats a key, the
+ * last value wins and the key keeps the place of its first appearance.
+ * Everything is allocated through libquota's allocator.
  *
  * @param text      the text (need not be NUL-terminated).
  * @param len       its length in bytes.
@@ -253,10 +255,9 @@ QUOTA_API int quota_doc_map_entry(const quota_doc *d, size_t i, const char **key
  * @return QUOTA_OK; QUOTA_ERR_INVALID if text (with len > 0) or out is NULL;
  *         QUOTA_ERR_PARSE for bad JSON, bad UTF-8, a number out of the double
  *         range, or nesting deeper than QUOTA_DOC_MAX_DEPTH (the detail gives
- *         the line and column where they are known); QUOTA_ERR_NOMEM;
+ *         the line, column and byte); QUOTA_ERR_NOMEM;
  *         QUOTA_ERR_UNSUPPORTED when built without cJSON.
- * Thread-safe as far as cJSON is: cJSON records its last error position in
- * a global, which concurrent parses overwrite (libquota does not read it).
+ * Thread-safe.
  */
 QUOTA_API int quota_doc_parse_json(const char *text, size_t len, quota_doc **out);
 
