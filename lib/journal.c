@@ -300,10 +300,16 @@ int quota__jstart(quota_engine *e, quota__jcall *c)
 	int64_t now = quota__now(e);
 	enter(e, now);
 	if (quota__deadline_due(e, now) || atomic_load(&e->sweeping))
-		quota__sweep(e, now);
+		c->swept = quota__sweep(e, now) > 0;
+	if (c->op == JOP_CHECK && c->swept) {
+		/* The dry run changes nothing, but the sweep before it did: it
+		 * is recorded as a tick at this time, whose replay repeats it. */
+		quota__frame_begin(&c->w, JOP_TICK, now);
+		quota__put_i64(&c->w, 0);
+	}
 	/* A record that could not be written whole (w.status INVALID) is for
 	 * a call that will fail its own checks: it runs without one. */
-	if (c->op == JOP_CHECK || c->w.status)
+	if ((c->op == JOP_CHECK && !c->swept) || c->w.status)
 		return QUOTA_OK;
 	int err = record_write(j, c, now);
 	if (err) {
@@ -329,9 +335,12 @@ int quota__jend(quota_engine *e, quota__jcall *c, int rc)
 		quota__error_restore(&saved);
 		kicked = 1;
 	}
-	if (c->seq && rc != QUOTA_OK && !kicked && quota__io->ftruncate(j->fd, c->start) == 0) {
+	if (c->seq && rc != QUOTA_OK && !kicked && !c->swept &&
+	    quota__io->ftruncate(j->fd, c->start) == 0) {
 		/* Nothing changed: take the record back (replaying it would
-		 * fail the same way, so one left behind does no harm). */
+		 * fail the same way, so one left behind does no harm). The
+		 * record of a call whose sweep expired something stays: its
+		 * replay repeats that sweep. */
 		j->end = c->start;
 		atomic_store_explicit(&j->seq, c->seq - 1, memory_order_release);
 		c->seq = 0;

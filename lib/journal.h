@@ -75,6 +75,7 @@ typedef struct quota__jcall {
 	int op;
 	uint64_t seq;  /* of the record written, 0 for none */
 	int64_t start; /* journal size before it */
+	int swept;     /* the sweep before the call expired something */
 } quota__jcall;
 
 void quota__jbegin(quota_engine *e, quota__jcall *c, int op);
