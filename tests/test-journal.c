@@ -97,6 +97,20 @@ static void check_same_state(quota_engine *a, quota_engine *b, const char *when)
 	free(sa);
 }
 
+/* Create d again from its files: it must hold what it held. Returns the
+ * new engine (NULL when it could not be created). */
+static quota_engine *reopen_same(quota_engine *d, struct test_clock *clk, int mode,
+				 const char *when)
+{
+	char *before = state(d);
+	quota_engine_free(d);
+	d = open_ok(clk, mode);
+	if (d)
+		check_state_is(before, d, when);
+	free(before);
+	return d;
+}
+
 static void setup(quota_engine *e)
 {
 	quota_registration r;
@@ -129,6 +143,18 @@ static void setup(quota_engine *e)
 	g.allowances = &a;
 	g.allowance_count = 1;
 	CHECK_RC(quota_grant_apply(e, &g, NULL), QUOTA_OK);
+}
+
+/* A durable engine (QUOTA_SYNC_ALWAYS) on clk at its start, in an empty
+ * directory, with setup() done; NULL when it could not be created. */
+static quota_engine *fresh_setup(struct test_clock *clk)
+{
+	atomic_store(&clk->ns, TEST_EPOCH_NS);
+	fresh_dir();
+	quota_engine *d = open_ok(clk, QUOTA_SYNC_ALWAYS);
+	if (d)
+		setup(d);
+	return d;
 }
 
 static uint64_t rng = 88172645463325252ull;
@@ -252,14 +278,8 @@ static quota_engine *compact_and_check(quota_engine *d, struct test_clock *clk, 
 	snprintf(snap, sizeof snap, "%s.snapshot", path);
 	CHECK(file_size(snap) > 32);
 	check_state_is(before, d, "after compaction");
-	if (step % 2) {
-		quota_engine_free(d);
-		d = open_ok(clk, mode);
-		if (d)
-			check_state_is(before, d, "after recovery from a snapshot");
-	}
 	free(before);
-	return d;
+	return step % 2 ? reopen_same(d, clk, mode, "after recovery from a snapshot") : d;
 }
 
 /* Random calls, answered alike by both engines; every 40 the durable
@@ -284,16 +304,8 @@ static void test_replay_matches_memory(void)
 			if (step < 360 && rand_from(&compact_rng) % 16 == 0 &&
 			    !(d = compact_and_check(d, &clk, mode, step)))
 				break;
-			if (step % 40 == 39) {
-				char *before = state(d);
-				quota_engine_free(d);
-				d = open_ok(&clk, mode);
-				if (d)
-					check_state_is(before, d, "after recovery");
-				free(before);
-				if (!d)
-					break;
-			}
+			if (step % 40 == 39 && !(d = reopen_same(d, &clk, mode, "after recovery")))
+				break;
 		}
 		random_op(m, d, &clk, 400);
 		CHECK_RC(test_grant(d, "acme", "last", &org, CPU, 1, NULL), QUOTA_OK);
@@ -422,12 +434,9 @@ static void test_compaction_interrupted(void)
 	answers_must_agree = 0;
 	for (int at = 1; at < 64 && !finished; at++) {
 		struct test_clock clk;
-		atomic_store(&clk.ns, TEST_EPOCH_NS);
-		fresh_dir();
-		quota_engine *d = open_ok(&clk, QUOTA_SYNC_ALWAYS), *m = open_ok(&clk, -1);
+		quota_engine *d = fresh_setup(&clk), *m = open_ok(&clk, -1);
 		if (!d || !m)
 			return;
-		setup(d);
 		setup(m);
 		for (int step = 0; step < 30; step++)
 			random_op(m, d, &clk, step);
@@ -472,12 +481,7 @@ static void test_compaction_interrupted(void)
 		/* It goes on: more changes, created again, still alike. */
 		for (int step = 60; step < 80; step++)
 			random_op(m, d, &clk, step);
-		char *later = state(d);
-		quota_engine_free(d);
-		d = open_ok(&clk, QUOTA_SYNC_ALWAYS);
-		if (d)
-			check_state_is(later, d, "after changes that followed");
-		free(later);
+		d = reopen_same(d, &clk, QUOTA_SYNC_ALWAYS, "after changes that followed");
 		free(before);
 		quota_engine_free(d);
 		quota_engine_free(m);
@@ -494,12 +498,9 @@ static void test_sweep_recorded(void)
 {
 	for (int how = 0; how < 2; how++) {
 		struct test_clock clk;
-		atomic_store(&clk.ns, TEST_EPOCH_NS);
-		fresh_dir();
-		quota_engine *d = open_ok(&clk, QUOTA_SYNC_ALWAYS);
+		quota_engine *d = fresh_setup(&clk);
 		if (!d)
 			return;
-		setup(d);
 		struct test_claim t;
 		test_claim_init(&t, "acme", "ttl", &projects[0]);
 		test_claim_add(&t, CPU, 8);
@@ -520,12 +521,8 @@ static void test_sweep_recorded(void)
 		}
 		CHECK_EQ_INT(test_claim_state(d, "acme", "ttl"), QUOTA_CLAIM_RELEASED);
 		CHECK_EQ_INT(test_claim_state(d, "acme", "waits"), QUOTA_CLAIM_RESERVED);
-		char *before = state(d);
-		quota_engine_free(d);
-		d = open_ok(&clk, QUOTA_SYNC_ALWAYS);
-		if (d)
-			check_state_is(before, d, "after a sweep in a call that changed nothing");
-		free(before);
+		d = reopen_same(d, &clk, QUOTA_SYNC_ALWAYS,
+				"after a sweep in a call that changed nothing");
 		quota_engine_free(d);
 	}
 }
@@ -537,12 +534,9 @@ static void flip_byte(const char *p, off_t at);
 static void test_snapshot_damage_stops_recovery(void)
 {
 	struct test_clock clk;
-	atomic_store(&clk.ns, TEST_EPOCH_NS);
-	fresh_dir();
-	quota_engine *d = open_ok(&clk, QUOTA_SYNC_ALWAYS);
+	quota_engine *d = fresh_setup(&clk);
 	if (!d)
 		return;
-	setup(d);
 	CHECK_RC(quota_engine_compact(d), QUOTA_OK);
 	quota_engine_free(d);
 	char snap[320];

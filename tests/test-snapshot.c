@@ -76,22 +76,21 @@ static char *state(quota_engine *e)
 		cat(&all, &len, line);
 	}
 	quota_free(grants);
-	quota_claim_policy **cp = NULL;
-	CHECK_RC(quota_claim_policy_list(e, &cp, &count), QUOTA_OK);
-	for (size_t i = 0; i < count; i++) {
-		snprintf(line, sizeof line, "claim policy %s gen %lld\n", cp[i]->name,
-			 (long long)cp[i]->generation);
-		cat(&all, &len, line);
-	}
-	quota_free(cp);
-	quota_grant_policy **gp = NULL;
-	CHECK_RC(quota_grant_policy_list(e, &gp, &count), QUOTA_OK);
-	for (size_t i = 0; i < count; i++) {
-		snprintf(line, sizeof line, "grant policy %s gen %lld\n", gp[i]->name,
-			 (long long)gp[i]->generation);
-		cat(&all, &len, line);
-	}
-	quota_free(gp);
+	/* Policies of both kinds: their names and generations. */
+#define POLICY_LINES(T, list, what)                                                                \
+	do {                                                                                       \
+		T **v = NULL;                                                                      \
+		CHECK_RC(list(e, &v, &count), QUOTA_OK);                                           \
+		for (size_t i = 0; i < count; i++) {                                               \
+			snprintf(line, sizeof line, what " %s gen %lld\n", v[i]->name,             \
+				 (long long)v[i]->generation);                                     \
+			cat(&all, &len, line);                                                     \
+		}                                                                                  \
+		quota_free(v);                                                                     \
+	} while (0)
+	POLICY_LINES(quota_claim_policy, quota_claim_policy_list, "claim policy");
+	POLICY_LINES(quota_grant_policy, quota_grant_policy_list, "grant policy");
+#undef POLICY_LINES
 	for (int i = 0; i < 3; i++) {
 		quota_ref *p = NULL;
 		CHECK_RC(quota_consumer_get_parent(e, &projects[i], &p), QUOTA_OK);
