@@ -827,6 +827,59 @@ int quota__impl_give_back(quota_engine *e, const quota_ref *consumer, const char
 	return rc;
 }
 
+static void limiters_restore(quota__bucket *b, const quota__bucket_saved *s)
+{
+	for (uint32_t i = 0; i < s->limiter_count; i++)
+		for (uint32_t k = 0; k < b->limiter_count; k++)
+			if (quota__limiter_cmp(&b->limiters[k], &s->limiters[i]) == 0) {
+				b->limiters[k].tat = s->limiters[i].tat;
+				b->limiters[k].win_index = s->limiters[i].win_index;
+				b->limiters[k].win_used = s->limiters[i].win_used;
+			}
+}
+
+int quota__bucket_restore(quota_engine *e, const quota_ref *consumer, const char *type,
+			  const char *sel, const quota__bucket_saved *s)
+{
+	char key[QUOTA__KEY_MAX + 1];
+	quota__reg *r;
+	int rc;
+	if ((rc = check_key_args(e, consumer, type)))
+		return rc;
+	if (s->anonymous < 0 || s->observed < 0)
+		return quota__fail(QUOTA_ERR_CORRUPT, "bucket: negative usage");
+	pthread_rwlock_rdlock(&e->config);
+	if (!(r = quota__reg_find(e, type))) {
+		pthread_rwlock_unlock(&e->config);
+		return quota__fail(QUOTA_ERR_CORRUPT, "bucket: type %s is not registered", type);
+	}
+	quota__level lv = {consumer->kind, quota__str(consumer->ns), consumer->name, 0};
+	size_t len = quota__level_key(key, &lv, type);
+	quota__stripe *st = &e->stripes[quota__stripe_of(e, quota__hash(e, key, len))];
+	pthread_mutex_lock(&st->lock);
+	quota__bucket *b = quota__level_bucket(e, r, &lv, type, 1);
+	if (b && sel)
+		b = quota__selector_bucket_find(b, sel);
+	int64_t allocated;
+	if (!b)
+		rc = sel ? QUOTA_OK /* a selector no grant names any more: see durability.md */
+			 : quota__fail(QUOTA_ERR_NOMEM, "bucket: out of memory");
+	else if (__builtin_add_overflow(b->allocated - b->anonymous, s->anonymous, &allocated))
+		rc = quota__fail(QUOTA_ERR_CORRUPT, "bucket: usage out of range");
+	if (b && !rc) {
+		b->allocated = allocated;
+		b->anonymous = s->anonymous;
+		b->observed = s->observed;
+		b->has_observed = s->has_observed != 0;
+		b->observed_generation = s->observed_generation;
+		b->last_reconciliation_ns = s->last_reconciliation_ns;
+		limiters_restore(b, s);
+	}
+	pthread_mutex_unlock(&st->lock);
+	pthread_rwlock_unlock(&e->config);
+	return rc;
+}
+
 static int64_t ms_of(int64_t ns)
 {
 	return ns / 1000000;

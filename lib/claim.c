@@ -416,13 +416,14 @@ static int fits_everywhere(quota_engine *e, const quota__claim *c, int64_t now)
 
 /* Charge a claim's amounts: reserved, or allocated when granted; rate
  * limits are taken from (and stay taken). */
-void quota__claim_charge_held(quota__claim *c, int granted, int64_t now)
+static void charge(quota__claim *c, int granted, int64_t now, int take)
 {
 	quota__bucket *tb[QUOTA__TARGETS_MAX];
 	for (uint32_t i = 0; i < c->req_count; i++)
 		for (uint32_t k = 0, n = quota__req_targets(&c->req[i], tb); k < n; k++) {
 			quota__bucket *b = tb[k];
-			quota__bucket_take(b, c->req[i].amount, now);
+			if (take)
+				quota__bucket_take(b, c->req[i].amount, now);
 			if (granted) {
 				b->allocated += c->req[i].amount;
 				b->claim_count++;
@@ -431,6 +432,20 @@ void quota__claim_charge_held(quota__claim *c, int granted, int64_t now)
 				b->reserved_count++;
 			}
 		}
+}
+
+void quota__claim_charge_held(quota__claim *c, int granted, int64_t now)
+{
+	charge(c, granted, now, 1);
+}
+
+/* Count c as waiting (delta 1) or no longer (-1) at every bucket it charges. */
+static void pending_add(quota__claim *c, int delta)
+{
+	quota__bucket *tb[QUOTA__TARGETS_MAX];
+	for (uint32_t i = 0; i < c->req_count; i++)
+		for (uint32_t k = 0, n = quota__req_targets(&c->req[i], tb); k < n; k++)
+			tb[k]->pending += delta;
 }
 
 /* The reservation TTL starts at admission. */
@@ -449,10 +464,7 @@ int quota__claim_admit_pending(quota_engine *e, quota__claim *c, int64_t now)
 	    quota__event_prepare(e, c->node.key, c->node.key_len, &ev))
 		return 0;
 	int granted = (c->flags & CLAIM_GRANT_ON_ADMIT) != 0;
-	quota__bucket *tb[QUOTA__TARGETS_MAX];
-	for (uint32_t i = 0; i < c->req_count; i++)
-		for (uint32_t k = 0, n = quota__req_targets(&c->req[i], tb); k < n; k++)
-			tb[k]->pending--;
+	pending_add(c, -1);
 	atomic_fetch_sub(&e->pending_count, 1);
 	quota__count(e, QC_ADMITTED);
 	quota__claim_charge_held(c, granted, now);
@@ -465,6 +477,15 @@ int quota__claim_admit_pending(quota_engine *e, quota__claim *c, int64_t now)
 	return 1;
 }
 
+
+/* The levels of c's chain for type into t, their stripes into ls. */
+static void resolve_levels(quota_engine *e, const quota_claim *c, const char *type, target *t,
+			   quota__lockset *ls)
+{
+	t->levels = quota__chain(e, &c->consumer, t->lv);
+	for (uint32_t l = 0; l < t->levels; l++)
+		quota__lockset_add(ls, quota__level_stripe(e, &t->lv[l], type));
+}
 
 int quota__claim_resolve(quota_engine *e, const quota_claim *c, target *t, quota__lockset *ls)
 {
@@ -486,10 +507,7 @@ int quota__claim_resolve(quota_engine *e, const quota_claim *c, target *t, quota
 								  r->dimension_count)))
 				return rc;
 		}
-		t[i].levels = quota__chain(e, &c->consumer, t[i].lv);
-		for (uint32_t l = 0; l < t[i].levels; l++)
-			quota__lockset_add(ls,
-					   quota__level_stripe(e, &t[i].lv[l], r->resource_type));
+		resolve_levels(e, c, r->resource_type, &t[i], ls);
 	}
 	return QUOTA_OK;
 }
@@ -764,11 +782,8 @@ static int claim_admit(quota_engine *e, const quota_claim *in, enum admit_mode m
 			break;
 		}
 		quota__claim_attach(rec, &c, t, &cs);
-		for (uint32_t i = 0; to_queue && i < c.request_count; i++) {
-			quota__bucket *tb[QUOTA__TARGETS_MAX];
-			for (uint32_t k = 0, n = quota__req_targets(&rec->req[i], tb); k < n; k++)
-				tb[k]->pending++;
-		}
+		if (to_queue)
+			pending_add(rec, 1);
 		if (old) {
 			quota__table_remove(&home->claims, &old->node);
 			gone = old;
@@ -814,6 +829,113 @@ out_config:
 	quota__after(e);
 out_nolock:
 	ans->status = rc;
+	return rc;
+}
+
+/* Whether charging c's held amounts keeps every bucket's sums in range. */
+static int restore_fits(quota__claim *c)
+{
+	quota__bucket *tb[QUOTA__TARGETS_MAX];
+	int64_t v;
+	for (uint32_t i = 0; i < c->req_count; i++)
+		for (uint32_t k = 0, n = quota__req_targets(&c->req[i], tb); k < n; k++)
+			if (__builtin_add_overflow(tb[k]->allocated, c->req[i].amount, &v) ||
+			    __builtin_add_overflow(tb[k]->reserved, c->req[i].amount, &v))
+				return 0;
+	return 1;
+}
+
+int quota__claim_restore(quota_engine *e, const quota_claim *in, const quota__claim_saved *s)
+{
+	quota_claim c;
+	target t[QUOTA_MAX_REQUESTS];
+	uint32_t levels[QUOTA_MAX_REQUESTS] = {0};
+	charge_set cs = {.made_count = 0};
+	quota__lockset ls = {0};
+	int rc;
+	if ((rc = quota__claim_check_in(in, &c)))
+		return rc;
+	if (s->state < QUOTA_CLAIM_RESERVED || s->state > QUOTA_CLAIM_PENDING)
+		return quota__fail(QUOTA_ERR_CORRUPT, "claim %s/%s: state %d is unknown",
+				   quota__str(c.ns), c.name, s->state);
+	for (uint32_t i = 0; i < c.request_count; i++)
+		if (s->held[i] < 0)
+			return quota__fail(QUOTA_ERR_CORRUPT,
+					   "claim %s/%s: holds a negative amount", quota__str(c.ns),
+					   c.name);
+	char key[QUOTA__NAME_KEY_MAX + 1];
+	size_t klen = quota__name_key(key, c.ns, c.name);
+	uint64_t khash = quota__hash(e, key, klen);
+	quota__stripe *home = &e->stripes[quota__stripe_of(e, khash)];
+	quota__lockset_add(&ls, quota__stripe_of(e, khash));
+	/* A released claim charges nothing: its types may be gone. */
+	int held = s->state != QUOTA_CLAIM_RELEASED;
+	int pending = s->state == QUOTA_CLAIM_PENDING;
+	pthread_rwlock_rdlock(&e->config);
+	for (uint32_t i = 0; held && i < c.request_count; i++) {
+		const char *type =
+			((const quota_request *)quota__elem(c.requests, i))->resource_type;
+		if (!(t[i].reg = quota__reg_find(e, type))) {
+			rc = quota__fail(QUOTA_ERR_CORRUPT,
+					 "claim %s/%s: type %s is not registered", quota__str(c.ns),
+					 c.name, type);
+			goto out_config;
+		}
+		resolve_levels(e, &c, type, &t[i], &ls);
+		levels[i] = t[i].levels;
+	}
+	quota__claim *rec = quota__claim_new(e, &c, levels, khash);
+	if (!rec) {
+		rc = quota__fail(QUOTA_ERR_NOMEM, "claim: out of memory");
+		goto out_config;
+	}
+	if (pending)
+		pthread_mutex_lock(&e->queue_lock);
+	quota__lockset_lock(e, &ls);
+	if (quota__table_find(&home->claims, khash, key, klen))
+		rc = quota__fail(QUOTA_ERR_CORRUPT, "claim %s/%s: twice", quota__str(c.ns), c.name);
+	if (!rc && held)
+		rc = quota__claim_bind(e, &c, t, &cs);
+	if (!rc && held) {
+		quota__claim_attach(rec, &c, t, &cs);
+		for (uint32_t i = 0; i < c.request_count; i++)
+			rec->req[i].amount = s->held[i];
+		if (!restore_fits(rec))
+			rc = quota__fail(QUOTA_ERR_CORRUPT, "claim %s/%s: usage out of range",
+					 quota__str(c.ns), c.name);
+	}
+	if (!rc && pending)
+		rc = quota__queue_append(e, key, klen, s->id);
+	if (rc) {
+		quota__claim_unbind(e, &cs);
+		quota__free(rec);
+	} else {
+		rec->id = s->id;
+		rec->state = s->state;
+		rec->flags = s->flags;
+		rec->created_ns = s->created_ns;
+		rec->updated_ns = s->updated_ns;
+		rec->expires_ns = s->expires_ns;
+		rec->purge_ns = s->purge_ns;
+		rec->ttl_ns = s->ttl_ns;
+		for (uint32_t i = 0; !held && i < c.request_count; i++)
+			rec->req[i].amount = s->held[i];
+		if (pending) {
+			pending_add(rec, 1);
+			atomic_fetch_add(&e->pending_count, 1);
+		} else if (held) {
+			charge(rec, s->state == QUOTA_CLAIM_GRANTED, 0, 0);
+		}
+		int64_t due = held ? rec->expires_ns : rec->purge_ns;
+		if (due)
+			quota__deadline_note(e, home, due);
+		quota__table_insert(&home->claims, &rec->node);
+	}
+	quota__lockset_unlock(e, &ls);
+	if (pending)
+		pthread_mutex_unlock(&e->queue_lock);
+out_config:
+	pthread_rwlock_unlock(&e->config);
 	return rc;
 }
 

@@ -75,4 +75,17 @@ void quota__claim_start_ttl(quota_engine *e, quota__claim *c, int64_t now);
 int quota__claim_set_decide(quota_engine *e, const quota_claim *claims, uint32_t count,
 			    enum admit_mode mode, quota_answer *ans, int32_t *which);
 
+/* What a snapshot keeps of a claim beyond its spec (snapshot.c). */
+typedef struct quota__claim_saved {
+	uint64_t id;
+	int32_t state;
+	uint32_t flags; /* with the internal bits */
+	int64_t created_ns, updated_ns, expires_ns, purge_ns, ttl_ns;
+	const int64_t *held; /* per request: the amount held now */
+} quota__claim_saved;
+/* Put claim spec in its saved state as it was, with no decision: its
+ * buckets are charged what it holds (rate limits untouched: the bucket
+ * records carry them), a pending claim joins the end of the queue. */
+int quota__claim_restore(quota_engine *e, const quota_claim *spec, const quota__claim_saved *s);
+
 #endif

@@ -433,6 +433,18 @@ void quota__answer_deny(quota_answer *a, int status, int req, const quota__bucke
 void quota__answer_verdict(quota_answer *a, int status, int req, const quota__bucket *b,
 			   int64_t amount, const quota__verdict *v);
 void quota__buckets_free(quota_engine *e);
+/* What a snapshot keeps of a bucket beyond what its grants and claims
+ * make: anonymous use, observed usage, bookkeeping and rate state. */
+typedef struct quota__bucket_saved {
+	int64_t anonymous, observed, observed_generation, last_reconciliation_ns;
+	int32_t has_observed;
+	uint32_t limiter_count;
+	const quota__limiter *limiters; /* matched by (period, window) */
+} quota__bucket_saved;
+/* Find or make the bucket of (consumer, type), or its selector bucket of
+ * canonical text sel (NULL: the base), and give it s (snapshot.c). */
+int quota__bucket_restore(quota_engine *e, const quota_ref *consumer, const char *type,
+			  const char *sel, const quota__bucket_saved *s);
 /* The expiry epoch to pass to quota__expired_may_help(); read it before
  * deciding. */
 static inline uint64_t quota__epoch(quota_engine *e)

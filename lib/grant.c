@@ -886,7 +886,9 @@ int quota__txn_grant(quota__txn *t, const quota_grant *in, const char *owner,
 		return QUOTA_OK;
 	}
 	if (!rc) {
-		copy->generation = old ? old->pub->generation + 1 : 1;
+		copy->generation = old                                ? old->pub->generation + 1
+				   : t->restoring && g.generation > 0 ? g.generation
+								      : 1;
 		rc = grant_op_add(t, old, copy, o);
 	}
 	if (rc) {

@@ -300,10 +300,16 @@ int quota__jstart(quota_engine *e, quota__jcall *c)
 	int64_t now = quota__now(e);
 	enter(e, now);
 	if (quota__deadline_due(e, now) || atomic_load(&e->sweeping))
-		quota__sweep(e, now);
+		c->swept = quota__sweep(e, now) > 0;
+	if (c->op == JOP_CHECK && c->swept) {
+		/* The dry run changes nothing, but the sweep before it did: it
+		 * is recorded as a tick at this time, whose replay repeats it. */
+		quota__frame_begin(&c->w, JOP_TICK, now);
+		quota__put_i64(&c->w, 0);
+	}
 	/* A record that could not be written whole (w.status INVALID) is for
 	 * a call that will fail its own checks: it runs without one. */
-	if (c->op == JOP_CHECK || c->w.status)
+	if ((c->op == JOP_CHECK && !c->swept) || c->w.status)
 		return QUOTA_OK;
 	int err = record_write(j, c, now);
 	if (err) {
@@ -329,9 +335,12 @@ int quota__jend(quota_engine *e, quota__jcall *c, int rc)
 		quota__error_restore(&saved);
 		kicked = 1;
 	}
-	if (c->seq && rc != QUOTA_OK && !kicked && quota__io->ftruncate(j->fd, c->start) == 0) {
+	if (c->seq && rc != QUOTA_OK && !kicked && !c->swept &&
+	    quota__io->ftruncate(j->fd, c->start) == 0) {
 		/* Nothing changed: take the record back (replaying it would
-		 * fail the same way, so one left behind does no harm). */
+		 * fail the same way, so one left behind does no harm). The
+		 * record of a call whose sweep expired something stays: its
+		 * replay repeats that sweep. */
 		j->end = c->start;
 		atomic_store_explicit(&j->seq, c->seq - 1, memory_order_release);
 		c->seq = 0;
@@ -614,22 +623,23 @@ void quota__journal_close(quota_engine *e)
  * snapshot and whichever of P.next or P holds the records after it.
  * j->fd < 0 when called from recovery (no journal open yet).
  */
-int quota__journal_compact(quota_engine *e, quota__journal *j)
+
+/* The part under the change lock (or in recovery): the snapshot into
+ * snap, what the old journal holds made durable, appends switched to
+ * P.next; *seq the record the snapshot holds up to. */
+static int compact_begin(quota_engine *e, quota__journal *j, quota__wbuf *snap, uint64_t *seq)
 {
-	quota__wbuf snap = {0};
 	int from_recovery = j->fd < 0;
-	if (!from_recovery)
-		pthread_mutex_lock(&j->lock);
-	uint64_t seq = atomic_load(&j->seq);
-	int rc = quota__snapshot_build(e, seq, &snap);
+	*seq = atomic_load(&j->seq);
+	int rc = quota__snapshot_build(e, *seq, snap);
 	int err = 0, fd = -1;
 	if (!rc && !from_recovery)
 		/* What the old journal holds must be durable before a record
 		 * in the next one can be (calls under way may not have synced
 		 * theirs yet, whatever the mode). */
-		err = sync_to(e, j, seq);
+		err = sync_to(e, j, *seq);
 	if (!rc && !err) {
-		fd = journal_create(j->next_path, seq);
+		fd = journal_create(j->next_path, *seq);
 		if (fd < 0)
 			err = -fd;
 	}
@@ -641,17 +651,22 @@ int quota__journal_compact(quota_engine *e, quota__journal *j)
 			quota__io->close(j->fd);
 		j->fd = fd;
 		j->end = HEADER_SIZE;
-		j->synced_seq = seq;
+		j->synced_seq = *seq;
 		pthread_mutex_unlock(&j->sync_lock);
 	}
-	if (!from_recovery)
-		pthread_mutex_unlock(&j->lock);
 	if (rc || err) {
-		quota__put_free(&snap);
+		quota__put_free(snap);
 		return rc ? rc : io_fail(err, "create", j->next_path);
 	}
-	err = quota__io_replace(j->snap_path, snap.p, snap.n, NULL);
-	quota__put_free(&snap);
+	return QUOTA_OK;
+}
+
+/* The rest, which changes need not wait for: the snapshot written, P.next
+ * renamed over P. */
+static int compact_finish(quota__journal *j, quota__wbuf *snap, uint64_t seq)
+{
+	int err = quota__io_replace(j->snap_path, snap->p, snap->n, NULL);
+	quota__put_free(snap);
 	if (err) {
 		/* P.next stays: the next recovery replays P and P.next after the
 		 * old snapshot, and compacts again. */
@@ -662,6 +677,51 @@ int quota__journal_compact(quota_engine *e, quota__journal *j)
 		return io_fail(errno, "rename", j->next_path);
 	atomic_fetch_add(&j->compactions, 1);
 	return QUOTA_OK;
+}
+
+int quota__journal_compact(quota_engine *e, quota__journal *j)
+{
+	quota__wbuf snap = {0};
+	uint64_t seq;
+	int from_recovery = j->fd < 0;
+	if (!from_recovery)
+		pthread_mutex_lock(&j->lock);
+	int rc = compact_begin(e, j, &snap, &seq);
+	if (!from_recovery)
+		pthread_mutex_unlock(&j->lock);
+	return rc ? rc : compact_finish(j, &snap, seq);
+}
+
+int quota__journal_snapshot(quota_engine *e, quota__journal *j, quota__wbuf *w)
+{
+	pthread_mutex_lock(&j->lock);
+	int rc = quota__snapshot_build(e, atomic_load(&j->seq), w);
+	pthread_mutex_unlock(&j->lock);
+	return rc;
+}
+
+int quota__journal_load(quota_engine *e, quota__journal *j, const char *path)
+{
+	quota__wbuf snap = {0};
+	uint64_t seq;
+	pthread_mutex_lock(&j->lock);
+	int rc = atomic_load(&j->failed)
+			 ? quota__fail(QUOTA_ERR_IO,
+				       "journal %s: an earlier failure stopped changes", j->path)
+			 : quota__snapshot_load(e, path);
+	/* The whole compaction holds the lock: a change after the load
+	 * must not reach the journal before the snapshot that holds it. */
+	if (!rc)
+		rc = compact_begin(e, j, &snap, &seq);
+	if (!rc)
+		rc = compact_finish(j, &snap, seq);
+	if (rc && rc != QUOTA_ERR_WRONG_STATE) {
+		/* The engine may hold part of the snapshot, or all of it, that
+		 * the journal does not: refuse changes from now on. */
+		atomic_store(&j->failed, 1);
+	}
+	pthread_mutex_unlock(&j->lock);
+	return rc;
 }
 
 /* ---- the public calls ---- */

@@ -56,6 +56,17 @@ enum quota__jop {
 	/* 25: unused (a JSON text load is recorded as its document) */
 	JOP_JSON_LOAD_DOC = 26,
 	JOP_CHECK = 27, /* a dry run: frozen clock and sweep, never a record */
+	/* Snapshot records (snapshot.c), never in a journal. */
+	JOP_SNAP_REG = 64,
+	JOP_SNAP_PARENT = 65,
+	JOP_SNAP_CLAIM_POLICY = 66,
+	JOP_SNAP_GRANT_POLICY = 67,
+	JOP_SNAP_GRANT = 68,
+	JOP_SNAP_OWNER = 69,
+	JOP_SNAP_BUCKET = 70,
+	JOP_SNAP_CLAIM = 71,
+	JOP_SNAP_ENGINE = 72,
+	JOP_SNAP_END = 73,
 };
 
 typedef struct quota__jcall {
@@ -64,6 +75,7 @@ typedef struct quota__jcall {
 	int op;
 	uint64_t seq;  /* of the record written, 0 for none */
 	int64_t start; /* journal size before it */
+	int swept;     /* the sweep before the call expired something */
 } quota__jcall;
 
 void quota__jbegin(quota_engine *e, quota__jcall *c, int op);
@@ -102,6 +114,12 @@ struct quota__journal;
 typedef struct quota__journal quota__journal;
 /* Snapshot and start a fresh journal (quota_engine_compact). */
 int quota__journal_compact(quota_engine *e, quota__journal *j);
+/* The snapshot of e into w, taken under the change lock (quota_engine_save). */
+int quota__journal_snapshot(quota_engine *e, quota__journal *j, quota__wbuf *w);
+/* quota_engine_load on a durable engine: under the change lock, load the
+ * snapshot at path (quota__snapshot_load) and compact, so that the journal
+ * holds the loaded state before any change can follow it. */
+int quota__journal_load(quota_engine *e, quota__journal *j, const char *path);
 
 /* Open, recover and close (engine.c). */
 int quota__journal_open(quota_engine *e, const quota_engine_options *o);

@@ -24,17 +24,6 @@
 #include "policy.h"
 #include "txn.h"
 
-/* One grant an object's policy made: the owner record lists them. */
-typedef struct owned {
-	const char *policy, *ns, *name;
-} owned;
-
-typedef struct owner_rec {
-	quota__node node; /* key: the trigger's identity */
-	uint32_t n;
-	owned *g;
-} owner_rec;
-
 /* A grant a policy renders now. */
 typedef struct wanted {
 	const quota__policy *p;
@@ -60,8 +49,8 @@ typedef struct sync_state {
 	uint32_t consulted_n;
 	wanted *w;
 	uint32_t wn;
-	owner_rec *rec; /* the object's record, or NULL */
-	uint32_t *kept; /* entries of rec that stay */
+	quota__owner_rec *rec; /* the object's record, or NULL */
+	uint32_t *kept;        /* entries of rec that stay */
 	uint32_t kept_n;
 	sync_edit *ed; /* wn applies, then removals */
 	uint32_t en;
@@ -195,11 +184,11 @@ static const wanted *wanted_grant(const sync_state *st, const char *ns, const ch
 	return NULL;
 }
 
-static owner_rec *rec_find(quota_engine *e, const char *identity)
+static quota__owner_rec *rec_find(quota_engine *e, const char *identity)
 {
 	size_t len = strlen(identity);
-	return (owner_rec *)quota__table_find(&e->policies->owners, quota__hash(e, identity, len),
-					      identity, len);
+	return (quota__owner_rec *)quota__table_find(&e->policies->owners,
+						     quota__hash(e, identity, len), identity, len);
 }
 
 /* What changes, under the config write lock (the transaction's): the
@@ -236,7 +225,7 @@ static int plan(quota_engine *e, sync_state *st)
 		st->ed[st->en++].owner = st->w[i].owner;
 	}
 	for (uint32_t i = 0; i < entries; i++) {
-		const owned *g = &st->rec->g[i];
+		const quota__owned *g = &st->rec->g[i];
 		if (wanted_grant(st, g->ns, g->name))
 			continue; /* rendered again, maybe by another policy: it stays */
 		int exists;
@@ -256,30 +245,56 @@ static int plan(quota_engine *e, sync_state *st)
 	return QUOTA_OK;
 }
 
-/* The object's new record: the entries kept and the grants wanted. */
-static owner_rec *pack_rec(quota__pack *p, const sync_state *st)
+/* The owner record of identity with n entries, entry i given by at(arg,
+ * i) (strings are copied). */
+typedef quota__owned (*owned_at_fn)(const void *arg, uint32_t i);
+
+static quota__owner_rec *pack_owner(quota__pack *p, const char *identity, uint32_t n,
+				    owned_at_fn at, const void *arg)
 {
-	owner_rec *r = quota__pack_take(p, sizeof *r);
-	uint32_t n = st->kept_n + st->wn;
-	owned *g = quota__pack_take(p, n * sizeof *g);
-	const char *key = quota__pack_str(p, st->t.identity);
+	quota__owner_rec *r = quota__pack_take(p, sizeof *r);
+	quota__owned *g = quota__pack_take(p, n * sizeof *g);
+	const char *key = quota__pack_str(p, identity);
 	for (uint32_t i = 0; i < n; i++) {
-		const owned *k = i < st->kept_n ? &st->rec->g[st->kept[i]] : NULL;
-		const quota_grant *w = k ? NULL : st->w[i - st->kept_n].view;
-		owned x = {quota__pack_str(p, k ? k->policy : st->w[i - st->kept_n].p->name),
-			   quota__pack_str(p, k ? k->ns : w->ns),
-			   quota__pack_str(p, k ? k->name : w->name)};
+		quota__owned o = at(arg, i);
+		quota__owned x = {quota__pack_str(p, o.policy), quota__pack_str(p, o.ns),
+				  quota__pack_str(p, o.name)};
 		if (g)
 			g[i] = x;
 	}
 	if (r) {
 		memset(r, 0, sizeof *r);
 		r->node.key = key;
-		r->node.key_len = strlen(st->t.identity);
+		r->node.key_len = strlen(identity);
 		r->n = n;
 		r->g = g;
 	}
 	return r;
+}
+
+/* Entry i of the object's new record: the entries kept, then the grants
+ * wanted. */
+static quota__owned sync_owned_at(const void *arg, uint32_t i)
+{
+	const sync_state *st = arg;
+	if (i < st->kept_n)
+		return st->rec->g[st->kept[i]];
+	const wanted *w = &st->w[i - st->kept_n];
+	return (quota__owned){w->p->name, w->view->ns, w->view->name};
+}
+
+/* Put rec (may be NULL) in the table in place of old (may be NULL); caller
+ * holds config (write). */
+static void owner_swap(quota_engine *e, quota__owner_rec *old, quota__owner_rec *rec)
+{
+	quota__table *owners = &e->policies->owners;
+	if (old)
+		quota__table_remove(owners, &old->node);
+	if (rec) {
+		rec->node.hash = quota__hash(e, rec->node.key, rec->node.key_len);
+		quota__table_insert(owners, &rec->node);
+	}
+	quota__free(old);
 }
 
 static quota_grant_change **pack_changes(quota__pack *p, const sync_state *st, size_t *count)
@@ -336,24 +351,20 @@ static int apply(quota__txn *t, sync_state *st, quota_grant_change ***changes, s
 	}
 	if (rc)
 		return rc;
-	owner_rec *rec = st->kept_n + st->wn ? PACK_TWICE(&rp, pack_rec(&rp, st)) : NULL;
+	uint32_t rec_n = st->kept_n + st->wn;
+	quota__owner_rec *rec = rec_n ? PACK_TWICE(&rp, pack_owner(&rp, st->t.identity, rec_n,
+								   sync_owned_at, st))
+				      : NULL;
 	if (changes)
 		items = PACK_TWICE(&out, pack_changes(&out, st, &n));
-	if ((st->kept_n + st->wn && !rec) || (changes && !items)) {
+	if ((rec_n && !rec) || (changes && !items)) {
 		quota__free(rp.base);
 		quota__free(out.base);
 		return quota__fail(QUOTA_ERR_NOMEM, "policy: out of memory");
 	}
 	/* Nothing can fail from here on: the record changes now, the grants
 	 * when the caller commits, both before config is let go. */
-	quota__table *owners = &e->policies->owners;
-	if (st->rec)
-		quota__table_remove(owners, &st->rec->node);
-	if (rec) {
-		rec->node.hash = quota__hash(e, rec->node.key, rec->node.key_len);
-		quota__table_insert(owners, &rec->node);
-	}
-	quota__free(st->rec);
+	owner_swap(e, st->rec, rec);
 	st->rec = NULL;
 	if (changes) {
 		*changes = items;
@@ -411,4 +422,21 @@ int quota__impl_grant_policies_sync(quota_engine *e, const quota_doc *trigger, i
 	state_free(&st);
 	quota__after(e);
 	return rc;
+}
+
+static quota__owned array_owned_at(const void *arg, uint32_t i)
+{
+	return ((const quota__owned *)arg)[i];
+}
+
+int quota__owner_restore(quota_engine *e, const char *identity, const quota__owned *g, uint32_t n)
+{
+	quota__pack p = {0};
+	quota__owner_rec *rec = PACK_TWICE(&p, pack_owner(&p, identity, n, array_owned_at, g));
+	if (!rec)
+		return quota__fail(QUOTA_ERR_NOMEM, "policy: out of memory");
+	pthread_rwlock_wrlock(&e->config);
+	owner_swap(e, rec_find(e, identity), rec);
+	pthread_rwlock_unlock(&e->config);
+	return QUOTA_OK;
 }

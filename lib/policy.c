@@ -378,7 +378,10 @@ static int policy_stage(quota_engine *e, const quota__txn *t, quota__policy *p, 
 	*at = find_name(set, p->name);
 	const quota__policy *old = *at < set->n ? set->v[*at] : NULL;
 	*changed = !old || !same_policy(p->kind, old->pub.claim, p->pub.claim);
-	*generation_of(p) = !old ? 1 : *generation_of(set->v[*at]) + *changed;
+	if (old)
+		*generation_of(p) = *generation_of(set->v[*at]) + *changed;
+	else if (!(t && t->restoring && *generation_of(p) > 0))
+		*generation_of(p) = 1;
 	if (generation)
 		*generation = *generation_of(p);
 	return QUOTA_OK;

@@ -81,6 +81,22 @@ typedef struct quota__policies {
 	quota__table owners;
 } quota__policies;
 
+/* One grant an object's grant policy made; an owner record (in
+ * quota__policies.owners) lists them for the object. */
+typedef struct quota__owned {
+	const char *policy, *ns, *name;
+} quota__owned;
+
+typedef struct quota__owner_rec {
+	quota__node node; /* key: the trigger's identity */
+	uint32_t n;
+	quota__owned *g;
+} quota__owner_rec;
+
+/* Put the owner record of identity (n entries, copied) in place, as a
+ * snapshot holds it (policy-grant.c). */
+int quota__owner_restore(quota_engine *e, const char *identity, const quota__owned *g, uint32_t n);
+
 /* The store's lifetime (engine.c). */
 int quota__policies_new(quota_engine *e);
 void quota__policies_free(quota_engine *e);

@@ -284,7 +284,7 @@ int quota__txn_registration(quota__txn *t, const quota_registration *in, int mus
 	if (cur) {
 		t->regs[t->reg_count++] = (quota__reg_op){cur, copy, 0};
 	} else {
-		copy->generation = 1;
+		copy->generation = t->restoring && r.generation > 0 ? r.generation : 1;
 		fresh->pub = copy;
 		fresh->node.key = copy->resource_type;
 		fresh->node.key_len = strlen(copy->resource_type);

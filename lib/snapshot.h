@@ -22,4 +22,8 @@ int quota__snapshot_build(quota_engine *e, uint64_t seq, quota__wbuf *w);
  * snapshot (seq 0). */
 int quota__snapshot_read(quota_engine *e, const char *path, int missing_ok, uint64_t *seq);
 
+/* Load the snapshot at path into e, which must hold nothing (else
+ * QUOTA_ERR_WRONG_STATE, nothing changed). */
+int quota__snapshot_load(quota_engine *e, const char *path);
+
 #endif

@@ -78,6 +78,10 @@ typedef struct quota__txn {
 	 * commit and abort leave quota__after() to it, to run once it has let
 	 * go, so that no event handler runs under that lock. */
 	int defer_after;
+	/* Restoring a snapshot (snapshot.c): new registrations, grants and
+	 * policies keep the generation their spec carries (when > 0) instead
+	 * of starting at 1. */
+	int restoring;
 } quota__txn;
 
 /* Take the config lock for writing. A caller holding policies->lock takes

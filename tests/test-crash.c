@@ -25,8 +25,9 @@
  * from the sum of its claims plus anonymous consumption; an answer the
  * child was given disagrees with the model; the child dies in a way other
  * than the kill planned for it; or a run of at least 200 cycles never
- * acknowledged an operation, never fired a kill from the file calls, or
- * never cut a torn tail (the test would then prove nothing).
+ * acknowledged an operation, never fired a kill from the file calls,
+ * never cut a torn tail or never compacted (the test would then prove
+ * nothing); a compaction that fails (rather than being killed) fails too.
  *
  * Environment: QUOTA_CRASH_CYCLES (default 1500; the long mode of
  * doc/durability.md runs 20000), QUOTA_CRASH_SEED (default: from the time;
@@ -430,7 +431,6 @@ static int setup(quota_engine *e)
 }
 
 /* Pick the next call from what the engine holds. */
-static int compact_works = 1; /* compaction is tried until it fails once */
 
 static void pick(quota_engine *e, uint64_t *rng, struct msg *m)
 {
@@ -444,8 +444,6 @@ static void pick(quota_engine *e, uint64_t *rng, struct msg *m)
 		: r < 88 ? OP_CONSUME
 		: r < 98 ? OP_GIVE_BACK
 			 : OP_COMPACT;
-	if (m->op == OP_COMPACT && !compact_works)
-		m->op = OP_RELEASE;
 	m->claim = (int32_t)rand_below(rng, NCLAIM);
 	m->proj = claim_project(m->claim);
 	switch (m->op) {
@@ -554,8 +552,6 @@ static _Noreturn void child(int fd)
 		quota_answer a;
 		quota_answer_init(&a, sizeof a);
 		m.rc = run_call(e, &m, &a);
-		if (m.op == OP_COMPACT && m.rc != QUOTA_OK)
-			compact_works = 0; /* not built yet */
 		m.state = a.state;
 		m.flags = a.flags;
 		m.kind = M_DONE;
@@ -568,6 +564,7 @@ static _Noreturn void child(int fd)
 struct totals {
 	long acked, failed_calls, inflight_applied, inflight_absent, io_kills, signal_kills;
 	long before_ready, cut_cycles, put_back, fresh;
+	long compactions, compact_kills; /* acknowledged; killed inside one */
 	uint64_t cut_bytes;
 };
 
@@ -759,11 +756,19 @@ static int run_cycle(int n, uint64_t *rng, struct model *md, int *need_setup, st
 			have_inflight = 1;
 		} else if (m->kind == M_DONE) {
 			have_inflight = 0;
+			if (m->op == OP_COMPACT && m->rc != QUOTA_OK) {
+				/* Nothing here makes a compaction fail but a kill. */
+				check_fail_(__FILE__, __LINE__, "cycle %d: compaction failed: %d",
+					    n, m->rc);
+				free(msgs);
+				return -1;
+			}
 			if (m->rc != QUOTA_OK) {
 				tot->failed_calls++;
 				continue;
 			}
 			tot->acked++;
+			tot->compactions += m->op == OP_COMPACT;
 			struct model before = *md;
 			int bad = model_apply(md, m);
 			if (!bad && m->op <= OP_ACQUIRE)
@@ -783,6 +788,8 @@ static int run_cycle(int n, uint64_t *rng, struct model *md, int *need_setup, st
 	free(msgs);
 	if (!ready)
 		tot->before_ready++;
+	if (have_inflight && inflight.op == OP_COMPACT)
+		tot->compact_kills++;
 
 	/* The torn journal as the child left it, to put back afterwards. */
 	size_t torn_n = 0;
@@ -874,15 +881,17 @@ static void test_crash_cycles(void)
 	printf("%ld cycles in %.1f s: %ld calls acknowledged, %ld refused; in flight at the kill "
 	       "and recovered %ld, and not %ld; %ld kills from the file calls, %ld by the parent "
 	       "(%ld before recovery ended); %ld recoveries cut %" PRIu64 " bytes of torn tail, "
-	       "%ld torn journals put back for the child; %ld fresh directories\n",
+	       "%ld torn journals put back for the child; %ld fresh directories; %ld "
+	       "compactions acknowledged, %ld killed inside one\n",
 	       n, secs, tot.acked, tot.failed_calls, tot.inflight_applied, tot.inflight_absent,
 	       tot.io_kills, tot.signal_kills, tot.before_ready, tot.cut_cycles, tot.cut_bytes,
-	       tot.put_back, tot.fresh);
+	       tot.put_back, tot.fresh, tot.compactions, tot.compact_kills);
 	if (n == cycles && cycles >= 200) {
 		/* Otherwise the run proved nothing. */
 		CHECK(tot.acked > 0);
 		CHECK(tot.io_kills > 0);
 		CHECK(tot.cut_cycles > 0);
+		CHECK(tot.compactions > 0);
 	}
 }
 

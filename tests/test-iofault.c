@@ -293,17 +293,8 @@ static quota_journal_stats stats(quota_engine *e)
 	return st;
 }
 
-/* Known problem (doc/durability.md): an I/O error while recovery looks
- * for P.snapshot is QUOTA_ERR_UNSUPPORTED, not QUOTA_ERR_IO, until
- * lib/snapshot.c reads snapshots. */
-static int snapshot_misreports;
-
 static int clean_failure(int rc)
 {
-	if (rc == QUOTA_ERR_UNSUPPORTED && strstr(quota_last_error(), "snapshots")) {
-		snapshot_misreports++;
-		return 1;
-	}
 	return rc == QUOTA_ERR_IO;
 }
 
@@ -431,10 +422,6 @@ static void test_fault_sweep(void)
 		total += at - 1;
 	}
 	printf("%ld faults injected in all, each checked against 4 recoveries\n", total);
-	if (snapshot_misreports)
-		printf("known problem: an I/O error reading P.snapshot was reported as "
-		       "QUOTA_ERR_UNSUPPORTED %d times\n",
-		       snapshot_misreports);
 }
 
 int main(void)

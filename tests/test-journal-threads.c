@@ -3,7 +3,9 @@
  * and consume at once, in each sync mode; the engine created again from
  * its files holds exactly what the first one held, and the journal holds
  * one record per acknowledged change (run under TSan in the concurrency
- * suite).
+ * suite). A fifth thread compacts in a loop all the while: the engine
+ * created again from the last snapshot and the journal after it holds the
+ * same state.
  * SPDX-License-Identifier: MIT
  */
 #include <pthread.h>
@@ -59,6 +61,25 @@ static void *work(void *arg)
 	return NULL;
 }
 
+struct compactor {
+	quota_engine *e;
+	atomic_int stop;
+	int done, failed;
+};
+
+static void *compact_loop(void *arg)
+{
+	struct compactor *c = arg;
+	while (!atomic_load(&c->stop)) {
+		if (quota_engine_compact(c->e) == QUOTA_OK)
+			c->done++;
+		else
+			c->failed++;
+		usleep(200);
+	}
+	return NULL;
+}
+
 static char *state(quota_engine *e)
 {
 	char *text = NULL;
@@ -109,8 +130,16 @@ static void test_threads(void)
 			w[i] = (struct worker){e, i, &acked};
 			pthread_create(&th[i], NULL, work, &w[i]);
 		}
+		struct compactor comp = {.e = e};
+		pthread_t ct;
+		pthread_create(&ct, NULL, compact_loop, &comp);
 		for (int i = 0; i < THREADS; i++)
 			pthread_join(th[i], NULL);
+		atomic_store(&comp.stop, 1);
+		pthread_join(ct, NULL);
+		CHECK(comp.done > 0);
+		printf("mode %d: %d compactions while the workers ran\n", mode, comp.done);
+		CHECK_EQ_INT(comp.failed, 0);
 		CHECK_RC(quota_engine_sync(e), QUOTA_OK);
 		quota_journal_stats st;
 		quota_journal_stats_init(&st, sizeof st);
@@ -120,6 +149,7 @@ static void test_threads(void)
 		CHECK_EQ_INT(st.last_seq - before.last_seq, atomic_load(&acked));
 		CHECK_EQ_INT(st.synced_seq, st.last_seq);
 		CHECK_EQ_INT(st.failed, 0);
+		CHECK_EQ_INT(st.compactions, comp.done);
 		char *a = state(e);
 		quota_engine_free(e);
 		e = open_engine(mode);

@@ -250,23 +250,6 @@ static void test_torn_last_record(void)
 	free(after);
 }
 
-/*
- * Known problem (doc/durability.md): an I/O error while recovery looks for
- * P.snapshot is reported as QUOTA_ERR_UNSUPPORTED ("snapshots: not
- * available in this version") instead of QUOTA_ERR_IO, while snapshots are
- * not built. Counted, printed and let through until lib/snapshot.c reads
- * snapshots.
- */
-static int known_snapshot_misreports;
-
-static int known_snapshot_probe(int rc)
-{
-	if (rc != QUOTA_ERR_UNSUPPORTED || !strstr(quota_last_error(), "snapshots"))
-		return 0;
-	known_snapshot_misreports++;
-	return 1;
-}
-
 /* Whether e has the CPU registration: QUOTA_OK or QUOTA_ERR_NOT_FOUND. */
 static int has_cpu(quota_engine *e)
 {
@@ -310,8 +293,7 @@ static void test_power_during_creation(void)
 			hit = pfs.power_off;
 			/* Power lost at the last call (closing the directory)
 			 * lets the creation succeed. */
-			CHECK(rc == QUOTA_OK || (hit && rc == QUOTA_ERR_IO) ||
-			      known_snapshot_probe(rc));
+			CHECK(rc == QUOTA_OK || (hit && rc == QUOTA_ERR_IO));
 			quota_engine_free(e);
 			struct pfs_image img;
 			pfs_image(&img, variants[v].names, variants[v].data);
@@ -596,10 +578,6 @@ int main(void)
 	RUN(test_disk_full);
 	RUN(test_read_only);
 	RUN(test_foreign_files);
-	if (known_snapshot_misreports)
-		printf("known problem: an I/O error reading P.snapshot was reported as "
-		       "QUOTA_ERR_UNSUPPORTED %d times\n",
-		       known_snapshot_misreports);
 	char cmd[600];
 	snprintf(cmd, sizeof cmd, "chmod -R u+rwx '%s' 2>/dev/null; rm -rf '%s'", dir, dir);
 	if (system(cmd) != 0)

@@ -34,9 +34,9 @@
  * Changes to a durable engine are applied one at a time (readers still run
  * in parallel); that order is the journal's, and replay repeats it.
  *
- * Snapshots are not built yet in this version: quota_engine_compact(),
- * quota_engine_save() and quota_engine_load() answer QUOTA_ERR_UNSUPPORTED,
- * so a journal grows with every change until they are.
+ * quota_engine_compact() folds the journal into journal_path.snapshot and
+ * starts a fresh one; quota_engine_save() and quota_engine_load() write
+ * and read the same snapshot format anywhere (doc/durability.md).
  *
  * SPDX-License-Identifier: MIT
  */
@@ -102,9 +102,12 @@ QUOTA_API int quota_engine_sync(quota_engine *e);
  * after it. Atomic: a crash at any point recovers the same state. Other
  * threads keep working; their changes wait only while the state is copied
  * in memory, not while it is written.
+ * Every lock of the engine is held while the state is copied (about 1 ms
+ * per 1,000 claims; doc/durability.md), so readers wait then too.
  * @return QUOTA_OK; QUOTA_ERR_INVALID (no journal); QUOTA_ERR_IO;
- *         QUOTA_ERR_NOMEM; QUOTA_ERR_UNSUPPORTED (this version). On
- *         failure the previous files stay in charge.
+ *         QUOTA_ERR_NOMEM; QUOTA_ERR_WRONG_STATE (called from inside a
+ *         change, e.g. an event callback). On failure the previous files
+ *         stay in charge.
  * Thread-safe.
  */
 QUOTA_API int quota_engine_compact(quota_engine *e);
@@ -113,25 +116,40 @@ QUOTA_API int quota_engine_compact(quota_engine *e);
  * Write a snapshot of the whole engine to path: registrations, consumer
  * parents, grants and who made them, policies, claims in every state (the
  * queue in its order), anonymous and observed usage, rate limiter state
- * and counters. Written to path.tmp, fsynced, renamed over path, and the
- * directory fsynced.
+ * and counters (not: the engine's options, event callbacks, open bucket
+ * handles, the audit ring). Written to path.tmp, fsynced, renamed over
+ * path, and the directory fsynced. The state is copied with every lock of
+ * the engine held (on a durable engine also its change lock), so that the
+ * copy is one moment of it; calls wait for the copy (about 1 ms per 1,000
+ * claims), not for the write.
  * @return QUOTA_OK; QUOTA_ERR_INVALID; QUOTA_ERR_IO; QUOTA_ERR_NOMEM;
- *         QUOTA_ERR_UNSUPPORTED (this version).
+ *         QUOTA_ERR_WRONG_STATE (called from inside a change).
  * Thread-safe.
  */
 QUOTA_API int quota_engine_save(quota_engine *e, const char *path);
 
 /**
- * Restore a snapshot written by quota_engine_save() into e, which must be
- * new: no registration, grant, policy or claim. The clock of e should not
- * be earlier than the snapshot's. e must not have a journal (to start a
- * durable engine from a snapshot, create it in memory, load, and save to
- * its journal_path.snapshot before creating the durable one).
- * @return QUOTA_OK; QUOTA_ERR_INVALID (also: e has a journal);
- *         QUOTA_ERR_WRONG_STATE (e is not empty); QUOTA_ERR_IO; QUOTA_ERR_CORRUPT (a checksum fails or the
- *         file is not a snapshot; the detail says where);
- *         QUOTA_ERR_UNSUPPORTED (written by a newer format); QUOTA_ERR_NOMEM.
- *         On failure e is left empty.
+ * Restore a snapshot written by quota_engine_save() (or a compaction) into
+ * e, which must hold nothing: no registration, grant, policy, parent,
+ * bucket or claim. The clock of e should not be earlier than the
+ * snapshot's. Counters are replaced by the snapshot's. The whole file is
+ * checked (header, every record's checksum and number, its last record)
+ * before anything is applied.
+ * On a durable engine the load is made durable by a compaction before the
+ * call returns (the change lock held throughout, so no change can reach
+ * the journal before the snapshot that holds the load).
+ * @return QUOTA_OK; QUOTA_ERR_INVALID (bad arguments, or the file is not a
+ *         snapshot); QUOTA_ERR_WRONG_STATE (e is not empty: nothing
+ *         changed); QUOTA_ERR_IO (the file cannot be read, or on a durable
+ *         engine written); QUOTA_ERR_CORRUPT (any damage: a snapshot is
+ *         written whole, so a cut one is corrupt too; the detail names the
+ *         file and the record); QUOTA_ERR_UNSUPPORTED (a newer format);
+ *         QUOTA_ERR_NOMEM. A file refused by the check changes nothing; a
+ *         failure while applying it (a record the engine refuses, no
+ *         memory) leaves part of it in e, which should then be freed (a
+ *         durable e then refuses changes).
+ * Thread-safe against the engine's other calls, which should not run
+ * while it loads.
  */
 QUOTA_API int quota_engine_load(quota_engine *e, const char *path);
 

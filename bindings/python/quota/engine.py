@@ -700,7 +700,7 @@ class Engine:
             raise_for(rc)
 
     def compact(self) -> None:
-        """Snapshot and start a fresh journal (Unsupported in this version)."""
+        """Write a snapshot of the whole state and start a fresh journal."""
         rc = lib.quota_engine_compact(self._ptr())
         if rc:
             raise_for(rc)

@@ -48,12 +48,17 @@ class Durable(unittest.TestCase):
         e.close()
         self.engine().close()
 
-    def test_bad_options_and_unsupported_compaction(self) -> None:
+    def test_bad_options_and_compaction(self) -> None:
         with self.assertRaises(quota.InvalidArgument):
             self.engine(sync_mode="sometimes")
+        Path(self.path).unlink(missing_ok=True)
         e = self.engine()
-        with self.assertRaises(quota.Unsupported):
-            e.compact()
+        e.create_registration(quota.Registration(VCPU, "Organization"))
+        e.compact()
+        self.assertEqual(e.journal_stats()["compactions"], 1)
+        e.close()
+        e = self.engine()  # from the snapshot
+        self.assertEqual(e.get_registration(VCPU).resource_type, VCPU)
         e.close()
         memory = quota.Engine()
         self.assertEqual(memory.journal_stats()["durable"], 0)
