@@ -37,9 +37,18 @@ func TestJournalRecovers(t *testing.T) {
 		if st.Replayed < 4 {
 			t.Errorf("mode %d: replayed %d records", mode, st.Replayed)
 		}
-		// the recovered engine goes on from there
+		// the recovered engine goes on from there, and compacts
 		must(t, r.Commit("apps", "b"))
-		wantEq(t, "allocated", getBucket(t, r, acme, vcpus).Allocated, int64(5))
+		must(t, r.Compact())
+		st = must1[JournalStats](t)(r.JournalStats())
+		if st.Compactions != 1 || st.SnapshotSeq != st.LastSeq {
+			t.Errorf("mode %d: stats after Compact: %+v", mode, st)
+		}
+		must(t, r.Close())
+		c := newEngine(t, opts)
+		wantEq(t, "allocated after compaction", getBucket(t, c, acme, vcpus).Allocated,
+			int64(5))
+		wantEq(t, "state", getClaim(t, c, "apps", "b").State, StateGranted)
 	}
 }
 
