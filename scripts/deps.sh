@@ -13,9 +13,10 @@ QUOTA_BUILD_PACKAGES=(meson ninja-build gcc libc6-dev pkg-config libcjson-dev py
 
 # Everything scripts/test-all.sh uses on top of that (golang-go: the Go
 # bindings' tests, bindings/go/run-tests.sh; abigail-tools: abidw and
-# abidiff for the ABI gate, tests/abi/check-abi.sh).
+# abidiff for the ABI gate, tests/abi/check-abi.sh; gcovr: the coverage
+# stage).
 QUOTA_TEST_PACKAGES=("${QUOTA_BUILD_PACKAGES[@]}" clang libclang-rt-dev valgrind
-	python3-prometheus-client golang-go abigail-tools)
+	python3-prometheus-client golang-go abigail-tools gcovr)
 
 # Succeeds when what the package provides is already usable, whether it came
 # from dpkg or from elsewhere (a pip-installed meson, say).

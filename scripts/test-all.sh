@@ -8,6 +8,8 @@
 #   build-tsan/   clang, ThreadSanitizer                     concurrency tests
 #   build-clang/  clang, warnings as errors                  whole suite but crash
 #   build/        again, under valgrind memcheck             C unit tests
+#   build-cov/    gcc, --coverage                            whole suite but fuzz; gcovr
+#                 gate: >= 90 % of lib/'s lines, >= 80 % of its branches
 #   build-fuzz/   clang, libFuzzer + ASan/UBSan              JSON loader, expressions, journal
 #                 recovery and snapshots fuzzed for QUOTA_FUZZ_SECONDS (default 30) each
 #
@@ -274,6 +276,43 @@ for t in json.load(sys.stdin):
 else
 	echo "valgrind: not installed or no gcc build; FAILED"
 	record valgrind 0 1
+fi
+
+# Line and branch coverage of lib/ (gcovr) by the whole suite but fuzz (the
+# crash suite shortened) in a gcc build with --coverage: one test, which
+# passes when at least 90 % of lines and 80 % of branches ran. The report is
+# build-cov/coverage.txt; the tests themselves are judged by the stages above.
+banner "coverage: build-cov"
+if ! command -v gcovr >/dev/null; then
+	echo "coverage: gcovr is not installed; FAILED"
+	record coverage 0 1
+elif ! configure build-cov -- --buildtype=debug -Db_coverage=true; then
+	echo "coverage: configuring build-cov FAILED"
+	record coverage 0 1
+elif ! meson compile -C build-cov; then
+	echo "coverage: building build-cov FAILED"
+	record coverage 0 1
+else
+	find build-cov -name '*.gcda' -delete
+	QUOTA_CRASH_CYCLES=200 QUOTA_STRESS_SECONDS=5 meson test -C build-cov "${test_jobs[@]}" \
+		--no-suite fuzz >build-cov/test-all.log 2>&1 || true
+	if gcovr -r . build-cov --filter "$PWD/lib/" --txt build-cov/coverage.txt \
+		--json-summary build-cov/coverage.json >/dev/null 2>&1 &&
+		python3 - build-cov/coverage.json <<'PY'
+import json, sys
+s = json.load(open(sys.argv[1]))
+lines, branches = s["line_percent"], s["branch_percent"]
+print(f"coverage of lib/: lines {lines:.1f}% ({s['line_covered']}/{s['line_total']}), "
+      f"branches {branches:.1f}% ({s['branch_covered']}/{s['branch_total']}), "
+      f"functions {s['function_percent']:.1f}%")
+sys.exit(0 if lines >= 90 and branches >= 80 else 1)
+PY
+	then
+		record coverage 1 0
+	else
+		echo "coverage: below 90 % of lines or 80 % of branches, or gcovr failed (build-cov/coverage.txt)"
+		record coverage 0 1
+	fi
 fi
 
 # libFuzzer on the JSON object loader, when clang links it: one test that
