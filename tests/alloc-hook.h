@@ -24,6 +24,7 @@ struct counting {
 	atomic_long bad_calls;  /* malloc_fn(0) or free_fn(NULL) */
 	atomic_long fail_after; /* fail the call after this many; -1: never */
 	atomic_long failures;
+	int fail_once;  /* 1: only that call fails; 0: it and every one after it */
 	int quarantine; /* keep freed blocks (poisoned) until quarantine_release */
 	void *held;     /* the quarantined blocks, linked through their headers */
 	pthread_mutex_t held_lock;
@@ -40,6 +41,8 @@ static inline void *counting_malloc(size_t n, void *payload)
 	if (left >= 0) {
 		if (left == 0) {
 			atomic_fetch_add(&c->failures, 1);
+			if (c->fail_once)
+				atomic_store(&c->fail_after, -1);
 			return NULL;
 		}
 		atomic_store(&c->fail_after, left - 1);
@@ -103,39 +106,45 @@ static inline int counting_install(struct counting *c)
 }
 
 /*
- * Run op(arg) with allocation k failing, for k = 0, 1, ... until it
- * succeeds. Every failing run must return QUOTA_ERR_NOMEM and leave no
- * block behind; op frees what a successful run made.
+ * Run op(arg) with allocation k failing, for k = 0, 1, ... in two modes:
+ * allocation k and every one after it fail, until op succeeds; then only
+ * allocation k fails, until a run no longer reaches it. Every run must
+ * return QUOTA_OK or QUOTA_ERR_NOMEM (QUOTA_OK only when no allocation
+ * failed, or in the second mode) and leave no block behind; op frees what a
+ * successful run made.
  */
 static inline void fault_sweep_(const char *file, int line, const char *what, struct counting *c,
 				int (*op)(void *arg), void *arg)
 {
-	int nomem = 0;
-	for (long k = 0; k < 100000; k++) {
-		long live0 = live(c);
-		atomic_store(&c->fail_after, k);
-		int rc = op(arg);
-		long failures = atomic_load(&c->failures);
-		atomic_store(&c->fail_after, -1);
-		atomic_store(&c->failures, 0);
-		if (live(c) != live0)
-			check_fail_(file, line,
-				    "%s with allocation %ld failing: %ld block(s) leaked", what, k,
-				    live(c) - live0);
-		if (rc == QUOTA_OK) {
-			if (nomem == 0)
-				check_fail_(file, line, "%s allocated nothing through the hook",
-					    what);
-			return;
+	for (int once = 0; once < 2; once++) {
+		int nomem = 0, done = 0;
+		c->fail_once = once;
+		for (long k = 0; k < 100000 && !done; k++) {
+			long live0 = live(c);
+			atomic_store(&c->fail_after, k);
+			int rc = op(arg);
+			long failures = atomic_load(&c->failures);
+			atomic_store(&c->fail_after, -1);
+			atomic_store(&c->failures, 0);
+			if (live(c) != live0)
+				check_fail_(file, line,
+					    "%s with allocation %ld failing%s: %ld block(s) leaked",
+					    what, k, once ? " once" : "", live(c) - live0);
+			if (rc != QUOTA_OK && (rc != QUOTA_ERR_NOMEM || failures == 0)) {
+				check_fail_(file, line, "%s with allocation %ld failing%s: %s (%s)",
+					    what, k, once ? " once" : "", quota_strerror(rc),
+					    quota_last_error());
+				break;
+			}
+			nomem += rc == QUOTA_ERR_NOMEM;
+			done = once ? failures == 0 : rc == QUOTA_OK;
 		}
-		if (rc != QUOTA_ERR_NOMEM || failures == 0) {
-			check_fail_(file, line, "%s with allocation %ld failing: %s (%s)", what, k,
-				    quota_strerror(rc), quota_last_error());
-			return;
-		}
-		nomem++;
+		if (!done)
+			check_fail_(file, line, "%s never succeeded", what);
+		else if (nomem == 0 && !once)
+			check_fail_(file, line, "%s allocated nothing through the hook", what);
 	}
-	check_fail_(file, line, "%s never succeeded", what);
+	c->fail_once = 0;
 }
 
 #define FAULT_SWEEP(c, op, arg) fault_sweep_(__FILE__, __LINE__, #op "(" #arg ")", (c), (op), (arg))

@@ -243,43 +243,52 @@ static void snapshot(quota_engine *e, char *buf, size_t cap)
 }
 
 /*
- * Make allocation k fail for k = 0, 1, ... until op succeeds. Every failure
- * must be QUOTA_ERR_NOMEM and leave the engine as it was.
+ * Make allocation k fail for k = 0, 1, ... in two modes: allocation k and
+ * every one after it fail, until op succeeds; then only allocation k
+ * fails, until a run no longer reaches it. Every failure must be
+ * QUOTA_ERR_NOMEM and leave the engine as it was. A run that succeeds in
+ * spite of its failed allocation has made its change, and the later runs
+ * start from there.
  */
 static void fault_loop(const char *what, quota_engine *e, struct counting *c,
 		       int (*op)(quota_engine *e))
 {
 	static char before[8192], after[8192];
-	int nomem = 0, done = 0;
-	for (long k = 0; k < 2000 && !done; k++) {
-		snapshot(e, before, sizeof before);
-		atomic_store(&c->fail_after, k);
-		int rc = op(e);
-		long failures = atomic_load(&c->failures);
-		atomic_store(&c->fail_after, -1);
-		atomic_store(&c->failures, 0);
-		if (rc == QUOTA_OK) {
-			done = 1;
-			break;
+	for (int once = 0; once < 2; once++) {
+		int nomem = 0, done = 0;
+		c->fail_once = once;
+		for (long k = 0; k < 2000 && !done; k++) {
+			snapshot(e, before, sizeof before);
+			atomic_store(&c->fail_after, k);
+			int rc = op(e);
+			long failures = atomic_load(&c->failures);
+			atomic_store(&c->fail_after, -1);
+			atomic_store(&c->failures, 0);
+			done = once ? failures == 0 : rc == QUOTA_OK;
+			if (rc == QUOTA_OK)
+				continue;
+			if (rc != QUOTA_ERR_NOMEM) {
+				check_fail_(__FILE__, __LINE__,
+					    "%s with allocation %ld failing%s: %s (%s)", what, k,
+					    once ? " once" : "", quota_strerror(rc), quota_last_error());
+				break;
+			}
+			CHECK(failures > 0);
+			nomem++;
+			snapshot(e, after, sizeof after);
+			if (strcmp(before, after) != 0)
+				check_fail_(__FILE__, __LINE__,
+					    "%s failed with NOMEM at allocation %ld%s but changed the "
+					    "engine:\n  before: %s\n  after:  %s",
+					    what, k, once ? " (once)" : "", before, after);
 		}
-		if (rc != QUOTA_ERR_NOMEM) {
-			check_fail_(__FILE__, __LINE__, "%s with allocation %ld failing: %s", what,
-				    k, quota_strerror(rc));
-			return;
-		}
-		CHECK(failures > 0);
-		nomem++;
-		snapshot(e, after, sizeof after);
-		if (strcmp(before, after) != 0)
-			check_fail_(__FILE__, __LINE__,
-				    "%s failed with NOMEM at allocation %ld but changed the "
-				    "engine:\n  before: %s\n  after:  %s",
-				    what, k, before, after);
+		if (!done)
+			check_fail_(__FILE__, __LINE__, "%s never succeeded", what);
+		else if (nomem == 0 && !once)
+			check_fail_(__FILE__, __LINE__, "%s allocated nothing through the hook",
+				    what);
 	}
-	if (!done)
-		check_fail_(__FILE__, __LINE__, "%s never succeeded", what);
-	if (nomem == 0)
-		check_fail_(__FILE__, __LINE__, "%s allocated nothing through the hook", what);
+	c->fail_once = 0;
 }
 
 static const quota_ref fault_org = {.kind = "Organization", .name = "acme"};
