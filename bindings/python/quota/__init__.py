@@ -32,6 +32,7 @@ from .engine import (
     Engine,
     Reservation,
 )
+from .expr import EXPR_DEFAULT_COST_LIMIT, EXPR_MAX_LENGTH, EXPR_MAX_VARS, Expression, Template
 from .errors import (
     ERRORS,
     AlreadyExists,
@@ -225,10 +226,14 @@ __all__ = [
     "Denial",
     "ERRORS",
     "Enforcement",
+    "EXPR_DEFAULT_COST_LIMIT",
+    "EXPR_MAX_LENGTH",
+    "EXPR_MAX_VARS",
     "Engine",
     "EvalError",
     "Event",
     "EventType",
+    "Expression",
     "Feature",
     "Grant",
     "GrantBucket",
@@ -271,6 +276,7 @@ __all__ = [
     "SelectorOp",
     "SelectorRequirement",
     "Stats",
+    "Template",
     "TriggerEvent",
     "TriggerRef",
     "UNLIMITED",

@@ -476,8 +476,14 @@ _ref = _p(Ref)
 _str = c_char_p
 _doc = c_void_p  # quota_doc *
 
-# name: (restype, argtypes). Every function of lib/libquota.map but those of
-# expr.h and template.h and quota_engine_next_deadline, which have no binding yet.
+
+class ExprOptions(Structure):
+    """quota_expr_options (no type id: checked by its init's size test)."""
+
+    _fields_ = [("size", c_size_t), ("cost_limit", c_uint64)]
+
+
+# name: (restype, argtypes). Every function of lib/libquota.map.
 _PROTOTYPES = {
     "quota_strerror": (c_char_p, [c_int]),
     "quota_last_error": (c_char_p, []),
@@ -491,6 +497,7 @@ _PROTOTYPES = {
     "quota_engine_new": (c_int, [_pp, _p(EngineOptions)]),
     "quota_engine_free": (None, [_e]),
     "quota_engine_tick": (c_int, [_e, c_int64, _p(c_uint64)]),
+    "quota_engine_next_deadline": (c_int, [_e, _p(c_int64)]),
     "quota_engine_now": (c_int, [_e, _p(c_int64)]),
     "quota_consumer_set_parent": (c_int, [_e, _ref, _ref]),
     "quota_consumer_get_parent": (c_int, [_e, _ref, _p(_ref)]),
@@ -593,6 +600,22 @@ _PROTOTYPES = {
         c_int,
         [_e, _doc, c_int32, _p(_p(_p(GrantChange))), _p(c_size_t)],
     ),
+    # expressions and templates (expr.h, template.h)
+    "quota_expr_options_init": (c_int, [_p(ExprOptions), c_size_t]),
+    "quota_expr_compile": (c_int, [_str, _p(c_char_p), c_uint32, _pp]),
+    "quota_expr_eval": (c_int, [c_void_p, _p(_doc), c_uint32, _p(ExprOptions), _pp]),
+    "quota_expr_eval_bool": (
+        c_int,
+        [c_void_p, _p(_doc), c_uint32, _p(ExprOptions), _p(c_int32)],
+    ),
+    "quota_expr_free": (None, [c_void_p]),
+    "quota_template_compile": (c_int, [_str, _p(c_char_p), c_uint32, _pp]),
+    "quota_template_render": (
+        c_int,
+        [c_void_p, _p(_doc), c_uint32, _p(ExprOptions), _pp, _p(c_size_t)],
+    ),
+    "quota_template_is_literal": (c_int, [c_void_p]),
+    "quota_template_free": (None, [c_void_p]),
 }
 
 SONAME = "libquota.so.1"

@@ -309,6 +309,16 @@ class Engine:
         self._done(rc)
         return expired.value
 
+    def next_deadline(self) -> int:
+        """When tick() next has work (engine clock, ns): the earliest TTL,
+        queue deadline, retention end or rate wake-up; 0 when nothing is
+        scheduled. A host without other traffic can sleep until then."""
+        out = c_int64()
+        rc = lib.quota_engine_next_deadline(self._ptr(), byref(out))
+        if rc:
+            raise_for(rc)
+        return out.value
+
     # --- registrations ----------------------------------------------------
 
     def create_registration(self, reg: Union[Registration, Mapping[str, Any]]) -> None:
