@@ -347,7 +347,7 @@ else
 	# target dictionary corpus ("-": no dictionary): each fuzzed for
 	# fuzz_seconds, one test each
 	for spec in "json-load json-load.dict json-load" "expr expr.dict expr" \
-		"journal - journal" "snapshot - snapshot"; do
+		"journal records.dict journal" "snapshot records.dict snapshot"; do
 		set -- $spec
 		dict=()
 		[ "$2" = - ] || dict=(-dict="tests/fuzz/$2")
