@@ -9,7 +9,8 @@
 #   build-clang/  clang, warnings as errors                  whole suite but crash
 #   build/        again, under valgrind memcheck             C unit tests
 #   build-fuzz/   clang, libFuzzer + ASan/UBSan              JSON loader, expressions, journal
-#                 recovery and snapshots fuzzed for QUOTA_FUZZ_SECONDS (default 30) each
+#                 recovery, snapshots and API call sequences against a
+#                 reference model fuzzed for QUOTA_FUZZ_SECONDS (default 30) each
 #
 # Installs missing Debian packages first (needs root then). A stage that
 # fails to configure or build counts as one failed test and the next stage
@@ -301,14 +302,14 @@ if ! command -v clang >/dev/null || ! fuzz_links; then
 elif ! configure build-fuzz CC=clang -- --buildtype=debugoptimized -Dfuzz=true; then
 	echo "fuzz: configuring build-fuzz FAILED"
 	record fuzz 0 1
-elif ! meson compile -C build-fuzz fuzz-json-load fuzz-expr fuzz-journal fuzz-snapshot; then
+elif ! meson compile -C build-fuzz fuzz-json-load fuzz-expr fuzz-journal fuzz-snapshot fuzz-api; then
 	echo "fuzz: building the fuzz targets FAILED"
 	record fuzz 0 1
 else
 	# target dictionary corpus ("-": no dictionary): each fuzzed for
 	# fuzz_seconds, one test each
 	for spec in "json-load json-load.dict json-load" "expr expr.dict expr" \
-		"journal - journal" "snapshot - snapshot"; do
+		"journal - journal" "snapshot - snapshot" "api - api"; do
 		set -- $spec
 		dict=()
 		[ "$2" = - ] || dict=(-dict="tests/fuzz/$2")
