@@ -927,15 +927,23 @@ static void fill_list(quota_request *req, const struct amounts_list *l)
 	}
 }
 
-static void op_commit(struct reader *r)
+/* A claim name and its entries (at least min) from the input. */
+static int read_claim_list(struct reader *r, int min, const char *verb, struct amounts_list *l,
+			   quota_request *req)
 {
 	int ci = byte(r) % NCLAIMS;
+	read_list(r, l, min);
+	describe("%s %s (%d: %s %" PRId64 ", %s %" PRId64 ")", verb, claim_names[ci], l->n,
+		 type_names[l->type[0]], l->amount[0], type_names[l->type[1]], l->amount[1]);
+	fill_list(req, l);
+	return ci;
+}
+
+static void op_commit(struct reader *r)
+{
 	struct amounts_list l;
-	read_list(r, &l, 0);
-	describe("commit %s settling %d (%s %" PRId64 ", %s %" PRId64 ")", claim_names[ci], l.n,
-		 type_names[l.type[0]], l.amount[0], type_names[l.type[1]], l.amount[1]);
 	quota_request req[2];
-	fill_list(req, &l);
+	int ci = read_claim_list(r, 0, "commit, settling", &l, req);
 	int rc = quota_claim_commit(E, "n", claim_names[ci], l.n ? req : NULL, (uint32_t)l.n);
 	struct mclaim *cl = &M.claims[ci];
 	int valid = cl->state == NONE ? list_well_formed(&l) : list_valid(cl, &l, 1);
@@ -982,13 +990,9 @@ static void op_release(struct reader *r)
 
 static void op_resize(struct reader *r)
 {
-	int ci = byte(r) % NCLAIMS;
 	struct amounts_list l;
-	read_list(r, &l, 1);
-	describe("resize %s (%d: %s %" PRId64 ", %s %" PRId64 ")", claim_names[ci], l.n,
-		 type_names[l.type[0]], l.amount[0], type_names[l.type[1]], l.amount[1]);
 	quota_request req[2];
-	fill_list(req, &l);
+	int ci = read_claim_list(r, 1, "resize", &l, req);
 	quota_answer ans;
 	quota_answer_init(&ans, sizeof ans);
 	int rc = quota_claim_resize(E, "n", claim_names[ci], req, (uint32_t)l.n, &ans);
