@@ -24,6 +24,10 @@
  * After each call the status and answer are compared with the model; every
  * CHECK_EVERY calls and at the end both are ticked and every bucket and
  * claim is compared. Any difference aborts with the call's index.
+ *
+ * Environment: FUZZ_API_TRACE=1 prints each call (to read a failing
+ * input); FUZZ_API_KNOWN=name,... accepts the engine bugs named at the
+ * known_* flags below, to fuzz past them until they are fixed.
  * SPDX-License-Identifier: MIT
  */
 #include <inttypes.h>
