@@ -11,7 +11,8 @@
 #   build-cov/    gcc, --coverage                            whole suite but fuzz; gcovr
 #                 gate: >= 90 % of lib/'s lines, >= 80 % of its branches
 #   build-fuzz/   clang, libFuzzer + ASan/UBSan              JSON loader, expressions, journal
-#                 recovery and snapshots fuzzed for QUOTA_FUZZ_SECONDS (default 30) each
+#                 recovery, snapshots and API call sequences against a
+#                 reference model fuzzed for QUOTA_FUZZ_SECONDS (default 30) each
 #
 # Installs missing Debian packages first (needs root then). A stage that
 # fails to configure or build counts as one failed test and the next stage
@@ -340,14 +341,14 @@ if ! command -v clang >/dev/null || ! fuzz_links; then
 elif ! configure build-fuzz CC=clang -- --buildtype=debugoptimized -Dfuzz=true; then
 	echo "fuzz: configuring build-fuzz FAILED"
 	record fuzz 0 1
-elif ! meson compile -C build-fuzz fuzz-json-load fuzz-expr fuzz-journal fuzz-snapshot; then
+elif ! meson compile -C build-fuzz fuzz-json-load fuzz-expr fuzz-journal fuzz-snapshot fuzz-api; then
 	echo "fuzz: building the fuzz targets FAILED"
 	record fuzz 0 1
 else
 	# target dictionary corpus ("-": no dictionary): each fuzzed for
 	# fuzz_seconds, one test each
 	for spec in "json-load json-load.dict json-load" "expr expr.dict expr" \
-		"journal records.dict journal" "snapshot records.dict snapshot"; do
+		"journal records.dict journal" "snapshot records.dict snapshot" "api - api"; do
 		set -- $spec
 		dict=()
 		[ "$2" = - ] || dict=(-dict="tests/fuzz/$2")
