@@ -721,7 +721,9 @@ static int anon_keyed(quota_engine *e, const quota_ref *c, const char *type, con
 
 int quota__expired_may_help(quota_engine *e, int rc, uint64_t epoch)
 {
-	if (rc != QUOTA_ERR_EXCEEDED)
+	/* Expired reservations still counted can make a request not fit, or
+	 * make usage plus the request overflow. */
+	if (rc != QUOTA_ERR_EXCEEDED && rc != QUOTA_ERR_OVERFLOW)
 		return 0;
 	if (quota__epoch(e) != epoch)
 		return 1;

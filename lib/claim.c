@@ -683,7 +683,9 @@ static int claim_admit(quota_engine *e, const quota_claim *in, enum admit_mode m
 		queue_held = 1;
 	}
 
-	for (int attempt = 0;; attempt++) {
+	/* One sweep of expired reservations may come between attempts; turning
+	 * into a queued claim (below) is another attempt, not a second sweep. */
+	for (int swept = 0;;) {
 		int64_t now = quota__now(e);
 		uint64_t epoch = quota__epoch(e);
 		quota__lockset_lock(e, &ls);
@@ -732,7 +734,8 @@ static int claim_admit(quota_engine *e, const quota_claim *in, enum admit_mode m
 		rc = quota__claim_bind(e, &c, t, &cs);
 		int to_queue = 0;
 		quota__verdict fail = {0};
-		if (!rc && queued && others_waiting(&c, t, &cs, ans))
+		/* A claim above a limit is denied, never queued behind others. */
+		if (!rc && queued && !above_a_limit(&c, t, &cs) && others_waiting(&c, t, &cs, ans))
 			to_queue = 1;
 		else if (!rc)
 			rc = quota__claim_decide_all(&c, t, &cs, now, ans, &fail);
@@ -757,12 +760,13 @@ static int claim_admit(quota_engine *e, const quota_claim *in, enum admit_mode m
 		}
 		if (denied && queued) {
 			note_rate_wake(e, rc, &fail, now);
-			if (attempt == 0 && (quota__deadline_due(e, now) || atomic_load(&e->sweeping))) {
+			if (!swept && (quota__deadline_due(e, now) || atomic_load(&e->sweeping))) {
 				/* Expired reservations may make room: sweep first. */
 				quota__claim_unbind(e, &cs);
 				quota__lockset_unlock(e, &ls);
 				quota__sweep(e, now);
 				quota__answer_reset(ans);
+				swept = 1;
 				continue;
 			}
 			to_queue = 1;
@@ -773,8 +777,9 @@ static int claim_admit(quota_engine *e, const quota_claim *in, enum admit_mode m
 		if (rc || mode == ADMIT_CHECK) {
 			quota__claim_unbind(e, &cs); /* a denial or a dry run leaves nothing */
 			quota__lockset_unlock(e, &ls);
-			if (attempt == 0 && quota__expired_may_help(e, rc, epoch)) {
+			if (!swept && quota__expired_may_help(e, rc, epoch)) {
 				quota__answer_reset(ans);
+				swept = 1;
 				continue;
 			}
 			if (!rc && ans)

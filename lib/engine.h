@@ -451,7 +451,7 @@ static inline uint64_t quota__epoch(quota_engine *e)
 {
 	return atomic_load_explicit(&e->expiry_epoch, memory_order_acquire);
 }
-/* After a denial (rc QUOTA_ERR_EXCEEDED): sweep what is due, waiting for a
+/* After a denial (rc QUOTA_ERR_EXCEEDED or _OVERFLOW): sweep what is due, waiting for a
  * sweep in progress, and say whether any reservation expired since epoch,
  * so that the decision is worth retrying. Hold no locks but config (read). */
 int quota__expired_may_help(quota_engine *e, int rc, uint64_t epoch);

@@ -26,8 +26,7 @@
  * claim is compared. Any difference aborts with the call's index.
  *
  * Environment: FUZZ_API_TRACE=1 prints each call (to read a failing
- * input); FUZZ_API_KNOWN=name,... accepts the engine bugs named at the
- * known_* flags below, to fuzz past them until they are fixed.
+ * input).
  * SPDX-License-Identifier: MIT
  */
 #include <inttypes.h>
@@ -135,7 +134,6 @@ struct model {
 	int64_t observed[NCONS][NTYPES];
 	int observed_set[NCONS][NTYPES];
 	uint64_t seq;
-	int unswept; /* a reservation expired since the engine last swept */
 };
 
 static struct model M;
@@ -144,18 +142,6 @@ static quota_engine *E;
 static int op_index;
 static char op_text[256];
 static int trace; /* FUZZ_API_TRACE set: print each call */
-/* FUZZ_API_KNOWN=queue-above-limit: accept the known engine bug that a
- * queued claim above a limit waits (instead of being denied) when another
- * claim is pending on that bucket, to fuzz past it until it is fixed. */
-static int known_queue_above_limit;
-/* FUZZ_API_KNOWN=queue-no-sweep: accept the known engine bug that a claim
- * a QUEUE action turns into a queued one is queued without first sweeping
- * the expired reservations that would let it fit. */
-static int known_queue_no_sweep;
-/* FUZZ_API_KNOWN=overflow-no-sweep: accept the known engine bug that a
- * reservation past its TTL but not yet swept still counts when a request
- * is refused for overflow (only a denial for EXCEEDED sweeps first). */
-static int known_overflow_no_sweep;
 
 static int64_t engine_clock(void *payload)
 {
@@ -335,8 +321,6 @@ static void model_sweep(void)
 		struct mclaim *cl = &M.claims[i];
 		if ((cl->state == RESERVED || cl->state == PENDING) && cl->deadline &&
 		    cl->deadline <= now_ns) {
-			if (cl->state == RESERVED)
-				M.unswept = 1;
 			cl->state = RELEASED;
 			cl->released_at = cl->deadline;
 			cl->forget_by = INT64_MAX;
@@ -442,7 +426,6 @@ static void tick_both(void)
 	if (quota_engine_tick(E, 0, NULL) != QUOTA_OK)
 		fail("tick failed");
 	model_sweep();
-	M.unswept = 0;
 	for (int i = 0; i < NCLAIMS; i++)
 		if (M.claims[i].state == RELEASED && M.claims[i].forget_by == INT64_MAX)
 			M.claims[i].forget_by = now_ns + RETENTION_MS * MS;
@@ -732,8 +715,6 @@ static int decide(int c, int n, const int *types, const int64_t *amt, int can_qu
 		}
 	if (!out)
 		out = D_OK;
-	if (known_overflow_no_sweep && M.unswept)
-		out |= D_OVERFLOW;
 	return out;
 }
 
@@ -820,9 +801,6 @@ static void op_claim(struct reader *r, int kind)
 		return;
 	}
 	int d = decide(s.consumer, s.nreq, s.type, s.amount, kind != OP_CHECK);
-	if (known_queue_above_limit && kind != OP_CHECK && (d & D_EXCEEDED) &&
-	    (s.type[0] == GPU || (s.nreq > 1 && s.type[1] == GPU)))
-		d |= D_QUEUE; /* whether another claim waits is not always known */
 	codes want = 0;
 	if (d & D_OK)
 		want |= bit(QUOTA_OK);
@@ -838,9 +816,6 @@ static void op_claim(struct reader *r, int kind)
 	if (ans.flags & QUOTA_ANSWER_EXISTED)
 		fail("a new claim answered EXISTED");
 	int queued = ans.state == PENDING;
-	if (known_queue_no_sweep && queued && (d & D_OK) && M.unswept &&
-	    (s.type[0] == GPU || (s.nreq > 1 && s.type[1] == GPU)))
-		d = D_QUEUE;
 	if (queued != !(d & D_OK))
 		fail("engine state %d, model %s", ans.state, d & D_OK ? "fits" : "queues");
 	if (queued != !!(ans.flags & QUOTA_ANSWER_QUEUED))
@@ -1385,10 +1360,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *d, size_t n)
 {
 	struct reader r = {d, n, 0};
 	trace = getenv("FUZZ_API_TRACE") != NULL;
-	const char *known = getenv("FUZZ_API_KNOWN");
-	known_queue_above_limit = known && strstr(known, "queue-above-limit");
-	known_queue_no_sweep = known && strstr(known, "queue-no-sweep");
-	known_overflow_no_sweep = known && strstr(known, "overflow-no-sweep");
 	setup();
 	/* The world starts registered unless the first byte is odd. */
 	if (!(byte(&r) & 1)) {

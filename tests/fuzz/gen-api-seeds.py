@@ -265,7 +265,8 @@ SEEDS = {
     ],
 }
 
-# Engine bugs found by fuzz-api: each input fails until the bug is fixed.
+# Inputs on which fuzz-api found engine bugs (fixed): kept as seeds so that
+# every stage of the test suite replays them.
 BUGS = {
     'queue-above-limit': [
         reserve('c0', 'p0', [('gpu', 10)]),
@@ -295,11 +296,9 @@ def write(directory, seeds):
 
 
 def main():
-    if len(sys.argv) > 1 and sys.argv[1] == '--bugs':
-        write(sys.argv[2], BUGS)
-        return
     here = os.path.dirname(os.path.abspath(__file__))
-    write(sys.argv[1] if len(sys.argv) > 1 else os.path.join(here, 'corpus', 'api'), SEEDS)
+    write(sys.argv[1] if len(sys.argv) > 1 else os.path.join(here, 'corpus', 'api'),
+          {**SEEDS, **BUGS})
 
 
 if __name__ == '__main__':
