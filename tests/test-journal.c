@@ -384,6 +384,120 @@ static void test_torn_tail_cut(void)
 	quota_engine_free(m);
 }
 
+static unsigned char *read_whole(const char *p, size_t *n)
+{
+	off_t size = file_size(p);
+	unsigned char *buf = malloc(size > 0 ? (size_t)size : 1);
+	int fd = open(p, O_RDONLY);
+	CHECK(size >= 0 && fd >= 0 && read(fd, buf, (size_t)size) == (ssize_t)size);
+	if (fd >= 0)
+		close(fd);
+	*n = size > 0 ? (size_t)size : 0;
+	return buf;
+}
+
+static void write_whole(const char *p, const unsigned char *buf, size_t n)
+{
+	int fd = open(p, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	CHECK(fd >= 0 && write(fd, buf, n) == (ssize_t)n);
+	if (fd >= 0)
+		close(fd);
+}
+
+/* Put img back as the journal, recover: the state must be want's and the
+ * journal cut to end. */
+static void recover_to(struct test_clock *clk, const unsigned char *img, size_t n,
+		       quota_engine *want, off_t end, const char *when)
+{
+	write_whole(path, img, n);
+	quota_engine *d = open_ok(clk, QUOTA_SYNC_NONE);
+	if (!d)
+		return;
+	check_same_state(want, d, when);
+	quota_journal_stats st;
+	quota_journal_stats_init(&st, sizeof st);
+	quota_journal_stats_get(d, &st);
+	CHECK_EQ_INT(st.cut_bytes, (off_t)n - end);
+	quota_engine_free(d);
+	CHECK_EQ_INT(file_size(path), end);
+}
+
+/*
+ * QUOTA_SYNC_NONE copies records into a shared mapping of a journal grown
+ * ahead with zeros. What a killed process leaves is the file as the page
+ * cache has it: the records, a record being copied (its length first,
+ * then any part of the rest) or being taken back, and zeros to the end of
+ * the grown file. Recovery must keep every whole record and cut the rest;
+ * a clean close must leave no zeros. Fails if a part-copied record
+ * followed by zeros is reported as damage, or a whole one is lost.
+ */
+static void test_mapped_tail(void)
+{
+	struct test_clock clk;
+	atomic_store(&clk.ns, TEST_EPOCH_NS);
+	fresh_dir();
+	quota_engine *d = open_ok(&clk, QUOTA_SYNC_NONE), *m = open_ok(&clk, -1);
+	setup(d);
+	setup(m);
+	struct test_claim t;
+	test_claim_init(&t, "acme", "a", &projects[0]);
+	test_claim_add(&t, CPU, 3);
+	CHECK_RC(quota_claim_acquire(d, &t.c, NULL), QUOTA_OK);
+	CHECK_RC(quota_claim_acquire(m, &t.c, NULL), QUOTA_OK);
+	quota_journal_stats st;
+	quota_journal_stats_init(&st, sizeof st);
+	quota_journal_stats_get(d, &st);
+	off_t before = (off_t)st.bytes;
+	test_claim_init(&t, "acme", "b", &projects[1]);
+	test_claim_add(&t, CPU, 4);
+	CHECK_RC(quota_claim_acquire(d, &t.c, NULL), QUOTA_OK);
+	quota_journal_stats_get(d, &st);
+	off_t after = (off_t)st.bytes;
+	/* The file runs ahead of the records, in zeros: the killed image. */
+	size_t n;
+	unsigned char *img = read_whole(path, &n);
+	CHECK((off_t)n > after && n % 4096 == 0);
+	quota_engine_free(d);
+	CHECK_EQ_INT(file_size(path), after);
+	if ((off_t)n <= after) {
+		free(img);
+		quota_engine_free(m);
+		return;
+	}
+	unsigned char *torn = malloc(n);
+	/* The record copied up to byte k (its length went first). */
+	for (off_t k = before + 4; k < after; k++) {
+		memcpy(torn, img, n);
+		memset(torn + k, 0, (size_t)(after - k));
+		if (memcmp(torn, img, n) == 0)
+			break; /* what is left of it was zeros */
+		recover_to(&clk, torn, n, m, before, "after a part-copied record");
+	}
+	/* Any part of it, as a copy in any order or a take-back leaves it. */
+	uint64_t r = 0x2545f4914f6cdd1dull;
+	for (int v = 0; v < 64; v++) {
+		memcpy(torn, img, n);
+		for (off_t k = before + 4; k < after; k++)
+			if (rand_from(&r) % 2)
+				torn[k] = 0;
+		if (memcmp(torn, img, n) == 0)
+			continue;
+		recover_to(&clk, torn, n, m, before, "after a record with holes");
+	}
+	/* Not even its length: the zeros after the last whole record. */
+	memcpy(torn, img, n);
+	memset(torn + before, 0, (size_t)(after - before));
+	recover_to(&clk, torn, n, m, before, "after a record not begun");
+	/* The whole record survives, the zeros after it are cut. */
+	test_claim_init(&t, "acme", "b", &projects[1]);
+	test_claim_add(&t, CPU, 4);
+	CHECK_RC(quota_claim_acquire(m, &t.c, NULL), QUOTA_OK);
+	recover_to(&clk, img, n, m, after, "after a kill");
+	free(torn);
+	free(img);
+	quota_engine_free(m);
+}
+
 /* The file calls, failing the one numbered fail_at (from 1) once armed:
  * a compaction stopped there leaves its files as a crash would (the
  * engine is then dropped without another change). */
@@ -686,6 +800,7 @@ int main(void)
 	snprintf(path, sizeof path, "%s/journal", dir);
 	RUN(test_replay_matches_memory);
 	RUN(test_torn_tail_cut);
+	RUN(test_mapped_tail);
 	RUN(test_damage_reported);
 	RUN(test_one_engine_per_journal);
 	RUN(test_failures_leave_no_record);
