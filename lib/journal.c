@@ -368,7 +368,12 @@ static int record_unmap(quota__journal *j, int64_t start)
 
 void quota__jbegin(quota_engine *e, quota__jcall *c, int op)
 {
-	memset(c, 0, sizeof *c);
+	/* Not the room: a record is written on the stack, unless it is big. */
+	c->j = NULL;
+	c->w = (quota__wbuf){.p = c->room, .cap = sizeof c->room, .borrowed = 1};
+	c->op = c->swept = 0;
+	c->seq = 0;
+	c->start = 0;
 	if (!e || !e->journal || quota__jinside(e))
 		return;
 	c->j = e->journal;
