@@ -533,6 +533,74 @@ static int failing_open(const char *p, int flags, mode_t mode)
 	return io_should_fail() ? -1 : quota__io_system.open(p, flags, mode);
 }
 
+/* One consume or give_back on d and, when it succeeds, on m. */
+static int consume_step(quota_engine *d, quota_engine *m, int i)
+{
+	int rc = i % 2 ? quota_give_back(d, &projects[0], CPU, 1)
+		       : quota_consume(d, &projects[0], CPU, 1, NULL);
+	if (rc == QUOTA_OK)
+		CHECK_RC(i % 2 ? quota_give_back(m, &projects[0], CPU, 1)
+			       : quota_consume(m, &projects[0], CPU, 1, NULL),
+			 QUOTA_OK);
+	return rc;
+}
+
+/*
+ * QUOTA_SYNC_NONE grows its journal by writing zeros (the only writes it
+ * makes): a growth that fails, half written, at the first record and when
+ * the first MiB is full fails its call with QUOTA_ERR_IO, changes
+ * nothing, leaves the file as it was, and the next call succeeds. Fails if
+ * a failed growth leaves zeros that later records follow, or takes the
+ * engine down.
+ */
+static void test_mapped_grow_fails(void)
+{
+	struct test_clock clk;
+	atomic_store(&clk.ns, TEST_EPOCH_NS);
+	fresh_dir();
+	quota_engine *d = open_ok(&clk, QUOTA_SYNC_NONE), *m = open_ok(&clk, -1);
+	quota__io_ops ops = quota__io_system;
+	ops.write = failing_write;
+	quota__io = &ops;
+	io_count = 0;
+	io_fail_at = 1;
+	CHECK_RC(test_register(d, CPU, NULL, "Project", 8), QUOTA_ERR_IO);
+	CHECK_EQ_INT(file_size(path), 32);
+	setup(d);
+	setup(m);
+	quota_journal_stats st;
+	quota_journal_stats_init(&st, sizeof st);
+	int i = 0, failed = 0;
+	for (; i < 40000 && !failed; i++) {
+		quota_journal_stats_get(d, &st);
+		if (st.bytes > (1u << 20) - 4096 && !io_fail_at) {
+			io_count = 0;
+			io_fail_at = 1;
+		} else if (io_count >= io_fail_at) {
+			io_fail_at = 0;
+		}
+		off_t size = file_size(path);
+		int rc = consume_step(d, m, i);
+		if (rc != QUOTA_OK) {
+			CHECK_RC(rc, QUOTA_ERR_IO);
+			CHECK_EQ_INT(file_size(path), size);
+			failed = 1;
+		}
+	}
+	CHECK(failed);
+	quota__io = &quota__io_system;
+	io_fail_at = 0;
+	quota_journal_stats_get(d, &st);
+	CHECK_EQ_INT(st.failed, 0);
+	for (int k = 0; k < 100; k++) /* from the step that failed */
+		CHECK_RC(consume_step(d, m, i - 1 + k), QUOTA_OK);
+	check_same_state(m, d, "after failed growths");
+	d = reopen_same(d, &clk, QUOTA_SYNC_NONE, "after failed growths");
+	check_same_state(m, d, "after failed growths and a recovery");
+	quota_engine_free(d);
+	quota_engine_free(m);
+}
+
 /* A compaction stopped at each of its file calls in turn (creating P.next,
  * writing the snapshot, renaming it, renaming P.next over P), with the
  * temporary files a crash would leave behind: the engine created again
@@ -806,6 +874,7 @@ int main(void)
 	RUN(test_failures_leave_no_record);
 	RUN(test_sweep_recorded);
 	RUN(test_compaction_interrupted);
+	RUN(test_mapped_grow_fails);
 	RUN(test_snapshot_damage_stops_recovery);
 	char cmd[400];
 	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
