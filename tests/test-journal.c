@@ -333,21 +333,31 @@ static void truncate_to(const char *p, off_t n)
 	CHECK(truncate(p, n) == 0);
 }
 
+/* A durable engine in mode and *m in memory, on clk at its start in an
+ * empty directory, both set up and holding claim a. */
+static quota_engine *with_claim_a(struct test_clock *clk, int mode, quota_engine **m)
+{
+	atomic_store(&clk->ns, TEST_EPOCH_NS);
+	fresh_dir();
+	quota_engine *d = open_ok(clk, mode);
+	*m = open_ok(clk, -1);
+	setup(d);
+	setup(*m);
+	struct test_claim t;
+	test_claim_init(&t, "acme", "a", &projects[0]);
+	test_claim_add(&t, CPU, 3);
+	CHECK_RC(quota_claim_acquire(d, &t.c, NULL), QUOTA_OK);
+	CHECK_RC(quota_claim_acquire(*m, &t.c, NULL), QUOTA_OK);
+	return d;
+}
+
 /* Cut the journal inside its last record at every byte: the engine comes
  * back with the state before that record, and the tail is cut. */
 static void test_torn_tail_cut(void)
 {
 	struct test_clock clk;
-	atomic_store(&clk.ns, TEST_EPOCH_NS);
-	fresh_dir();
-	quota_engine *d = open_ok(&clk, QUOTA_SYNC_ALWAYS), *m = open_ok(&clk, -1);
-	setup(d);
-	setup(m);
+	quota_engine *m, *d = with_claim_a(&clk, QUOTA_SYNC_ALWAYS, &m);
 	struct test_claim t;
-	test_claim_init(&t, "acme", "a", &projects[0]);
-	test_claim_add(&t, CPU, 3);
-	CHECK_RC(quota_claim_acquire(d, &t.c, NULL), QUOTA_OK);
-	CHECK_RC(quota_claim_acquire(m, &t.c, NULL), QUOTA_OK);
 	off_t before = file_size(path);
 	test_claim_init(&t, "acme", "b", &projects[1]);
 	test_claim_add(&t, CPU, 4);
@@ -434,16 +444,8 @@ static void recover_to(struct test_clock *clk, const unsigned char *img, size_t 
 static void test_mapped_tail(void)
 {
 	struct test_clock clk;
-	atomic_store(&clk.ns, TEST_EPOCH_NS);
-	fresh_dir();
-	quota_engine *d = open_ok(&clk, QUOTA_SYNC_NONE), *m = open_ok(&clk, -1);
-	setup(d);
-	setup(m);
+	quota_engine *m, *d = with_claim_a(&clk, QUOTA_SYNC_NONE, &m);
 	struct test_claim t;
-	test_claim_init(&t, "acme", "a", &projects[0]);
-	test_claim_add(&t, CPU, 3);
-	CHECK_RC(quota_claim_acquire(d, &t.c, NULL), QUOTA_OK);
-	CHECK_RC(quota_claim_acquire(m, &t.c, NULL), QUOTA_OK);
 	quota_journal_stats st;
 	quota_journal_stats_init(&st, sizeof st);
 	quota_journal_stats_get(d, &st);
