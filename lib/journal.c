@@ -368,7 +368,8 @@ static int record_unmap(quota__journal *j, int64_t start)
 
 void quota__jbegin(quota_engine *e, quota__jcall *c, int op)
 {
-	/* Not the room: a record is written on the stack, unless it is big. */
+	/* Every field but the room, which need not be zeroed: the record is
+	 * written there, on the stack, unless it outgrows it. */
 	c->j = NULL;
 	c->w = (quota__wbuf){.p = c->room, .cap = sizeof c->room, .borrowed = 1};
 	c->op = c->swept = 0;
