@@ -11,7 +11,7 @@
 
 /* ---- writing ---- */
 
-unsigned char *quota__put_room(quota__wbuf *w, size_t n)
+unsigned char *quota__put_grow(quota__wbuf *w, size_t n)
 {
 	if (w->status)
 		return NULL;
@@ -30,9 +30,11 @@ unsigned char *quota__put_room(quota__wbuf *w, size_t n)
 		}
 		if (w->n)
 			memcpy(p, w->p, w->n);
-		quota__free(w->p);
+		if (!w->borrowed)
+			quota__free(w->p);
 		w->p = p;
 		w->cap = cap;
+		w->borrowed = 0;
 	}
 	unsigned char *at = w->p + w->n;
 	w->n += n;
@@ -41,36 +43,9 @@ unsigned char *quota__put_room(quota__wbuf *w, size_t n)
 
 void quota__put_free(quota__wbuf *w)
 {
-	quota__free(w->p);
+	if (!w->borrowed)
+		quota__free(w->p);
 	memset(w, 0, sizeof *w);
-}
-
-void quota__put_bytes(quota__wbuf *w, const void *p, size_t n)
-{
-	unsigned char *at = quota__put_room(w, n);
-	if (at && n)
-		memcpy(at, p, n);
-}
-
-void quota__put_u8(quota__wbuf *w, uint8_t v)
-{
-	quota__put_bytes(w, &v, 1);
-}
-
-void quota__put_u32(quota__wbuf *w, uint32_t v)
-{
-	unsigned char b[4];
-	for (int i = 0; i < 4; i++)
-		b[i] = (unsigned char)(v >> (8 * i));
-	quota__put_bytes(w, b, 4);
-}
-
-void quota__put_u64(quota__wbuf *w, uint64_t v)
-{
-	unsigned char b[8];
-	for (int i = 0; i < 8; i++)
-		b[i] = (unsigned char)(v >> (8 * i));
-	quota__put_bytes(w, b, 8);
 }
 
 /* Strings: u32 length, then the bytes; UINT32_MAX stands for NULL. */

@@ -16,32 +16,74 @@
 #include <quota/quota.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #define QUOTA__CODEC_MAX_COUNT 65536u
 #define QUOTA__CODEC_MAX_STR (64u << 20)
 
 /* A growing output buffer. status: 0, QUOTA_ERR_NOMEM, or
- * QUOTA_ERR_INVALID once something could not be written. */
+ * QUOTA_ERR_INVALID once something could not be written. borrowed: p is
+ * the caller's memory (cap bytes, say on its stack), never freed here;
+ * growing moves the bytes to memory of ours. */
 typedef struct quota__wbuf {
 	unsigned char *p;
 	size_t n, cap;
 	int status;
+	int borrowed;
 } quota__wbuf;
 
-void quota__put_u8(quota__wbuf *w, uint8_t v);
-void quota__put_u32(quota__wbuf *w, uint32_t v);
-void quota__put_u64(quota__wbuf *w, uint64_t v);
+/* Room for n more bytes when they do not fit (or status is set). */
+unsigned char *quota__put_grow(quota__wbuf *w, size_t n);
+
+/* Room for n more bytes; a pointer to them, or NULL (status set). The
+ * common case, room there already, is inline: records are written a few
+ * bytes at a time. */
+static inline unsigned char *quota__put_room(quota__wbuf *w, size_t n)
+{
+	if (w->status || n > w->cap - w->n)
+		return quota__put_grow(w, n);
+	unsigned char *at = w->p + w->n;
+	w->n += n;
+	return at;
+}
+
+static inline void quota__put_u8(quota__wbuf *w, uint8_t v)
+{
+	unsigned char *at = quota__put_room(w, 1);
+	if (at)
+		*at = v;
+}
+
+static inline void quota__put_u32(quota__wbuf *w, uint32_t v)
+{
+	unsigned char *at = quota__put_room(w, 4);
+	if (at)
+		for (int i = 0; i < 4; i++)
+			at[i] = (unsigned char)(v >> (8 * i));
+}
+
+static inline void quota__put_u64(quota__wbuf *w, uint64_t v)
+{
+	unsigned char *at = quota__put_room(w, 8);
+	if (at)
+		for (int i = 0; i < 8; i++)
+			at[i] = (unsigned char)(v >> (8 * i));
+}
+
 static inline void quota__put_i64(quota__wbuf *w, int64_t v)
 {
 	quota__put_u64(w, (uint64_t)v);
 }
-void quota__put_bytes(quota__wbuf *w, const void *p, size_t n);
+static inline void quota__put_bytes(quota__wbuf *w, const void *p, size_t n)
+{
+	unsigned char *at = quota__put_room(w, n);
+	if (at && n)
+		memcpy(at, p, n);
+}
 /* A string, or NULL, kept apart from "". */
 void quota__put_str(quota__wbuf *w, const char *s);
 /* A string of n bytes (may hold NUL bytes). */
 void quota__put_strn(quota__wbuf *w, const char *s, size_t n);
-/* Room for n more bytes; a pointer to them, or NULL (status set). */
-unsigned char *quota__put_room(quota__wbuf *w, size_t n);
 void quota__put_free(quota__wbuf *w);
 
 /* Memory for what is read: an arena (alloc.h) and the documents made,

@@ -121,7 +121,8 @@ int quota__io_replace(const char *path, const void *buf, size_t n, int *fd_out)
 	char tmp[PATH_MAX];
 	if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp", path) >= sizeof tmp)
 		return ENAMETOOLONG;
-	int fd = quota__io->open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND, 0600);
+	/* Read and write: a journal in QUOTA_SYNC_NONE maps the file. */
+	int fd = quota__io->open(tmp, O_RDWR | O_CREAT | O_TRUNC | O_APPEND, 0600);
 	if (fd < 0)
 		return errno ? errno : EIO;
 	int rc = quota__io_write_all(fd, buf, n);

@@ -25,6 +25,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -40,6 +41,7 @@
 #define HEADER_SIZE 32
 #define FRAME_SIZE 16
 #define DEFAULT_INTERVAL_MS 10
+#define MAP_CHUNK ((int64_t)1 << 20) /* a mapped journal grows by this much */
 
 struct quota__journal {
 	pthread_mutex_t lock; /* the change lock: outermost, one change at a time */
@@ -49,7 +51,7 @@ struct quota__journal {
 	int64_t interval_ns;
 	_Atomic uint64_t seq;   /* last record written; written under lock */
 	_Atomic uint64_t snapshot_seq;
-	int64_t end;            /* journal file size; under lock */
+	int64_t end; /* where the next record goes; under lock */
 	/* Group commit. */
 	pthread_mutex_t sync_lock; /* inside lock */
 	pthread_cond_t sync_cond;
@@ -59,6 +61,12 @@ struct quota__journal {
 	atomic_int failed;
 	_Atomic uint64_t records, fsyncs, compactions;
 	uint64_t replayed, cut_bytes;
+	/* QUOTA_SYNC_NONE: records are copied into a shared mapping of the
+	 * file's last part [map_off, size), the file grown ahead of them
+	 * with zeros; under lock. map NULL: records are written. */
+	int mapped; /* the mode maps, and mapping has not failed */
+	unsigned char *map;
+	int64_t map_off, size;
 };
 
 /* The journaled call this thread is in: engine, depth, frozen time. */
@@ -205,6 +213,77 @@ static int journal_create(const char *path, uint64_t base)
 	return err ? -err : fd;
 }
 
+/* ---- the mapped journal (QUOTA_SYNC_NONE) ----
+ *
+ * A record copied into a MAP_SHARED mapping of the file is in the page
+ * cache once the copy ends, as a written one is once write() returns: it
+ * survives the process being killed, and fsync(fd) writes it out (on Linux
+ * the mapping and the descriptor share the page cache). The copy costs no
+ * system call. The file is grown ahead of the records by writing zeros
+ * through the I/O table, so that a full disk fails the call that needed
+ * the room (a page fault on a hole would be a SIGBUS), and cut back to its
+ * records when the journal closes or compacts; recovery cuts the zeros a
+ * killed process left, as it cuts any torn tail.
+ *
+ * A record's length goes in first, the rest after it, and a record taken
+ * back is zeroed in the reverse order: a kill in between leaves a record
+ * whose checksum fails and only zeros after its end, which recovery takes
+ * for a torn tail.
+ */
+
+/* Let go of the mapping and cut the file back to its records (a failed
+ * cut leaves zeros after them, which recovery cuts). */
+static void map_release(quota__journal *j)
+{
+	if (!j->map)
+		return;
+	munmap(j->map, (size_t)(j->size - j->map_off));
+	j->map = NULL;
+	if (quota__io->ftruncate(j->fd, j->end) == 0)
+		j->size = j->end;
+}
+
+/* Room for n more bytes in the mapping: grow the file with zeros and map
+ * its last part again. 0, or an errno value with the file as it was; a
+ * mapping that fails turns mapping off for this journal. */
+static int map_grow(quota__journal *j, size_t n)
+{
+	static const unsigned char zero_block[65536];
+	int64_t page = (int64_t)sysconf(_SC_PAGESIZE);
+	int64_t off = j->end / page * page;
+	int64_t size = (j->end + (int64_t)n + MAP_CHUNK - 1) / MAP_CHUNK * MAP_CHUNK;
+	for (int64_t at = j->size; at < size;) {
+		int64_t left = size - at;
+		size_t k = left < (int64_t)sizeof zero_block ? (size_t)left : sizeof zero_block;
+		int err = quota__io_write_all(j->fd, zero_block, k);
+		if (err) {
+			if (quota__io->ftruncate(j->fd, j->size))
+				atomic_store(&j->failed, 1);
+			return err;
+		}
+		at += (int64_t)k;
+	}
+	void *p = mmap(NULL, (size_t)(size - off), PROT_READ | PROT_WRITE, MAP_SHARED, j->fd, off);
+	if (p == MAP_FAILED) {
+		/* Go on writing records, after the last one. */
+		j->mapped = 0;
+		if (j->map) {
+			map_release(j);
+		} else if (quota__io->ftruncate(j->fd, j->end) == 0) {
+			j->size = j->end;
+		}
+		if (j->size != j->end)
+			atomic_store(&j->failed, 1);
+		return j->size != j->end ? EIO : 0;
+	}
+	if (j->map)
+		munmap(j->map, (size_t)(j->size - j->map_off));
+	j->map = p;
+	j->map_off = off;
+	j->size = size;
+	return 0;
+}
+
 /* ---- writing records ---- */
 
 /* Append c's record; under lock. 0 or an errno value. */
@@ -213,14 +292,23 @@ static int record_write(quota__journal *j, quota__jcall *c, int64_t now)
 	put_u64(c->w.p + FRAME_SIZE + 1, (uint64_t)now);
 	uint64_t seq = atomic_load_explicit(&j->seq, memory_order_relaxed) + 1;
 	quota__frame_seal(&c->w, 0, seq);
-	int err = quota__io_write_all(j->fd, c->w.p, c->w.n);
-	if (err) {
+	int err = 0;
+	if (j->mapped && j->end + (int64_t)c->w.n > j->size)
+		err = map_grow(j, c->w.n);
+	if (!err && j->map) {
+		unsigned char *at = j->map + (j->end - j->map_off);
+		memcpy(at, c->w.p, 4);
+		atomic_signal_fence(memory_order_seq_cst);
+		memcpy(at + 4, c->w.p + 4, c->w.n - 4);
+	} else if (!err) {
+		err = quota__io_write_all(j->fd, c->w.p, c->w.n);
 		/* Take back what part of it was written; a journal that keeps
 		 * a partial record in its middle must not grow. */
-		if (quota__io->ftruncate(j->fd, j->end))
+		if (err && quota__io->ftruncate(j->fd, j->end))
 			atomic_store(&j->failed, 1);
-		return err;
 	}
+	if (err)
+		return err;
 	c->seq = seq;
 	c->start = j->end;
 	j->end += (int64_t)c->w.n;
@@ -268,9 +356,25 @@ static int sync_to(quota_engine *e, quota__journal *j, uint64_t seq)
 	return err;
 }
 
+/* Zero the mapped records from start on (the last one); 0. */
+static int record_unmap(quota__journal *j, int64_t start)
+{
+	unsigned char *at = j->map + (start - j->map_off);
+	memset(at + 4, 0, (size_t)(j->end - start) - 4);
+	atomic_signal_fence(memory_order_seq_cst);
+	memset(at, 0, 4);
+	return 0;
+}
+
 void quota__jbegin(quota_engine *e, quota__jcall *c, int op)
 {
-	memset(c, 0, sizeof *c);
+	/* Every field but the room, which need not be zeroed: the record is
+	 * written there, on the stack, unless it outgrows it. */
+	c->j = NULL;
+	c->w = (quota__wbuf){.p = c->room, .cap = sizeof c->room, .borrowed = 1};
+	c->op = c->swept = 0;
+	c->seq = 0;
+	c->start = 0;
 	if (!e || !e->journal || quota__jinside(e))
 		return;
 	c->j = e->journal;
@@ -336,7 +440,7 @@ int quota__jend(quota_engine *e, quota__jcall *c, int rc)
 		kicked = 1;
 	}
 	if (c->seq && rc != QUOTA_OK && !kicked && !c->swept &&
-	    quota__io->ftruncate(j->fd, c->start) == 0) {
+	    (j->map ? record_unmap(j, c->start) : quota__io->ftruncate(j->fd, c->start)) == 0) {
 		/* Nothing changed: take the record back (replaying it would
 		 * fail the same way, so one left behind does no harm). The
 		 * record of a call whose sweep expired something stays: its
@@ -445,7 +549,7 @@ static int replay_file(quota_engine *e, quota__journal *j, const char *path, uin
 			/* A bad record is a torn tail when nothing follows it. */
 			uint32_t len = n - off >= 4 ? get_u32(buf + off) : 0;
 			int tail = n - off < FRAME_SIZE || len > n - off - FRAME_SIZE ||
-				   off + FRAME_SIZE + len == n || zeros(buf, n, off);
+				   zeros(buf, n, off + FRAME_SIZE + len) || zeros(buf, n, off);
 			if (!tail)
 				rc = quota__fail(QUOTA_ERR_CORRUPT,
 						 "journal %s: record %llu at byte %zu is damaged and "
@@ -492,8 +596,10 @@ static void journal_free(quota__journal *j)
 {
 	if (!j)
 		return;
-	if (j->fd >= 0)
+	if (j->fd >= 0) {
+		map_release(j);
 		quota__io->close(j->fd);
+	}
 	if (j->lock_fd >= 0)
 		close(j->lock_fd); /* lets go of the lock */
 	pthread_mutex_destroy(&j->lock);
@@ -529,10 +635,10 @@ static int recover(quota_engine *e, quota__journal *j)
 		j->fd = journal_create(j->path, seq);
 		if (j->fd < 0)
 			return io_fail(-j->fd, "create", j->path);
-		j->end = HEADER_SIZE;
+		j->end = j->size = HEADER_SIZE;
 		return QUOTA_OK;
 	}
-	j->fd = quota__io->open(j->path, O_WRONLY | O_APPEND, 0);
+	j->fd = quota__io->open(j->path, O_RDWR | O_APPEND, 0);
 	if (j->fd < 0)
 		return io_fail(errno, "open", j->path);
 	/* The journal's name may not be durable yet: its creation (or a
@@ -548,7 +654,7 @@ static int recover(quota_engine *e, quota__journal *j)
 		if (quota__io->ftruncate(j->fd, (off_t)good) || quota__io->fsync(j->fd))
 			return io_fail(errno, "cut the torn tail of", j->path);
 	}
-	j->end = (int64_t)good;
+	j->end = j->size = (int64_t)good;
 	return QUOTA_OK;
 }
 
@@ -568,6 +674,7 @@ int quota__journal_open(quota_engine *e, const quota_engine_options *o)
 	pthread_mutex_init(&j->sync_lock, NULL);
 	pthread_cond_init(&j->sync_cond, NULL);
 	j->mode = o->sync_mode;
+	j->mapped = j->mode == QUOTA_SYNC_NONE;
 	j->interval_ns = (int64_t)(o->sync_interval_ms ? o->sync_interval_ms : DEFAULT_INTERVAL_MS) *
 			 1000000;
 	j->path = quota__strdup(o->journal_path);
@@ -647,10 +754,12 @@ static int compact_begin(quota_engine *e, quota__journal *j, quota__wbuf *snap, 
 		pthread_mutex_lock(&j->sync_lock);
 		while (j->syncing)
 			pthread_cond_wait(&j->sync_cond, &j->sync_lock);
-		if (j->fd >= 0)
+		if (j->fd >= 0) {
+			map_release(j);
 			quota__io->close(j->fd);
+		}
 		j->fd = fd;
-		j->end = HEADER_SIZE;
+		j->end = j->size = HEADER_SIZE;
 		j->synced_seq = *seq;
 		pthread_mutex_unlock(&j->sync_lock);
 	}

@@ -71,11 +71,12 @@ enum quota__jop {
 
 typedef struct quota__jcall {
 	struct quota__journal *j; /* NULL: inert */
-	quota__wbuf w;
+	quota__wbuf w;            /* in room while the record fits */
 	int op;
 	uint64_t seq;  /* of the record written, 0 for none */
 	int64_t start; /* journal size before it */
 	int swept;     /* the sweep before the call expired something */
+	unsigned char room[512];
 } quota__jcall;
 
 void quota__jbegin(quota_engine *e, quota__jcall *c, int op);

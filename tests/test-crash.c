@@ -1,7 +1,10 @@
 /*
  * Crash tests for the journal (doc/durability.md).
  *
- * A writer child opens a durable engine (QUOTA_SYNC_ALWAYS) and runs
+ * A writer child opens a durable engine (QUOTA_SYNC_ALWAYS in half the
+ * cycles, QUOTA_SYNC_NONE, whose records go through a shared mapping of the
+ * journal, in the other half: both promise that an acknowledged change
+ * survives kill -9) and runs
  * random reserve, acquire, commit (some with settlements below what was
  * reserved), release, consume and give_back calls on three projects under
  * an organization with grants. It reports each call to the parent through
@@ -25,8 +28,8 @@
  * from the sum of its claims plus anonymous consumption; an answer the
  * child was given disagrees with the model; the child dies in a way other
  * than the kill planned for it; or a run of at least 200 cycles never
- * acknowledged an operation, never fired a kill from the file calls,
- * never cut a torn tail or never compacted (the test would then prove
+ * acknowledged an operation (in either mode), never fired a kill from the
+ * file calls, never cut a torn tail or never compacted (the test would then prove
  * nothing); a compaction that fails (rather than being killed) fails too.
  *
  * Environment: QUOTA_CRASH_CYCLES (default 1500; the long mode of
@@ -326,6 +329,7 @@ struct cycle {
 	int io_kill;   /* die at this file call (1 = the first), 0: never */
 	int io_how;    /* 0: before it, 1: a part of a write, 2: after it */
 	int io_signal; /* die by raise(SIGKILL) rather than _exit(9) */
+	int mode;      /* the child's QUOTA_SYNC_* */
 };
 
 static struct cycle cur;
@@ -410,7 +414,7 @@ static quota_engine *open_engine(int *rc)
 	o.hash_key[1] = 0xc4a5;
 	o.released_retention_ms = INT64_C(86400000) * 365; /* released claims stay */
 	o.journal_path = path;
-	o.sync_mode = QUOTA_SYNC_ALWAYS;
+	o.sync_mode = cur.mode;
 	*rc = quota_engine_new(&e, &o);
 	return e;
 }
@@ -565,6 +569,7 @@ struct totals {
 	long acked, failed_calls, inflight_applied, inflight_absent, io_kills, signal_kills;
 	long before_ready, cut_cycles, put_back, fresh;
 	long compactions, compact_kills; /* acknowledged; killed inside one */
+	long none_cycles, none_acked;    /* cycles in QUOTA_SYNC_NONE, calls they acknowledged */
 	uint64_t cut_bytes;
 };
 
@@ -708,6 +713,8 @@ static int run_cycle(int n, uint64_t *rng, struct model *md, int *need_setup, st
 	memset(&cur, 0, sizeof cur);
 	cur.seed = rand_next(rng) | 1;
 	cur.setup = *need_setup;
+	cur.mode = rand_below(rng, 2) ? QUOTA_SYNC_NONE : QUOTA_SYNC_ALWAYS;
+	tot->none_cycles += cur.mode == QUOTA_SYNC_NONE;
 	/* A third of the cycles die inside a file call; half of those that
 	 * start on an empty directory die while the journal is created. */
 	if (*need_setup && rand_below(rng, 2) == 0) {
@@ -768,6 +775,7 @@ static int run_cycle(int n, uint64_t *rng, struct model *md, int *need_setup, st
 				continue;
 			}
 			tot->acked++;
+			tot->none_acked += cur.mode == QUOTA_SYNC_NONE;
 			tot->compactions += m->op == OP_COMPACT;
 			struct model before = *md;
 			int bad = model_apply(md, m);
@@ -824,9 +832,9 @@ static int run_cycle(int n, uint64_t *rng, struct model *md, int *need_setup, st
 			tot->inflight_applied++;
 		} else {
 			check_fail_(__FILE__, __LINE__,
-				    "cycle %d (seed %" PRIu64 ", io_kill %d how %d): the recovered "
-				    "engine is not the model: %s; in flight: %s %s",
-				    n, cur.seed, cur.io_kill, cur.io_how, why0,
+				    "cycle %d (seed %" PRIu64 ", io_kill %d how %d, mode %d): the "
+				    "recovered engine is not the model: %s; in flight: %s %s",
+				    n, cur.seed, cur.io_kill, cur.io_how, cur.mode, why0,
 				    have_inflight ? op_names[inflight.op] : "none", why1);
 			ok = 0;
 		}
@@ -882,16 +890,19 @@ static void test_crash_cycles(void)
 	       "and recovered %ld, and not %ld; %ld kills from the file calls, %ld by the parent "
 	       "(%ld before recovery ended); %ld recoveries cut %" PRIu64 " bytes of torn tail, "
 	       "%ld torn journals put back for the child; %ld fresh directories; %ld "
-	       "compactions acknowledged, %ld killed inside one\n",
+	       "compactions acknowledged, %ld killed inside one; %ld cycles in QUOTA_SYNC_NONE "
+	       "acknowledged %ld calls\n",
 	       n, secs, tot.acked, tot.failed_calls, tot.inflight_applied, tot.inflight_absent,
 	       tot.io_kills, tot.signal_kills, tot.before_ready, tot.cut_cycles, tot.cut_bytes,
-	       tot.put_back, tot.fresh, tot.compactions, tot.compact_kills);
+	       tot.put_back, tot.fresh, tot.compactions, tot.compact_kills, tot.none_cycles,
+	       tot.none_acked);
 	if (n == cycles && cycles >= 200) {
 		/* Otherwise the run proved nothing. */
 		CHECK(tot.acked > 0);
 		CHECK(tot.io_kills > 0);
 		CHECK(tot.cut_cycles > 0);
 		CHECK(tot.compactions > 0);
+		CHECK(tot.none_acked > 0);
 	}
 }
 

@@ -25,6 +25,7 @@ struct worker {
 	quota_engine *e;
 	int id;
 	_Atomic uint64_t *acked;
+	atomic_int *compacted; /* the compactor has compacted once */
 };
 
 static void *work(void *arg)
@@ -34,7 +35,9 @@ static void *work(void *arg)
 	char pname[16];
 	snprintf(pname, sizeof pname, "p%d", w->id);
 	p.name = pname;
-	for (int i = 0; i < OPS; i++) {
+	/* Past OPS until a compaction ran among the changes (a fast journal
+	 * may finish them first), and no longer than 100 times OPS. */
+	for (int i = 0; i < OPS || (!atomic_load(w->compacted) && i < 100 * OPS); i++) {
 		char name[32];
 		snprintf(name, sizeof name, "t%d-c%d", w->id, i % 7);
 		struct test_claim t;
@@ -63,7 +66,7 @@ static void *work(void *arg)
 
 struct compactor {
 	quota_engine *e;
-	atomic_int stop;
+	atomic_int stop, compacted;
 	int done, failed;
 };
 
@@ -71,10 +74,10 @@ static void *compact_loop(void *arg)
 {
 	struct compactor *c = arg;
 	while (!atomic_load(&c->stop)) {
-		if (quota_engine_compact(c->e) == QUOTA_OK)
-			c->done++;
-		else
+		if (quota_engine_compact(c->e) != QUOTA_OK)
 			c->failed++;
+		else if (++c->done == 1)
+			atomic_store(&c->compacted, 1);
 		usleep(200);
 	}
 	return NULL;
@@ -126,11 +129,11 @@ static void test_threads(void)
 		_Atomic uint64_t acked = 0;
 		pthread_t th[THREADS];
 		struct worker w[THREADS];
+		struct compactor comp = {.e = e};
 		for (int i = 0; i < THREADS; i++) {
-			w[i] = (struct worker){e, i, &acked};
+			w[i] = (struct worker){e, i, &acked, &comp.compacted};
 			pthread_create(&th[i], NULL, work, &w[i]);
 		}
-		struct compactor comp = {.e = e};
 		pthread_t ct;
 		pthread_create(&ct, NULL, compact_loop, &comp);
 		for (int i = 0; i < THREADS; i++)

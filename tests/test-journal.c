@@ -333,21 +333,31 @@ static void truncate_to(const char *p, off_t n)
 	CHECK(truncate(p, n) == 0);
 }
 
+/* A durable engine in mode and *m in memory, on clk at its start in an
+ * empty directory, both set up and holding claim a. */
+static quota_engine *with_claim_a(struct test_clock *clk, int mode, quota_engine **m)
+{
+	atomic_store(&clk->ns, TEST_EPOCH_NS);
+	fresh_dir();
+	quota_engine *d = open_ok(clk, mode);
+	*m = open_ok(clk, -1);
+	setup(d);
+	setup(*m);
+	struct test_claim t;
+	test_claim_init(&t, "acme", "a", &projects[0]);
+	test_claim_add(&t, CPU, 3);
+	CHECK_RC(quota_claim_acquire(d, &t.c, NULL), QUOTA_OK);
+	CHECK_RC(quota_claim_acquire(*m, &t.c, NULL), QUOTA_OK);
+	return d;
+}
+
 /* Cut the journal inside its last record at every byte: the engine comes
  * back with the state before that record, and the tail is cut. */
 static void test_torn_tail_cut(void)
 {
 	struct test_clock clk;
-	atomic_store(&clk.ns, TEST_EPOCH_NS);
-	fresh_dir();
-	quota_engine *d = open_ok(&clk, QUOTA_SYNC_ALWAYS), *m = open_ok(&clk, -1);
-	setup(d);
-	setup(m);
+	quota_engine *m, *d = with_claim_a(&clk, QUOTA_SYNC_ALWAYS, &m);
 	struct test_claim t;
-	test_claim_init(&t, "acme", "a", &projects[0]);
-	test_claim_add(&t, CPU, 3);
-	CHECK_RC(quota_claim_acquire(d, &t.c, NULL), QUOTA_OK);
-	CHECK_RC(quota_claim_acquire(m, &t.c, NULL), QUOTA_OK);
 	off_t before = file_size(path);
 	test_claim_init(&t, "acme", "b", &projects[1]);
 	test_claim_add(&t, CPU, 4);
@@ -384,6 +394,112 @@ static void test_torn_tail_cut(void)
 	quota_engine_free(m);
 }
 
+static unsigned char *read_whole(const char *p, size_t *n)
+{
+	off_t size = file_size(p);
+	unsigned char *buf = malloc(size > 0 ? (size_t)size : 1);
+	int fd = open(p, O_RDONLY);
+	CHECK(size >= 0 && fd >= 0 && read(fd, buf, (size_t)size) == (ssize_t)size);
+	if (fd >= 0)
+		close(fd);
+	*n = size > 0 ? (size_t)size : 0;
+	return buf;
+}
+
+static void write_whole(const char *p, const unsigned char *buf, size_t n)
+{
+	int fd = open(p, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	CHECK(fd >= 0 && write(fd, buf, n) == (ssize_t)n);
+	if (fd >= 0)
+		close(fd);
+}
+
+/* Put img back as the journal, recover: the state must be want's and the
+ * journal cut to end. */
+static void recover_to(struct test_clock *clk, const unsigned char *img, size_t n,
+		       quota_engine *want, off_t end, const char *when)
+{
+	write_whole(path, img, n);
+	quota_engine *d = open_ok(clk, QUOTA_SYNC_NONE);
+	if (!d)
+		return;
+	check_same_state(want, d, when);
+	quota_journal_stats st;
+	quota_journal_stats_init(&st, sizeof st);
+	quota_journal_stats_get(d, &st);
+	CHECK_EQ_INT(st.cut_bytes, (off_t)n - end);
+	quota_engine_free(d);
+	CHECK_EQ_INT(file_size(path), end);
+}
+
+/*
+ * QUOTA_SYNC_NONE copies records into a shared mapping of a journal grown
+ * ahead with zeros. What a killed process leaves is the file as the page
+ * cache has it: the records, a record being copied (its length first,
+ * then any part of the rest) or being taken back, and zeros to the end of
+ * the grown file. Recovery must keep every whole record and cut the rest;
+ * a clean close must leave no zeros. Fails if a part-copied record
+ * followed by zeros is reported as damage, or a whole one is lost.
+ */
+static void test_mapped_tail(void)
+{
+	struct test_clock clk;
+	quota_engine *m, *d = with_claim_a(&clk, QUOTA_SYNC_NONE, &m);
+	struct test_claim t;
+	quota_journal_stats st;
+	quota_journal_stats_init(&st, sizeof st);
+	quota_journal_stats_get(d, &st);
+	off_t before = (off_t)st.bytes;
+	test_claim_init(&t, "acme", "b", &projects[1]);
+	test_claim_add(&t, CPU, 4);
+	CHECK_RC(quota_claim_acquire(d, &t.c, NULL), QUOTA_OK);
+	quota_journal_stats_get(d, &st);
+	off_t after = (off_t)st.bytes;
+	/* The file runs ahead of the records, in zeros: the killed image. */
+	size_t n;
+	unsigned char *img = read_whole(path, &n);
+	CHECK((off_t)n > after && n % 4096 == 0);
+	quota_engine_free(d);
+	CHECK_EQ_INT(file_size(path), after);
+	if ((off_t)n <= after) {
+		free(img);
+		quota_engine_free(m);
+		return;
+	}
+	unsigned char *torn = malloc(n);
+	/* The record copied up to byte k (its length went first). */
+	for (off_t k = before + 4; k < after; k++) {
+		memcpy(torn, img, n);
+		memset(torn + k, 0, (size_t)(after - k));
+		if (memcmp(torn, img, n) == 0)
+			break; /* what is left of it was zeros */
+		recover_to(&clk, torn, n, m, before, "after a part-copied record");
+	}
+	/* Any part of it, as a copy in any order or a take-back leaves it. */
+	uint64_t r = 0x2545f4914f6cdd1dull;
+	for (int v = 0; v < 64; v++) {
+		memcpy(torn, img, n);
+		for (off_t k = before + 4; k < after; k++)
+			if (rand_from(&r) % 2)
+				torn[k] = 0;
+		if (memcmp(torn, img, n) == 0)
+			continue;
+		recover_to(&clk, torn, n, m, before, "after a record with holes");
+	}
+	/* Not even its length: the zeros after the last whole record. */
+	memcpy(torn, img, n);
+	memset(torn + before, 0, (size_t)(after - before));
+	recover_to(&clk, torn, n, m, before, "after a record not begun");
+	/* The whole record survives, the zeros after it are cut. */
+	test_claim_init(&t, "acme", "b", &projects[1]);
+	test_claim_add(&t, CPU, 4);
+	CHECK_RC(quota_claim_acquire(m, &t.c, NULL), QUOTA_OK);
+	recover_to(&clk, img, n, m, after, "after a kill");
+	free(torn);
+	free(img);
+	quota_engine_free(m);
+}
+
 /* The file calls, failing the one numbered fail_at (from 1) once armed:
  * a compaction stopped there leaves its files as a crash would (the
  * engine is then dropped without another change). */
@@ -417,6 +533,74 @@ static int failing_rename(const char *from, const char *to)
 static int failing_open(const char *p, int flags, mode_t mode)
 {
 	return io_should_fail() ? -1 : quota__io_system.open(p, flags, mode);
+}
+
+/* One consume or give_back on d and, when it succeeds, on m. */
+static int consume_step(quota_engine *d, quota_engine *m, int i)
+{
+	int rc = i % 2 ? quota_give_back(d, &projects[0], CPU, 1)
+		       : quota_consume(d, &projects[0], CPU, 1, NULL);
+	if (rc == QUOTA_OK)
+		CHECK_RC(i % 2 ? quota_give_back(m, &projects[0], CPU, 1)
+			       : quota_consume(m, &projects[0], CPU, 1, NULL),
+			 QUOTA_OK);
+	return rc;
+}
+
+/*
+ * QUOTA_SYNC_NONE grows its journal by writing zeros (the only writes it
+ * makes): a growth that fails, half written, at the first record and when
+ * the first MiB is full fails its call with QUOTA_ERR_IO, changes
+ * nothing, leaves the file as it was, and the next call succeeds. Fails if
+ * a failed growth leaves zeros that later records follow, or takes the
+ * engine down.
+ */
+static void test_mapped_grow_fails(void)
+{
+	struct test_clock clk;
+	atomic_store(&clk.ns, TEST_EPOCH_NS);
+	fresh_dir();
+	quota_engine *d = open_ok(&clk, QUOTA_SYNC_NONE), *m = open_ok(&clk, -1);
+	quota__io_ops ops = quota__io_system;
+	ops.write = failing_write;
+	quota__io = &ops;
+	io_count = 0;
+	io_fail_at = 1;
+	CHECK_RC(test_register(d, CPU, NULL, "Project", 8), QUOTA_ERR_IO);
+	CHECK_EQ_INT(file_size(path), 32);
+	setup(d);
+	setup(m);
+	quota_journal_stats st;
+	quota_journal_stats_init(&st, sizeof st);
+	int i = 0, failed = 0;
+	for (; i < 40000 && !failed; i++) {
+		quota_journal_stats_get(d, &st);
+		if (st.bytes > (1u << 20) - 4096 && !io_fail_at) {
+			io_count = 0;
+			io_fail_at = 1;
+		} else if (io_count >= io_fail_at) {
+			io_fail_at = 0;
+		}
+		off_t size = file_size(path);
+		int rc = consume_step(d, m, i);
+		if (rc != QUOTA_OK) {
+			CHECK_RC(rc, QUOTA_ERR_IO);
+			CHECK_EQ_INT(file_size(path), size);
+			failed = 1;
+		}
+	}
+	CHECK(failed);
+	quota__io = &quota__io_system;
+	io_fail_at = 0;
+	quota_journal_stats_get(d, &st);
+	CHECK_EQ_INT(st.failed, 0);
+	for (int k = 0; k < 100; k++) /* from the step that failed */
+		CHECK_RC(consume_step(d, m, i - 1 + k), QUOTA_OK);
+	check_same_state(m, d, "after failed growths");
+	d = reopen_same(d, &clk, QUOTA_SYNC_NONE, "after failed growths");
+	check_same_state(m, d, "after failed growths and a recovery");
+	quota_engine_free(d);
+	quota_engine_free(m);
 }
 
 /* A compaction stopped at each of its file calls in turn (creating P.next,
@@ -686,11 +870,13 @@ int main(void)
 	snprintf(path, sizeof path, "%s/journal", dir);
 	RUN(test_replay_matches_memory);
 	RUN(test_torn_tail_cut);
+	RUN(test_mapped_tail);
 	RUN(test_damage_reported);
 	RUN(test_one_engine_per_journal);
 	RUN(test_failures_leave_no_record);
 	RUN(test_sweep_recorded);
 	RUN(test_compaction_interrupted);
+	RUN(test_mapped_grow_fails);
 	RUN(test_snapshot_damage_stops_recovery);
 	char cmd[400];
 	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);

@@ -6,7 +6,9 @@
  * many records one fsync covered (quota_journal_stats). doc/durability.md
  * has the numbers and the command.
  *
- *   journal-bench [--quick] [--reps N] [--scale F] [DIR...]
+ *   journal-bench [--quick] [--reps N] [--scale F] [--mode M] [DIR...]
+ *
+ * --mode (memory, always, batch or none; may be repeated) runs only those.
  *
  * SPDX-License-Identifier: MIT
  */
@@ -158,9 +160,15 @@ static long pairs_for(int mode, int quick)
 	return n < 1 ? 1 : n;
 }
 
+static int usage(const char *argv0)
+{
+	fprintf(stderr, "usage: %s [--quick] [--reps N] [--scale F] [--mode M] [DIR...]\n", argv0);
+	return 2;
+}
+
 int main(int argc, char **argv)
 {
-	int quick = 0, ndirs = 0;
+	int quick = 0, ndirs = 0, only = 0; /* bit mode + 1 of the modes to run, 0: all */
 	const char *dirs[16];
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--quick") == 0) {
@@ -169,10 +177,16 @@ int main(int argc, char **argv)
 			reps = atoi(argv[++i]);
 		} else if (strcmp(argv[i], "--scale") == 0 && i + 1 < argc) {
 			scale = atof(argv[++i]);
+		} else if (strcmp(argv[i], "--mode") == 0 && i + 1 < argc) {
+			int m = -1;
+			while (m <= QUOTA_SYNC_NONE && strcmp(mode_name(m), argv[i + 1]) != 0)
+				m++;
+			if (m > QUOTA_SYNC_NONE)
+				return usage(argv[0]);
+			only |= 1 << (m + 1);
+			i++;
 		} else if (argv[i][0] == '-') {
-			fprintf(stderr, "usage: %s [--quick] [--reps N] [--scale F] [DIR...]\n",
-				argv[0]);
-			return 2;
+			return usage(argv[0]);
 		} else if (ndirs < 16) {
 			dirs[ndirs++] = argv[i];
 		}
@@ -192,6 +206,8 @@ int main(int argc, char **argv)
 		for (int mode = -1; mode <= QUOTA_SYNC_NONE; mode++) {
 			if (mode < 0 && d > 0)
 				continue; /* memory does not depend on the directory */
+			if (only && !(only & 1 << (mode + 1)))
+				continue;
 			for (int threads = 1; threads <= 2; threads++) {
 				long pairs = pairs_for(mode, quick);
 				double secs[MAX_REPS];
