@@ -166,7 +166,8 @@ int quota__frame_next(const unsigned char *buf, size_t n, size_t off, quota__fra
 	if (crc != get_u32(p + 4))
 		return -1;
 	f->seq = get_u64(p + 8);
-	f->op = p[FRAME_SIZE];
+	f->op = p[FRAME_SIZE] & ~QUOTA__FRAME_MAPPED;
+	f->mapped = (p[FRAME_SIZE] & QUOTA__FRAME_MAPPED) != 0;
 	f->now = (int64_t)get_u64(p + FRAME_SIZE + 1);
 	f->args = p + FRAME_SIZE + 9;
 	f->args_len = len - 9;
@@ -291,10 +292,14 @@ static int record_write(quota__journal *j, quota__jcall *c, int64_t now)
 {
 	put_u64(c->w.p + FRAME_SIZE + 1, (uint64_t)now);
 	uint64_t seq = atomic_load_explicit(&j->seq, memory_order_relaxed) + 1;
-	quota__frame_seal(&c->w, 0, seq);
 	int err = 0;
 	if (j->mapped && j->end + (int64_t)c->w.n > j->size)
 		err = map_grow(j, c->w.n);
+	if (j->map)
+		c->w.p[FRAME_SIZE] |= QUOTA__FRAME_MAPPED;
+	else
+		c->w.p[FRAME_SIZE] &= (unsigned char)~QUOTA__FRAME_MAPPED;
+	quota__frame_seal(&c->w, 0, seq);
 	if (!err && j->map) {
 		unsigned char *at = j->map + (j->end - j->map_off);
 		memcpy(at, c->w.p, 4);
@@ -543,13 +548,17 @@ static int replay_file(quota_engine *e, quota__journal *j, const char *path, uin
 				 path, (unsigned long long)base, (unsigned long long)*seq);
 	uint64_t expect = base + 1;
 	size_t off = HEADER_SIZE;
+	int after_mapped = 0; /* the last good record was copied into a mapping */
 	while (!rc && off < n) {
 		quota__frame f;
 		if (quota__frame_next(buf, n, off, &f)) {
-			/* A bad record is a torn tail when nothing follows it. */
+			/* A bad record is a torn tail when nothing follows it, or
+			 * when it follows a mapped record: a power loss may have
+			 * written the pages after it back and not its own. */
 			uint32_t len = n - off >= 4 ? get_u32(buf + off) : 0;
 			int tail = n - off < FRAME_SIZE || len > n - off - FRAME_SIZE ||
-				   zeros(buf, n, off + FRAME_SIZE + len) || zeros(buf, n, off);
+				   zeros(buf, n, off + FRAME_SIZE + len) || zeros(buf, n, off) ||
+				   after_mapped;
 			if (!tail)
 				rc = quota__fail(QUOTA_ERR_CORRUPT,
 						 "journal %s: record %llu at byte %zu is damaged and "
@@ -573,6 +582,7 @@ static int replay_file(quota_engine *e, quota__journal *j, const char *path, uin
 			*seq = f.seq;
 			j->replayed++;
 		}
+		after_mapped = f.mapped;
 		expect++;
 		off += f.size;
 	}

@@ -91,9 +91,15 @@ int quota__jinside(const quota_engine *e);
 int64_t quota__jnow(const quota_engine *e);
 
 /* A record read back. */
+/* The top bit of a record's op byte: the record was copied into a shared
+ * mapping (QUOTA_SYNC_NONE), whose pages a power loss may write back in
+ * any order; recovery cuts at a damaged record that follows one. */
+#define QUOTA__FRAME_MAPPED 0x80
+
 typedef struct quota__frame {
 	uint64_t seq;
-	int op;
+	int op;     /* without QUOTA__FRAME_MAPPED */
+	int mapped; /* QUOTA__FRAME_MAPPED was set */
 	int64_t now;
 	const unsigned char *args;
 	size_t args_len;
