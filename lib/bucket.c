@@ -405,6 +405,7 @@ typedef struct anon_op {
 	int64_t amount;
 	quota_answer *ans;
 	int report; /* the caller asked for the answer: fill it on success too */
+	int counted; /* an allowance counted under the stripe lock */
 } anon_op;
 
 static quota__bucket *level_at(quota__bucket *base, uint32_t i)
@@ -466,12 +467,17 @@ static inline int anon_flat(quota_engine *e, quota__bucket *b, const anon_op *op
 	return QUOTA_OK;
 }
 
+/* Whether op on b may take anon_flat(). */
+static inline int anon_is_flat(const quota__bucket *b, const anon_op *op)
+{
+	return op->kind != ANON_PIN && !op->rate_only && !b->rate && !b->up_count && !b->sel_count;
+}
+
 /* Apply op to base and every level above it, all or nothing; caller
  * holds every stripe of the chain. */
 static int anon_apply(quota_engine *e, quota__bucket *base, const anon_op *op)
 {
-	if (op->kind != ANON_PIN && !op->rate_only && !base->rate && !base->up_count &&
-	    !base->sel_count && anon_flat(e, base, op) == QUOTA_OK)
+	if (anon_is_flat(base, op) && anon_flat(e, base, op) == QUOTA_OK)
 		return QUOTA_OK;
 	quota__bucket *many[QUOTA__TARGETS_MAX], **tb = &base;
 	int64_t amount = op->amount;
@@ -538,6 +544,18 @@ static int anon_apply(quota_engine *e, quota__bucket *base, const anon_op *op)
 		answer_tightest(op->ans, tb, n, now);
 	}
 	return QUOTA_OK;
+}
+
+/* anon_apply() with its common case inline, for the hot callers; that
+ * case counts an allowance in the stripe, whose lock the caller holds. */
+static inline int anon_apply_hot(quota_engine *e, quota__bucket *base, anon_op *op)
+{
+	if (anon_is_flat(base, op) && anon_flat(e, base, op) == QUOTA_OK) {
+		if (op->kind == ANON_CONSUME)
+			op->counted = quota__count_locked(e, base->stripe, QC_ALLOWED);
+		return QUOTA_OK;
+	}
+	return anon_apply(e, base, op);
 }
 
 /* Whether base may be charged under its own stripe lock alone: no level
@@ -698,7 +716,7 @@ out:
  * An anonymous change by (consumer, type): one stripe lock and no
  * allocation when the consumer's bucket exists and has no level above it.
  */
-static int anon_keyed(quota_engine *e, const quota_ref *c, const char *type, const anon_op *op,
+static int anon_keyed(quota_engine *e, const quota_ref *c, const char *type, anon_op *op,
 		      int must_exist)
 {
 	char key[QUOTA__KEY_MAX + 1];
@@ -709,8 +727,9 @@ static int anon_keyed(quota_engine *e, const quota_ref *c, const char *type, con
 		pthread_mutex_lock(&s->lock);
 		quota__bucket *b = (quota__bucket *)quota__table_find(&s->buckets, hash, key, len);
 		if (b && single_level(e, b)) {
-			int rc = group_fits(b, c) ? anon_apply(e, b, op)
-						  : quota__reg_check_consumer(b->reg, c, "consumer");
+			int rc = group_fits(b, c)
+					 ? anon_apply_hot(e, b, op)
+					 : quota__reg_check_consumer(b->reg, c, "consumer");
 			pthread_mutex_unlock(&s->lock);
 			return rc;
 		}
@@ -754,7 +773,7 @@ static int consume(quota_engine *e, const quota_ref *consumer, const char *type,
 	}
 	if ((rc = quota__answer_reset(ans)) || (rc = check_amount(amount)))
 		return rc;
-	anon_op op = {ANON_CONSUME, rate_only, amount, ans, report};
+	anon_op op = {ANON_CONSUME, rate_only, amount, ans, report, 0};
 	uint64_t epoch = e ? quota__epoch(e) : 0;
 	rc = anon_keyed(e, consumer, type, &op, 0);
 	if (e && quota__expired_may_help(e, rc, epoch)) {
@@ -762,7 +781,7 @@ static int consume(quota_engine *e, const quota_ref *consumer, const char *type,
 		rc = anon_keyed(e, consumer, type, &op, 0);
 	}
 	ans->status = rc;
-	if (e)
+	if (e && !op.counted)
 		quota__count_decision(e, rc, ans, NULL);
 	quota__after(e);
 	return rc;
@@ -821,7 +840,7 @@ int quota__impl_give_back(quota_engine *e, const quota_ref *consumer, const char
 	int rc;
 	if ((rc = check_amount(amount)))
 		return rc;
-	anon_op op = {ANON_GIVE_BACK, 0, amount, NULL, 0};
+	anon_op op = {ANON_GIVE_BACK, 0, amount, NULL, 0, 0};
 	rc = anon_keyed(e, consumer, type, &op, 1);
 	quota__after(e);
 	return rc;
@@ -1098,7 +1117,7 @@ QUOTA_API int quota_bucket_handle_open(quota_engine *e, const quota_ref *consume
 	if (!h)
 		return quota__fail(QUOTA_ERR_NOMEM, "handle: out of memory");
 	h->e = e;
-	anon_op pin = {ANON_PIN, 0, 0, NULL, 0};
+	anon_op pin = {ANON_PIN, 0, 0, NULL, 0, 0};
 	int rc = anon_slow(e, consumer, type, &pin, 0);
 	if (rc) {
 		quota__free(h);
@@ -1137,13 +1156,13 @@ quota_engine *quota__handle_target(const quota_bucket_handle *h, quota_ref *cons
 
 /* A change through a handle: the bucket is pinned, so it is still there
  * when the chain needs the slow path. */
-static int handle_apply(quota_bucket_handle *h, const anon_op *op)
+static int handle_apply(quota_bucket_handle *h, anon_op *op)
 {
 	quota__bucket *b = h->b;
 	quota__stripe *s = &h->e->stripes[b->stripe];
 	pthread_mutex_lock(&s->lock);
 	if (single_level(h->e, b)) {
-		int rc = anon_apply(h->e, b, op);
+		int rc = anon_apply_hot(h->e, b, op);
 		pthread_mutex_unlock(&s->lock);
 		return rc;
 	}
@@ -1166,7 +1185,7 @@ int quota__impl_handle_consume(quota_bucket_handle *h, int64_t amount, quota_ans
 		return quota__fail(QUOTA_ERR_INVALID, "handle: must not be NULL");
 	if ((rc = check_amount(amount)))
 		return rc;
-	anon_op op = {ANON_CONSUME, 0, amount, ans, report};
+	anon_op op = {ANON_CONSUME, 0, amount, ans, report, 0};
 	uint64_t epoch = quota__epoch(h->e);
 	rc = handle_apply(h, &op);
 	if (quota__expired_may_help(h->e, rc, epoch)) {
@@ -1174,7 +1193,8 @@ int quota__impl_handle_consume(quota_bucket_handle *h, int64_t amount, quota_ans
 		rc = handle_apply(h, &op);
 	}
 	ans->status = rc;
-	quota__count_decision(h->e, rc, ans, NULL);
+	if (!op.counted)
+		quota__count_decision(h->e, rc, ans, NULL);
 	quota__after(h->e);
 	return rc;
 }
@@ -1186,7 +1206,7 @@ int quota__impl_handle_give_back(quota_bucket_handle *h, int64_t amount)
 		return quota__fail(QUOTA_ERR_INVALID, "handle: must not be NULL");
 	if ((rc = check_amount(amount)))
 		return rc;
-	anon_op op = {ANON_GIVE_BACK, 0, amount, NULL, 0};
+	anon_op op = {ANON_GIVE_BACK, 0, amount, NULL, 0, 0};
 	rc = handle_apply(h, &op);
 	quota__after(h->e);
 	return rc;

@@ -20,19 +20,6 @@ QUOTA_API int quota_stats_init(quota_stats *s, size_t size)
 	return QUOTA_OK;
 }
 
-/*
- * The slot comes from the caller's stack address: threads run on distinct
- * stacks, so they mostly hit distinct slots, without the call that
- * thread-local storage costs in a shared library.
- */
-void quota__count(quota_engine *e, enum quota__counter c)
-{
-	uintptr_t sp = (uintptr_t)__builtin_frame_address(0);
-	uint32_t slot = (uint32_t)(((sp >> 20) * UINT64_C(0x9E3779B97F4A7C15)) >> 60) %
-			QUOTA__COUNTER_SLOTS;
-	atomic_fetch_add_explicit(&e->counters[slot].c[c], 1, memory_order_relaxed);
-}
-
 static void sum_counters(quota_engine *e, uint64_t *sum)
 {
 	memset(sum, 0, QC_COUNT * sizeof *sum);
@@ -303,8 +290,7 @@ static void audit(quota_engine *e, int status, const quota_answer *a, const char
 	pthread_mutex_unlock(&e->audit_lock);
 }
 
-void quota__count_decision(quota_engine *e, int rc, const quota_answer *a,
-			   const char *claim_key)
+void quota__count_other(quota_engine *e, int rc, const quota_answer *a, const char *claim_key)
 {
 	if (rc == QUOTA_ERR_EXCEEDED || rc == QUOTA_ERR_RATE_LIMITED) {
 		quota__count(e, rc == QUOTA_ERR_EXCEEDED		 ? QC_DENIED_EXCEEDED
