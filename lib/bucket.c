@@ -31,21 +31,25 @@ QUOTA_API int quota_answer_init(quota_answer *a, size_t size)
 
 size_t quota__bucket_key(char *buf, const quota_ref *c, const char *type)
 {
-	const char *part[4] = {c->kind, quota__str(c->ns), c->name, type};
-	static const size_t max[4] = {QUOTA__KIND_MAX, QUOTA__NS_MAX, QUOTA__NAME_MAX,
-				      QUOTA__NAME_MAX};
-	size_t len = 0;
-	for (int i = 0; i < 4; i++) {
-		if (!part[i])
-			return 0;
-		size_t n = strnlen(part[i], max[i] + 1);
-		if (n > max[i] || (n == 0 && i != 1))
-			return 0;
-		memcpy(buf + len, part[i], n);
-		len += n;
-		buf[len++] = '\0';
-	}
-	return len - 1;
+	const char *kind = c->kind, *ns = quota__str(c->ns), *name = c->name;
+	if (!kind || !name || !type)
+		return 0;
+	size_t a = strnlen(kind, QUOTA__KIND_MAX + 1), b = strnlen(ns, QUOTA__NS_MAX + 1);
+	size_t n = strnlen(name, QUOTA__NAME_MAX + 1), t = strnlen(type, QUOTA__NAME_MAX + 1);
+	/* Unsigned: a length of 0 wraps around and fails too. */
+	if (a - 1 >= QUOTA__KIND_MAX || b > QUOTA__NS_MAX || n - 1 >= QUOTA__NAME_MAX ||
+	    t - 1 >= QUOTA__NAME_MAX)
+		return 0;
+	/* Each part with its terminating zero byte, the separator. */
+	char *p = buf;
+	memcpy(p, kind, a + 1);
+	p += a + 1;
+	memcpy(p, ns, b + 1);
+	p += b + 1;
+	memcpy(p, name, n + 1);
+	p += n + 1;
+	memcpy(p, type, t + 1);
+	return (size_t)(p - buf) + t;
 }
 
 quota__bucket *quota__bucket_find(quota_engine *e, const char *key, size_t len, uint64_t hash)
