@@ -728,16 +728,16 @@ static int anon_keyed(quota_engine *e, const quota_ref *c, const char *type, ano
 	if (len) {
 		uint64_t hash = quota__hash(e, key, len);
 		quota__stripe *s = &e->stripes[quota__stripe_of(e, hash)];
-		pthread_mutex_lock(&s->lock);
+		quota__lock_take(&s->lock);
 		quota__bucket *b = (quota__bucket *)quota__table_find(&s->buckets, hash, key, len);
 		if (b && single_level(e, b)) {
 			int rc = group_fits(b, c)
 					 ? anon_apply_hot(e, b, op)
 					 : quota__reg_check_consumer(b->reg, c, "consumer");
-			pthread_mutex_unlock(&s->lock);
+			quota__lock_release(&s->lock);
 			return rc;
 		}
-		pthread_mutex_unlock(&s->lock);
+		quota__lock_release(&s->lock);
 	}
 	return anon_slow(e, c, type, op, must_exist);
 }
@@ -820,7 +820,7 @@ int quota__impl_usage_observe(quota_engine *e, const quota_ref *c, const char *t
 	quota__level lv = {c->kind, quota__str(c->ns), c->name, 0};
 	size_t len = quota__level_key(key, &lv, type);
 	quota__stripe *s = &e->stripes[quota__stripe_of(e, quota__hash(e, key, len))];
-	pthread_mutex_lock(&s->lock);
+	quota__lock_take(&s->lock);
 	/* find_reg checked kind and group: a bucket made here is wanted. */
 	quota__bucket *b = quota__level_bucket(e, r, &lv, type, 1);
 	if (!b) {
@@ -831,7 +831,7 @@ int quota__impl_usage_observe(quota_engine *e, const quota_ref *c, const char *t
 		b->observed = value;
 		b->has_observed = 1;
 	}
-	pthread_mutex_unlock(&s->lock);
+	quota__lock_release(&s->lock);
 out:
 	pthread_rwlock_unlock(&e->config);
 	quota__after(e);
@@ -879,7 +879,7 @@ int quota__bucket_restore(quota_engine *e, const quota_ref *consumer, const char
 	quota__level lv = {consumer->kind, quota__str(consumer->ns), consumer->name, 0};
 	size_t len = quota__level_key(key, &lv, type);
 	quota__stripe *st = &e->stripes[quota__stripe_of(e, quota__hash(e, key, len))];
-	pthread_mutex_lock(&st->lock);
+	quota__lock_take(&st->lock);
 	quota__bucket *b = quota__level_bucket(e, r, &lv, type, 1);
 	if (b && sel)
 		b = quota__selector_bucket_find(b, sel);
@@ -898,7 +898,7 @@ int quota__bucket_restore(quota_engine *e, const quota_ref *consumer, const char
 		b->last_reconciliation_ns = s->last_reconciliation_ns;
 		limiters_restore(b, s);
 	}
-	pthread_mutex_unlock(&st->lock);
+	quota__lock_release(&st->lock);
 	pthread_rwlock_unlock(&e->config);
 	return rc;
 }
@@ -1021,14 +1021,14 @@ static int bucket_get(quota_engine *e, const quota_ref *c, const char *type, con
 	uint64_t hash = quota__hash(e, key, len);
 	quota__stripe *s = &e->stripes[quota__stripe_of(e, hash)];
 	int64_t now = quota__now(e);
-	pthread_mutex_lock(&s->lock);
+	quota__lock_take(&s->lock);
 	const quota__bucket *b = (quota__bucket *)quota__table_find(&s->buckets, hash, key, len);
 	const quota__bucket *sb = b && *selector ? quota__selector_bucket_find(b, selector) : b;
 	if (b && !group_fits(b, c))
 		rc = quota__reg_check_consumer(b->reg, c, "consumer");
 	else if (sb)
 		rc = get_packed(sb, now, out);
-	pthread_mutex_unlock(&s->lock);
+	quota__lock_release(&s->lock);
 	if (b || *selector) {
 		if (!rc && !sb)
 			rc = quota__fail(QUOTA_ERR_NOT_FOUND, "bucket %s/%s/%s:%s[%s]: does not exist",
@@ -1132,9 +1132,9 @@ QUOTA_API int quota_bucket_handle_open(quota_engine *e, const quota_ref *consume
 	size_t len = quota__bucket_key(key, consumer, type);
 	uint64_t hash = quota__hash(e, key, len);
 	quota__stripe *s = &e->stripes[quota__stripe_of(e, hash)];
-	pthread_mutex_lock(&s->lock);
+	quota__lock_take(&s->lock);
 	h->b = (quota__bucket *)quota__table_find(&s->buckets, hash, key, len);
-	pthread_mutex_unlock(&s->lock);
+	quota__lock_release(&s->lock);
 	*out = h;
 	return QUOTA_OK;
 }
@@ -1144,9 +1144,9 @@ QUOTA_API void quota_bucket_handle_close(quota_bucket_handle *h)
 	if (!h)
 		return;
 	quota__stripe *s = &h->e->stripes[h->b->stripe];
-	pthread_mutex_lock(&s->lock);
+	quota__lock_take(&s->lock);
 	h->b->handles--;
-	pthread_mutex_unlock(&s->lock);
+	quota__lock_release(&s->lock);
 	quota__free(h);
 }
 
@@ -1164,13 +1164,13 @@ static int handle_apply(quota_bucket_handle *h, anon_op *op)
 {
 	quota__bucket *b = h->b;
 	quota__stripe *s = &h->e->stripes[b->stripe];
-	pthread_mutex_lock(&s->lock);
+	quota__lock_take(&s->lock);
 	if (single_level(h->e, b)) {
 		int rc = anon_apply_hot(h->e, b, op);
-		pthread_mutex_unlock(&s->lock);
+		quota__lock_release(&s->lock);
 		return rc;
 	}
-	pthread_mutex_unlock(&s->lock);
+	quota__lock_release(&s->lock);
 	quota_ref c = {NULL, b->kind, b->ns, b->name};
 	return anon_slow(h->e, &c, b->type, op, 1);
 }

@@ -357,10 +357,10 @@ int quota__claim_lock(quota_engine *e, const char *key, size_t len, int64_t now,
 	uint32_t home = quota__stripe_of(e, hash);
 	quota__stripe *s = &e->stripes[home];
 	for (;;) {
-		pthread_mutex_lock(&s->lock);
+		quota__lock_take(&s->lock);
 		quota__claim *c = quota__claim_find(s, hash, key, len, now);
 		if (!c) {
-			pthread_mutex_unlock(&s->lock);
+			quota__lock_release(&s->lock);
 			return QUOTA_ERR_NOT_FOUND;
 		}
 		ls->n = 0;
@@ -375,12 +375,12 @@ int quota__claim_lock(quota_engine *e, const char *key, size_t len, int64_t now,
 		if (!below) {
 			/* Everything else sorts after home: take it in order. */
 			for (uint32_t i = 1; i < ls->n; i++)
-				pthread_mutex_lock(&e->stripes[ls->idx[i]].lock);
+				quota__lock_take(&e->stripes[ls->idx[i]].lock);
 			*out = c;
 			return QUOTA_OK;
 		}
 		uint64_t id = c->id;
-		pthread_mutex_unlock(&s->lock);
+		quota__lock_release(&s->lock);
 		quota__lockset_lock(e, ls);
 		c = quota__claim_find(s, hash, key, len, now);
 		if (c && c->id == id) {
@@ -1276,7 +1276,7 @@ QUOTA_API int quota_claim_get(quota_engine *e, const char *ns, const char *name,
 	uint64_t hash = quota__hash(e, key, len);
 	quota__stripe *s = &e->stripes[quota__stripe_of(e, hash)];
 	int64_t now = quota__now(e);
-	pthread_mutex_lock(&s->lock);
+	quota__lock_take(&s->lock);
 	quota__claim *c = quota__claim_find(s, hash, key, len, now);
 	if (!c) {
 		rc = not_found(ns, name);
@@ -1288,7 +1288,7 @@ QUOTA_API int quota_claim_get(quota_engine *e, const char *ns, const char *name,
 		else
 			*out = pack_info(&p, c);
 	}
-	pthread_mutex_unlock(&s->lock);
+	quota__lock_release(&s->lock);
 	return rc;
 }
 

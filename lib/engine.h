@@ -32,6 +32,7 @@
 #include <quota/quota.h>
 #include <stdatomic.h>
 
+#include "lock.h"
 #include "rate.h"
 #include "selector.h"
 #include "table.h"
@@ -161,7 +162,7 @@ enum quota__counter {
 /* One cache line apart, so that two threads on two stripes do not share one. */
 #define QUOTA__CACHE_LINE 64
 typedef struct quota__stripe {
-	pthread_mutex_t lock;
+	quota__lock lock; /* lock.h: spins briefly, then sleeps */
 	quota__table buckets;
 	quota__table claims;
 	int64_t next_deadline; /* earliest expires_ns / purge_ns here */

@@ -191,7 +191,7 @@ static void put_gauge(quota_engine *e, quota__text *t, int g, int64_t now)
 	    gauges[g].name);
 	for (uint32_t i = 0; i < e->stripe_count; i++) {
 		quota__stripe *s = &e->stripes[i];
-		pthread_mutex_lock(&s->lock);
+		quota__lock_take(&s->lock);
 		for (size_t k = 0; k <= s->buckets.mask; k++)
 			for (quota__node *n = s->buckets.slots[k]; n; n = n->next) {
 				const quota__bucket *b = (const quota__bucket *)n;
@@ -199,7 +199,7 @@ static void put_gauge(quota_engine *e, quota__text *t, int g, int64_t now)
 				for (uint32_t j = 0; j < b->sel_count; j++)
 					put_sample(t, g, b->sels[j], now);
 			}
-		pthread_mutex_unlock(&s->lock);
+		quota__lock_release(&s->lock);
 	}
 }
 
