@@ -31,21 +31,25 @@ QUOTA_API int quota_answer_init(quota_answer *a, size_t size)
 
 size_t quota__bucket_key(char *buf, const quota_ref *c, const char *type)
 {
-	const char *part[4] = {c->kind, quota__str(c->ns), c->name, type};
-	static const size_t max[4] = {QUOTA__KIND_MAX, QUOTA__NS_MAX, QUOTA__NAME_MAX,
-				      QUOTA__NAME_MAX};
-	size_t len = 0;
-	for (int i = 0; i < 4; i++) {
-		if (!part[i])
-			return 0;
-		size_t n = strnlen(part[i], max[i] + 1);
-		if (n > max[i] || (n == 0 && i != 1))
-			return 0;
-		memcpy(buf + len, part[i], n);
-		len += n;
-		buf[len++] = '\0';
-	}
-	return len - 1;
+	const char *kind = c->kind, *ns = quota__str(c->ns), *name = c->name;
+	if (!kind || !name || !type)
+		return 0;
+	size_t a = strnlen(kind, QUOTA__KIND_MAX + 1), b = strnlen(ns, QUOTA__NS_MAX + 1);
+	size_t n = strnlen(name, QUOTA__NAME_MAX + 1), t = strnlen(type, QUOTA__NAME_MAX + 1);
+	/* Unsigned: a length of 0 wraps around and fails too. */
+	if (a - 1 >= QUOTA__KIND_MAX || b > QUOTA__NS_MAX || n - 1 >= QUOTA__NAME_MAX ||
+	    t - 1 >= QUOTA__NAME_MAX)
+		return 0;
+	/* Each part with its terminating zero byte, the separator. */
+	char *p = buf;
+	memcpy(p, kind, a + 1);
+	p += a + 1;
+	memcpy(p, ns, b + 1);
+	p += b + 1;
+	memcpy(p, name, n + 1);
+	p += n + 1;
+	memcpy(p, type, t + 1);
+	return (size_t)(p - buf) + t;
 }
 
 quota__bucket *quota__bucket_find(quota_engine *e, const char *key, size_t len, uint64_t hash)
@@ -405,6 +409,7 @@ typedef struct anon_op {
 	int64_t amount;
 	quota_answer *ans;
 	int report; /* the caller asked for the answer: fill it on success too */
+	int counted; /* an allowance counted under the stripe lock */
 } anon_op;
 
 static quota__bucket *level_at(quota__bucket *base, uint32_t i)
@@ -466,12 +471,17 @@ static inline int anon_flat(quota_engine *e, quota__bucket *b, const anon_op *op
 	return QUOTA_OK;
 }
 
+/* Whether op on b may take anon_flat(). */
+static inline int anon_is_flat(const quota__bucket *b, const anon_op *op)
+{
+	return op->kind != ANON_PIN && !op->rate_only && !b->rate && !b->up_count && !b->sel_count;
+}
+
 /* Apply op to base and every level above it, all or nothing; caller
  * holds every stripe of the chain. */
 static int anon_apply(quota_engine *e, quota__bucket *base, const anon_op *op)
 {
-	if (op->kind != ANON_PIN && !op->rate_only && !base->rate && !base->up_count &&
-	    !base->sel_count && anon_flat(e, base, op) == QUOTA_OK)
+	if (anon_is_flat(base, op) && anon_flat(e, base, op) == QUOTA_OK)
 		return QUOTA_OK;
 	quota__bucket *many[QUOTA__TARGETS_MAX], **tb = &base;
 	int64_t amount = op->amount;
@@ -538,6 +548,18 @@ static int anon_apply(quota_engine *e, quota__bucket *base, const anon_op *op)
 		answer_tightest(op->ans, tb, n, now);
 	}
 	return QUOTA_OK;
+}
+
+/* anon_apply() with its common case inline, for the hot callers; that
+ * case counts an allowance in the stripe, whose lock the caller holds. */
+static inline int anon_apply_hot(quota_engine *e, quota__bucket *base, anon_op *op)
+{
+	if (anon_is_flat(base, op) && anon_flat(e, base, op) == QUOTA_OK) {
+		if (op->kind == ANON_CONSUME)
+			op->counted = quota__count_locked(e, base->stripe, QC_ALLOWED);
+		return QUOTA_OK;
+	}
+	return anon_apply(e, base, op);
 }
 
 /* Whether base may be charged under its own stripe lock alone: no level
@@ -698,7 +720,7 @@ out:
  * An anonymous change by (consumer, type): one stripe lock and no
  * allocation when the consumer's bucket exists and has no level above it.
  */
-static int anon_keyed(quota_engine *e, const quota_ref *c, const char *type, const anon_op *op,
+static int anon_keyed(quota_engine *e, const quota_ref *c, const char *type, anon_op *op,
 		      int must_exist)
 {
 	char key[QUOTA__KEY_MAX + 1];
@@ -706,15 +728,16 @@ static int anon_keyed(quota_engine *e, const quota_ref *c, const char *type, con
 	if (len) {
 		uint64_t hash = quota__hash(e, key, len);
 		quota__stripe *s = &e->stripes[quota__stripe_of(e, hash)];
-		pthread_mutex_lock(&s->lock);
+		quota__lock_take(&s->lock);
 		quota__bucket *b = (quota__bucket *)quota__table_find(&s->buckets, hash, key, len);
 		if (b && single_level(e, b)) {
-			int rc = group_fits(b, c) ? anon_apply(e, b, op)
-						  : quota__reg_check_consumer(b->reg, c, "consumer");
-			pthread_mutex_unlock(&s->lock);
+			int rc = group_fits(b, c)
+					 ? anon_apply_hot(e, b, op)
+					 : quota__reg_check_consumer(b->reg, c, "consumer");
+			quota__lock_release(&s->lock);
 			return rc;
 		}
-		pthread_mutex_unlock(&s->lock);
+		quota__lock_release(&s->lock);
 	}
 	return anon_slow(e, c, type, op, must_exist);
 }
@@ -756,7 +779,7 @@ static int consume(quota_engine *e, const quota_ref *consumer, const char *type,
 	}
 	if ((rc = quota__answer_reset(ans)) || (rc = check_amount(amount)))
 		return rc;
-	anon_op op = {ANON_CONSUME, rate_only, amount, ans, report};
+	anon_op op = {ANON_CONSUME, rate_only, amount, ans, report, 0};
 	uint64_t epoch = e ? quota__epoch(e) : 0;
 	rc = anon_keyed(e, consumer, type, &op, 0);
 	if (e && quota__expired_may_help(e, rc, epoch)) {
@@ -764,7 +787,7 @@ static int consume(quota_engine *e, const quota_ref *consumer, const char *type,
 		rc = anon_keyed(e, consumer, type, &op, 0);
 	}
 	ans->status = rc;
-	if (e)
+	if (e && !op.counted)
 		quota__count_decision(e, rc, ans, NULL);
 	quota__after(e);
 	return rc;
@@ -799,7 +822,7 @@ int quota__impl_usage_observe(quota_engine *e, const quota_ref *c, const char *t
 	quota__level lv = {c->kind, quota__str(c->ns), c->name, 0};
 	size_t len = quota__level_key(key, &lv, type);
 	quota__stripe *s = &e->stripes[quota__stripe_of(e, quota__hash(e, key, len))];
-	pthread_mutex_lock(&s->lock);
+	quota__lock_take(&s->lock);
 	/* find_reg checked kind and group: a bucket made here is wanted. */
 	quota__bucket *b = quota__level_bucket(e, r, &lv, type, 1);
 	if (!b) {
@@ -810,7 +833,7 @@ int quota__impl_usage_observe(quota_engine *e, const quota_ref *c, const char *t
 		b->observed = value;
 		b->has_observed = 1;
 	}
-	pthread_mutex_unlock(&s->lock);
+	quota__lock_release(&s->lock);
 out:
 	pthread_rwlock_unlock(&e->config);
 	quota__after(e);
@@ -823,7 +846,7 @@ int quota__impl_give_back(quota_engine *e, const quota_ref *consumer, const char
 	int rc;
 	if ((rc = check_amount(amount)))
 		return rc;
-	anon_op op = {ANON_GIVE_BACK, 0, amount, NULL, 0};
+	anon_op op = {ANON_GIVE_BACK, 0, amount, NULL, 0, 0};
 	rc = anon_keyed(e, consumer, type, &op, 1);
 	quota__after(e);
 	return rc;
@@ -858,7 +881,7 @@ int quota__bucket_restore(quota_engine *e, const quota_ref *consumer, const char
 	quota__level lv = {consumer->kind, quota__str(consumer->ns), consumer->name, 0};
 	size_t len = quota__level_key(key, &lv, type);
 	quota__stripe *st = &e->stripes[quota__stripe_of(e, quota__hash(e, key, len))];
-	pthread_mutex_lock(&st->lock);
+	quota__lock_take(&st->lock);
 	quota__bucket *b = quota__level_bucket(e, r, &lv, type, 1);
 	if (b && sel)
 		b = quota__selector_bucket_find(b, sel);
@@ -877,7 +900,7 @@ int quota__bucket_restore(quota_engine *e, const quota_ref *consumer, const char
 		b->last_reconciliation_ns = s->last_reconciliation_ns;
 		limiters_restore(b, s);
 	}
-	pthread_mutex_unlock(&st->lock);
+	quota__lock_release(&st->lock);
 	pthread_rwlock_unlock(&e->config);
 	return rc;
 }
@@ -1000,14 +1023,14 @@ static int bucket_get(quota_engine *e, const quota_ref *c, const char *type, con
 	uint64_t hash = quota__hash(e, key, len);
 	quota__stripe *s = &e->stripes[quota__stripe_of(e, hash)];
 	int64_t now = quota__now(e);
-	pthread_mutex_lock(&s->lock);
+	quota__lock_take(&s->lock);
 	const quota__bucket *b = (quota__bucket *)quota__table_find(&s->buckets, hash, key, len);
 	const quota__bucket *sb = b && *selector ? quota__selector_bucket_find(b, selector) : b;
 	if (b && !group_fits(b, c))
 		rc = quota__reg_check_consumer(b->reg, c, "consumer");
 	else if (sb)
 		rc = get_packed(sb, now, out);
-	pthread_mutex_unlock(&s->lock);
+	quota__lock_release(&s->lock);
 	if (b || *selector) {
 		if (!rc && !sb)
 			rc = quota__fail(QUOTA_ERR_NOT_FOUND, "bucket %s/%s/%s:%s[%s]: does not exist",
@@ -1100,7 +1123,7 @@ QUOTA_API int quota_bucket_handle_open(quota_engine *e, const quota_ref *consume
 	if (!h)
 		return quota__fail(QUOTA_ERR_NOMEM, "handle: out of memory");
 	h->e = e;
-	anon_op pin = {ANON_PIN, 0, 0, NULL, 0};
+	anon_op pin = {ANON_PIN, 0, 0, NULL, 0, 0};
 	int rc = anon_slow(e, consumer, type, &pin, 0);
 	if (rc) {
 		quota__free(h);
@@ -1111,9 +1134,9 @@ QUOTA_API int quota_bucket_handle_open(quota_engine *e, const quota_ref *consume
 	size_t len = quota__bucket_key(key, consumer, type);
 	uint64_t hash = quota__hash(e, key, len);
 	quota__stripe *s = &e->stripes[quota__stripe_of(e, hash)];
-	pthread_mutex_lock(&s->lock);
+	quota__lock_take(&s->lock);
 	h->b = (quota__bucket *)quota__table_find(&s->buckets, hash, key, len);
-	pthread_mutex_unlock(&s->lock);
+	quota__lock_release(&s->lock);
 	*out = h;
 	return QUOTA_OK;
 }
@@ -1123,9 +1146,9 @@ QUOTA_API void quota_bucket_handle_close(quota_bucket_handle *h)
 	if (!h)
 		return;
 	quota__stripe *s = &h->e->stripes[h->b->stripe];
-	pthread_mutex_lock(&s->lock);
+	quota__lock_take(&s->lock);
 	h->b->handles--;
-	pthread_mutex_unlock(&s->lock);
+	quota__lock_release(&s->lock);
 	quota__free(h);
 }
 
@@ -1139,17 +1162,17 @@ quota_engine *quota__handle_target(const quota_bucket_handle *h, quota_ref *cons
 
 /* A change through a handle: the bucket is pinned, so it is still there
  * when the chain needs the slow path. */
-static int handle_apply(quota_bucket_handle *h, const anon_op *op)
+static int handle_apply(quota_bucket_handle *h, anon_op *op)
 {
 	quota__bucket *b = h->b;
 	quota__stripe *s = &h->e->stripes[b->stripe];
-	pthread_mutex_lock(&s->lock);
+	quota__lock_take(&s->lock);
 	if (single_level(h->e, b)) {
-		int rc = anon_apply(h->e, b, op);
-		pthread_mutex_unlock(&s->lock);
+		int rc = anon_apply_hot(h->e, b, op);
+		quota__lock_release(&s->lock);
 		return rc;
 	}
-	pthread_mutex_unlock(&s->lock);
+	quota__lock_release(&s->lock);
 	quota_ref c = {NULL, b->kind, b->ns, b->name};
 	return anon_slow(h->e, &c, b->type, op, 1);
 }
@@ -1168,7 +1191,7 @@ int quota__impl_handle_consume(quota_bucket_handle *h, int64_t amount, quota_ans
 		return quota__fail(QUOTA_ERR_INVALID, "handle: must not be NULL");
 	if ((rc = check_amount(amount)))
 		return rc;
-	anon_op op = {ANON_CONSUME, 0, amount, ans, report};
+	anon_op op = {ANON_CONSUME, 0, amount, ans, report, 0};
 	uint64_t epoch = quota__epoch(h->e);
 	rc = handle_apply(h, &op);
 	if (quota__expired_may_help(h->e, rc, epoch)) {
@@ -1176,7 +1199,8 @@ int quota__impl_handle_consume(quota_bucket_handle *h, int64_t amount, quota_ans
 		rc = handle_apply(h, &op);
 	}
 	ans->status = rc;
-	quota__count_decision(h->e, rc, ans, NULL);
+	if (!op.counted)
+		quota__count_decision(h->e, rc, ans, NULL);
 	quota__after(h->e);
 	return rc;
 }
@@ -1188,7 +1212,7 @@ int quota__impl_handle_give_back(quota_bucket_handle *h, int64_t amount)
 		return quota__fail(QUOTA_ERR_INVALID, "handle: must not be NULL");
 	if ((rc = check_amount(amount)))
 		return rc;
-	anon_op op = {ANON_GIVE_BACK, 0, amount, NULL, 0};
+	anon_op op = {ANON_GIVE_BACK, 0, amount, NULL, 0, 0};
 	rc = handle_apply(h, &op);
 	quota__after(h->e);
 	return rc;

@@ -130,26 +130,56 @@ int quota__reg_may_claim(const quota__reg *r, const quota_ref *res, uint32_t i)
 			   quota__empty(res->kind) ? "(none)" : res->kind, p->resource_type, i);
 }
 
+/* The lengths of a claim's strings, measured by the first pass of
+ * pack_claim() and used by the second: each string is measured once. The
+ * labels' strings are rare and measured in each pass. */
+#define CLAIM_STRS (2 + 8 + QUOTA_MAX_REQUESTS)
+typedef struct claim_lens {
+	size_t len[CLAIM_STRS];
+	uint32_t next;
+} claim_lens;
+
+/* quota__pack_str() of s, measured once; the block is zeroed, so an
+ * empty string takes no copy. */
+static inline const char *pack_measured(quota__pack *p, claim_lens *m, const char *s)
+{
+	size_t len;
+	if (!p->base) {
+		len = m->len[m->next++] = strlen(s);
+		p->off += len + 1;
+		return NULL;
+	}
+	len = m->len[m->next++];
+	char *d = p->base + p->off;
+	if (len)
+		memcpy(d, s, len);
+	p->off += len + 1;
+	return d;
+}
+
 /* levels[i]: how many buckets request i charges (its chain's length). */
-static quota__claim *pack_claim(quota__pack *p, const quota_claim *src, const uint32_t *levels)
+static quota__claim *pack_claim(quota__pack *p, claim_lens *m, const quota_claim *src,
+				const uint32_t *levels)
 {
 	uint32_t n = src->request_count;
+	m->next = 0;
 	quota__claim *c = quota__pack_take(p, sizeof *c + n * sizeof c->req[0]);
 	/* ns and name adjacent: together they are the table key. */
-	const char *ns = quota__pack_str(p, quota__str(src->ns));
-	const char *name = quota__pack_str(p, src->name);
+	const char *ns = pack_measured(p, m, quota__str(src->ns));
+	const char *name = pack_measured(p, m, src->name);
+	size_t key_len = m->len[0] + 1 + m->len[1];
 	quota_ref refs[2];
 	const quota_ref *from[2] = {&src->consumer, &src->resource};
 	for (int i = 0; i < 2; i++) {
-		refs[i].api_group = quota__pack_str(p, quota__str(from[i]->api_group));
-		refs[i].kind = quota__pack_str(p, quota__str(from[i]->kind));
-		refs[i].ns = quota__pack_str(p, quota__str(from[i]->ns));
-		refs[i].name = quota__pack_str(p, quota__str(from[i]->name));
+		refs[i].api_group = pack_measured(p, m, quota__str(from[i]->api_group));
+		refs[i].kind = pack_measured(p, m, quota__str(from[i]->kind));
+		refs[i].ns = pack_measured(p, m, quota__str(from[i]->ns));
+		refs[i].name = pack_measured(p, m, quota__str(from[i]->name));
 	}
 	for (uint32_t i = 0; i < n; i++) {
 		const quota_request *r = quota__elem(src->requests, i);
 		quota__bucket **charged = quota__pack_take(p, levels[i] * sizeof *charged);
-		const char *type = quota__pack_str(p, r->resource_type);
+		const char *type = pack_measured(p, m, r->resource_type);
 		quota_label *labels = quota__pack_take(p, r->dimension_count * sizeof *labels);
 		for (uint32_t k = 0; k < r->dimension_count; k++) {
 			quota_label l = {quota__pack_str(p, r->dimensions[k].key),
@@ -168,7 +198,7 @@ static quota__claim *pack_claim(quota__pack *p, const quota_claim *src, const ui
 		c->resource = refs[1];
 		c->req_count = n;
 		c->node.key = ns;
-		c->node.key_len = strlen(ns) + 1 + strlen(name);
+		c->node.key_len = key_len;
 	}
 	return c;
 }
@@ -178,10 +208,11 @@ quota__claim *quota__claim_new(quota_engine *e, const quota_claim *src, const ui
 			       uint64_t hash)
 {
 	quota__pack p = {0};
-	pack_claim(&p, src, levels);
+	claim_lens m;
+	pack_claim(&p, &m, src, levels);
 	if (quota__pack_begin_write(&p))
 		return NULL;
-	quota__claim *c = pack_claim(&p, src, levels);
+	quota__claim *c = pack_claim(&p, &m, src, levels);
 	c->node.hash = hash;
 	c->id = atomic_fetch_add(&e->next_claim_id, 1);
 	return c;
@@ -326,10 +357,10 @@ int quota__claim_lock(quota_engine *e, const char *key, size_t len, int64_t now,
 	uint32_t home = quota__stripe_of(e, hash);
 	quota__stripe *s = &e->stripes[home];
 	for (;;) {
-		pthread_mutex_lock(&s->lock);
+		quota__lock_take(&s->lock);
 		quota__claim *c = quota__claim_find(s, hash, key, len, now);
 		if (!c) {
-			pthread_mutex_unlock(&s->lock);
+			quota__lock_release(&s->lock);
 			return QUOTA_ERR_NOT_FOUND;
 		}
 		ls->n = 0;
@@ -344,12 +375,12 @@ int quota__claim_lock(quota_engine *e, const char *key, size_t len, int64_t now,
 		if (!below) {
 			/* Everything else sorts after home: take it in order. */
 			for (uint32_t i = 1; i < ls->n; i++)
-				pthread_mutex_lock(&e->stripes[ls->idx[i]].lock);
+				quota__lock_take(&e->stripes[ls->idx[i]].lock);
 			*out = c;
 			return QUOTA_OK;
 		}
 		uint64_t id = c->id;
-		pthread_mutex_unlock(&s->lock);
+		quota__lock_release(&s->lock);
 		quota__lockset_lock(e, ls);
 		c = quota__claim_find(s, hash, key, len, now);
 		if (c && c->id == id) {
@@ -1250,7 +1281,7 @@ QUOTA_API int quota_claim_get(quota_engine *e, const char *ns, const char *name,
 	uint64_t hash = quota__hash(e, key, len);
 	quota__stripe *s = &e->stripes[quota__stripe_of(e, hash)];
 	int64_t now = quota__now(e);
-	pthread_mutex_lock(&s->lock);
+	quota__lock_take(&s->lock);
 	quota__claim *c = quota__claim_find(s, hash, key, len, now);
 	if (!c) {
 		rc = not_found(ns, name);
@@ -1262,7 +1293,7 @@ QUOTA_API int quota_claim_get(quota_engine *e, const char *ns, const char *name,
 		else
 			*out = pack_info(&p, c);
 	}
-	pthread_mutex_unlock(&s->lock);
+	quota__lock_release(&s->lock);
 	return rc;
 }
 

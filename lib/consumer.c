@@ -57,10 +57,22 @@ static quota__consumer *consumer_new(const quota_engine *e, const quota_ref *r)
 	return c;
 }
 
+/* Whether some consumer of kind has a parent (the kind edges count them). */
+static int kind_has_parents(const quota_engine *e, const char *kind)
+{
+	for (uint32_t i = 0; i < e->kind_edge_count; i++)
+		if (strcmp(e->kind_edges[i].child, kind) == 0)
+			return 1;
+	return 0;
+}
+
 uint32_t quota__chain(quota_engine *e, const quota_ref *c, quota__level *lv)
 {
 	lv[0] = (quota__level){c->kind, quota__str(c->ns), c->name, 0};
 	uint32_t n = 1;
+	/* Most consumers have no parent: skip the lookup (a key and a hash). */
+	if (!kind_has_parents(e, c->kind))
+		return n;
 	const quota__consumer *node = consumer_find(e, c->kind, c->ns, c->name);
 	for (node = node ? node->parent : NULL; node && n < QUOTA_MAX_DEPTH; node = node->parent)
 		lv[n++] = (quota__level){node->kind, node->ns, node->name, 0};

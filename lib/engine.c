@@ -92,25 +92,25 @@ int quota__lockset_add(quota__lockset *ls, uint32_t stripe)
 void quota__lockset_lock(quota_engine *e, const quota__lockset *ls)
 {
 	for (uint32_t i = 0; i < ls->n; i++)
-		pthread_mutex_lock(&e->stripes[ls->idx[i]].lock);
+		quota__lock_take(&e->stripes[ls->idx[i]].lock);
 }
 
 void quota__lockset_unlock(quota_engine *e, const quota__lockset *ls)
 {
 	for (uint32_t i = ls->n; i-- > 0;)
-		pthread_mutex_unlock(&e->stripes[ls->idx[i]].lock);
+		quota__lock_release(&e->stripes[ls->idx[i]].lock);
 }
 
 void quota__lock_all(quota_engine *e)
 {
 	for (uint32_t i = 0; i < e->stripe_count; i++)
-		pthread_mutex_lock(&e->stripes[i].lock);
+		quota__lock_take(&e->stripes[i].lock);
 }
 
 void quota__unlock_all(quota_engine *e)
 {
 	for (uint32_t i = e->stripe_count; i-- > 0;)
-		pthread_mutex_unlock(&e->stripes[i].lock);
+		quota__lock_release(&e->stripes[i].lock);
 }
 
 /* The allocator hook promises max_align_t alignment, not a cache line:
@@ -131,7 +131,7 @@ static void stripes_free(quota_engine *e, uint32_t n)
 	for (uint32_t i = 0; i < n; i++) {
 		quota__table_destroy(&e->stripes[i].buckets);
 		quota__table_destroy(&e->stripes[i].claims);
-		pthread_mutex_destroy(&e->stripes[i].lock);
+		quota__lock_destroy(&e->stripes[i].lock);
 	}
 	quota__free(e->stripes_block);
 }
@@ -174,23 +174,16 @@ QUOTA_API int quota_engine_new(quota_engine **out, const quota_engine_options *o
 	}
 	e->counters = (quota__counters *)(((uintptr_t)e->counters_block + QUOTA__CACHE_LINE - 1) &
 					  ~(uintptr_t)(QUOTA__CACHE_LINE - 1));
-	/* Stripe locks are held for a few hundred instructions: spin a little
-	 * before sleeping, as waking a sleeper costs more than the wait. */
-	pthread_mutexattr_t stripe_attr;
-	pthread_mutexattr_init(&stripe_attr);
-	pthread_mutexattr_settype(&stripe_attr, PTHREAD_MUTEX_ADAPTIVE_NP);
 	uint32_t made = 0;
 	for (; made < stripes; made++) {
 		quota__stripe *s = &e->stripes[made];
 		if (quota__table_init(&s->buckets, 8) || quota__table_init(&s->claims, 8)) {
 			quota__table_destroy(&s->buckets);
-			pthread_mutexattr_destroy(&stripe_attr);
 			goto nomem_stripes;
 		}
-		pthread_mutex_init(&s->lock, &stripe_attr);
+		quota__lock_init(&s->lock);
 		s->next_deadline = QUOTA__NO_DEADLINE;
 	}
-	pthread_mutexattr_destroy(&stripe_attr);
 	if (quota__table_init(&e->regs, 16))
 		goto nomem_stripes;
 	if (quota__table_init(&e->grants, 16)) {
@@ -340,10 +333,10 @@ uint64_t quota__sweep(quota_engine *e, int64_t now)
 			uint32_t due = 0;
 			int64_t next = QUOTA__NO_DEADLINE;
 
-			pthread_mutex_lock(&s->lock);
+			quota__lock_take(&s->lock);
 			if (s->next_deadline > now) {
 				next = s->next_deadline;
-				pthread_mutex_unlock(&s->lock);
+				quota__lock_release(&s->lock);
 				atomic_min(&e->next_deadline, next);
 				break;
 			}
@@ -373,7 +366,7 @@ uint64_t quota__sweep(quota_engine *e, int64_t now)
 			}
 			if (due == 0)
 				s->next_deadline = next;
-			pthread_mutex_unlock(&s->lock);
+			quota__lock_release(&s->lock);
 			if (due == 0) {
 				atomic_min(&e->next_deadline, next);
 				break;

@@ -68,10 +68,8 @@ static void deliver(quota_engine *e)
 	quota__error_restore(&saved);
 }
 
-void quota__after(quota_engine *e)
+void quota__after_work(quota_engine *e)
 {
-	if (!e)
-		return;
 	if (e->journal) {
 		/* A durable engine kicks its queue only in a change, where
 		 * quota__jend() does; events go once the change lock is free. */
@@ -79,7 +77,6 @@ void quota__after(quota_engine *e)
 			deliver(e);
 		return;
 	}
-	/* Read before writing: the common case must not dirty a shared line. */
 	/* A rate limit holding a pending claim back may have let go by now. */
 	int64_t wake = atomic_load_explicit(&e->rate_wake, memory_order_relaxed);
 	if (wake != QUOTA__NO_DEADLINE && quota__now(e) >= wake &&

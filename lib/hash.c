@@ -59,8 +59,12 @@ uint64_t quota__siphash(const uint64_t key[2], const void *data, size_t len)
 		v0 ^= m;
 	}
 	uint64_t last = (uint64_t)len << 56;
-	for (size_t i = 0; i < (len & 7); i++)
-		last |= (uint64_t)p[whole + i] << (8 * i);
+	size_t tail = len & 7;
+	if (tail && whole) /* one load ending at the end, shifted down */
+		last |= load_le64(p + len - 8) >> (64 - 8 * tail);
+	else
+		for (size_t i = 0; i < tail; i++)
+			last |= (uint64_t)p[whole + i] << (8 * i);
 	v3 ^= last;
 	SIPROUND;
 	v0 ^= last;

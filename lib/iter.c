@@ -72,17 +72,17 @@ int quota__iter_next(quota__iter *it, const void **out)
 		quota__stripe *s = &it->e->stripes[it->stripe];
 		quota__pack p = {0};
 		void **items = NULL;
-		pthread_mutex_lock(&s->lock);
+		quota__lock_take(&s->lock);
 		size_t n = it->collect(it, s, &p, &items);
 		if (n) {
 			if (quota__pack_begin_write(&p)) {
-				pthread_mutex_unlock(&s->lock);
+				quota__lock_release(&s->lock);
 				*out = NULL;
 				return quota__fail(QUOTA_ERR_NOMEM, "iterator: out of memory");
 			}
 			it->collect(it, s, &p, &items);
 		}
-		pthread_mutex_unlock(&s->lock);
+		quota__lock_release(&s->lock);
 		it->items = items;
 		it->count = n;
 		it->stripe++;

@@ -20,19 +20,6 @@ QUOTA_API int quota_stats_init(quota_stats *s, size_t size)
 	return QUOTA_OK;
 }
 
-/*
- * The slot comes from the caller's stack address: threads run on distinct
- * stacks, so they mostly hit distinct slots, without the call that
- * thread-local storage costs in a shared library.
- */
-void quota__count(quota_engine *e, enum quota__counter c)
-{
-	uintptr_t sp = (uintptr_t)__builtin_frame_address(0);
-	uint32_t slot = (uint32_t)(((sp >> 20) * UINT64_C(0x9E3779B97F4A7C15)) >> 60) %
-			QUOTA__COUNTER_SLOTS;
-	atomic_fetch_add_explicit(&e->counters[slot].c[c], 1, memory_order_relaxed);
-}
-
 static void sum_counters(quota_engine *e, uint64_t *sum)
 {
 	memset(sum, 0, QC_COUNT * sizeof *sum);
@@ -204,7 +191,7 @@ static void put_gauge(quota_engine *e, quota__text *t, int g, int64_t now)
 	    gauges[g].name);
 	for (uint32_t i = 0; i < e->stripe_count; i++) {
 		quota__stripe *s = &e->stripes[i];
-		pthread_mutex_lock(&s->lock);
+		quota__lock_take(&s->lock);
 		for (size_t k = 0; k <= s->buckets.mask; k++)
 			for (quota__node *n = s->buckets.slots[k]; n; n = n->next) {
 				const quota__bucket *b = (const quota__bucket *)n;
@@ -212,7 +199,7 @@ static void put_gauge(quota_engine *e, quota__text *t, int g, int64_t now)
 				for (uint32_t j = 0; j < b->sel_count; j++)
 					put_sample(t, g, b->sels[j], now);
 			}
-		pthread_mutex_unlock(&s->lock);
+		quota__lock_release(&s->lock);
 	}
 }
 
@@ -303,8 +290,7 @@ static void audit(quota_engine *e, int status, const quota_answer *a, const char
 	pthread_mutex_unlock(&e->audit_lock);
 }
 
-void quota__count_decision(quota_engine *e, int rc, const quota_answer *a,
-			   const char *claim_key)
+void quota__count_other(quota_engine *e, int rc, const quota_answer *a, const char *claim_key)
 {
 	if (rc == QUOTA_ERR_EXCEEDED || rc == QUOTA_ERR_RATE_LIMITED) {
 		quota__count(e, rc == QUOTA_ERR_EXCEEDED		 ? QC_DENIED_EXCEEDED

@@ -96,6 +96,26 @@ static const char *field_name(const field_ref *f, char *buf, size_t n)
 	return buf;
 }
 
+/* Whether the n bytes at p are all printable ASCII (0x20-0x7E), eight at a
+ * time: names almost always are, and need no UTF-8 walk then. */
+static int printable_ascii(const unsigned char *p, size_t n)
+{
+	const uint64_t ones = UINT64_C(0x0101010101010101), highs = ones * 0x80;
+	size_t i = 0;
+	for (; i + 8 <= n; i += 8) {
+		uint64_t w;
+		memcpy(&w, p + i, 8);
+		/* A byte below 0x20, or one at 0x7F or above (with the carry of
+		 * 0xFF + 1 only into a byte already caught). */
+		if (((w - ones * 0x20) & ~w & highs) | (((w + ones) | w) & highs))
+			return 0;
+	}
+	for (; i < n; i++)
+		if (p[i] < 0x20 || p[i] >= 0x7F)
+			return 0;
+	return 1;
+}
+
 static int check_text(const field_ref *f, const char *s, size_t min, size_t max)
 {
 	char name[160];
@@ -113,6 +133,8 @@ static int check_text(const field_ref *f, const char *s, size_t min, size_t max)
 		return quota__fail(QUOTA_ERR_INVALID, "%s: longer than %zu bytes",
 				   field_name(f, name, sizeof name), max);
 	const unsigned char *p = (const unsigned char *)s;
+	if (printable_ascii(p, n))
+		return QUOTA_OK;
 	for (size_t i = 0; i < n;) {
 		if (p[i] < 0x20 || p[i] == 0x7F)
 			return quota__fail(QUOTA_ERR_INVALID, "%s: control character at byte %zu",

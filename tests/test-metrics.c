@@ -86,6 +86,37 @@ static void test_counters(void)
 	quota_engine_free(e);
 }
 
+/* Allowances on the hot path (a flat bucket by key or through a handle)
+ * are counted in the stripe's own slot when the engine has few stripes,
+ * and in the shared slots otherwise; both add up the same. */
+static void test_hot_path_counts(void)
+{
+	static const uint32_t stripes[] = {1, 64, 128};
+	for (size_t i = 0; i < sizeof stripes / sizeof stripes[0]; i++) {
+		quota_engine_options o;
+		quota_engine *e = NULL;
+		quota_engine_options_init(&o, sizeof o);
+		o.stripes = stripes[i];
+		CHECK_RC(quota_engine_new(&e, &o), QUOTA_OK);
+		CHECK_RC(test_register(e, VCPUS, NULL, "Organization", 3), QUOTA_OK);
+		quota_bucket_handle *h = NULL;
+		CHECK_RC(quota_bucket_handle_open(e, &acme, VCPUS, &h), QUOTA_OK);
+		for (int k = 0; k < 5; k++) {
+			CHECK_RC(quota_consume(e, &acme, VCPUS, 1, NULL), QUOTA_OK);
+			CHECK_RC(quota_handle_consume(h, 1, NULL), QUOTA_OK);
+			CHECK_RC(quota_handle_give_back(h, 1), QUOTA_OK);
+			CHECK_RC(quota_give_back(e, &acme, VCPUS, 1), QUOTA_OK);
+		}
+		CHECK_RC(quota_consume(e, &acme, VCPUS, 4, NULL), QUOTA_ERR_EXCEEDED);
+		quota_stats s = stats_of(e);
+		CHECK_EQ_INT(s.allowed, 10);
+		CHECK_EQ_INT(s.denied_exceeded, 1);
+		CHECK_EQ_INT(s.decisions, 11);
+		quota_bucket_handle_close(h);
+		quota_engine_free(e);
+	}
+}
+
 static void test_audit_ring(void)
 {
 	struct test_clock clk;
@@ -263,6 +294,7 @@ int main(int argc, char **argv)
 		return atomic_load(&check_failures_) ? 1 : 0; /* stdout holds only the text */
 	}
 	RUN(test_counters);
+	RUN(test_hot_path_counts);
 	RUN(test_audit_ring);
 	RUN(test_prometheus_text);
 	RUN(test_ratio_edges);
