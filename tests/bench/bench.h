@@ -1,6 +1,6 @@
 /*
  * The libquota benchmark: a small harness (harness.c) and the scenarios
- * (raw.c, cases.c, admit.c, memory.c, pending.c). See doc/performance.md.
+ * (raw.c, cases.c, admit.c, memory.c). See doc/performance.md.
  *
  * A scenario sets its state up, then hands the harness one bench_case per
  * (variant, thread count): a run function that performs `ops` operations
@@ -10,8 +10,8 @@
  * Adding a scenario: write `int scenario_x(void)` that builds its state,
  * calls bench_measure() for each case and checks the state afterwards
  * (returning -1 on a surprise), then list it in the scenario table of
- * harness.c. A scenario whose library feature does not exist yet calls
- * bench_pending() instead (pending.c).
+ * harness.c. A scenario whose library feature is not built in calls
+ * bench_pending() instead (admit.c without JSON).
  *
  * SPDX-License-Identifier: MIT
  */
@@ -81,6 +81,8 @@ char *bench_xstrdup(const char *s);
 quota_engine *bench_engine(uint32_t stripes);
 /* The same with the types registered for another consumer kind. */
 quota_engine *bench_engine_for(uint32_t stripes, const char *kind);
+/* The same, with these options (a journal, say). */
+quota_engine *bench_engine_with(const quota_engine_options *o, const char *kind);
 /* Resource types registered by bench_engine(). */
 #define BENCH_TYPE_CPU "compute.example.com/vcpus"
 #define BENCH_TYPE_MEM "compute.example.com/memory"

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "bench.h"
 
@@ -356,13 +357,11 @@ static quota_engine *hierarchy_engine(claim_thread *t, quota_ref *parents)
 	return e;
 }
 
-int scenario_claim(void)
+static const char *const claim_types[3] = {BENCH_TYPE_CPU, BENCH_TYPE_MEM, BENCH_TYPE_DISK};
+
+/* Two threads' consumers, claim names and requests; free with claim_threads_free. */
+static void claim_threads_init(claim_thread *t)
 {
-	static const char *const types[3] = {BENCH_TYPE_CPU, BENCH_TYPE_MEM, BENCH_TYPE_DISK};
-	quota_engine *e = bench_engine(bench_o.stripes);
-	claim_thread t[2], th[2];
-	quota_ref parents[2];
-	int rc = 0;
 	for (int k = 0; k < 2; k++) {
 		t[k].consumer = org("claims-t", (unsigned)k, 0);
 		t[k].names = bench_xcalloc(CLAIM_POOL, sizeof t[k].names[0]);
@@ -370,11 +369,22 @@ int scenario_claim(void)
 			snprintf(t[k].names[i], sizeof t[k].names[i], "t%d-claim-%05u", k, i);
 		for (int r = 0; r < 3; r++) {
 			quota_request_init(&t[k].req[r], sizeof t[k].req[r]);
-			t[k].req[r].resource_type = types[r];
+			t[k].req[r].resource_type = claim_types[r];
 			t[k].req[r].amount = 1 + r;
 		}
-		th[k] = t[k];
 	}
+}
+
+int scenario_claim(void)
+{
+	const char *const *types = claim_types;
+	quota_engine *e = bench_engine(bench_o.stripes);
+	claim_thread t[2], th[2];
+	quota_ref parents[2];
+	int rc = 0;
+	claim_threads_init(t);
+	th[0] = t[0];
+	th[1] = t[1];
 	quota_engine *eh = hierarchy_engine(th, parents);
 	claim_state one = {e, t, 1, ACQUIRE_RELEASE};
 	claim_state three = {e, t, 3, ACQUIRE_RELEASE};
@@ -407,6 +417,63 @@ int scenario_claim(void)
 	}
 	quota_engine_free(e);
 	quota_engine_free(eh);
+	return rc;
+}
+
+/* ---- journal: acquire + release on a durable engine, by sync mode ---------- */
+
+/*
+ * The claim scenario's acquire + release of one request on an engine whose
+ * journal is in BENCH_JOURNAL_DIR (default /var/tmp, a disk rather than a
+ * tmpfs), in each sync mode. Compare with claim/acquire+release-1req.
+ */
+int scenario_journal(void)
+{
+	static const struct {
+		const char *variant;
+		int32_t mode;
+		uint64_t ops; /* an fsync per call (about a millisecond) in always */
+	} modes[] = {
+		{"sync-none", QUOTA_SYNC_NONE, 500000},
+		{"sync-batch", QUOTA_SYNC_BATCH, 300000},
+		{"sync-always", QUOTA_SYNC_ALWAYS, 2000},
+	};
+	const char *base = getenv("BENCH_JOURNAL_DIR");
+	char dir[512], path[600], other[640];
+	snprintf(dir, sizeof dir, "%s/quota-bench-XXXXXX", base && *base ? base : "/var/tmp");
+	if (!mkdtemp(dir))
+		return bench_fail("journal: mkdtemp %s failed", dir);
+	snprintf(path, sizeof path, "%s/journal", dir);
+	claim_thread t[2];
+	claim_threads_init(t);
+	int rc = 0;
+	for (size_t m = 0; m < sizeof modes / sizeof modes[0] && !rc; m++) {
+		quota_engine_options o;
+		quota_engine_options_init(&o, sizeof o);
+		o.stripes = bench_o.stripes;
+		o.journal_path = path;
+		o.sync_mode = modes[m].mode;
+		quota_engine *e = bench_engine_with(&o, BENCH_KIND);
+		claim_state one = {e, t, 1, ACQUIRE_RELEASE};
+		for (int n = 1; n <= 2 && !rc; n++) {
+			bench_case c = {"journal", modes[m].variant, "acquire+release", n, STRIPES,
+					modes[m].ops, run_claim, &one};
+			rc = bench_measure(&c);
+		}
+		for (int k = 0; k < 2 && !rc; k++)
+			rc = bench_bucket_idle(e, &t[k].consumer, BENCH_TYPE_CPU);
+		quota_engine_free(e);
+		static const char *const files[] = {"", ".lock", ".snapshot"};
+		for (size_t f = 0; f < sizeof files / sizeof files[0]; f++) {
+			snprintf(other, sizeof other, "%s%s", path, files[f]);
+			unlink(other);
+		}
+	}
+	rmdir(dir);
+	for (int k = 0; k < 2; k++) {
+		free((char *)t[k].consumer.name);
+		free(t[k].names);
+	}
 	return rc;
 }
 

@@ -246,13 +246,18 @@ quota_engine *bench_engine(uint32_t stripes)
 
 quota_engine *bench_engine_for(uint32_t stripes, const char *kind)
 {
-	static const char *const types[] = {BENCH_TYPE_CPU, BENCH_TYPE_MEM, BENCH_TYPE_DISK};
 	quota_engine_options o;
-	quota_engine *e;
-	int rc;
 	quota_engine_options_init(&o, sizeof o);
 	o.stripes = stripes;
-	if ((rc = quota_engine_new(&e, &o))) {
+	return bench_engine_with(&o, kind);
+}
+
+quota_engine *bench_engine_with(const quota_engine_options *o, const char *kind)
+{
+	static const char *const types[] = {BENCH_TYPE_CPU, BENCH_TYPE_MEM, BENCH_TYPE_DISK};
+	quota_engine *e;
+	int rc;
+	if ((rc = quota_engine_new(&e, o))) {
 		bench_fail_rc("quota_engine_new", rc);
 		exit(1);
 	}

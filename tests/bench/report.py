@@ -199,8 +199,22 @@ def goals(R):
         out.append(("policy admission (2 KB JSON parsed, 3 constraints, 2 templates, release), "
                     "instructions", "<= 100,000", fnum(ni) if ni else "-",
                     status(None if ni is None else ni <= 100000)))
-    pend("journal sync none versus in-memory acquire + release", ">= 50%", "journal")
-    pend("journal sync batch", ">= 100,000 ops/s", "journal")
+    mem_ar, none, batch = (R.time("claim", "acquire+release-1req", 1),
+                           R.time("journal", "sync-none", 1), R.time("journal", "sync-batch", 1))
+    if mem_ar and none:
+        x = none["ops_per_s"] / mem_ar["ops_per_s"]
+        out.append(("journal sync none versus in-memory acquire + release", ">= 50%",
+                    "%.0f%% (%s vs %s pairs/s)" % (100 * x, frate(none["ops_per_s"]),
+                                                   frate(mem_ar["ops_per_s"])),
+                    status(x >= 0.5)))
+    else:
+        pend("journal sync none versus in-memory acquire + release", ">= 50%", "journal")
+    if batch:
+        out.append(("journal sync batch", ">= 100,000 ops/s",
+                    "%s pairs/s" % frate(batch["ops_per_s"]),
+                    status(batch["ops_per_s"] >= 100000)))
+    else:
+        pend("journal sync batch", ">= 100,000 ops/s", "journal")
     # Redis.
     rp = R.redis_pipe()
     if kt and rp:
