@@ -297,8 +297,6 @@ static int record_write(quota__journal *j, quota__jcall *c, int64_t now)
 		err = map_grow(j, c->w.n);
 	if (j->map)
 		c->w.p[FRAME_SIZE] |= QUOTA__FRAME_MAPPED;
-	else
-		c->w.p[FRAME_SIZE] &= (unsigned char)~QUOTA__FRAME_MAPPED;
 	quota__frame_seal(&c->w, 0, seq);
 	if (!err && j->map) {
 		unsigned char *at = j->map + (j->end - j->map_off);

@@ -505,40 +505,56 @@ static void test_mapped_tail(void)
  * a record that never reached the disk (zeros, or old bytes) with whole
  * records after it. Recovery cuts the journal at it, since it follows a
  * record that was copied into a mapping (QUOTA_SYNC_NONE promises nothing
- * on power loss, and an engine must still come up). Fails if such a hole
- * is reported as damage, or a record after it is replayed.
+ * on power loss, and an engine must still come up). The same hole of
+ * zeros in a journal written with write (QUOTA_SYNC_ALWAYS) is damage and
+ * reported.
+ * Fails if a hole after a mapped record is reported, a record after it is
+ * replayed, or a hole after a written one is cut.
  */
 static void test_mapped_hole(void)
 {
-	struct test_clock clk;
-	quota_engine *m, *d = with_claim_a(&clk, QUOTA_SYNC_NONE, &m);
-	struct test_claim t;
-	quota_journal_stats st;
-	quota_journal_stats_init(&st, sizeof st);
-	quota_journal_stats_get(d, &st);
-	off_t before = (off_t)st.bytes;
-	for (int i = 0; i < 2; i++) {
-		test_claim_init(&t, "acme", i ? "c" : "b", &projects[1]);
-		test_claim_add(&t, CPU, 1);
-		CHECK_RC(quota_claim_acquire(d, &t.c, NULL), QUOTA_OK);
-	}
-	quota_engine_free(d);
-	size_t n;
-	unsigned char *img = read_whole(path, &n);
-	CHECK((off_t)n > before + 32);
-	if ((off_t)n > before + 32) {
+	for (int mode = QUOTA_SYNC_ALWAYS; mode <= QUOTA_SYNC_NONE; mode += 2) {
+		struct test_clock clk;
+		quota_engine *m, *d = with_claim_a(&clk, mode, &m);
+		struct test_claim t;
+		quota_journal_stats st;
+		quota_journal_stats_init(&st, sizeof st);
+		quota_journal_stats_get(d, &st);
+		off_t before = (off_t)st.bytes;
+		for (int i = 0; i < 2; i++) {
+			test_claim_init(&t, "acme", i ? "c" : "b", &projects[1]);
+			test_claim_add(&t, CPU, 1);
+			CHECK_RC(quota_claim_acquire(d, &t.c, NULL), QUOTA_OK);
+		}
+		quota_engine_free(d);
+		size_t n;
+		unsigned char *img = read_whole(path, &n);
+		CHECK((off_t)n > before + 32);
 		/* The first new record lost: its bytes zero or garbage. */
-		for (int garbage = 0; garbage < 2; garbage++) {
+		for (int garbage = 0; garbage < 2 && (off_t)n > before + 32; garbage++) {
 			unsigned char *hole = malloc(n);
 			memcpy(hole, img, n);
 			for (off_t k = before; k < before + 24; k++)
 				hole[k] = garbage ? (unsigned char)(k * 37 + 11) : 0;
-			recover_to(&clk, hole, n, m, before, "after a hole in a mapped journal");
+			if (mode == QUOTA_SYNC_NONE) {
+				recover_to(&clk, hole, n, m, before,
+					   "after a hole in a mapped journal");
+			} else if (!garbage) {
+				/* (A garbage length that runs past the end of the
+				 * file reads as a torn write in any journal.) */
+				int rc;
+				write_whole(path, hole, n);
+				quota_engine *r = open_engine(&clk, QUOTA_SYNC_ALWAYS, &rc);
+				CHECK(r == NULL);
+				CHECK_RC(rc, QUOTA_ERR_CORRUPT);
+				CHECK_EQ_INT(file_size(path), (off_t)n);
+				quota_engine_free(r);
+			}
 			free(hole);
 		}
+		free(img);
+		quota_engine_free(m);
 	}
-	free(img);
-	quota_engine_free(m);
 }
 
 /* The file calls, failing the one numbered fail_at (from 1) once armed:
