@@ -373,26 +373,71 @@ static int contribs_rebuild(const quota__contrib *old, uint32_t old_n, const cha
 	return QUOTA_OK;
 }
 
+/* The limit contributions make: -1 if any grant bucket gives -1, else the
+ * sum. Every finite amount of every grant bucket must fit in the sum (not
+ * only those of the contributions without a -1), so that any change that
+ * takes a -1 away leaves a limit that fits. */
 static int contribs_limit(const quota__contrib *c, uint32_t n, int64_t *limit)
 {
-	return quota__limit_sum(&c->amount, n, sizeof *c, limit);
+	int64_t sum = 0;
+	int unlimited = 0;
+	for (uint32_t i = 0; i < n; i++)
+		for (uint32_t j = 0; j < c[i].allowance->bucket_count; j++) {
+			int64_t x = c[i].allowance->buckets[j].amount;
+			if (!(c[i].mask & (1u << j)))
+				continue;
+			if (x == QUOTA_UNLIMITED)
+				unlimited = 1;
+			else if (__builtin_add_overflow(sum, x, &sum))
+				return QUOTA_ERR_OVERFLOW;
+		}
+	*limit = unlimited ? QUOTA_UNLIMITED : sum;
+	return QUOTA_OK;
+}
+
+/* The burst a grant bucket gives its limiter. */
+static int64_t bucket_burst(const quota_grant_bucket *g)
+{
+	return g->window == QUOTA_WINDOW_CALENDAR || !g->burst ? g->amount : g->burst;
 }
 
 /* Sum into l one grant bucket's limit: amounts and bursts add up, -1
- * (unlimited) wins, the strictest action holds. */
-static int limiter_add(quota__limiter *l, const quota_grant_bucket *g)
+ * (unlimited) wins, the strictest action holds. limiter_fits checked the
+ * sums. */
+static void limiter_add(quota__limiter *l, const quota_grant_bucket *g)
 {
-	int64_t burst = g->window == QUOTA_WINDOW_CALENDAR || !g->burst ? g->amount : g->burst;
-	int64_t amounts[2] = {l->amount, g->amount}, bursts[2] = {l->burst, burst};
+	int64_t amounts[2] = {l->amount, g->amount}, bursts[2] = {l->burst, bucket_burst(g)};
 	l->action = quota__action_stricter(l->action, g->violation_action);
-	return quota__limit_sum(amounts, 2, sizeof amounts[0], &l->amount) ||
-	       quota__limit_sum(bursts, 2, sizeof bursts[0], &l->burst);
+	quota__limit_sum(amounts, 2, sizeof amounts[0], &l->amount);
+	quota__limit_sum(bursts, 2, sizeof bursts[0], &l->burst);
+}
+
+/* Do the finite amounts and bursts of the grant buckets of key's (period,
+ * window) add up within int64? Checked apart from the limiter, where a -1
+ * absorbs them, so that taking an unlimited grant away always fits. */
+static int limiter_fits(const quota__contrib *c, uint32_t n, const quota__limiter *key)
+{
+	int64_t amount = 0, burst = 0;
+	for (uint32_t i = 0; i < n; i++)
+		for (uint32_t j = 0; j < c[i].allowance->bucket_count; j++) {
+			const quota_grant_bucket *g = &c[i].allowance->buckets[j];
+			int64_t b = bucket_burst(g);
+			if (!(c[i].mask & (1u << j)) || g->period_ms * 1000000 != key->period_ns ||
+			    g->window != key->window)
+				continue;
+			if ((g->amount != QUOTA_UNLIMITED &&
+			     __builtin_add_overflow(amount, g->amount, &amount)) ||
+			    (b != QUOTA_UNLIMITED && __builtin_add_overflow(burst, b, &burst)))
+				return 0;
+		}
+	return 1;
 }
 
 /* The rate limiters the contributions of a Rate-type bucket make: one per
- * (period, window), sorted. *out NULL when there are none. */
-static int limiters_build(const quota__contrib *c, uint32_t n, quota__limiter **out,
-			  uint32_t *count)
+ * (period, window), sorted. *out NULL when there are none. name: the grant
+ * the change is for, which an overflow names. */
+static int limiters_build(const quota__contrib *c, uint32_t n, const char *name,
+			  quota__limiter **out, uint32_t *count)
 {
 	uint32_t total = 0, k = 0;
 	for (uint32_t i = 0; i < n; i++)
@@ -414,19 +459,20 @@ static int limiters_build(const quota__contrib *c, uint32_t n, quota__limiter **
 			while (at < k && quota__limiter_cmp(&l[at], &key) < 0)
 				at++;
 			if (at == k || quota__limiter_cmp(&l[at], &key) != 0) {
+				if (!limiter_fits(c, n, &key)) {
+					quota__free(l);
+					return quota__fail(QUOTA_ERR_OVERFLOW,
+							   "grant %s: the rate limit of %s per %lld ms "
+							   "would exceed INT64_MAX",
+							   name, c[i].allowance->resource_type,
+							   (long long)g->period_ms);
+				}
 				memmove(&l[at + 1], &l[at], (k - at) * sizeof *l);
 				l[at] = key;
 				l[at].tat = QUOTA__TAT_RESTED;
 				k++;
 			}
-			if (limiter_add(&l[at], g)) {
-				quota__free(l);
-				return quota__fail(QUOTA_ERR_OVERFLOW,
-						   "grant %s: the rate limit of %s per %lld ms would "
-						   "exceed INT64_MAX",
-						   c[i].name, c[i].allowance->resource_type,
-						   (long long)g->period_ms);
-			}
+			limiter_add(&l[at], g);
 		}
 	*out = l;
 	*count = k;
@@ -640,7 +686,8 @@ static int change_prepare(quota__txn *t, uint32_t op, const quota_ref *consumer,
 	if (c.bucket->rate) {
 		quota__free(c.limiters);
 		c.limiters = NULL;
-		rc = limiters_build(c.contribs, c.contrib_count, &c.limiters, &c.limiter_count);
+		rc = limiters_build(c.contribs, c.contrib_count, name, &c.limiters,
+				    &c.limiter_count);
 		if (rc) {
 			changes_discard(&c, 1);
 			return rc;

@@ -247,16 +247,15 @@ int quota__check_array(const char *field, const void *arr, uint32_t count, size_
 int quota__limit_sum(const int64_t *v, size_t n, size_t stride, int64_t *out)
 {
 	int64_t sum = 0;
-	for (size_t i = 0; i < n; i++)
-		if (*(const int64_t *)((const char *)v + i * stride) == QUOTA_UNLIMITED) {
-			*out = QUOTA_UNLIMITED;
-			return QUOTA_OK;
-		}
-	for (size_t i = 0; i < n; i++)
-		if (__builtin_add_overflow(sum, *(const int64_t *)((const char *)v + i * stride),
-					   &sum))
+	int unlimited = 0;
+	for (size_t i = 0; i < n; i++) {
+		int64_t x = *(const int64_t *)((const char *)v + i * stride);
+		if (x == QUOTA_UNLIMITED)
+			unlimited = 1;
+		else if (__builtin_add_overflow(sum, x, &sum))
 			return QUOTA_ERR_OVERFLOW;
-	*out = sum;
+	}
+	*out = unlimited ? QUOTA_UNLIMITED : sum;
 	return QUOTA_OK;
 }
 

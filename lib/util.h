@@ -72,7 +72,10 @@ int quota__check_array(const char *field, const void *arr, uint32_t count, size_
  * final NUL. */
 size_t quota__name_key(char *buf, const char *ns, const char *name);
 /* The sum of n amounts found stride bytes apart, where -1 means unlimited:
- * -1 if any is -1 (whatever the order), else the checked sum. */
+ * -1 if any is -1 (whatever the order), else the sum. The finite ones must
+ * add up within int64 either way (QUOTA_ERR_OVERFLOW if not), so that
+ * taking any of them away, an unlimited one included, leaves a sum that
+ * fits. */
 int quota__limit_sum(const int64_t *v, size_t n, size_t stride, int64_t *out);
 
 #endif

@@ -112,42 +112,66 @@ static void test_decision_during_concurrent_sweep(void)
 	CHECK_RC(quota_set_allocator(NULL), QUOTA_OK);
 }
 
+/* -1 wins whatever the order, but the finite amounts must still fit
+ * together (were the -1 deleted, they would be the limit), whatever the
+ * order too. */
 static void test_unlimited_wins_in_any_order(void)
 {
 	quota_engine *e = test_engine(NULL, 0);
 	quota_ref org = {NULL, "Org", NULL, "o1"};
 	CHECK_RC(test_register(e, TYPE, NULL, "Org", 0), QUOTA_OK);
-	/* within one allowance: INT64_MAX, 1, -1 */
+	static const int64_t orders[3][3] = {{INT64_MAX, 1, QUOTA_UNLIMITED},
+					     {QUOTA_UNLIMITED, INT64_MAX, 1},
+					     {1, QUOTA_UNLIMITED, INT64_MAX}};
 	quota_grant_bucket b[3];
-	for (int i = 0; i < 3; i++)
-		quota_grant_bucket_init(&b[i], sizeof b[i]);
-	b[0].amount = INT64_MAX;
-	b[1].amount = 1;
-	b[2].amount = QUOTA_UNLIMITED;
 	quota_allowance al;
 	quota_allowance_init(&al, sizeof al);
 	al.resource_type = TYPE;
 	al.buckets = b;
-	al.bucket_count = 3;
 	quota_grant g;
 	quota_grant_init(&g, sizeof g);
 	g.name = "one";
 	g.consumer = org;
 	g.allowances = &al;
 	g.allowance_count = 1;
-	CHECK_RC(quota_grant_apply(e, &g, NULL), QUOTA_OK);
-	CHECK_BUCKET(e, &org, TYPE, -1, 0, 0, -1);
-	CHECK_RC(quota_grant_delete(e, NULL, "one"), QUOTA_OK);
-	/* across grants, sorted a, b, c: INT64_MAX, then 1, with c = -1 */
-	CHECK_RC(test_grant(e, NULL, "a", &org, TYPE, INT64_MAX, NULL), QUOTA_OK);
-	CHECK_RC(test_grant(e, NULL, "c", &org, TYPE, QUOTA_UNLIMITED, NULL), QUOTA_OK);
-	CHECK_RC(test_grant(e, NULL, "b", &org, TYPE, 1, NULL), QUOTA_OK);
-	CHECK_BUCKET(e, &org, TYPE, -1, 0, 0, -1);
-	/* and without the -1 the same sum overflows, changing nothing */
-	CHECK_RC(quota_grant_delete(e, NULL, "b"), QUOTA_OK);
-	CHECK_RC(quota_grant_delete(e, NULL, "c"), QUOTA_OK);
-	CHECK_RC(test_grant(e, NULL, "b", &org, TYPE, 1, NULL), QUOTA_ERR_OVERFLOW);
-	CHECK_BUCKET(e, &org, TYPE, INT64_MAX, 0, 0, INT64_MAX);
+	for (int k = 0; k < 3; k++) {
+		/* within one allowance: the three overflow, any two with the
+		 * -1 are unlimited */
+		for (int i = 0; i < 3; i++) {
+			quota_grant_bucket_init(&b[i], sizeof b[i]);
+			b[i].amount = orders[k][i];
+		}
+		al.bucket_count = 3;
+		CHECK_RC(quota_grant_apply(e, &g, NULL), QUOTA_ERR_OVERFLOW);
+		CHECK_BUCKET(e, &org, TYPE, 0, 0, 0, 0);
+		b[k == 0 ? 1 : k == 1 ? 2 : 0].amount = QUOTA_UNLIMITED;
+		CHECK_RC(quota_grant_apply(e, &g, NULL), QUOTA_OK);
+		CHECK_BUCKET(e, &org, TYPE, -1, 0, 0, -1);
+		CHECK_RC(quota_grant_delete(e, NULL, "one"), QUOTA_OK);
+		/* across grants a, b, c applied in this order */
+		static const char *const names[3] = {"a", "b", "c"};
+		int refused = 0;
+		for (int i = 0; i < 3; i++) {
+			int rc = test_grant(e, NULL, names[i], &org, TYPE, orders[k][i], NULL);
+			if (rc == QUOTA_ERR_OVERFLOW)
+				refused++;
+			else
+				CHECK_RC(rc, QUOTA_OK);
+		}
+		CHECK_EQ_INT(refused, 1);
+		CHECK_BUCKET(e, &org, TYPE, -1, 0, 0, -1);
+		/* deleting the -1 always fits: the first finite one is left */
+		int64_t left = -1;
+		for (int i = 0; i < 3; i++)
+			if (orders[k][i] == QUOTA_UNLIMITED)
+				CHECK_RC(quota_grant_delete(e, NULL, names[i]), QUOTA_OK);
+			else if (left < 0)
+				left = orders[k][i];
+		CHECK_BUCKET(e, &org, TYPE, left, 0, 0, left);
+		for (int i = 0; i < 3; i++)
+			quota_grant_delete(e, NULL, names[i]);
+		CHECK_BUCKET(e, &org, TYPE, 0, 0, 0, 0);
+	}
 	quota_engine_free(e);
 }
 

@@ -399,6 +399,30 @@ static void test_overflow(void)
 	tgrant_add(&t, VCPUS, 2, (const int64_t[]){INT64_MAX - 1, 1});
 	CHECK_RC(quota_grant_apply(e, &t.g, NULL), QUOTA_OK);
 	CHECK_BUCKET(e, &globex, VCPUS, INT64_MAX, 0, 0, INT64_MAX);
+
+	/* An unlimited grant does not hide the sum of the finite ones: were
+	 * it deleted, they would have to fit. */
+	CHECK_RC(test_grant(e, NULL, "u1", &globex, VCPUS, -1, NULL), QUOTA_OK);
+	CHECK_RC(test_grant(e, NULL, "g4", &globex, VCPUS, 1, NULL), QUOTA_ERR_OVERFLOW);
+	CHECK_ERR_MENTIONS("grant g4");
+	tgrant_init(&t, NULL, "g5", &globex);
+	tgrant_add(&t, VCPUS, 3, (const int64_t[]){INT64_MAX, -1, 1});
+	EXPECT_REFUSED(e, &t.g, QUOTA_ERR_OVERFLOW, NULL);
+	CHECK_RC(quota_grant_delete(e, NULL, "u1"), QUOTA_OK);
+	CHECK_BUCKET(e, &globex, VCPUS, INT64_MAX, 0, 0, INT64_MAX);
+	/* nor does a -1 beside a finite amount in one grant */
+	tgrant_init(&t, NULL, "g5", &globex);
+	tgrant_add(&t, VCPUS, 2, (const int64_t[]){-1, 0});
+	CHECK_RC(quota_grant_apply(e, &t.g, NULL), QUOTA_OK);
+	CHECK_BUCKET(e, &globex, VCPUS, -1, 0, 0, -1);
+	tgrant_init(&t, NULL, "g5", &globex);
+	tgrant_add(&t, VCPUS, 2, (const int64_t[]){-1, 1});
+	EXPECT_REFUSED(e, &t.g, QUOTA_ERR_OVERFLOW, NULL);
+	CHECK_RC(quota_grant_delete(e, NULL, "g3"), QUOTA_OK);
+	CHECK_RC(quota_grant_apply(e, &t.g, NULL), QUOTA_OK);
+	CHECK_RC(test_grant(e, NULL, "g6", &globex, VCPUS, INT64_MAX, NULL), QUOTA_ERR_OVERFLOW);
+	CHECK_RC(test_grant(e, NULL, "g6", &globex, VCPUS, INT64_MAX - 1, NULL), QUOTA_OK);
+	CHECK_BUCKET(e, &globex, VCPUS, -1, 0, 0, -1);
 	quota_engine_free(e);
 }
 

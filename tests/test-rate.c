@@ -657,7 +657,6 @@ static void test_bad_input(void)
 	two[0].burst = two[1].burst = INT64_MAX;
 	CHECK_RC(grant_rate(e, "rps", &chat, REQUESTS, two, 2), QUOTA_ERR_OVERFLOW);
 	CHECK_ERR_MENTIONS("per 1000 ms");
-
 	/* Registrations. */
 	CHECK_RC(register_rate(e, "x.example.com/r", "Project", 5, 0, QUOTA_ENFORCE),
 		 QUOTA_ERR_INVALID);
@@ -691,6 +690,33 @@ static void test_bad_input(void)
 	quota_engine_free(e);
 }
 
+/* An unlimited grant bucket does not hide the sum of the finite ones of
+ * its limiter: were it deleted, they would have to fit, so a grant that
+ * breaks that is refused and every delete succeeds. */
+static void test_unlimited_hides_no_overflow(void)
+{
+	struct test_clock clk;
+	quota_engine *e = setup(&clk);
+	if (!e)
+		return;
+	struct limit big = {INT64_MAX / 2 + 1, 1000, 0, QUOTA_WINDOW_ROLLING, 0};
+	struct limit unl = {-1, 1000, 0, QUOTA_WINDOW_ROLLING, 0};
+	CHECK_RC(grant_rate(e, "big", &embed, REQUESTS, &big, 1), QUOTA_OK);
+	CHECK_RC(grant_rate(e, "unl", &embed, REQUESTS, &unl, 1), QUOTA_OK);
+	CHECK_EQ_INT(remaining(e, &embed, REQUESTS, 0), -1);
+	CHECK_RC(grant_rate(e, "big2", &embed, REQUESTS, &big, 1), QUOTA_ERR_OVERFLOW);
+	CHECK_ERR_MENTIONS("grant big2");
+	/* bursts alike: big's burst is its amount */
+	struct limit bursty = {1, 1000, INT64_MAX / 2 + 1, QUOTA_WINDOW_ROLLING, 0};
+	CHECK_RC(grant_rate(e, "big2", &embed, REQUESTS, &bursty, 1), QUOTA_ERR_OVERFLOW);
+	/* another period is another limiter */
+	bursty.period_ms = 60000;
+	CHECK_RC(grant_rate(e, "big2", &embed, REQUESTS, &bursty, 1), QUOTA_OK);
+	CHECK_RC(quota_grant_delete(e, "acme", "unl"), QUOTA_OK);
+	CHECK_EQ_INT(remaining(e, &embed, REQUESTS, 0), INT64_MAX / 2 + 1);
+	quota_engine_free(e);
+}
+
 int main(void)
 {
 	RUN(test_burst_and_refill);
@@ -705,5 +731,6 @@ int main(void)
 	RUN(test_stock_actions);
 	RUN(test_seed_models);
 	RUN(test_bad_input);
+	RUN(test_unlimited_hides_no_overflow);
 	return check_exit();
 }

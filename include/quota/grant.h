@@ -138,7 +138,9 @@ QUOTA_API int quota_grant_init(quota_grant *g, size_t size);
  * @return QUOTA_OK; QUOTA_ERR_INVALID (field named); QUOTA_ERR_UNREGISTERED
  *         (an allowance names an unknown type); QUOTA_ERR_NOT_ALLOWED (the
  *         consumer kind or group does not fit the registration);
- *         QUOTA_ERR_OVERFLOW (a bucket limit would exceed INT64_MAX);
+ *         QUOTA_ERR_OVERFLOW (the finite amounts giving to a bucket would
+ *         add up past INT64_MAX, counted even beside a -1, so that deleting
+ *         a grant always fits);
  *         QUOTA_ERR_NOMEM. On error nothing changed.
  * Thread-safe. Everything is copied.
  */

@@ -211,7 +211,8 @@ static int chain_of(int c, int out[2])
 }
 
 /* The limit of the (c, t) bucket from the live grants, or with grant gi
- * replaced by *repl (NULL: removed). Sets *overflow on an int64 overflow. */
+ * replaced by *repl (NULL: removed). Sets *overflow when the finite amounts
+ * overflow int64, a -1 among them or not. */
 static int64_t limit_with(int c, int t, int gi, const struct mgrant *repl, int *overflow,
 			  int *granted)
 {
@@ -235,8 +236,6 @@ static int64_t limit_with(int c, int t, int gi, const struct mgrant *repl, int *
 	}
 	if (granted)
 		*granted = any;
-	if (unlimited)
-		*overflow = 0;
 	if (!any)
 		return is_project(c) ? M.default_limit[t] : -1;
 	return unlimited ? -1 : sum;
