@@ -13,11 +13,6 @@
 #include "iter.h"
 #include "pack.h"
 
-struct quota_bucket_handle {
-	quota_engine *e;
-	quota__bucket *b;
-};
-
 QUOTA_API int quota_answer_init(quota_answer *a, size_t size)
 {
 	if (!a || size < sizeof *a)
@@ -1152,12 +1147,10 @@ QUOTA_API void quota_bucket_handle_close(quota_bucket_handle *h)
 	quota__free(h);
 }
 
-quota_engine *quota__handle_target(const quota_bucket_handle *h, quota_ref *consumer,
-				   const char **type)
+void quota__handle_target(const quota_bucket_handle *h, quota_ref *consumer, const char **type)
 {
 	*consumer = (quota_ref){NULL, h->b->kind, h->b->ns, h->b->name};
 	*type = h->b->type;
-	return h->e;
 }
 
 /* A change through a handle: the bucket is pinned, so it is still there

@@ -1157,7 +1157,20 @@ static void sync_queue(void)
 	model_sweep();
 	for (;;) {
 		int any = 0;
+		/* Oldest first, the order the engine admits in: with observed
+		 * usage (counted as max(allocated, observed)) a younger
+		 * claim charged first can make an older one look too big. */
+		int order[NCLAIMS], n = 0;
 		for (int i = 0; i < NCLAIMS; i++) {
+			int at = n++;
+			while (at > 0 && M.claims[order[at - 1]].seq > M.claims[i].seq) {
+				order[at] = order[at - 1];
+				at--;
+			}
+			order[at] = i;
+		}
+		for (int k = 0; k < NCLAIMS; k++) {
+			int i = order[k];
 			struct mclaim *cl = &M.claims[i];
 			if (cl->state != PENDING)
 				continue;
