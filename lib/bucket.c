@@ -71,7 +71,7 @@ static void bucket_ident(quota_engine *e, quota__bucket *b, const quota__reg *r,
 	b->name = b->ns + strlen(b->ns) + 1;
 	b->type = b->name + strlen(b->name) + 1;
 	b->stripe = quota__stripe_of(e, hash);
-	b->enforcement = r->pub->enforcement;
+	b->enforcement = (int8_t)r->pub->enforcement;
 	b->rate = r->pub->resource_class == QUOTA_RESOURCE_RATE;
 	b->ancestor = strcmp(b->kind, r->pub->consumer_type.kind) != 0;
 	b->limit = quota__bucket_default(b);

@@ -71,23 +71,26 @@ typedef struct quota__contrib {
 #define QUOTA__SELS_MAX 16
 
 typedef struct quota__bucket {
+	/* Read by every decision: the first cache line and the next. */
 	quota__node node;       /* key: kind \0 ns \0 name \0 type */
 	const quota__reg *reg;  /* read only its immutable fields without config */
 	const char *kind, *ns, *name, *type; /* into node.key */
 	uint32_t stripe;
-	int32_t enforcement;    /* copied from reg under the stripe lock */
-	int32_t ancestor;       /* kind above the registration's: no default limit */
-	int32_t rate;           /* a Rate type: limiters decide, not limit */
-	int32_t action;         /* QUOTA_ACTION_* its grant buckets name; 0 none */
 	uint32_t up_count;      /* buckets of the same type at the levels above */
-	struct quota__bucket **up;
+	uint32_t contrib_count;
+	uint32_t limiter_count;
+	int8_t enforcement;     /* copied from reg under the stripe lock */
+	uint8_t ancestor;       /* kind above the registration's: no default limit */
+	uint8_t rate;           /* a Rate type: limiters decide, not limit */
+	int8_t action;          /* QUOTA_ACTION_* its grant buckets name; 0 none */
 	uint64_t chain_version; /* engine chain_version when up was set */
 	int64_t limit;
 	int64_t allocated;      /* granted claims + anonymous */
 	int64_t reserved;
 	int64_t anonymous;      /* the part of allocated without a claim */
-	int64_t observed;       /* external usage, when has_observed */
-	int32_t has_observed;
+	struct quota__bucket **up;
+	quota__limiter *limiters; /* Rate types; sorted by (period, window) */
+	/* Bookkeeping of claims, handles and grants. */
 	int64_t claim_count;
 	int64_t reserved_count;
 	int64_t pending;        /* queued claims waiting on this bucket */
@@ -95,15 +98,14 @@ typedef struct quota__bucket {
 	int64_t handles;
 	int64_t observed_generation;
 	int64_t last_reconciliation_ns;
-	uint32_t contrib_count;
 	quota__contrib *contribs; /* one block; sorted by (ns, name) */
-	uint32_t limiter_count;
-	quota__limiter *limiters; /* Rate types; sorted by (period, window) */
+	int64_t observed;       /* external usage, when has_observed */
+	int32_t has_observed;
 	/* Selectors. A selector bucket is not in a table: it hangs off its
 	 * base bucket, in the base's stripe, and is freed with it. */
+	uint32_t sel_count;
 	quota__selector *selector;    /* a selector bucket's own; NULL for a base */
 	struct quota__bucket *base;   /* a selector bucket's base */
-	uint32_t sel_count;
 	struct quota__bucket **sels;  /* a base's, most specific first; room for
 				       * QUOTA__SELS_MAX */
 } quota__bucket;

@@ -1009,7 +1009,7 @@ void quota__txn_grants_commit(quota__txn *t, int64_t now)
 		b->contrib_count = ch[i].contrib_count;
 		if (ch[i].limit < 0 || (b->limit >= 0 && ch[i].limit > b->limit) || b->rate)
 			quota__capacity_freed(e);
-		b->action = ch[i].action;
+		b->action = (int8_t)ch[i].action;
 		limiters_swap(b, &ch[i], now);
 		b->limit = ch[i].limit;
 		b->observed_generation++;
