@@ -223,8 +223,8 @@ static quota_registration *reg_install(quota_engine *e, quota__reg *r, quota_reg
 				if (b->reg != r)
 					continue;
 				b->enforcement = (int8_t)next->enforcement;
-				for (uint32_t k = 0; k < b->sel_count; k++)
-					b->sels[k]->enforcement = (int8_t)next->enforcement;
+				for (uint32_t k = 0; k < quota__bucket_sel_count(b); k++)
+					b->ext->sels[k]->enforcement = (int8_t)next->enforcement;
 				if (b->contrib_count == 0 && b->limit != quota__bucket_default(b)) {
 					quota__bucket_reset_limit(b, now);
 					quota__capacity_freed(e);

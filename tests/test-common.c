@@ -324,6 +324,36 @@ static int op_observe(quota_engine *e)
 	return quota_usage_observe(e, &watched, "fault.example.com/open", 3);
 }
 
+/* Observed usage of a bucket that exists without any. */
+static int op_observe_existing(quota_engine *e)
+{
+	static const quota_ref other = {.kind = "Organization", .name = "other"};
+	return quota_usage_observe(e, &other, "fault.example.com/open", 4);
+}
+
+/* A first selector bucket beside a bucket with observed usage. */
+static int op_grant_selector_observed(quota_engine *e)
+{
+	static const quota_label us[] = {{"region", "us"}};
+	quota_grant_bucket b;
+	quota_allowance a;
+	quota_grant g;
+	quota_grant_bucket_init(&b, sizeof b);
+	b.amount = 2;
+	b.match_labels = us;
+	b.match_label_count = 1;
+	quota_allowance_init(&a, sizeof a);
+	a.resource_type = "fault.example.com/cpus";
+	a.buckets = &b;
+	a.bucket_count = 1;
+	quota_grant_init(&g, sizeof g);
+	g.name = "fault-selector-observed";
+	g.consumer = (quota_ref){.kind = "Organization", .name = "watched"};
+	g.allowances = &a;
+	g.allowance_count = 1;
+	return quota_grant_apply(e, &g, NULL);
+}
+
 static int op_metrics(quota_engine *e)
 {
 	char *text = NULL;
@@ -590,6 +620,11 @@ static void test_allocator(void)
 	fault_loop("claim_acquire at two levels", e, &c, op_acquire_tree);
 	fault_loop("claim_reserve into the queue", e, &c, op_queue);
 	fault_loop("usage_observe (bucket creation)", e, &c, op_observe);
+	fault_loop("usage_observe (existing bucket)", e, &c, op_observe_existing);
+	static const quota_ref watched = {.kind = "Organization", .name = "watched"};
+	CHECK_RC(quota_usage_observe(e, &watched, "fault.example.com/cpus", 1), QUOTA_OK);
+	fault_loop("grant_apply making a selector bucket beside observed usage", e, &c,
+		   op_grant_selector_observed);
 	fault_loop("metrics_prometheus", e, &c, op_metrics);
 	fault_loop("audit_list", e, &c, op_audit);
 
