@@ -66,14 +66,14 @@ static void bucket_ident(quota_engine *e, quota__bucket *b, const quota__reg *r,
 	b->node.key_len = len;
 	b->node.hash = hash;
 	b->reg = r;
-	b->kind = key;
-	b->ns = b->kind + strlen(b->kind) + 1;
-	b->name = b->ns + strlen(b->ns) + 1;
-	b->type = b->name + strlen(b->name) + 1;
+	size_t ns_at = strlen(key) + 1, name_at = ns_at + strlen(key + ns_at) + 1;
+	b->ns_at = (uint8_t)ns_at;
+	b->name_at = (uint8_t)name_at;
+	b->type_at = (uint16_t)(name_at + strlen(key + name_at) + 1);
 	b->stripe = quota__stripe_of(e, hash);
 	b->enforcement = (int8_t)r->pub->enforcement;
 	b->rate = r->pub->resource_class == QUOTA_RESOURCE_RATE;
-	b->ancestor = strcmp(b->kind, r->pub->consumer_type.kind) != 0;
+	b->ancestor = strcmp(quota__bucket_kind(b), r->pub->consumer_type.kind) != 0;
 	b->limit = quota__bucket_default(b);
 }
 
@@ -111,10 +111,9 @@ quota__bucket *quota__selector_bucket_new(quota__bucket *base, quota__selector *
 	b->node.key_len = base->node.key_len;
 	b->node.hash = base->node.hash;
 	b->reg = base->reg;
-	b->kind = k;
-	b->ns = b->kind + strlen(b->kind) + 1;
-	b->name = b->ns + strlen(b->ns) + 1;
-	b->type = b->name + strlen(b->name) + 1;
+	b->ns_at = base->ns_at;
+	b->name_at = base->name_at;
+	b->type_at = base->type_at;
 	b->stripe = base->stripe;
 	b->enforcement = base->enforcement;
 	b->ancestor = base->ancestor;
@@ -307,10 +306,9 @@ int quota__bucket_idle(const quota__bucket *b)
 void quota__bucket_describe(const quota__bucket *b, char *buf, size_t n)
 {
 	const quota__selector *sel = quota__bucket_selector(b);
-	if (sel)
-		snprintf(buf, n, "%s/%s/%s:%s[%s]", b->kind, b->ns, b->name, b->type, sel->text);
-	else
-		snprintf(buf, n, "%s/%s/%s:%s", b->kind, b->ns, b->name, b->type);
+	snprintf(buf, n, "%s/%s/%s:%s%s%s%s", quota__bucket_kind(b), quota__bucket_ns(b),
+		 quota__bucket_name(b), quota__bucket_type(b), sel ? "[" : "", sel ? sel->text : "",
+		 sel ? "]" : "");
 }
 
 void quota__answer_deny(quota_answer *a, int status, int req, const quota__bucket *b,
@@ -356,13 +354,14 @@ int quota__fail_decision(int rc, const quota__bucket *b, const quota__verdict *v
 			 const char *field, int64_t amount)
 {
 	char id[QUOTA_BUCKET_ID_MAX];
+	const char *type = quota__bucket_type(b);
 	quota__bucket_describe(b, id, sizeof id);
 	if (rc == QUOTA_ERR_OVERFLOW)
 		return quota__fail(rc, "%s: %lld more would overflow the usage of bucket %s", field,
 				   (long long)amount, id);
 	if (rc == QUOTA_ERR_RATE_LIMITED && !v->lim)
 		return quota__fail(rc, "Rate limit exceeded for %s on %s: requested %lld, no rate "
-				   "granted", b->type, id, (long long)amount);
+				   "granted", type, id, (long long)amount);
 	if (rc == QUOTA_ERR_RATE_LIMITED) {
 		char retry[64] = "; more than it ever lets through at once";
 		if (v->view.retry_after_ns >= 0)
@@ -371,7 +370,7 @@ int quota__fail_decision(int rc, const quota__bucket *b, const quota__verdict *v
 		return quota__fail(rc,
 				   "Rate limit exceeded for %s on %s: requested %lld, remaining %lld "
 				   "of %lld per %lld ms (%s window)%s",
-				   b->type, id, (long long)amount, (long long)v->view.remaining,
+				   type, id, (long long)amount, (long long)v->view.remaining,
 				   (long long)v->lim->amount, (long long)(v->lim->period_ns / 1000000),
 				   v->lim->window == QUOTA_WINDOW_CALENDAR ? "calendar" : "rolling",
 				   retry);
@@ -379,7 +378,7 @@ int quota__fail_decision(int rc, const quota__bucket *b, const quota__verdict *v
 	return quota__fail(rc,
 			   "Resource quota exceeded for %s on %s: requested %lld, available %lld, "
 			   "limit %lld",
-			   b->type, id, (long long)amount, (long long)quota__bucket_available(b),
+			   type, id, (long long)amount, (long long)quota__bucket_available(b),
 			   (long long)b->limit);
 }
 
@@ -496,7 +495,7 @@ static int anon_apply(quota_engine *e, quota__bucket *base, const anon_op *op)
 	}
 	if (op->rate_only && !base->rate)
 		return quota__fail(QUOTA_ERR_INVALID, "resourceType: %s is not a Rate type",
-				   base->type);
+				   quota__bucket_type(base));
 	uint32_t n = 1; /* a flat bucket: no list to build */
 	if (base->up_count || quota__bucket_sel_count(base)) {
 		n = anon_targets(base, many);
@@ -507,7 +506,7 @@ static int anon_apply(quota_engine *e, quota__bucket *base, const anon_op *op)
 			return quota__fail(QUOTA_ERR_INVALID,
 					   "resourceType: %s is a Rate type; what its limits let "
 					   "through is spent, not given back",
-					   base->type);
+					   quota__bucket_type(base));
 		if (amount > base->anonymous) {
 			char id[QUOTA_BUCKET_ID_MAX];
 			quota__bucket_describe(base, id, sizeof id);
@@ -976,10 +975,10 @@ static quota_bucket_info *pack_bucket(quota__pack *p, const quota__bucket *b, in
 	quota_bucket_info info = {.size = sizeof info};
 	quota_bucket_info *dst = quota__pack_take(p, sizeof info);
 	info.consumer.api_group = quota__pack_str(p, b->reg->pub->consumer_type.api_group);
-	info.consumer.kind = quota__pack_str(p, b->kind);
-	info.consumer.ns = quota__pack_str(p, b->ns);
-	info.consumer.name = quota__pack_str(p, b->name);
-	info.resource_type = quota__pack_str(p, b->type);
+	info.consumer.kind = quota__pack_str(p, quota__bucket_kind(b));
+	info.consumer.ns = quota__pack_str(p, quota__bucket_ns(b));
+	info.consumer.name = quota__pack_str(p, quota__bucket_name(b));
+	info.resource_type = quota__pack_str(p, quota__bucket_type(b));
 	info.limit = b->limit;
 	info.allocated = b->allocated;
 	info.reserved = b->reserved;
@@ -1099,8 +1098,10 @@ static size_t collect_buckets(const quota__iter *it, const quota__stripe *s, quo
 		for (size_t i = 0; i <= t->mask; i++)
 			for (quota__node *node = t->slots[i]; node; node = node->next) {
 				const quota__bucket *b = (const quota__bucket *)node;
-				if ((it->type && strcmp(it->type, b->type) != 0) ||
-				    !quota__iter_match_consumer(it, b->kind, b->ns, b->name))
+				if ((it->type && strcmp(it->type, quota__bucket_type(b)) != 0) ||
+				    !quota__iter_match_consumer(it, quota__bucket_kind(b),
+							       quota__bucket_ns(b),
+							       quota__bucket_name(b)))
 					continue;
 				for (uint32_t k = 0; k <= quota__bucket_sel_count(b); k++) {
 					if (pass == 1) {
@@ -1182,8 +1183,8 @@ QUOTA_API void quota_bucket_handle_close(quota_bucket_handle *h)
 quota_engine *quota__handle_target(const quota_bucket_handle *h, quota_ref *consumer,
 				   const char **type)
 {
-	*consumer = (quota_ref){NULL, h->b->kind, h->b->ns, h->b->name};
-	*type = h->b->type;
+	*consumer = quota__bucket_consumer(h->b);
+	*type = quota__bucket_type(h->b);
 	return h->e;
 }
 
@@ -1200,8 +1201,8 @@ static int handle_apply(quota_bucket_handle *h, anon_op *op)
 		return rc;
 	}
 	quota__lock_release(&s->lock);
-	quota_ref c = {NULL, b->kind, b->ns, b->name};
-	return anon_slow(h->e, &c, b->type, op, 1);
+	quota_ref c = quota__bucket_consumer(b);
+	return anon_slow(h->e, &c, quota__bucket_type(b), op, 1);
 }
 
 int quota__impl_handle_consume(quota_bucket_handle *h, int64_t amount, quota_answer *ans)

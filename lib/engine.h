@@ -85,14 +85,15 @@ typedef struct quota__bucket_ext {
 } quota__bucket_ext;
 
 typedef struct quota__bucket {
-	/* Read by every decision: the first cache line and the next. */
+	/* What decisions read comes first: 128 bytes, two cache lines. */
 	quota__node node;       /* key: kind \0 ns \0 name \0 type */
 	const quota__reg *reg;  /* read only its immutable fields without config */
-	const char *kind, *ns, *name, *type; /* into node.key */
 	uint32_t stripe;
 	uint32_t up_count;      /* buckets of the same type at the levels above */
 	uint32_t contrib_count;
 	uint32_t limiter_count;
+	uint8_t ns_at, name_at; /* where the parts of node.key start (kind at 0) */
+	uint16_t type_at;
 	int8_t enforcement;     /* copied from reg under the stripe lock */
 	uint8_t ancestor;       /* kind above the registration's: no default limit */
 	uint8_t rate;           /* a Rate type: limiters decide, not limit */
@@ -115,6 +116,32 @@ typedef struct quota__bucket {
 	int64_t last_reconciliation_ns; /* and when */
 	quota__contrib *contribs; /* one block; sorted by (ns, name) */
 } quota__bucket;
+
+_Static_assert(QUOTA__KIND_MAX + QUOTA__NS_MAX + 2 <= UINT8_MAX, "name_at is a byte");
+_Static_assert(QUOTA__KEY_MAX <= UINT16_MAX, "type_at fits 16 bits");
+
+/* The parts of a bucket's key. */
+static inline const char *quota__bucket_kind(const quota__bucket *b)
+{
+	return b->node.key;
+}
+static inline const char *quota__bucket_ns(const quota__bucket *b)
+{
+	return b->node.key + b->ns_at;
+}
+static inline const char *quota__bucket_name(const quota__bucket *b)
+{
+	return b->node.key + b->name_at;
+}
+static inline const char *quota__bucket_type(const quota__bucket *b)
+{
+	return b->node.key + b->type_at;
+}
+/* The consumer of a bucket (without its api_group). */
+static inline quota_ref quota__bucket_consumer(const quota__bucket *b)
+{
+	return (quota_ref){NULL, quota__bucket_kind(b), quota__bucket_ns(b), quota__bucket_name(b)};
+}
 
 /* A selector bucket's selector, NULL for a base. */
 static inline const quota__selector *quota__bucket_selector(const quota__bucket *b)

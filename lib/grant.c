@@ -605,8 +605,9 @@ static int selector_fresh(quota__change *ch, uint32_t n, quota__bucket *base, qu
 				   "grant: bucket %s would have more than %d selector buckets", id,
 				   QUOTA__SELS_MAX);
 	}
-	if (!has_block && ((!base->ext && !(c->ext_block = quota__calloc(1, sizeof *c->ext_block))) ||
-			   !(c->sels_block = quota__calloc(QUOTA__SELS_MAX, sizeof *c->sels_block))))
+	if (!has_block &&
+	    ((!base->ext && !(c->ext_block = quota__calloc(1, sizeof *c->ext_block))) ||
+	     !(c->sels_block = quota__calloc(QUOTA__SELS_MAX, sizeof *c->sels_block))))
 		return quota__fail(QUOTA_ERR_NOMEM, "grant: out of memory");
 	c->bucket = quota__selector_bucket_new(base, *sel);
 	*sel = NULL;

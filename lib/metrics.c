@@ -121,11 +121,11 @@ static void put_rates(quota__text *t, int g, const quota__bucket *b, int64_t now
 static void put_labels(quota__text *t, const quota__bucket *b, const quota__limiter *lim)
 {
 	quota__text_put(t, "{");
-	put_label(t, "consumer_kind", b->kind, 0);
-	put_label(t, "consumer_namespace", b->ns, 0);
-	put_label(t, "consumer_name", b->name, 0);
+	put_label(t, "consumer_kind", quota__bucket_kind(b), 0);
+	put_label(t, "consumer_namespace", quota__bucket_ns(b), 0);
+	put_label(t, "consumer_name", quota__bucket_name(b), 0);
 	const quota__selector *sel = quota__bucket_selector(b);
-	put_label(t, "resource_type", b->type, !sel && !lim);
+	put_label(t, "resource_type", quota__bucket_type(b), !sel && !lim);
 	if (sel)
 		put_label(t, "selector", sel->text, !lim);
 	if (lim) {

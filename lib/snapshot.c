@@ -89,8 +89,8 @@ static void write_policies(writer *x, const quota__policy_set *set, int op)
 static void write_bucket(writer *x, const quota__bucket *b)
 {
 	rec_begin(x, JOP_SNAP_BUCKET);
-	put_ref(x->w, b->kind, b->ns, b->name);
-	quota__put_str(x->w, b->type);
+	put_ref(x->w, quota__bucket_kind(b), quota__bucket_ns(b), quota__bucket_name(b));
+	quota__put_str(x->w, quota__bucket_type(b));
 	const quota__bucket_ext none = {0}, *ext = b->ext ? b->ext : &none;
 	quota__put_str(x->w, ext->selector ? ext->selector->text : NULL);
 	quota__put_i64(x->w, b->anonymous);
