@@ -55,8 +55,9 @@ int quota__impl_json_load_doc(quota_engine *e, const quota_doc *doc,
 			      const quota_json_options *opts, quota_json_result **out);
 int quota__impl_handle_consume(quota_bucket_handle *h, int64_t amount, quota_answer *answer);
 int quota__impl_handle_give_back(quota_bucket_handle *h, int64_t amount);
-/* What a handle stands for: its engine, consumer and type (bucket.c). */
-quota_engine *quota__handle_target(const quota_bucket_handle *h, quota_ref *consumer,
-				   const char **type);
+/* A handle's engine, and what it stands for: its consumer and type
+ * (bucket.c). */
+quota_engine *quota__handle_engine(const quota_bucket_handle *h);
+void quota__handle_target(const quota_bucket_handle *h, quota_ref *consumer, const char **type);
 
 #endif

@@ -1180,12 +1180,15 @@ QUOTA_API void quota_bucket_handle_close(quota_bucket_handle *h)
 	quota__free(h);
 }
 
-quota_engine *quota__handle_target(const quota_bucket_handle *h, quota_ref *consumer,
-				   const char **type)
+quota_engine *quota__handle_engine(const quota_bucket_handle *h)
+{
+	return h->e;
+}
+
+void quota__handle_target(const quota_bucket_handle *h, quota_ref *consumer, const char **type)
 {
 	*consumer = quota__bucket_consumer(h->b);
 	*type = quota__bucket_type(h->b);
-	return h->e;
 }
 
 /* A change through a handle: the bucket is pinned, so it is still there
