@@ -61,14 +61,14 @@ static void bucket_ident(quota_engine *e, quota__bucket *b, const quota__reg *r,
 	b->node.key_len = len;
 	b->node.hash = hash;
 	b->reg = r;
-	b->kind = key;
-	b->ns = b->kind + strlen(b->kind) + 1;
-	b->name = b->ns + strlen(b->ns) + 1;
-	b->type = b->name + strlen(b->name) + 1;
+	size_t ns_at = strlen(key) + 1, name_at = ns_at + strlen(key + ns_at) + 1;
+	b->ns_at = (uint8_t)ns_at;
+	b->name_at = (uint8_t)name_at;
+	b->type_at = (uint16_t)(name_at + strlen(key + name_at) + 1);
 	b->stripe = quota__stripe_of(e, hash);
-	b->enforcement = r->pub->enforcement;
+	b->enforcement = (int8_t)r->pub->enforcement;
 	b->rate = r->pub->resource_class == QUOTA_RESOURCE_RATE;
-	b->ancestor = strcmp(b->kind, r->pub->consumer_type.kind) != 0;
+	b->ancestor = strcmp(quota__bucket_kind(b), r->pub->consumer_type.kind) != 0;
 	b->limit = quota__bucket_default(b);
 }
 
@@ -85,10 +85,18 @@ quota__bucket *quota__bucket_new(quota_engine *e, const quota__reg *r, const cha
 	return b;
 }
 
+int quota__bucket_ext_need(quota__bucket *b)
+{
+	if (!b->ext && !(b->ext = quota__calloc(1, sizeof *b->ext)))
+		return -1;
+	return 0;
+}
+
 quota__bucket *quota__selector_bucket_new(quota__bucket *base, quota__selector *sel)
 {
 	quota__bucket *b = quota__calloc(1, sizeof *b + base->node.key_len + 1);
-	if (!b) {
+	if (!b || quota__bucket_ext_need(b)) {
+		quota__free(b);
 		quota__free(sel);
 		return NULL;
 	}
@@ -98,16 +106,15 @@ quota__bucket *quota__selector_bucket_new(quota__bucket *base, quota__selector *
 	b->node.key_len = base->node.key_len;
 	b->node.hash = base->node.hash;
 	b->reg = base->reg;
-	b->kind = k;
-	b->ns = b->kind + strlen(b->kind) + 1;
-	b->name = b->ns + strlen(b->ns) + 1;
-	b->type = b->name + strlen(b->name) + 1;
+	b->ns_at = base->ns_at;
+	b->name_at = base->name_at;
+	b->type_at = base->type_at;
 	b->stripe = base->stripe;
 	b->enforcement = base->enforcement;
 	b->ancestor = base->ancestor;
 	b->rate = base->rate;
-	b->selector = sel;
-	b->base = base;
+	b->ext->selector = sel;
+	b->ext->base = base;
 	b->limit = QUOTA_UNLIMITED;
 	return b;
 }
@@ -117,9 +124,10 @@ static int sel_before(const quota__bucket *a, const quota__bucket *b)
 {
 	if (!b)
 		return 1;
-	if (a->selector->specificity != b->selector->specificity)
-		return a->selector->specificity > b->selector->specificity;
-	return strcmp(a->selector->text, b->selector->text) < 0;
+	const quota__selector *x = a->ext->selector, *y = b->ext->selector;
+	if (x->specificity != y->specificity)
+		return x->specificity > y->specificity;
+	return strcmp(x->text, y->text) < 0;
 }
 
 int quota__selector_bucket_before(const quota__bucket *a, const quota__bucket *b)
@@ -129,32 +137,31 @@ int quota__selector_bucket_before(const quota__bucket *a, const quota__bucket *b
 
 void quota__selector_bucket_attach(quota__bucket *sb)
 {
-	quota__bucket *base = sb->base;
+	quota__bucket_ext *x = sb->ext->base->ext;
 	uint32_t at = 0;
-	while (at < base->sel_count && sel_before(base->sels[at], sb))
+	while (at < x->sel_count && sel_before(x->sels[at], sb))
 		at++;
-	memmove(&base->sels[at + 1], &base->sels[at], (base->sel_count - at) * sizeof sb);
-	base->sels[at] = sb;
-	base->sel_count++;
+	memmove(&x->sels[at + 1], &x->sels[at], (x->sel_count - at) * sizeof sb);
+	x->sels[at] = sb;
+	x->sel_count++;
 }
 
 void quota__selector_bucket_detach(quota__bucket *sb)
 {
-	quota__bucket *base = sb->base;
-	for (uint32_t i = 0; i < base->sel_count; i++)
-		if (base->sels[i] == sb) {
-			memmove(&base->sels[i], &base->sels[i + 1],
-				(base->sel_count - i - 1) * sizeof sb);
-			base->sel_count--;
+	quota__bucket_ext *x = sb->ext->base->ext;
+	for (uint32_t i = 0; i < x->sel_count; i++)
+		if (x->sels[i] == sb) {
+			memmove(&x->sels[i], &x->sels[i + 1], (x->sel_count - i - 1) * sizeof sb);
+			x->sel_count--;
 			return;
 		}
 }
 
 quota__bucket *quota__selector_bucket_find(const quota__bucket *base, const char *text)
 {
-	for (uint32_t i = 0; i < base->sel_count; i++)
-		if (strcmp(base->sels[i]->selector->text, text) == 0)
-			return base->sels[i];
+	for (uint32_t i = 0; i < quota__bucket_sel_count(base); i++)
+		if (strcmp(base->ext->sels[i]->ext->selector->text, text) == 0)
+			return base->ext->sels[i];
 	return NULL;
 }
 
@@ -162,10 +169,13 @@ void quota__bucket_free(quota__bucket *b)
 {
 	if (!b)
 		return;
-	for (uint32_t i = 0; i < b->sel_count; i++)
-		quota__bucket_free(b->sels[i]);
-	quota__free(b->sels);
-	quota__free(b->selector);
+	if (b->ext) {
+		for (uint32_t i = 0; i < b->ext->sel_count; i++)
+			quota__bucket_free(b->ext->sels[i]);
+		quota__free(b->ext->sels);
+		quota__free(b->ext->selector);
+		quota__free(b->ext);
+	}
 	quota__free(b->contribs);
 	quota__free(b->limiters);
 	quota__free(b->up);
@@ -179,19 +189,12 @@ void quota__bucket_reset_limit(quota__bucket *b, int64_t now)
 	b->last_reconciliation_ns = now;
 }
 
-/* What admission counts as used: allocated, or the observed usage when it
- * is higher. */
-static int64_t usage_of(const quota__bucket *b)
-{
-	return b->has_observed && b->observed > b->allocated ? b->observed : b->allocated;
-}
-
 int64_t quota__bucket_available(const quota__bucket *b)
 {
 	int64_t used, left;
 	if (b->limit < 0)
 		return QUOTA_UNLIMITED;
-	if (__builtin_add_overflow(usage_of(b), b->reserved, &used) ||
+	if (__builtin_add_overflow(quota__bucket_usage(b), b->reserved, &used) ||
 	    __builtin_sub_overflow(b->limit, used, &left) || left < 0)
 		return 0;
 	return left;
@@ -255,7 +258,7 @@ static int decide_rate(const quota__bucket *b, int64_t amount, int64_t now, quot
 static inline int decide_stock(const quota__bucket *b, int64_t amount, quota__verdict *v)
 {
 	int64_t used;
-	int overflow = __builtin_add_overflow(usage_of(b), b->reserved, &used) ||
+	int overflow = __builtin_add_overflow(quota__bucket_usage(b), b->reserved, &used) ||
 		       __builtin_add_overflow(used, amount, &used);
 	if (!overflow && (b->limit < 0 || used <= b->limit))
 		return QUOTA_OK;
@@ -297,11 +300,10 @@ int quota__bucket_idle(const quota__bucket *b)
 
 void quota__bucket_describe(const quota__bucket *b, char *buf, size_t n)
 {
-	if (b->selector)
-		snprintf(buf, n, "%s/%s/%s:%s[%s]", b->kind, b->ns, b->name, b->type,
-			 b->selector->text);
-	else
-		snprintf(buf, n, "%s/%s/%s:%s", b->kind, b->ns, b->name, b->type);
+	const quota__selector *sel = quota__bucket_selector(b);
+	snprintf(buf, n, "%s/%s/%s:%s%s%s%s", quota__bucket_kind(b), quota__bucket_ns(b),
+		 quota__bucket_name(b), quota__bucket_type(b), sel ? "[" : "", sel ? sel->text : "",
+		 sel ? "]" : "");
 }
 
 void quota__answer_deny(quota_answer *a, int status, int req, const quota__bucket *b,
@@ -347,13 +349,14 @@ int quota__fail_decision(int rc, const quota__bucket *b, const quota__verdict *v
 			 const char *field, int64_t amount)
 {
 	char id[QUOTA_BUCKET_ID_MAX];
+	const char *type = quota__bucket_type(b);
 	quota__bucket_describe(b, id, sizeof id);
 	if (rc == QUOTA_ERR_OVERFLOW)
 		return quota__fail(rc, "%s: %lld more would overflow the usage of bucket %s", field,
 				   (long long)amount, id);
 	if (rc == QUOTA_ERR_RATE_LIMITED && !v->lim)
 		return quota__fail(rc, "Rate limit exceeded for %s on %s: requested %lld, no rate "
-				   "granted", b->type, id, (long long)amount);
+				   "granted", type, id, (long long)amount);
 	if (rc == QUOTA_ERR_RATE_LIMITED) {
 		char retry[64] = "; more than it ever lets through at once";
 		if (v->view.retry_after_ns >= 0)
@@ -362,7 +365,7 @@ int quota__fail_decision(int rc, const quota__bucket *b, const quota__verdict *v
 		return quota__fail(rc,
 				   "Rate limit exceeded for %s on %s: requested %lld, remaining %lld "
 				   "of %lld per %lld ms (%s window)%s",
-				   b->type, id, (long long)amount, (long long)v->view.remaining,
+				   type, id, (long long)amount, (long long)v->view.remaining,
 				   (long long)v->lim->amount, (long long)(v->lim->period_ns / 1000000),
 				   v->lim->window == QUOTA_WINDOW_CALENDAR ? "calendar" : "rolling",
 				   retry);
@@ -370,7 +373,7 @@ int quota__fail_decision(int rc, const quota__bucket *b, const quota__verdict *v
 	return quota__fail(rc,
 			   "Resource quota exceeded for %s on %s: requested %lld, available %lld, "
 			   "limit %lld",
-			   b->type, id, (long long)amount, (long long)quota__bucket_available(b),
+			   type, id, (long long)amount, (long long)quota__bucket_available(b),
 			   (long long)b->limit);
 }
 
@@ -458,7 +461,7 @@ static inline int anon_flat(quota_engine *e, quota__bucket *b, const anon_op *op
 		quota__capacity_freed(e);
 		return QUOTA_OK;
 	}
-	if (__builtin_add_overflow(usage_of(b), b->reserved, &used) ||
+	if (__builtin_add_overflow(quota__bucket_usage(b), b->reserved, &used) ||
 	    __builtin_add_overflow(used, amount, &used) || (b->limit >= 0 && used > b->limit))
 		return ANON_SLOW;
 	b->allocated += amount;
@@ -469,7 +472,8 @@ static inline int anon_flat(quota_engine *e, quota__bucket *b, const anon_op *op
 /* Whether op on b may take anon_flat(). */
 static inline int anon_is_flat(const quota__bucket *b, const anon_op *op)
 {
-	return op->kind != ANON_PIN && !op->rate_only && !b->rate && !b->up_count && !b->sel_count;
+	return op->kind != ANON_PIN && !op->rate_only && !b->rate && !b->up_count &&
+	       !quota__bucket_sel_count(b);
 }
 
 /* Apply op to base and every level above it, all or nothing; caller
@@ -486,9 +490,9 @@ static int anon_apply(quota_engine *e, quota__bucket *base, const anon_op *op)
 	}
 	if (op->rate_only && !base->rate)
 		return quota__fail(QUOTA_ERR_INVALID, "resourceType: %s is not a Rate type",
-				   base->type);
+				   quota__bucket_type(base));
 	uint32_t n = 1; /* a flat bucket: no list to build */
-	if (base->up_count || base->sel_count) {
+	if (base->up_count || quota__bucket_sel_count(base)) {
 		n = anon_targets(base, many);
 		tb = many;
 	}
@@ -497,7 +501,7 @@ static int anon_apply(quota_engine *e, quota__bucket *base, const anon_op *op)
 			return quota__fail(QUOTA_ERR_INVALID,
 					   "resourceType: %s is a Rate type; what its limits let "
 					   "through is spent, not given back",
-					   base->type);
+					   quota__bucket_type(base));
 		if (amount > base->anonymous) {
 			char id[QUOTA_BUCKET_ID_MAX];
 			quota__bucket_describe(base, id, sizeof id);
@@ -657,6 +661,23 @@ static void drop_fresh(quota_engine *e, quota__bucket **b, const int *fresh, uin
 			quota__table_remove(&e->stripes[b[i]->stripe].buckets, &b[i]->node);
 			quota__bucket_free(b[i]);
 		}
+}
+
+/* The bucket of level lv for type, made when missing, with its side block
+ * when ext is set; NULL on no memory, and then nothing made. Caller holds
+ * config (read) and the level's stripe. */
+static quota__bucket *level_bucket_ext(quota_engine *e, const quota__reg *r, quota__level *lv,
+				       const char *type, int ext)
+{
+	quota__bucket *b = quota__level_bucket(e, r, lv, type, 0);
+	int fresh = !b;
+	if (fresh && !(b = quota__level_bucket(e, r, lv, type, 1)))
+		return NULL;
+	if (!ext || quota__bucket_ext_need(b) == 0)
+		return b;
+	if (fresh)
+		drop_fresh(e, &b, &fresh, 1);
+	return NULL;
 }
 
 /*
@@ -819,14 +840,14 @@ int quota__impl_usage_observe(quota_engine *e, const quota_ref *c, const char *t
 	quota__stripe *s = &e->stripes[quota__stripe_of(e, quota__hash(e, key, len))];
 	quota__lock_take(&s->lock);
 	/* find_reg checked kind and group: a bucket made here is wanted. */
-	quota__bucket *b = quota__level_bucket(e, r, &lv, type, 1);
+	quota__bucket *b = level_bucket_ext(e, r, &lv, type, 1);
 	if (!b) {
 		rc = quota__fail(QUOTA_ERR_NOMEM, "bucket: out of memory");
 	} else {
-		if (b->has_observed && value < b->observed)
+		if (b->ext->has_observed && value < b->ext->observed)
 			quota__capacity_freed(e);
-		b->observed = value;
-		b->has_observed = 1;
+		b->ext->observed = value;
+		b->ext->has_observed = 1;
 	}
 	quota__lock_release(&s->lock);
 out:
@@ -877,7 +898,9 @@ int quota__bucket_restore(quota_engine *e, const quota_ref *consumer, const char
 	size_t len = quota__level_key(key, &lv, type);
 	quota__stripe *st = &e->stripes[quota__stripe_of(e, quota__hash(e, key, len))];
 	quota__lock_take(&st->lock);
-	quota__bucket *b = quota__level_bucket(e, r, &lv, type, 1);
+	/* A base bucket without a side block has no observed usage. */
+	quota__bucket *b = level_bucket_ext(e, r, &lv, type,
+					    !sel && (s->has_observed || s->observed));
 	if (b && sel)
 		b = quota__selector_bucket_find(b, sel);
 	int64_t allocated;
@@ -889,8 +912,10 @@ int quota__bucket_restore(quota_engine *e, const quota_ref *consumer, const char
 	if (b && !rc) {
 		b->allocated = allocated;
 		b->anonymous = s->anonymous;
-		b->observed = s->observed;
-		b->has_observed = s->has_observed != 0;
+		if (b->ext) {
+			b->ext->observed = s->observed;
+			b->ext->has_observed = s->has_observed != 0;
+		}
 		b->observed_generation = s->observed_generation;
 		b->last_reconciliation_ns = s->last_reconciliation_ns;
 		limiters_restore(b, s);
@@ -931,7 +956,7 @@ static quota_rate_info **pack_rates(quota__pack *p, const quota__bucket *b, int6
 
 static int64_t utilization_ppm(const quota__bucket *b)
 {
-	__int128 used = (__int128)usage_of(b) + b->reserved;
+	__int128 used = (__int128)quota__bucket_usage(b) + b->reserved;
 	if (b->limit < 0)
 		return -1;
 	if (b->limit == 0)
@@ -945,10 +970,10 @@ static quota_bucket_info *pack_bucket(quota__pack *p, const quota__bucket *b, in
 	quota_bucket_info info = {.size = sizeof info};
 	quota_bucket_info *dst = quota__pack_take(p, sizeof info);
 	info.consumer.api_group = quota__pack_str(p, b->reg->pub->consumer_type.api_group);
-	info.consumer.kind = quota__pack_str(p, b->kind);
-	info.consumer.ns = quota__pack_str(p, b->ns);
-	info.consumer.name = quota__pack_str(p, b->name);
-	info.resource_type = quota__pack_str(p, b->type);
+	info.consumer.kind = quota__pack_str(p, quota__bucket_kind(b));
+	info.consumer.ns = quota__pack_str(p, quota__bucket_ns(b));
+	info.consumer.name = quota__pack_str(p, quota__bucket_name(b));
+	info.resource_type = quota__pack_str(p, quota__bucket_type(b));
 	info.limit = b->limit;
 	info.allocated = b->allocated;
 	info.reserved = b->reserved;
@@ -960,15 +985,15 @@ static quota_bucket_info *pack_bucket(quota__pack *p, const quota__bucket *b, in
 	info.last_reconciliation_ns = b->last_reconciliation_ns;
 	if (b->contrib_count == 0)
 		info.flags |= QUOTA_BUCKET_DEFAULT_LIMIT;
-	int64_t used = usage_of(b);
+	int64_t used = quota__bucket_usage(b);
 	if (b->limit >= 0 && quota__bucket_available(b) == 0 &&
 	    (used > b->limit || b->reserved > b->limit - used))
 		info.flags |= QUOTA_BUCKET_OVER_LIMIT;
 	info.pending = b->pending;
-	if (b->has_observed) {
+	if (b->ext && b->ext->has_observed) {
 		info.flags |= QUOTA_BUCKET_OBSERVED;
-		info.observed = b->observed;
-		info.drift = b->observed - b->allocated;
+		info.observed = b->ext->observed;
+		info.drift = b->ext->observed - b->allocated;
 	}
 	info.grant_ref_count = b->contrib_count;
 	quota_grant_ref **refs = quota__pack_take(p, b->contrib_count * sizeof *refs);
@@ -985,7 +1010,8 @@ static quota_bucket_info *pack_bucket(quota__pack *p, const quota__bucket *b, in
 	info.grant_refs = refs;
 	info.rate_count = b->limiter_count;
 	info.rates = pack_rates(p, b, now);
-	info.selector = quota__pack_str(p, b->selector ? b->selector->text : "");
+	const quota__selector *sel = quota__bucket_selector(b);
+	info.selector = quota__pack_str(p, sel ? sel->text : "");
 	info.utilization_ppm = utilization_ppm(b);
 	if (dst)
 		*dst = info;
@@ -1067,12 +1093,14 @@ static size_t collect_buckets(const quota__iter *it, const quota__stripe *s, quo
 		for (size_t i = 0; i <= t->mask; i++)
 			for (quota__node *node = t->slots[i]; node; node = node->next) {
 				const quota__bucket *b = (const quota__bucket *)node;
-				if ((it->type && strcmp(it->type, b->type) != 0) ||
-				    !quota__iter_match_consumer(it, b->kind, b->ns, b->name))
+				if ((it->type && strcmp(it->type, quota__bucket_type(b)) != 0) ||
+				    !quota__iter_match_consumer(it, quota__bucket_kind(b),
+							       quota__bucket_ns(b),
+							       quota__bucket_name(b)))
 					continue;
-				for (uint32_t k = 0; k <= b->sel_count; k++) {
+				for (uint32_t k = 0; k <= quota__bucket_sel_count(b); k++) {
 					if (pass == 1) {
-						const quota__bucket *x = k ? b->sels[k - 1] : b;
+						const quota__bucket *x = k ? b->ext->sels[k - 1] : b;
 						quota_bucket_info *info = pack_bucket(p, x, now);
 						if (*items)
 							(*items)[n] = info;
@@ -1149,8 +1177,8 @@ QUOTA_API void quota_bucket_handle_close(quota_bucket_handle *h)
 
 void quota__handle_target(const quota_bucket_handle *h, quota_ref *consumer, const char **type)
 {
-	*consumer = (quota_ref){NULL, h->b->kind, h->b->ns, h->b->name};
-	*type = h->b->type;
+	*consumer = quota__bucket_consumer(h->b);
+	*type = quota__bucket_type(h->b);
 }
 
 /* A change through a handle: the bucket is pinned, so it is still there
@@ -1166,8 +1194,8 @@ static int handle_apply(quota_bucket_handle *h, anon_op *op)
 		return rc;
 	}
 	quota__lock_release(&s->lock);
-	quota_ref c = {NULL, b->kind, b->ns, b->name};
-	return anon_slow(h->e, &c, b->type, op, 1);
+	quota_ref c = quota__bucket_consumer(b);
+	return anon_slow(h->e, &c, quota__bucket_type(b), op, 1);
 }
 
 int quota__impl_handle_consume(quota_bucket_handle *h, int64_t amount, quota_answer *ans)

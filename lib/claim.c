@@ -654,10 +654,10 @@ void quota__claim_attach(quota__claim *rec, const quota_claim *c, const target *
 		rec->req[i].charged_count = t[i].levels;
 		const quota__bucket *first = cs->b[i][0];
 		const quota_request *r = quota__elem(c->requests, i);
-		for (uint32_t k = 0; k < first->sel_count && !rec->req[i].alloc; k++)
-			if (quota__selector_match(first->sels[k]->selector, r->dimensions,
+		for (uint32_t k = 0; k < quota__bucket_sel_count(first) && !rec->req[i].alloc; k++)
+			if (quota__selector_match(first->ext->sels[k]->ext->selector, r->dimensions,
 						  r->dimension_count))
-				rec->req[i].alloc = first->sels[k];
+				rec->req[i].alloc = first->ext->sels[k];
 	}
 }
 
@@ -1202,7 +1202,7 @@ out:
 /* "Kind/ns/name:type", packed. */
 static const char *pack_bucket_id(quota__pack *p, const quota_ref *c, const quota__claim_req *q)
 {
-	const char *sel = q->alloc ? q->alloc->selector->text : NULL;
+	const char *sel = q->alloc ? q->alloc->ext->selector->text : NULL;
 	int n = snprintf(NULL, 0, "%s/%s/%s:%s%s%s%s", c->kind, c->ns, c->name, q->type,
 			 sel ? "[" : "", sel ? sel : "", sel ? "]" : "");
 	char *d = quota__pack_take(p, (size_t)n + 1);

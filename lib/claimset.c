@@ -110,7 +110,7 @@ static int decide_set(const member *m, uint32_t n, enum admit_mode mode, int64_t
 	for (uint32_t i = 0; i < n; i++)
 		for (uint32_t j = 0; deciding(&m[i], mode) && j < m[i].c.request_count; j++)
 			for (uint32_t l = 0; l < m[i].t[j].levels; l++)
-				room += 1 + m[i].cs.b[j][l]->sel_count;
+				room += 1 + quota__bucket_sel_count(m[i].cs.b[j][l]);
 	if (room == 0)
 		return QUOTA_OK;
 	need *nd = quota__malloc(room * sizeof *nd);

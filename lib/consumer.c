@@ -157,10 +157,11 @@ static const quota__bucket *subtree_busy(const quota_engine *e, const quota__con
 				const quota__bucket *b = (const quota__bucket *)n;
 				if (quota__bucket_idle(b))
 					continue;
-				if (strcmp(b->kind, c->kind) == 0 && strcmp(b->ns, c->ns) == 0 &&
-				    strcmp(b->name, c->name) == 0)
+				quota_ref r = quota__bucket_consumer(b);
+				if (strcmp(r.kind, c->kind) == 0 && strcmp(r.ns, c->ns) == 0 &&
+				    strcmp(r.name, c->name) == 0)
 					return b;
-				const quota__consumer *o = consumer_find(e, b->kind, b->ns, b->name);
+				const quota__consumer *o = consumer_find(e, r.kind, r.ns, r.name);
 				if (c->children && o && is_under(o, c))
 					return b;
 			}

@@ -70,43 +70,99 @@ typedef struct quota__contrib {
 /* Most selector buckets beside one base bucket. */
 #define QUOTA__SELS_MAX 16
 
+/* What only buckets of rarely used features have: observed usage and
+ * selectors. Allocated at first use; every field starts at zero. */
+typedef struct quota__bucket_ext {
+	int64_t observed;             /* external usage, when has_observed */
+	int32_t has_observed;
+	/* Selectors. A selector bucket is not in a table: it hangs off its
+	 * base bucket, in the base's stripe, and is freed with it. */
+	uint32_t sel_count;
+	quota__selector *selector;    /* a selector bucket's own; NULL for a base */
+	struct quota__bucket *base;   /* a selector bucket's base */
+	struct quota__bucket **sels;  /* a base's, most specific first; room for
+				       * QUOTA__SELS_MAX */
+} quota__bucket_ext;
+
 typedef struct quota__bucket {
+	/* What decisions read comes first: 128 bytes, two cache lines. */
 	quota__node node;       /* key: kind \0 ns \0 name \0 type */
 	const quota__reg *reg;  /* read only its immutable fields without config */
-	const char *kind, *ns, *name, *type; /* into node.key */
 	uint32_t stripe;
-	int32_t enforcement;    /* copied from reg under the stripe lock */
-	int32_t ancestor;       /* kind above the registration's: no default limit */
-	int32_t rate;           /* a Rate type: limiters decide, not limit */
-	int32_t action;         /* QUOTA_ACTION_* its grant buckets name; 0 none */
 	uint32_t up_count;      /* buckets of the same type at the levels above */
-	struct quota__bucket **up;
+	uint32_t contrib_count;
+	uint32_t limiter_count;
+	uint8_t ns_at, name_at; /* where the parts of node.key start (kind at 0) */
+	uint16_t type_at;
+	int8_t enforcement;     /* copied from reg under the stripe lock */
+	uint8_t ancestor;       /* kind above the registration's: no default limit */
+	uint8_t rate;           /* a Rate type: limiters decide, not limit */
+	int8_t action;          /* QUOTA_ACTION_* its grant buckets name; 0 none */
 	uint64_t chain_version; /* engine chain_version when up was set */
 	int64_t limit;
 	int64_t allocated;      /* granted claims + anonymous */
 	int64_t reserved;
 	int64_t anonymous;      /* the part of allocated without a claim */
-	int64_t observed;       /* external usage, when has_observed */
-	int32_t has_observed;
+	quota__bucket_ext *ext; /* NULL until observed usage or a selector */
+	struct quota__bucket **up;
+	quota__limiter *limiters; /* Rate types; sorted by (period, window) */
+	/* Bookkeeping of claims, handles and grants. */
 	int64_t claim_count;
 	int64_t reserved_count;
 	int64_t pending;        /* queued claims waiting on this bucket */
 	uint64_t blocked_gen;   /* queue kick that found an older claim waiting here */
 	int64_t handles;
-	int64_t observed_generation;
-	int64_t last_reconciliation_ns;
-	uint32_t contrib_count;
+	int64_t observed_generation;    /* bumped by every change of the limit */
+	int64_t last_reconciliation_ns; /* and when */
 	quota__contrib *contribs; /* one block; sorted by (ns, name) */
-	uint32_t limiter_count;
-	quota__limiter *limiters; /* Rate types; sorted by (period, window) */
-	/* Selectors. A selector bucket is not in a table: it hangs off its
-	 * base bucket, in the base's stripe, and is freed with it. */
-	quota__selector *selector;    /* a selector bucket's own; NULL for a base */
-	struct quota__bucket *base;   /* a selector bucket's base */
-	uint32_t sel_count;
-	struct quota__bucket **sels;  /* a base's, most specific first; room for
-				       * QUOTA__SELS_MAX */
 } quota__bucket;
+
+_Static_assert(QUOTA__KIND_MAX + QUOTA__NS_MAX + 2 <= UINT8_MAX, "name_at is a byte");
+_Static_assert(QUOTA__KEY_MAX <= UINT16_MAX, "type_at fits 16 bits");
+
+/* The parts of a bucket's key. */
+static inline const char *quota__bucket_kind(const quota__bucket *b)
+{
+	return b->node.key;
+}
+static inline const char *quota__bucket_ns(const quota__bucket *b)
+{
+	return b->node.key + b->ns_at;
+}
+static inline const char *quota__bucket_name(const quota__bucket *b)
+{
+	return b->node.key + b->name_at;
+}
+static inline const char *quota__bucket_type(const quota__bucket *b)
+{
+	return b->node.key + b->type_at;
+}
+/* The consumer of a bucket (without its api_group). */
+static inline quota_ref quota__bucket_consumer(const quota__bucket *b)
+{
+	return (quota_ref){NULL, quota__bucket_kind(b), quota__bucket_ns(b), quota__bucket_name(b)};
+}
+
+/* A selector bucket's selector, NULL for a base. */
+static inline const quota__selector *quota__bucket_selector(const quota__bucket *b)
+{
+	return b->ext ? b->ext->selector : NULL;
+}
+/* How many selector buckets hang off b (0 for a selector bucket). */
+static inline uint32_t quota__bucket_sel_count(const quota__bucket *b)
+{
+	return b->ext ? b->ext->sel_count : 0;
+}
+/* What admission counts as used: allocated, or the observed usage when it
+ * is higher. */
+static inline int64_t quota__bucket_usage(const quota__bucket *b)
+{
+	const quota__bucket_ext *x = b->ext;
+	return x && x->has_observed && x->observed > b->allocated ? x->observed : b->allocated;
+}
+/* b's side block, allocated if it has none; caller holds b's stripe (or b
+ * is not visible yet). -1 on no memory, b unchanged. */
+int quota__bucket_ext_need(quota__bucket *b);
 
 typedef struct quota__claim_req {
 	const char *type; /* into the claim's block */
@@ -352,7 +408,8 @@ void quota__bucket_free(quota__bucket *b);
  * selector buckets. */
 static inline int64_t quota__bucket_default(const quota__bucket *b)
 {
-	return b->ancestor || b->selector ? QUOTA_UNLIMITED : b->reg->pub->default_limit;
+	return b->ancestor || quota__bucket_selector(b) ? QUOTA_UNLIMITED
+							: b->reg->pub->default_limit;
 }
 /* A selector bucket beside base (not attached yet); takes sel. NULL on no
  * memory. */
@@ -371,10 +428,10 @@ quota__bucket *quota__selector_bucket_find(const quota__bucket *base, const char
 static inline uint32_t quota__level_targets(quota__bucket *b, const quota_label *l, uint32_t n,
 					    quota__bucket **out)
 {
-	uint32_t k = 0;
-	for (uint32_t i = 0; i < b->sel_count; i++)
-		if (quota__selector_match(b->sels[i]->selector, l, n))
-			out[k++] = b->sels[i];
+	uint32_t k = 0, m = quota__bucket_sel_count(b);
+	for (uint32_t i = 0; i < m; i++)
+		if (quota__selector_match(b->ext->sels[i]->ext->selector, l, n))
+			out[k++] = b->ext->sels[i];
 	out[k++] = b;
 	return k;
 }

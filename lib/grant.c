@@ -497,6 +497,7 @@ static void changes_discard(quota__change *ch, uint32_t n)
 		quota__free(ch[i].contribs);
 		quota__free(ch[i].limiters);
 		quota__free(ch[i].sels_block);
+		quota__free(ch[i].ext_block);
 		quota__bucket_free(ch[i].dropped);
 		if (ch[i].fresh)
 			quota__bucket_free(ch[i].bucket);
@@ -557,6 +558,12 @@ static int group_buckets(const quota_allowance *a, groups *g)
 	return QUOTA_OK;
 }
 
+/* The base of a selector bucket, NULL for a base. */
+static quota__bucket *base_of(const quota__bucket *b)
+{
+	return b->ext ? b->ext->base : NULL;
+}
+
 /* The bucket of (key, selector text) as this grant change will see it: an
  * existing one, or a fresh one an earlier step of the change made. */
 static quota__bucket *target_find(quota_engine *e, const quota__change *ch, uint32_t n,
@@ -565,27 +572,29 @@ static quota__bucket *target_find(quota_engine *e, const quota__change *ch, uint
 {
 	*base = quota__bucket_find(e, key, len, hash);
 	for (uint32_t i = 0; !*base && i < n; i++)
-		if (ch[i].fresh && !ch[i].bucket->selector && ch[i].bucket->node.key_len == len &&
+		if (ch[i].fresh && !quota__bucket_selector(ch[i].bucket) &&
+		    ch[i].bucket->node.key_len == len &&
 		    memcmp(ch[i].bucket->node.key, key, len) == 0)
 			*base = ch[i].bucket;
 	if (!*base || !*text)
 		return *base;
 	quota__bucket *sb = quota__selector_bucket_find(*base, text);
 	for (uint32_t i = 0; !sb && i < n; i++)
-		if (ch[i].fresh && ch[i].bucket->base == *base &&
-		    strcmp(ch[i].bucket->selector->text, text) == 0)
+		if (ch[i].fresh && base_of(ch[i].bucket) == *base &&
+		    strcmp(ch[i].bucket->ext->selector->text, text) == 0)
 			sb = ch[i].bucket;
 	return sb;
 }
 
-/* A fresh selector bucket of base, with room for it (and the base's
- * array of them when it has none yet). */
+/* A fresh selector bucket of base, with room for it: the base's array of
+ * them when it has none yet, and its side block when it has none either
+ * (ext_block comes only with a sels_block). */
 static int selector_fresh(quota__change *ch, uint32_t n, quota__bucket *base, quota__selector **sel,
 			  quota__change *c)
 {
-	uint32_t count = base->sel_count, has_block = base->sels != NULL;
+	uint32_t count = quota__bucket_sel_count(base), has_block = base->ext && base->ext->sels;
 	for (uint32_t i = 0; i < n; i++)
-		if (ch[i].fresh && ch[i].bucket->base == base) {
+		if (ch[i].fresh && base_of(ch[i].bucket) == base) {
 			count++;
 			has_block |= ch[i].sels_block != NULL;
 		}
@@ -596,7 +605,9 @@ static int selector_fresh(quota__change *ch, uint32_t n, quota__bucket *base, qu
 				   "grant: bucket %s would have more than %d selector buckets", id,
 				   QUOTA__SELS_MAX);
 	}
-	if (!has_block && !(c->sels_block = quota__calloc(QUOTA__SELS_MAX, sizeof *c->sels_block)))
+	if (!has_block &&
+	    ((!base->ext && !(c->ext_block = quota__calloc(1, sizeof *c->ext_block))) ||
+	     !(c->sels_block = quota__calloc(QUOTA__SELS_MAX, sizeof *c->sels_block))))
 		return quota__fail(QUOTA_ERR_NOMEM, "grant: out of memory");
 	c->bucket = quota__selector_bucket_new(base, *sel);
 	*sel = NULL;
@@ -732,8 +743,9 @@ static int changes_of(quota__txn *t, uint32_t op, const quota_grant *g, const qu
  * bucket matches already hold. Caller holds every stripe. */
 static void selector_backfill(quota_engine *e, quota__bucket *sb)
 {
-	const quota__bucket *base = sb->base;
-	if (quota__selector_match(sb->selector, NULL, 0)) {
+	const quota__bucket *base = sb->ext->base;
+	const quota__selector *sel = sb->ext->selector;
+	if (quota__selector_match(sel, NULL, 0)) {
 		sb->allocated += base->anonymous;
 		sb->anonymous += base->anonymous;
 	}
@@ -748,8 +760,7 @@ static void selector_backfill(quota_engine *e, quota__bucket *sb)
 					while (l < q->charged_count && q->charged[l] != base)
 						l++;
 					if (l == q->charged_count ||
-					    !quota__selector_match(sb->selector, q->labels,
-								   q->label_count))
+					    !quota__selector_match(sel, q->labels, q->label_count))
 						continue;
 					if (l == 0 && quota__selector_bucket_before(sb, q->alloc))
 						c->req[i].alloc = sb;
@@ -975,7 +986,8 @@ int quota__txn_grants_lock_all(const quota__txn *t, quota__lockset *ls)
 	 * on; a new selector bucket counts what claims anywhere hold: all. */
 	for (uint32_t i = 0; i < t->change_count; i++) {
 		const quota__change *c = &t->changes[i];
-		if ((c->fresh && c->bucket->selector) || quota__lockset_add(ls, c->bucket->stripe))
+		if ((c->fresh && quota__bucket_selector(c->bucket)) ||
+		    quota__lockset_add(ls, c->bucket->stripe))
 			return 1;
 	}
 	return 0;
@@ -987,16 +999,20 @@ void quota__txn_grants_commit(quota__txn *t, int64_t now)
 	quota__change *ch = t->changes;
 	uint32_t n = t->change_count;
 	for (uint32_t i = 0; i < n; i++)
-		if (ch[i].fresh && !ch[i].bucket->selector)
+		if (ch[i].fresh && !quota__bucket_selector(ch[i].bucket))
 			quota__table_insert(&e->stripes[ch[i].bucket->stripe].buckets,
 					    &ch[i].bucket->node);
 	for (uint32_t i = 0; i < n; i++) {
-		quota__bucket *b = ch[i].bucket;
-		if (!ch[i].fresh || !b->selector)
+		quota__bucket *b = ch[i].bucket, *base = base_of(b);
+		if (!ch[i].fresh || !base)
 			continue;
-		for (uint32_t k = 0; !b->base->sels && k < n; k++)
-			if (ch[k].sels_block && ch[k].bucket->base == b->base) {
-				b->base->sels = ch[k].sels_block;
+		for (uint32_t k = 0; !(base->ext && base->ext->sels) && k < n; k++)
+			if (ch[k].sels_block && base_of(ch[k].bucket) == base) {
+				if (!base->ext) {
+					base->ext = ch[k].ext_block;
+					ch[k].ext_block = NULL;
+				}
+				base->ext->sels = ch[k].sels_block;
 				ch[k].sels_block = NULL;
 			}
 		quota__selector_bucket_attach(b);
@@ -1009,7 +1025,7 @@ void quota__txn_grants_commit(quota__txn *t, int64_t now)
 		b->contrib_count = ch[i].contrib_count;
 		if (ch[i].limit < 0 || (b->limit >= 0 && ch[i].limit > b->limit) || b->rate)
 			quota__capacity_freed(e);
-		b->action = ch[i].action;
+		b->action = (int8_t)ch[i].action;
 		limiters_swap(b, &ch[i], now);
 		b->limit = ch[i].limit;
 		b->observed_generation++;
@@ -1017,7 +1033,7 @@ void quota__txn_grants_commit(quota__txn *t, int64_t now)
 		ch[i].contribs = prev; /* freed below */
 		ch[i].fresh = 0;
 		/* A selector bucket no grant names any more goes once empty. */
-		if (b->selector && b->contrib_count == 0 && quota__bucket_idle(b)) {
+		if (quota__bucket_selector(b) && b->contrib_count == 0 && quota__bucket_idle(b)) {
 			quota__selector_bucket_detach(b);
 			ch[i].dropped = b;
 		}

@@ -47,6 +47,15 @@ static void w_target(quota__wbuf *w, const quota_ref *consumer, const char *type
 	quota__put_i64(w, n);
 }
 
+/* The target of handle h, only read when the call is journaled. */
+static void w_handle(quota__wbuf *w, const quota_bucket_handle *h, int64_t n)
+{
+	quota_ref consumer;
+	const char *type;
+	quota__handle_target(h, &consumer, &type);
+	w_target(w, &consumer, type, n);
+}
+
 static void w_name(quota__wbuf *w, const char *ns, const char *name)
 {
 	quota__put_str(w, ns);
@@ -289,10 +298,7 @@ QUOTA_API int quota_rate_take(quota_engine *e, const quota_ref *consumer, const 
 static COLD int handle_consume_journaled(quota_bucket_handle *h, int64_t amount,
 					 quota_answer *answer)
 {
-	quota_ref ref;
-	const char *type;
-	quota__handle_target(h, &ref, &type);
-	JOURNALED(h->e, JOP_CONSUME, w_target(&c.w, &ref, type, amount),
+	JOURNALED(h->e, JOP_CONSUME, w_handle(&c.w, h, amount),
 		  quota__impl_handle_consume(h, amount, answer));
 }
 
@@ -305,10 +311,7 @@ QUOTA_API int quota_handle_consume(quota_bucket_handle *h, int64_t amount, quota
 
 static COLD int handle_give_back_journaled(quota_bucket_handle *h, int64_t amount)
 {
-	quota_ref ref;
-	const char *type;
-	quota__handle_target(h, &ref, &type);
-	JOURNALED(h->e, JOP_GIVE_BACK, w_target(&c.w, &ref, type, amount),
+	JOURNALED(h->e, JOP_GIVE_BACK, w_handle(&c.w, h, amount),
 		  quota__impl_handle_give_back(h, amount));
 }
 

@@ -121,12 +121,13 @@ static void put_rates(quota__text *t, int g, const quota__bucket *b, int64_t now
 static void put_labels(quota__text *t, const quota__bucket *b, const quota__limiter *lim)
 {
 	quota__text_put(t, "{");
-	put_label(t, "consumer_kind", b->kind, 0);
-	put_label(t, "consumer_namespace", b->ns, 0);
-	put_label(t, "consumer_name", b->name, 0);
-	put_label(t, "resource_type", b->type, !b->selector && !lim);
-	if (b->selector)
-		put_label(t, "selector", b->selector->text, !lim);
+	put_label(t, "consumer_kind", quota__bucket_kind(b), 0);
+	put_label(t, "consumer_namespace", quota__bucket_ns(b), 0);
+	put_label(t, "consumer_name", quota__bucket_name(b), 0);
+	const quota__selector *sel = quota__bucket_selector(b);
+	put_label(t, "resource_type", quota__bucket_type(b), !sel && !lim);
+	if (sel)
+		put_label(t, "selector", sel->text, !lim);
 	if (lim) {
 		char period[24];
 		snprintf(period, sizeof period, "%lld", (long long)(lim->period_ns / 1000000));
@@ -152,7 +153,6 @@ static void put_ratio(quota__text *t, __int128 num, int64_t den)
 /* The sample of gauge g for bucket b, if it has one. */
 static void put_sample(quota__text *t, int g, const quota__bucket *b, int64_t now)
 {
-	int64_t used = b->has_observed && b->observed > b->allocated ? b->observed : b->allocated;
 	int64_t v = 0;
 	switch (g) {
 	case G_LIMIT: v = b->limit; break;
@@ -163,16 +163,16 @@ static void put_sample(quota__text *t, int g, const quota__bucket *b, int64_t no
 	case G_CLAIMS: v = b->claim_count; break;
 	case G_GRANTS: v = b->contrib_count; break;
 	case G_OBSERVED:
-		if (!b->has_observed)
+		if (!b->ext || !b->ext->has_observed)
 			return;
-		v = b->observed;
+		v = b->ext->observed;
 		break;
 	case G_UTIL:
 		if (b->limit < 0)
 			return;
 		quota__text_put(t, "%s", gauges[g].name);
 		put_labels(t, b, NULL);
-		put_ratio(t, (__int128)used + b->reserved, b->limit);
+		put_ratio(t, (__int128)quota__bucket_usage(b) + b->reserved, b->limit);
 		return;
 	default:
 		put_rates(t, g, b, now);
@@ -196,8 +196,8 @@ static void put_gauge(quota_engine *e, quota__text *t, int g, int64_t now)
 			for (quota__node *n = s->buckets.slots[k]; n; n = n->next) {
 				const quota__bucket *b = (const quota__bucket *)n;
 				put_sample(t, g, b, now);
-				for (uint32_t j = 0; j < b->sel_count; j++)
-					put_sample(t, g, b->sels[j], now);
+				for (uint32_t j = 0; j < quota__bucket_sel_count(b); j++)
+					put_sample(t, g, b->ext->sels[j], now);
 			}
 		quota__lock_release(&s->lock);
 	}

@@ -222,9 +222,9 @@ static quota_registration *reg_install(quota_engine *e, quota__reg *r, quota_reg
 				quota__bucket *b = (quota__bucket *)n;
 				if (b->reg != r)
 					continue;
-				b->enforcement = next->enforcement;
-				for (uint32_t k = 0; k < b->sel_count; k++)
-					b->sels[k]->enforcement = next->enforcement;
+				b->enforcement = (int8_t)next->enforcement;
+				for (uint32_t k = 0; k < quota__bucket_sel_count(b); k++)
+					b->ext->sels[k]->enforcement = (int8_t)next->enforcement;
 				if (b->contrib_count == 0 && b->limit != quota__bucket_default(b)) {
 					quota__bucket_reset_limit(b, now);
 					quota__capacity_freed(e);

@@ -89,12 +89,13 @@ static void write_policies(writer *x, const quota__policy_set *set, int op)
 static void write_bucket(writer *x, const quota__bucket *b)
 {
 	rec_begin(x, JOP_SNAP_BUCKET);
-	put_ref(x->w, b->kind, b->ns, b->name);
-	quota__put_str(x->w, b->type);
-	quota__put_str(x->w, b->selector ? b->selector->text : NULL);
+	put_ref(x->w, quota__bucket_kind(b), quota__bucket_ns(b), quota__bucket_name(b));
+	quota__put_str(x->w, quota__bucket_type(b));
+	const quota__bucket_ext none = {0}, *ext = b->ext ? b->ext : &none;
+	quota__put_str(x->w, ext->selector ? ext->selector->text : NULL);
 	quota__put_i64(x->w, b->anonymous);
-	quota__put_i64(x->w, b->observed);
-	quota__put_u32(x->w, (uint32_t)b->has_observed);
+	quota__put_i64(x->w, ext->observed);
+	quota__put_u32(x->w, (uint32_t)ext->has_observed);
 	quota__put_i64(x->w, b->observed_generation);
 	quota__put_i64(x->w, b->last_reconciliation_ns);
 	quota__put_u32(x->w, b->limiter_count);
@@ -191,8 +192,8 @@ static void write_state(quota_engine *e, writer *x)
 		{
 			const quota__bucket *b = (const quota__bucket *)n;
 			write_bucket(x, b);
-			for (uint32_t k = 0; k < b->sel_count; k++)
-				write_bucket(x, b->sels[k]);
+			for (uint32_t k = 0; k < quota__bucket_sel_count(b); k++)
+				write_bucket(x, b->ext->sels[k]);
 		}
 	for (uint32_t i = 0; i < e->stripe_count; i++)
 		TABLE_EACH(&e->stripes[i].claims, n)

@@ -31,8 +31,9 @@ typedef struct quota__change {
 	int32_t action;
 	uint32_t limiter_count;
 	quota__limiter *limiters;
-	quota__bucket **sels_block; /* room for a base's first selector buckets */
-	quota__bucket *dropped;     /* a selector bucket left empty: freed after */
+	quota__bucket **sels_block;   /* room for a base's first selector buckets */
+	quota__bucket_ext *ext_block; /* and its side block, when it has none */
+	quota__bucket *dropped;       /* a selector bucket left empty: freed after */
 } quota__change;
 
 /* A registration the transaction creates (reg fresh, inserted into the

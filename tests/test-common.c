@@ -293,6 +293,7 @@ static void fault_loop(const char *what, quota_engine *e, struct counting *c,
 
 static const quota_ref fault_org = {.kind = "Organization", .name = "acme"};
 static const quota_ref fault_project = {.kind = "Project", .ns = "acme", .name = "p1"};
+static const quota_ref fault_watched = {.kind = "Organization", .name = "watched"};
 
 static int op_set_parent(quota_engine *e)
 {
@@ -320,8 +321,14 @@ static int op_queue(quota_engine *e)
 
 static int op_observe(quota_engine *e)
 {
-	static const quota_ref watched = {.kind = "Organization", .name = "watched"};
-	return quota_usage_observe(e, &watched, "fault.example.com/open", 3);
+	return quota_usage_observe(e, &fault_watched, "fault.example.com/open", 3);
+}
+
+/* Observed usage of a bucket that exists without any. */
+static int op_observe_existing(quota_engine *e)
+{
+	static const quota_ref other = {.kind = "Organization", .name = "other"};
+	return quota_usage_observe(e, &other, "fault.example.com/open", 4);
 }
 
 static int op_metrics(quota_engine *e)
@@ -396,28 +403,45 @@ static int op_reserve_labeled(quota_engine *e)
 }
 
 /* A selector bucket made after a claim it matches (which it then counts). */
-static int op_grant_selector(quota_engine *e)
+/* Grant name: 2 fault.example.com/cpus to consumer in region us, and
+ * with plain > 0, plain more to its bucket. */
+static int grant_selector(quota_engine *e, const char *name, const quota_ref *consumer,
+			  int64_t plain)
 {
 	static const quota_label us[] = {{"region", "us"}};
 	quota_grant_bucket b[2];
 	quota_allowance a;
 	quota_grant g;
-	quota_grant_bucket_init(&b[0], sizeof b[0]);
-	b[0].amount = 5;
-	quota_grant_bucket_init(&b[1], sizeof b[1]);
-	b[1].amount = 2;
-	b[1].match_labels = us;
-	b[1].match_label_count = 1;
+	uint32_t n = 0;
+	if (plain > 0) {
+		quota_grant_bucket_init(&b[n], sizeof b[n]);
+		b[n++].amount = plain;
+	}
+	quota_grant_bucket_init(&b[n], sizeof b[n]);
+	b[n].amount = 2;
+	b[n].match_labels = us;
+	b[n++].match_label_count = 1;
 	quota_allowance_init(&a, sizeof a);
 	a.resource_type = "fault.example.com/cpus";
 	a.buckets = b;
-	a.bucket_count = 2;
+	a.bucket_count = n;
 	quota_grant_init(&g, sizeof g);
-	g.name = "fault-selector";
-	g.consumer = fault_org;
+	g.name = name;
+	g.consumer = *consumer;
 	g.allowances = &a;
 	g.allowance_count = 1;
 	return quota_grant_apply(e, &g, NULL);
+}
+
+static int op_grant_selector(quota_engine *e)
+{
+	return grant_selector(e, "fault-selector", &fault_org, 5);
+}
+
+/* A first selector bucket beside a bucket with observed usage. */
+static int op_grant_selector_observed(quota_engine *e)
+{
+	return grant_selector(e, "fault-selector-observed", &fault_watched, 0);
 }
 
 static int op_claim_set(quota_engine *e)
@@ -590,6 +614,10 @@ static void test_allocator(void)
 	fault_loop("claim_acquire at two levels", e, &c, op_acquire_tree);
 	fault_loop("claim_reserve into the queue", e, &c, op_queue);
 	fault_loop("usage_observe (bucket creation)", e, &c, op_observe);
+	fault_loop("usage_observe (existing bucket)", e, &c, op_observe_existing);
+	CHECK_RC(quota_usage_observe(e, &fault_watched, "fault.example.com/cpus", 1), QUOTA_OK);
+	fault_loop("grant_apply making a selector bucket beside observed usage", e, &c,
+		   op_grant_selector_observed);
 	fault_loop("metrics_prometheus", e, &c, op_metrics);
 	fault_loop("audit_list", e, &c, op_audit);
 
