@@ -83,7 +83,8 @@ int quota__lockset_add(quota__lockset *ls, uint32_t stripe)
 		return 0;
 	if (ls->n == QUOTA__LOCKSET_MAX)
 		return -1;
-	memmove(&ls->idx[i + 1], &ls->idx[i], (ls->n - i) * sizeof ls->idx[0]);
+	if (i < ls->n) /* most stripes come in ascending order: no move then */
+		memmove(&ls->idx[i + 1], &ls->idx[i], (ls->n - i) * sizeof ls->idx[0]);
 	ls->idx[i] = stripe;
 	ls->n++;
 	return 0;

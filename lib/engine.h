@@ -210,11 +210,13 @@ typedef struct quota__waiter {
 	char key[];
 } quota__waiter;
 
-/* One level of a consumer's chain; strings stay valid under config.
+/* One level of a consumer's chain; strings stay valid under config, and
+ * their lengths are known, so that keys are built without measuring.
  * hash: of the level's bucket key for the type at hand, once computed
  * (quota__level_stripe), 0 before. */
 typedef struct quota__level {
 	const char *kind, *ns, *name;
+	size_t kind_len, ns_len, name_len;
 	uint64_t hash;
 } quota__level;
 
@@ -312,7 +314,10 @@ int quota__reg_check_consumer(const quota__reg *r, const quota_ref *consumer, co
 
 /* Consumers (consumer.c); callers hold config. */
 /* The levels of c's chain, c first; returns their number (1..QUOTA_MAX_DEPTH). */
-uint32_t quota__chain(quota_engine *e, const quota_ref *c, quota__level *lv);
+uint32_t quota__chain(quota_engine *e, const quota_ref *c, const size_t *len, quota__level *lv);
+/* The level of consumer c (checked), whose strings' lengths (api_group,
+ * kind, ns, name) are len, or measured here when len is NULL. */
+quota__level quota__level_of(const quota_ref *c, const size_t *len);
 /* Whether kind is an ancestor kind of of_kind through known parents. */
 int quota__kind_is_ancestor(const quota_engine *e, const char *kind, const char *of_kind);
 void quota__consumers_free(quota_engine *e);
@@ -390,14 +395,16 @@ static inline uint32_t quota__req_targets(const quota__claim_req *q, quota__buck
 	return n;
 }
 void quota__bucket_reset_limit(quota__bucket *b, int64_t now);
-/* Level key of (lv, type) into buf (QUOTA__KEY_MAX + 1); its length. */
-size_t quota__level_key(char *buf, const quota__level *lv, const char *type);
-/* The stripe of level lv's bucket for type, computing and keeping its hash. */
-uint32_t quota__level_stripe(quota_engine *e, quota__level *lv, const char *type);
-/* Find the bucket of level lv, or make a new one in *fresh and insert it;
- * caller holds config (read) and the level's stripe. NULL on no memory. */
+/* Level key of (lv, r's type) into buf (QUOTA__KEY_MAX + 1); its length. */
+size_t quota__level_key(char *buf, const quota__level *lv, const quota__reg *r);
+/* The stripe of level lv's bucket for r's type, computing and keeping its
+ * hash. */
+uint32_t quota__level_stripe(quota_engine *e, quota__level *lv, const quota__reg *r);
+/* Find the bucket of level lv for r's type, or with insert make a new one
+ * and insert it; caller holds config (read) and the level's stripe. NULL
+ * when missing, or on no memory. */
 quota__bucket *quota__level_bucket(quota_engine *e, const quota__reg *r, quota__level *lv,
-				   const char *type, int insert);
+				   int insert);
 /* Point base at the buckets above it (lv[1..n-1]); caller holds config
  * (read) and every stripe of the chain. -1 on no memory. */
 int quota__chain_link(quota_engine *e, quota__bucket *base, quota__bucket **above, uint32_t n);

@@ -147,28 +147,27 @@ static inline uint64_t not_alnum(uint64_t w)
 	return ((w & HIGHS) | ~(alpha | digit)) & HIGHS;
 }
 
-static int check_text(const field_ref *f, const char *s, size_t min, size_t max, size_t *len)
+/* The rest of check_text() when s is not plain printable ASCII of a length
+ * in range (n: its length so far): NULL, a length out of range, or UTF-8
+ * to walk, which may be valid. Kept apart so that the common case stays a
+ * small function. */
+static __attribute__((noinline)) int check_text_rest(const field_ref *f, const char *s, size_t n,
+						     size_t min, size_t max)
 {
 	char name[160];
-	*len = 0;
 	if (!s) {
 		if (min == 0)
 			return QUOTA_OK;
 		return quota__fail(QUOTA_ERR_INVALID, "%s: must not be NULL",
 				   field_name(f, name, sizeof name));
 	}
-	size_t n = strnlen(s, max + 1);
 	if (n < min)
 		return quota__fail(QUOTA_ERR_INVALID, "%s: must not be empty",
 				   field_name(f, name, sizeof name));
 	if (n > max)
 		return quota__fail(QUOTA_ERR_INVALID, "%s: longer than %zu bytes",
 				   field_name(f, name, sizeof name), max);
-	*len = n;
-	/* Names are almost always printable ASCII, and need no UTF-8 walk then. */
 	const unsigned char *p = (const unsigned char *)s;
-	if (!any_fails(p, n, ONES * ' ', not_printable))
-		return QUOTA_OK;
 	for (size_t i = 0; i < n;) {
 		if (p[i] < 0x20 || p[i] == 0x7F)
 			return quota__fail(QUOTA_ERR_INVALID, "%s: control character at byte %zu",
@@ -185,25 +184,40 @@ static int check_text(const field_ref *f, const char *s, size_t min, size_t max,
 	return QUOTA_OK;
 }
 
-static int check_kind(const field_ref *f, const char *s, size_t *len)
+static int check_text(const field_ref *f, const char *s, size_t min, size_t max, size_t *len)
+{
+	size_t n = s ? strnlen(s, max + 1) : 0;
+	*len = n;
+	/* Names are almost always printable ASCII, and need no UTF-8 walk then. */
+	if (s && n >= min && n <= max && !any_fails((const unsigned char *)s, n, ONES * ' ',
+						    not_printable))
+		return QUOTA_OK;
+	return check_text_rest(f, s, n, min, max);
+}
+
+/* The failure of check_kind() for s of length n (so far). */
+static __attribute__((noinline)) int check_kind_fault(const field_ref *f, const char *s, size_t n)
 {
 	char name[160];
-	*len = 0;
 	if (quota__empty(s))
 		return quota__fail(QUOTA_ERR_INVALID, "%s: must not be empty",
 				   field_name(f, name, sizeof name));
-	size_t n = strnlen(s, QUOTA__KIND_MAX + 1);
 	if (n > QUOTA__KIND_MAX)
 		return quota__fail(QUOTA_ERR_INVALID, "%s: longer than %d bytes",
 				   field_name(f, name, sizeof name), QUOTA__KIND_MAX);
-	const unsigned char *p = (const unsigned char *)s;
-	int alpha = ((p[0] | 0x20) >= 'a' && (p[0] | 0x20) <= 'z');
-	if (!alpha || any_fails(p, n, ONES * 'a', not_alnum))
-		return quota__fail(QUOTA_ERR_INVALID,
-				   "%s: \"%.63s\" is not a kind ([A-Za-z][A-Za-z0-9]*)",
-				   field_name(f, name, sizeof name), s);
+	return quota__fail(QUOTA_ERR_INVALID, "%s: \"%.63s\" is not a kind ([A-Za-z][A-Za-z0-9]*)",
+			   field_name(f, name, sizeof name), s);
+}
+
+static int check_kind(const field_ref *f, const char *s, size_t *len)
+{
+	size_t n = s ? strnlen(s, QUOTA__KIND_MAX + 1) : 0;
 	*len = n;
-	return QUOTA_OK;
+	const unsigned char *p = (const unsigned char *)s;
+	if (n && n <= QUOTA__KIND_MAX && (p[0] | 0x20) >= 'a' && (p[0] | 0x20) <= 'z' &&
+	    !any_fails(p, n, ONES * 'a', not_alnum))
+		return QUOTA_OK;
+	return check_kind_fault(f, s, n);
 }
 
 int quota__check_text_len(const char *name, const char *s, size_t min, size_t max, size_t *len)
