@@ -686,7 +686,7 @@ static int anon_slow(quota_engine *e, const quota_ref *c, const char *type, cons
 	quota__level lv[QUOTA_MAX_DEPTH];
 	quota__bucket *b[QUOTA_MAX_DEPTH];
 	int fresh[QUOTA_MAX_DEPTH] = {0};
-	quota__lockset ls = {.n = 0};
+	quota__lockset ls = {0};
 	quota__reg *r;
 	int rc;
 	if ((rc = check_key_args(e, c, type)))

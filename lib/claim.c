@@ -533,7 +533,7 @@ int quota__claim_resolve(quota_engine *e, const quota_claim *c, const claim_lens
 	int rc;
 	for (uint32_t i = 0; i < c->request_count; i++) {
 		const quota_request *r = quota__elem(c->requests, i);
-		t[i].reg = quota__reg_find(e, r->resource_type);
+		t[i].reg = quota__reg_find_len(e, r->resource_type, len->type[i]);
 		if (!t[i].reg)
 			return quota__fail(QUOTA_ERR_UNREGISTERED,
 					   "claim.requests[%u].resourceType: %s is not registered", i,
@@ -685,9 +685,10 @@ static int claim_admit(quota_engine *e, const quota_claim *in, enum admit_mode m
 	charge_set cs;
 	quota__claim *rec = NULL, *gone = NULL;
 	quota__event *ev = NULL;
-	quota__lockset ls = {.n = 0};
+	quota__lockset ls;
 	int rc, queue_held = 0;
 
+	ls.n = 0; /* not zeroed whole: the indices past n are never read */
 	if ((rc = quota__answer_reset(ans)))
 		return rc;
 	if (!e)
@@ -898,7 +899,7 @@ int quota__claim_restore(quota_engine *e, const quota_claim *in, const quota__cl
 	target t[QUOTA_MAX_REQUESTS];
 	uint32_t levels[QUOTA_MAX_REQUESTS] = {0};
 	charge_set cs = {.made_count = 0};
-	quota__lockset ls = {.n = 0};
+	quota__lockset ls = {0};
 	int rc;
 	if ((rc = quota__claim_check_in(in, &c, &len)))
 		return rc;

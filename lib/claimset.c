@@ -235,7 +235,7 @@ int quota__claim_set_decide(quota_engine *e, const quota_claim *in, uint32_t n,
 	quota_answer local;
 	int32_t which_local;
 	quota__claim *gone[QUOTA_MAX_CLAIM_SET] = {0};
-	quota__lockset ls = {.n = 0};
+	quota__lockset ls = {0};
 	int rc, all;
 	if (!ans) {
 		local.size = sizeof local;

@@ -220,9 +220,18 @@ typedef struct quota__level {
 	uint64_t hash;
 } quota__level;
 
+/* Slots of quota_engine.reg_hint (quota__reg_find picks one with the top
+ * four bits of a 32-bit digest). */
+#define QUOTA__REG_HINTS 16
+
 struct quota_engine {
 	pthread_rwlock_t config;
 	quota__table regs;
+	/* Registrations found lately, by a digest of their type: a hint that
+	 * quota__reg_find() checks against the type, so that most lookups need
+	 * no keyed hash. Readers of config write it; a registration leaves it
+	 * before it is freed (under config held for writing). */
+	_Atomic(quota__reg *) reg_hint[QUOTA__REG_HINTS];
 	quota__table grants;
 	quota__table consumers;
 	quota__kind_edge *kind_edges;
@@ -308,6 +317,8 @@ void quota__unlock_all(quota_engine *e);
 
 /* Registrations (registration.c); callers hold config. */
 quota__reg *quota__reg_find(quota_engine *e, const char *type);
+/* The same for a type whose length is known. */
+quota__reg *quota__reg_find_len(quota_engine *e, const char *type, size_t len);
 void quota__regs_free(quota_engine *e);
 /* Check that consumer may hold type (kind and api_group). */
 int quota__reg_check_consumer(const quota__reg *r, const quota_ref *consumer, const char *field);

@@ -62,7 +62,7 @@ void quota__txn_commit(quota__txn *t)
 		quota__txn_abort(t);
 		return;
 	}
-	quota__lockset ls = {.n = 0};
+	quota__lockset ls = {0};
 	int all = quota__txn_regs_update(t) || quota__txn_grants_lock_all(t, &ls);
 	int64_t now = quota__now(e);
 	if (all)
