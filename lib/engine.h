@@ -308,8 +308,23 @@ typedef struct quota__lockset {
 	uint32_t n;
 	uint32_t idx[QUOTA__LOCKSET_MAX];
 } quota__lockset;
-/* Add a stripe; returns -1 when the set is full. */
-int quota__lockset_add(quota__lockset *ls, uint32_t stripe);
+/* Add a stripe; returns -1 when the set is full. Inline: a claim adds a
+ * few on every call, most of them in ascending order. */
+static inline int quota__lockset_add(quota__lockset *ls, uint32_t stripe)
+{
+	uint32_t i = ls->n;
+	while (i > 0 && ls->idx[i - 1] > stripe)
+		i--;
+	if (i > 0 && ls->idx[i - 1] == stripe)
+		return 0;
+	if (ls->n == QUOTA__LOCKSET_MAX)
+		return -1;
+	if (i < ls->n)
+		memmove(&ls->idx[i + 1], &ls->idx[i], (ls->n - i) * sizeof ls->idx[0]);
+	ls->idx[i] = stripe;
+	ls->n++;
+	return 0;
+}
 void quota__lockset_lock(quota_engine *e, const quota__lockset *ls);
 void quota__lockset_unlock(quota_engine *e, const quota__lockset *ls);
 void quota__lock_all(quota_engine *e);

@@ -186,6 +186,9 @@ static __attribute__((noinline)) int check_text_rest(const field_ref *f, const c
 
 static int check_text(const field_ref *f, const char *s, size_t min, size_t max, size_t *len)
 {
+	*len = 0;
+	if (!s && min == 0)
+		return QUOTA_OK;
 	size_t n = s ? strnlen(s, max + 1) : 0;
 	*len = n;
 	/* Names are almost always printable ASCII, and need no UTF-8 walk then. */
