@@ -605,27 +605,37 @@ static int group_fits(const quota__bucket *b, const quota_ref *c)
 	return quota__empty(c->api_group) || !*want || strcmp(c->api_group, want) == 0;
 }
 
-size_t quota__level_key(char *buf, const quota__level *lv, const char *type)
+/* The n bytes at s and their NUL at p; returns where the next part goes. */
+static char *key_part(char *p, const char *s, size_t n)
 {
-	quota_ref r = {NULL, lv->kind, lv->ns, lv->name};
-	return quota__bucket_key(buf, &r, type);
+	memcpy(p, s, n + 1);
+	return p + n + 1;
 }
 
-uint32_t quota__level_stripe(quota_engine *e, quota__level *lv, const char *type)
+size_t quota__level_key(char *buf, const quota__level *lv, const quota__reg *r)
+{
+	/* Each part with its terminating zero byte, the separator. */
+	char *p = key_part(buf, lv->kind, lv->kind_len);
+	p = key_part(p, lv->ns, lv->ns_len);
+	p = key_part(p, lv->name, lv->name_len);
+	return (size_t)(key_part(p, r->node.key, r->node.key_len) - buf) - 1;
+}
+
+uint32_t quota__level_stripe(quota_engine *e, quota__level *lv, const quota__reg *r)
 {
 	if (!lv->hash) {
 		char key[QUOTA__KEY_MAX + 1];
-		size_t len = quota__level_key(key, lv, type);
+		size_t len = quota__level_key(key, lv, r);
 		lv->hash = quota__hash(e, key, len);
 	}
 	return quota__stripe_of(e, lv->hash);
 }
 
 quota__bucket *quota__level_bucket(quota_engine *e, const quota__reg *r, quota__level *lv,
-				   const char *type, int insert)
+				   int insert)
 {
 	char key[QUOTA__KEY_MAX + 1];
-	size_t len = quota__level_key(key, lv, type);
+	size_t len = quota__level_key(key, lv, r);
 	uint64_t hash = lv->hash ? lv->hash : (lv->hash = quota__hash(e, key, len));
 	quota__bucket *b = quota__bucket_find(e, key, len, hash);
 	if (b || !insert)
@@ -667,11 +677,11 @@ static void drop_fresh(quota_engine *e, quota__bucket **b, const int *fresh, uin
  * when ext is set; NULL on no memory, and then nothing made. Caller holds
  * config (read) and the level's stripe. */
 static quota__bucket *level_bucket_ext(quota_engine *e, const quota__reg *r, quota__level *lv,
-				       const char *type, int ext)
+				       int ext)
 {
-	quota__bucket *b = quota__level_bucket(e, r, lv, type, 0);
+	quota__bucket *b = quota__level_bucket(e, r, lv, 0);
 	int fresh = !b;
-	if (fresh && !(b = quota__level_bucket(e, r, lv, type, 1)))
+	if (fresh && !(b = quota__level_bucket(e, r, lv, 1)))
 		return NULL;
 	if (!ext || quota__bucket_ext_need(b) == 0)
 		return b;
@@ -700,18 +710,18 @@ static int anon_slow(quota_engine *e, const quota_ref *c, const char *type, cons
 	pthread_rwlock_rdlock(&e->config);
 	if ((rc = find_reg(e, c, type, 0, &r)))
 		goto out;
-	uint32_t n = quota__chain(e, c, lv);
+	uint32_t n = quota__chain(e, c, NULL, lv);
 	for (uint32_t i = 0; i < n; i++)
-		quota__lockset_add(&ls, quota__level_stripe(e, &lv[i], type));
+		quota__lockset_add(&ls, quota__level_stripe(e, &lv[i], r));
 	quota__lockset_lock(e, &ls);
 	for (uint32_t i = 0; i < n && !rc; i++) {
-		b[i] = quota__level_bucket(e, r, &lv[i], type, 0);
+		b[i] = quota__level_bucket(e, r, &lv[i], 0);
 		if (b[i])
 			continue;
 		if (i == 0 && must_exist)
 			rc = quota__fail(QUOTA_ERR_NOT_FOUND, "bucket %s/%s/%s:%s: does not exist",
 					 c->kind, quota__str(c->ns), c->name, type);
-		else if (!(b[i] = quota__level_bucket(e, r, &lv[i], type, 1)))
+		else if (!(b[i] = quota__level_bucket(e, r, &lv[i], 1)))
 			rc = quota__fail(QUOTA_ERR_NOMEM, "bucket: out of memory");
 		else
 			fresh[i] = 1;
@@ -835,12 +845,12 @@ int quota__impl_usage_observe(quota_engine *e, const quota_ref *c, const char *t
 	pthread_rwlock_rdlock(&e->config);
 	if ((rc = find_reg(e, c, type, 1, &r)))
 		goto out;
-	quota__level lv = {c->kind, quota__str(c->ns), c->name, 0};
-	size_t len = quota__level_key(key, &lv, type);
+	quota__level lv = quota__level_of(c, NULL);
+	size_t len = quota__level_key(key, &lv, r);
 	quota__stripe *s = &e->stripes[quota__stripe_of(e, quota__hash(e, key, len))];
 	quota__lock_take(&s->lock);
 	/* find_reg checked kind and group: a bucket made here is wanted. */
-	quota__bucket *b = level_bucket_ext(e, r, &lv, type, 1);
+	quota__bucket *b = level_bucket_ext(e, r, &lv, 1);
 	if (!b) {
 		rc = quota__fail(QUOTA_ERR_NOMEM, "bucket: out of memory");
 	} else {
@@ -894,13 +904,12 @@ int quota__bucket_restore(quota_engine *e, const quota_ref *consumer, const char
 		pthread_rwlock_unlock(&e->config);
 		return quota__fail(QUOTA_ERR_CORRUPT, "bucket: type %s is not registered", type);
 	}
-	quota__level lv = {consumer->kind, quota__str(consumer->ns), consumer->name, 0};
-	size_t len = quota__level_key(key, &lv, type);
+	quota__level lv = quota__level_of(consumer, NULL);
+	size_t len = quota__level_key(key, &lv, r);
 	quota__stripe *st = &e->stripes[quota__stripe_of(e, quota__hash(e, key, len))];
 	quota__lock_take(&st->lock);
 	/* A base bucket without a side block has no observed usage. */
-	quota__bucket *b = level_bucket_ext(e, r, &lv, type,
-					    !sel && (s->has_observed || s->observed));
+	quota__bucket *b = level_bucket_ext(e, r, &lv, !sel && (s->has_observed || s->observed));
 	if (b && sel)
 		b = quota__selector_bucket_find(b, sel);
 	int64_t allocated;

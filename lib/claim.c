@@ -37,19 +37,21 @@ QUOTA_API int quota_claim_init(quota_claim *c, size_t size)
 	return QUOTA_OK;
 }
 
-static int check_ns_name(const char *ns, const char *name)
+/* Check a claim's ns and name, and measure them. */
+static int check_ns_name(const char *ns, const char *name, size_t *ns_len, size_t *name_len)
 {
 	int rc;
-	if ((rc = quota__check_text("claim.metadata.namespace", ns, 0, QUOTA__NS_MAX)) ||
-	    (rc = quota__check_text("claim.metadata.name", name, 1, QUOTA__NAME_MAX)))
+	if ((rc = quota__check_text_len("claim.metadata.namespace", ns, 0, QUOTA__NS_MAX,
+					ns_len)) ||
+	    (rc = quota__check_text_len("claim.metadata.name", name, 1, QUOTA__NAME_MAX, name_len)))
 		return rc;
 	return QUOTA_OK;
 }
 
-/* Check a list of (type, amount) pairs; min_amount 1 for claims, 0 for
- * settlements and resizes. */
+/* Check a list of (type, amount) pairs, measuring the types into type_len;
+ * min_amount 1 for claims, 0 for settlements and resizes. */
 static int check_requests(const char *field, const quota_request *reqs, uint32_t n,
-			  int64_t min_amount)
+			  int64_t min_amount, size_t *type_len)
 {
 	int rc;
 	if (n > QUOTA_MAX_REQUESTS)
@@ -59,12 +61,14 @@ static int check_requests(const char *field, const quota_request *reqs, uint32_t
 		return rc;
 	for (uint32_t i = 0; i < n; i++) {
 		const quota_request *r = quota__elem(reqs, i);
-		if ((rc = quota__check_text_at(field, i, ".resourceType", r->resource_type, 1,
-					       QUOTA__NAME_MAX)))
+		if ((rc = quota__check_text_at_len(field, i, ".resourceType", r->resource_type, 1,
+						   QUOTA__NAME_MAX, &type_len[i])))
 			return rc;
 		for (uint32_t k = 0; k < i; k++)
-			if (strcmp(r->resource_type,
-				   ((const quota_request *)quota__elem(reqs, k))->resource_type) == 0)
+			if (type_len[k] == type_len[i] &&
+			    memcmp(r->resource_type,
+				   ((const quota_request *)quota__elem(reqs, k))->resource_type,
+				   type_len[i]) == 0)
 				return quota__fail(QUOTA_ERR_INVALID,
 						   "%s[%u].resourceType: %s also in %s[%u]", field, i,
 						   r->resource_type, field, k);
@@ -89,16 +93,23 @@ static int check_requests(const char *field, const quota_request *reqs, uint32_t
 	return QUOTA_OK;
 }
 
-int quota__claim_check_in(const quota_claim *in, quota_claim *c)
+int quota__claim_check_in(const quota_claim *in, quota_claim *c, claim_lens *len)
 {
 	int rc;
 	if ((rc = quota__copy_in("claim", c, sizeof *c, in, sizeof *c)) ||
-	    (rc = check_ns_name(c->ns, c->name)) ||
-	    (rc = quota__check_ref("claim.consumerRef", &c->consumer)))
+	    (rc = check_ns_name(c->ns, c->name, &len->ns, &len->name)) ||
+	    (rc = quota__check_ref_len("claim.consumerRef", &c->consumer, len->consumer)))
 		return rc;
-	if ((!quota__empty(c->resource.kind) || !quota__empty(c->resource.name)) &&
-	    (rc = quota__check_ref("claim.resourceRef", &c->resource)))
-		return rc;
+	const quota_ref *res = &c->resource;
+	if (!quota__empty(res->kind) || !quota__empty(res->name)) {
+		if ((rc = quota__check_ref_len("claim.resourceRef", res, len->resource)))
+			return rc;
+	} else {
+		/* No resource: its other strings are kept as they are. */
+		const char *part[4] = {res->api_group, res->kind, res->ns, res->name};
+		for (int k = 0; k < 4; k++)
+			len->resource[k] = part[k] ? strlen(part[k]) : 0;
+	}
 	if (c->flags & ~(uint32_t)CLAIM_PUBLIC_FLAGS)
 		return quota__fail(QUOTA_ERR_INVALID, "claim.flags: unknown bits 0x%x",
 				   c->flags & ~(uint32_t)CLAIM_PUBLIC_FLAGS);
@@ -110,7 +121,7 @@ int quota__claim_check_in(const quota_claim *in, quota_claim *c)
 				   (long long)c->queue_timeout_ms);
 	if (c->request_count < 1)
 		return quota__fail(QUOTA_ERR_INVALID, "claim.requests: must not be empty");
-	return check_requests("claim.requests", c->requests, c->request_count, 1);
+	return check_requests("claim.requests", c->requests, c->request_count, 1, len->type);
 }
 
 int quota__reg_may_claim(const quota__reg *r, const quota_ref *res, uint32_t i)
@@ -130,91 +141,88 @@ int quota__reg_may_claim(const quota__reg *r, const quota_ref *res, uint32_t i)
 			   quota__empty(res->kind) ? "(none)" : res->kind, p->resource_type, i);
 }
 
-/* The lengths of a claim's strings, measured by the first pass of
- * pack_claim() and used by the second: each string is measured once. The
- * labels' strings are rare and measured in each pass. */
-#define CLAIM_STRS (2 + 8 + QUOTA_MAX_REQUESTS)
-typedef struct claim_lens {
-	size_t len[CLAIM_STRS];
-	uint32_t next;
-} claim_lens;
-
-/* quota__pack_str() of s, measured once; the block is zeroed, so an
- * empty string takes no copy. */
-static inline const char *pack_measured(quota__pack *p, claim_lens *m, const char *s)
+/* A copy of the n bytes at s (NULL counts as "") and a NUL at *at, which
+ * moves past them. */
+static const char *put_str(char **at, const char *s, size_t n)
 {
-	size_t len;
-	if (!p->base) {
-		len = m->len[m->next++] = strlen(s);
-		p->off += len + 1;
-		return NULL;
-	}
-	len = m->len[m->next++];
-	char *d = p->base + p->off;
-	if (len)
-		memcpy(d, s, len);
-	p->off += len + 1;
+	char *d = *at;
+	if (n) /* many are empty: no call then */
+		memcpy(d, s, n);
+	d[n] = '\0';
+	*at += n + 1;
 	return d;
 }
 
-/* levels[i]: how many buckets request i charges (its chain's length). */
-static quota__claim *pack_claim(quota__pack *p, claim_lens *m, const quota_claim *src,
-				const uint32_t *levels)
+/* A ref's four strings, of lengths len, at *at. */
+static quota_ref put_ref(char **at, const quota_ref *r, const size_t len[4])
 {
-	uint32_t n = src->request_count;
-	m->next = 0;
-	quota__claim *c = quota__pack_take(p, sizeof *c + n * sizeof c->req[0]);
-	/* ns and name adjacent: together they are the table key. */
-	const char *ns = pack_measured(p, m, quota__str(src->ns));
-	const char *name = pack_measured(p, m, src->name);
-	size_t key_len = m->len[0] + 1 + m->len[1];
-	quota_ref refs[2];
-	const quota_ref *from[2] = {&src->consumer, &src->resource};
-	for (int i = 0; i < 2; i++) {
-		refs[i].api_group = pack_measured(p, m, quota__str(from[i]->api_group));
-		refs[i].kind = pack_measured(p, m, quota__str(from[i]->kind));
-		refs[i].ns = pack_measured(p, m, quota__str(from[i]->ns));
-		refs[i].name = pack_measured(p, m, quota__str(from[i]->name));
-	}
-	for (uint32_t i = 0; i < n; i++) {
-		const quota_request *r = quota__elem(src->requests, i);
-		quota__bucket **charged = quota__pack_take(p, levels[i] * sizeof *charged);
-		const char *type = pack_measured(p, m, r->resource_type);
-		quota_label *labels = quota__pack_take(p, r->dimension_count * sizeof *labels);
-		for (uint32_t k = 0; k < r->dimension_count; k++) {
-			quota_label l = {quota__pack_str(p, r->dimensions[k].key),
-					 quota__pack_str(p, r->dimensions[k].value)};
-			if (labels)
-				labels[k] = l;
-		}
-		if (c)
-			c->req[i] = (quota__claim_req){type,	 labels, r->dimension_count,
-						       r->amount, r->amount, charged, 0, NULL};
-	}
-	if (c) {
-		c->ns = ns;
-		c->name = name;
-		c->consumer = refs[0];
-		c->resource = refs[1];
-		c->req_count = n;
-		c->node.key = ns;
-		c->node.key_len = key_len;
-	}
-	return c;
+	quota_ref out;
+	out.api_group = put_str(at, r->api_group, len[0]);
+	out.kind = put_str(at, r->kind, len[1]);
+	out.ns = put_str(at, r->ns, len[2]);
+	out.name = put_str(at, r->name, len[3]);
+	return out;
 }
 
-/* A new claim record; hash is that of its key (ns \0 name). */
-quota__claim *quota__claim_new(quota_engine *e, const quota_claim *src, const uint32_t *levels,
-			       uint64_t hash)
+/*
+ * A new claim record in one block, every field written: the record and its
+ * requests, then each request's charged[] and labels, then the strings,
+ * ns and name first and adjacent (together they are the table key).
+ * levels[i]: how many buckets request i charges (its chain's length).
+ */
+quota__claim *quota__claim_new(quota_engine *e, const quota_claim *src, const claim_lens *len,
+			       const uint32_t *levels, uint64_t hash)
 {
-	quota__pack p = {0};
-	claim_lens m;
-	pack_claim(&p, &m, src, levels);
-	if (quota__pack_begin_write(&p))
+	uint32_t n = src->request_count, charged = 0, labels = 0;
+	size_t text = len->ns + len->name + 2;
+	for (int k = 0; k < 4; k++)
+		text += len->consumer[k] + len->resource[k] + 2;
+	for (uint32_t i = 0; i < n; i++) {
+		const quota_request *r = quota__elem(src->requests, i);
+		charged += levels[i];
+		labels += r->dimension_count;
+		text += len->type[i] + 1;
+		for (uint32_t k = 0; k < r->dimension_count; k++)
+			text += strlen(r->dimensions[k].key) + strlen(r->dimensions[k].value) + 2;
+	}
+	size_t head = sizeof(quota__claim) + n * sizeof(quota__claim_req);
+	char *block = quota__malloc(head + charged * sizeof(quota__bucket *) +
+				    labels * sizeof(quota_label) + text);
+	if (!block)
 		return NULL;
-	quota__claim *c = pack_claim(&p, &m, src, levels);
-	c->node.hash = hash;
-	c->id = atomic_fetch_add(&e->next_claim_id, 1);
+	quota__claim *c = (quota__claim *)block;
+	quota__bucket **next_charged = (quota__bucket **)(block + head);
+	quota_label *next_label = (quota_label *)(next_charged + charged);
+	char *at = (char *)(next_label + labels);
+	const char *ns = put_str(&at, src->ns, len->ns);
+	*c = (quota__claim){
+		.node = {.hash = hash, .key = ns, .key_len = len->ns + 1 + len->name},
+		.id = atomic_fetch_add(&e->next_claim_id, 1),
+		.ns = ns,
+		.name = put_str(&at, src->name, len->name),
+		.req_count = n,
+	};
+	c->consumer = put_ref(&at, &src->consumer, len->consumer);
+	c->resource = put_ref(&at, &src->resource, len->resource);
+	for (uint32_t i = 0; i < n; i++) {
+		const quota_request *r = quota__elem(src->requests, i);
+		quota_label *l = next_label;
+		for (uint32_t k = 0; k < r->dimension_count; k++) {
+			const quota_label *d = &r->dimensions[k];
+			l[k].key = put_str(&at, d->key, strlen(d->key));
+			l[k].value = put_str(&at, d->value, strlen(d->value));
+		}
+		c->req[i] = (quota__claim_req){put_str(&at, r->resource_type, len->type[i]),
+					       l,
+					       r->dimension_count,
+					       r->amount,
+					       r->amount,
+					       next_charged,
+					       0,
+					       NULL};
+		next_charged += levels[i];
+		next_label += r->dimension_count;
+	}
 	return c;
 }
 
@@ -509,21 +517,23 @@ int quota__claim_admit_pending(quota_engine *e, quota__claim *c, int64_t now)
 }
 
 
-/* The levels of c's chain for type into t, their stripes into ls. */
-static void resolve_levels(quota_engine *e, const quota_claim *c, const char *type, target *t,
-			   quota__lockset *ls)
+/* The levels of c's chain for t's type into t, their stripes into ls;
+ * len: the lengths of c's strings. */
+static void resolve_levels(quota_engine *e, const quota_claim *c, const claim_lens *len,
+			   target *t, quota__lockset *ls)
 {
-	t->levels = quota__chain(e, &c->consumer, t->lv);
+	t->levels = quota__chain(e, &c->consumer, len->consumer, t->lv);
 	for (uint32_t l = 0; l < t->levels; l++)
-		quota__lockset_add(ls, quota__level_stripe(e, &t->lv[l], type));
+		quota__lockset_add(ls, quota__level_stripe(e, &t->lv[l], t->reg));
 }
 
-int quota__claim_resolve(quota_engine *e, const quota_claim *c, target *t, quota__lockset *ls)
+int quota__claim_resolve(quota_engine *e, const quota_claim *c, const claim_lens *len, target *t,
+			 quota__lockset *ls)
 {
 	int rc;
 	for (uint32_t i = 0; i < c->request_count; i++) {
 		const quota_request *r = quota__elem(c->requests, i);
-		t[i].reg = quota__reg_find(e, r->resource_type);
+		t[i].reg = quota__reg_find_len(e, r->resource_type, len->type[i]);
 		if (!t[i].reg)
 			return quota__fail(QUOTA_ERR_UNREGISTERED,
 					   "claim.requests[%u].resourceType: %s is not registered", i,
@@ -538,7 +548,7 @@ int quota__claim_resolve(quota_engine *e, const quota_claim *c, target *t, quota
 								  r->dimension_count)))
 				return rc;
 		}
-		resolve_levels(e, c, r->resource_type, &t[i], ls);
+		resolve_levels(e, c, len, &t[i], ls);
 	}
 	return QUOTA_OK;
 }
@@ -547,11 +557,10 @@ int quota__claim_resolve(quota_engine *e, const quota_claim *c, target *t, quota
 int quota__claim_bind(quota_engine *e, const quota_claim *c, target *t, charge_set *cs)
 {
 	for (uint32_t i = 0; i < c->request_count; i++) {
-		const char *type = ((const quota_request *)quota__elem(c->requests, i))->resource_type;
 		for (uint32_t l = 0; l < t[i].levels; l++) {
-			quota__bucket *b = quota__level_bucket(e, t[i].reg, &t[i].lv[l], type, 0);
+			quota__bucket *b = quota__level_bucket(e, t[i].reg, &t[i].lv[l], 0);
 			if (!b) {
-				b = quota__level_bucket(e, t[i].reg, &t[i].lv[l], type, 1);
+				b = quota__level_bucket(e, t[i].reg, &t[i].lv[l], 1);
 				if (!b)
 					return quota__fail(QUOTA_ERR_NOMEM, "claim: out of memory");
 				cs->made[cs->made_count++] = b;
@@ -670,34 +679,36 @@ static int claim_admit(quota_engine *e, const quota_claim *in, enum admit_mode m
 		ans = &local;
 	}
 	quota_claim c;
+	claim_lens len;
 	target t[QUOTA_MAX_REQUESTS];
 	uint32_t levels[QUOTA_MAX_REQUESTS];
 	charge_set cs;
 	quota__claim *rec = NULL, *gone = NULL;
 	quota__event *ev = NULL;
-	quota__lockset ls = {0};
+	quota__lockset ls;
 	int rc, queue_held = 0;
 
+	ls.n = 0; /* not zeroed whole: the indices past n are never read */
 	if ((rc = quota__answer_reset(ans)))
 		return rc;
 	if (!e)
 		return quota__fail(QUOTA_ERR_INVALID, "engine: must not be NULL");
-	if ((rc = quota__claim_check_in(in, &c)))
+	if ((rc = quota__claim_check_in(in, &c, &len)))
 		goto out_nolock;
 	char key[QUOTA__NAME_KEY_MAX + 1];
-	size_t klen = quota__name_key(key, c.ns, c.name);
+	size_t klen = quota__name_key_len(key, c.ns, len.ns, c.name, len.name);
 	uint64_t khash = quota__hash(e, key, klen);
 	quota__stripe *home = &e->stripes[quota__stripe_of(e, khash)];
 	quota__lockset_add(&ls, quota__stripe_of(e, khash));
 	int queued = mode != ADMIT_CHECK && (c.flags & QUOTA_CLAIM_QUEUE);
 
 	pthread_rwlock_rdlock(&e->config);
-	if ((rc = quota__claim_resolve(e, &c, t, &ls)))
+	if ((rc = quota__claim_resolve(e, &c, &len, t, &ls)))
 		goto out_config;
 	for (uint32_t i = 0; i < c.request_count; i++)
 		levels[i] = t[i].levels;
 	if (mode != ADMIT_CHECK) {
-		if (!(rec = quota__claim_new(e, &c, levels, khash))) {
+		if (!(rec = quota__claim_new(e, &c, &len, levels, khash))) {
 			rc = quota__fail(QUOTA_ERR_NOMEM, "claim: out of memory");
 			goto out_config;
 		}
@@ -884,12 +895,13 @@ static int restore_fits(quota__claim *c)
 int quota__claim_restore(quota_engine *e, const quota_claim *in, const quota__claim_saved *s)
 {
 	quota_claim c;
+	claim_lens len;
 	target t[QUOTA_MAX_REQUESTS];
 	uint32_t levels[QUOTA_MAX_REQUESTS] = {0};
 	charge_set cs = {.made_count = 0};
 	quota__lockset ls = {0};
 	int rc;
-	if ((rc = quota__claim_check_in(in, &c)))
+	if ((rc = quota__claim_check_in(in, &c, &len)))
 		return rc;
 	if (s->state < QUOTA_CLAIM_RESERVED || s->state > QUOTA_CLAIM_PENDING)
 		return quota__fail(QUOTA_ERR_CORRUPT, "claim %s/%s: state %d is unknown",
@@ -900,7 +912,7 @@ int quota__claim_restore(quota_engine *e, const quota_claim *in, const quota__cl
 					   "claim %s/%s: holds a negative amount", quota__str(c.ns),
 					   c.name);
 	char key[QUOTA__NAME_KEY_MAX + 1];
-	size_t klen = quota__name_key(key, c.ns, c.name);
+	size_t klen = quota__name_key_len(key, c.ns, len.ns, c.name, len.name);
 	uint64_t khash = quota__hash(e, key, klen);
 	quota__stripe *home = &e->stripes[quota__stripe_of(e, khash)];
 	quota__lockset_add(&ls, quota__stripe_of(e, khash));
@@ -917,10 +929,10 @@ int quota__claim_restore(quota_engine *e, const quota_claim *in, const quota__cl
 					 c.name, type);
 			goto out_config;
 		}
-		resolve_levels(e, &c, type, &t[i], &ls);
+		resolve_levels(e, &c, &len, &t[i], &ls);
 		levels[i] = t[i].levels;
 	}
-	quota__claim *rec = quota__claim_new(e, &c, levels, khash);
+	quota__claim *rec = quota__claim_new(e, &c, &len, levels, khash);
 	if (!rec) {
 		rc = quota__fail(QUOTA_ERR_NOMEM, "claim: out of memory");
 		goto out_config;
@@ -1020,11 +1032,18 @@ static int map_requests(const quota__claim *c, const char *field, const quota_re
 	return QUOTA_OK;
 }
 
-static int check_target(quota_engine *e, const char *ns, const char *name)
+/* Check the target of a call by name and put its key (ns \0 name) in key
+ * (QUOTA__NAME_KEY_MAX + 1), its length in *len. */
+static int check_target(quota_engine *e, const char *ns, const char *name, char *key, size_t *len)
 {
+	int rc;
+	size_t ns_len, name_len;
 	if (!e)
 		return quota__fail(QUOTA_ERR_INVALID, "engine: must not be NULL");
-	return check_ns_name(ns, name);
+	if ((rc = check_ns_name(ns, name, &ns_len, &name_len)))
+		return rc;
+	*len = quota__name_key_len(key, ns, ns_len, name, name_len);
+	return QUOTA_OK;
 }
 
 int quota__impl_claim_commit(quota_engine *e, const char *ns, const char *name,
@@ -1034,11 +1053,11 @@ int quota__impl_claim_commit(quota_engine *e, const char *ns, const char *name,
 	quota__lockset ls;
 	quota__claim *c, *gone = NULL;
 	quota__event *ev;
-	if ((rc = check_target(e, ns, name)) ||
-	    (rc = check_requests("actual", actual, actual_count, 0)))
-		return rc;
 	char key[QUOTA__NAME_KEY_MAX + 1];
-	size_t len = quota__name_key(key, ns, name);
+	size_t len, type_len[QUOTA_MAX_REQUESTS];
+	if ((rc = check_target(e, ns, name, key, &len)) ||
+	    (rc = check_requests("actual", actual, actual_count, 0, type_len)))
+		return rc;
 	if ((rc = quota__event_prepare(e, key, len, &ev)))
 		return rc;
 	int64_t now = quota__now(e);
@@ -1087,10 +1106,10 @@ int quota__impl_claim_release(quota_engine *e, const char *ns, const char *name)
 	quota__lockset ls;
 	quota__claim *c, *gone = NULL;
 	quota__event *ev;
-	if ((rc = check_target(e, ns, name)))
-		return rc;
 	char key[QUOTA__NAME_KEY_MAX + 1];
-	size_t len = quota__name_key(key, ns, name);
+	size_t len;
+	if ((rc = check_target(e, ns, name, key, &len)))
+		return rc;
 	if ((rc = quota__event_prepare(e, key, len, &ev)))
 		return rc;
 	int64_t now = quota__now(e);
@@ -1129,10 +1148,11 @@ int quota__impl_claim_resize(quota_engine *e, const char *ns, const char *name,
 	}
 	if ((rc = quota__answer_reset(ans)))
 		return rc;
-	if ((rc = check_target(e, ns, name)) || (rc = check_requests("requests", reqs, n, 0)))
-		goto out;
 	char key[QUOTA__NAME_KEY_MAX + 1];
-	size_t len = quota__name_key(key, ns, name);
+	size_t len, type_len[QUOTA_MAX_REQUESTS];
+	if ((rc = check_target(e, ns, name, key, &len)) ||
+	    (rc = check_requests("requests", reqs, n, 0, type_len)))
+		goto out;
 	for (int attempt = 0;; attempt++) {
 		uint64_t epoch = quota__epoch(e);
 		int64_t now = quota__now(e);
@@ -1274,10 +1294,10 @@ QUOTA_API int quota_claim_get(quota_engine *e, const char *ns, const char *name,
 	if (!out)
 		return quota__fail(QUOTA_ERR_INVALID, "out: must not be NULL");
 	*out = NULL;
-	if ((rc = check_target(e, ns, name)))
-		return rc;
 	char key[QUOTA__NAME_KEY_MAX + 1];
-	size_t len = quota__name_key(key, ns, name);
+	size_t len;
+	if ((rc = check_target(e, ns, name, key, &len)))
+		return rc;
 	uint64_t hash = quota__hash(e, key, len);
 	quota__stripe *s = &e->stripes[quota__stripe_of(e, hash)];
 	int64_t now = quota__now(e);

@@ -31,15 +31,24 @@ typedef struct charge_set {
 	uint32_t made_count;
 } charge_set;
 
-/* Copy a caller's claim into c (our size) and check it; detail names the
- * field. */
-int quota__claim_check_in(const quota_claim *in, quota_claim *c);
+/* The lengths of a checked claim's strings (NULL counts as ""), measured
+ * once by the checks for the key, the record and the bucket keys. */
+typedef struct claim_lens {
+	size_t ns, name;
+	size_t consumer[4], resource[4]; /* api_group, kind, ns, name */
+	size_t type[QUOTA_MAX_REQUESTS];
+} claim_lens;
+
+/* Copy a caller's claim into c (our size) and check it, measuring its
+ * strings into len; detail names the field. */
+int quota__claim_check_in(const quota_claim *in, quota_claim *c, claim_lens *len);
 /* Whether resource res may claim registration r (its claimingResources);
  * i is the request, for the detail. */
 int quota__reg_may_claim(const quota__reg *r, const quota_ref *res, uint32_t i);
 /* Under config (read): the registration and levels of every request, and
- * their stripes added to ls. */
-int quota__claim_resolve(quota_engine *e, const quota_claim *c, target *t, quota__lockset *ls);
+ * their stripes added to ls; len: the lengths of c's strings. */
+int quota__claim_resolve(quota_engine *e, const quota_claim *c, const claim_lens *len, target *t,
+			 quota__lockset *ls);
 /* Under config (read) and every stripe: the bucket of every level of every
  * request, made when missing (listed in cs->made). */
 int quota__claim_bind(quota_engine *e, const quota_claim *c, target *t, charge_set *cs);
@@ -48,9 +57,10 @@ void quota__claim_unbind(quota_engine *e, charge_set *cs);
 /* The decision for every request at every bucket it charges, alone. */
 int quota__claim_decide_all(const quota_claim *c, const target *t, const charge_set *cs,
 			    int64_t now, quota_answer *ans, quota__verdict *fail);
-/* A new claim record (not inserted); hash: of its key. NULL on no memory. */
-quota__claim *quota__claim_new(quota_engine *e, const quota_claim *src, const uint32_t *levels,
-			       uint64_t hash);
+/* A new claim record (not inserted) of checked claim src; hash: of its
+ * key. NULL on no memory. */
+quota__claim *quota__claim_new(quota_engine *e, const quota_claim *src, const claim_lens *len,
+			       const uint32_t *levels, uint64_t hash);
 /* Same consumer, resource, and set of (type, amount, dimensions). */
 int quota__claim_same_spec(const quota__claim *c, const quota_claim *in);
 /* The claim key in stripe s (caller holds it), forgetting a released one

@@ -25,6 +25,7 @@ typedef struct need {
 
 typedef struct member {
 	quota_claim c; /* the checked copy */
+	claim_lens len;
 	char key[QUOTA__NAME_KEY_MAX + 1];
 	size_t klen;
 	uint64_t khash;
@@ -51,7 +52,7 @@ static int check_members(quota_engine *e, const quota_claim *in, uint32_t n, mem
 	int rc;
 	for (uint32_t i = 0; i < n; i++) {
 		member *x = &m[i];
-		if ((rc = quota__claim_check_in(quota__elem(in, i), &x->c)))
+		if ((rc = quota__claim_check_in(quota__elem(in, i), &x->c, &x->len)))
 			return prefix(rc, i, which);
 		*which = (int32_t)i;
 		if (x->c.flags & QUOTA_CLAIM_QUEUE)
@@ -59,7 +60,7 @@ static int check_members(quota_engine *e, const quota_claim *in, uint32_t n, mem
 					   "claims[%u].flags: a claim set is decided at once and "
 					   "cannot queue",
 					   i);
-		x->klen = quota__name_key(x->key, x->c.ns, x->c.name);
+		x->klen = quota__name_key_len(x->key, x->c.ns, x->len.ns, x->c.name, x->len.name);
 		for (uint32_t k = 0; k < i; k++)
 			if (m[k].klen == x->klen && memcmp(m[k].key, x->key, x->klen) == 0)
 				return quota__fail(QUOTA_ERR_INVALID,
@@ -218,7 +219,7 @@ static int prepare_records(quota_engine *e, member *m, uint32_t n, enum admit_mo
 	int rc;
 	for (uint32_t i = 0; mode != ADMIT_CHECK && i < n; i++) {
 		member *x = &m[i];
-		if (!(x->rec = quota__claim_new(e, &x->c, x->levels, x->khash)))
+		if (!(x->rec = quota__claim_new(e, &x->c, &x->len, x->levels, x->khash)))
 			return quota__fail(QUOTA_ERR_NOMEM, "claims: out of memory");
 		x->rec->flags = x->c.flags;
 		x->rec->ttl_ns = mode == ADMIT_RESERVE ? x->c.ttl_ms * 1000000 : 0;
@@ -260,7 +261,7 @@ int quota__claim_set_decide(quota_engine *e, const quota_claim *in, uint32_t n,
 
 	pthread_rwlock_rdlock(&e->config);
 	for (uint32_t i = 0; i < n && !rc; i++) {
-		if ((rc = quota__claim_resolve(e, &m[i].c, m[i].t, &ls)))
+		if ((rc = quota__claim_resolve(e, &m[i].c, &m[i].len, m[i].t, &ls)))
 			rc = prefix(rc, i, which);
 		for (uint32_t j = 0; j < m[i].c.request_count; j++)
 			m[i].levels[j] = m[i].t[j].levels;

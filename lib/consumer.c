@@ -66,16 +66,32 @@ static int kind_has_parents(const quota_engine *e, const char *kind)
 	return 0;
 }
 
-uint32_t quota__chain(quota_engine *e, const quota_ref *c, quota__level *lv)
+quota__level quota__level_of(const quota_ref *c, const size_t *len)
 {
-	lv[0] = (quota__level){c->kind, quota__str(c->ns), c->name, 0};
+	const char *ns = quota__str(c->ns);
+	if (len)
+		return (quota__level){c->kind, ns, c->name, len[1], len[2], len[3], 0};
+	return (quota__level){c->kind, ns, c->name, strlen(c->kind), strlen(ns), strlen(c->name), 0};
+}
+
+/* The level of a stored consumer, whose strings are the parts of its key. */
+static quota__level node_level(const quota__consumer *c)
+{
+	size_t kind_len = (size_t)(c->ns - c->kind) - 1, ns_len = (size_t)(c->name - c->ns) - 1;
+	return (quota__level){c->kind,		c->ns,	c->name, kind_len, ns_len,
+			      c->node.key_len - kind_len - ns_len - 2, 0};
+}
+
+uint32_t quota__chain(quota_engine *e, const quota_ref *c, const size_t *len, quota__level *lv)
+{
+	lv[0] = quota__level_of(c, len);
 	uint32_t n = 1;
 	/* Most consumers have no parent: skip the lookup (a key and a hash). */
 	if (!kind_has_parents(e, c->kind))
 		return n;
 	const quota__consumer *node = consumer_find(e, c->kind, c->ns, c->name);
 	for (node = node ? node->parent : NULL; node && n < QUOTA_MAX_DEPTH; node = node->parent)
-		lv[n++] = (quota__level){node->kind, node->ns, node->name, 0};
+		lv[n++] = node_level(node);
 	return n;
 }
 

@@ -74,21 +74,6 @@ void quota__deadline_note(quota_engine *e, quota__stripe *s, int64_t when)
 	atomic_min(&e->next_deadline, when);
 }
 
-int quota__lockset_add(quota__lockset *ls, uint32_t stripe)
-{
-	uint32_t i = ls->n;
-	while (i > 0 && ls->idx[i - 1] > stripe)
-		i--;
-	if (i > 0 && ls->idx[i - 1] == stripe)
-		return 0;
-	if (ls->n == QUOTA__LOCKSET_MAX)
-		return -1;
-	memmove(&ls->idx[i + 1], &ls->idx[i], (ls->n - i) * sizeof ls->idx[0]);
-	ls->idx[i] = stripe;
-	ls->n++;
-	return 0;
-}
-
 void quota__lockset_lock(quota_engine *e, const quota__lockset *ls)
 {
 	for (uint32_t i = 0; i < ls->n; i++)

@@ -266,17 +266,28 @@ typedef struct quota__waiter {
 	char key[];
 } quota__waiter;
 
-/* One level of a consumer's chain; strings stay valid under config.
+/* One level of a consumer's chain; strings stay valid under config, and
+ * their lengths are known, so that keys are built without measuring.
  * hash: of the level's bucket key for the type at hand, once computed
  * (quota__level_stripe), 0 before. */
 typedef struct quota__level {
 	const char *kind, *ns, *name;
+	size_t kind_len, ns_len, name_len;
 	uint64_t hash;
 } quota__level;
+
+/* Slots of quota_engine.reg_hint (quota__reg_find picks one with the top
+ * four bits of a 32-bit digest). */
+#define QUOTA__REG_HINTS 16
 
 struct quota_engine {
 	pthread_rwlock_t config;
 	quota__table regs;
+	/* Registrations found lately, by a digest of their type: a hint that
+	 * quota__reg_find() checks against the type, so that most lookups need
+	 * no keyed hash. Readers of config write it; a registration leaves it
+	 * before it is freed (under config held for writing). */
+	_Atomic(quota__reg *) reg_hint[QUOTA__REG_HINTS];
 	quota__table grants;
 	quota__table consumers;
 	quota__kind_edge *kind_edges;
@@ -353,8 +364,23 @@ typedef struct quota__lockset {
 	uint32_t n;
 	uint32_t idx[QUOTA__LOCKSET_MAX];
 } quota__lockset;
-/* Add a stripe; returns -1 when the set is full. */
-int quota__lockset_add(quota__lockset *ls, uint32_t stripe);
+/* Add a stripe; returns -1 when the set is full. Inline: a claim adds a
+ * few on every call, most of them in ascending order. */
+static inline int quota__lockset_add(quota__lockset *ls, uint32_t stripe)
+{
+	uint32_t i = ls->n;
+	while (i > 0 && ls->idx[i - 1] > stripe)
+		i--;
+	if (i > 0 && ls->idx[i - 1] == stripe)
+		return 0;
+	if (ls->n == QUOTA__LOCKSET_MAX)
+		return -1;
+	if (i < ls->n)
+		memmove(&ls->idx[i + 1], &ls->idx[i], (ls->n - i) * sizeof ls->idx[0]);
+	ls->idx[i] = stripe;
+	ls->n++;
+	return 0;
+}
 void quota__lockset_lock(quota_engine *e, const quota__lockset *ls);
 void quota__lockset_unlock(quota_engine *e, const quota__lockset *ls);
 void quota__lock_all(quota_engine *e);
@@ -362,13 +388,18 @@ void quota__unlock_all(quota_engine *e);
 
 /* Registrations (registration.c); callers hold config. */
 quota__reg *quota__reg_find(quota_engine *e, const char *type);
+/* The same for a type whose length is known. */
+quota__reg *quota__reg_find_len(quota_engine *e, const char *type, size_t len);
 void quota__regs_free(quota_engine *e);
 /* Check that consumer may hold type (kind and api_group). */
 int quota__reg_check_consumer(const quota__reg *r, const quota_ref *consumer, const char *field);
 
 /* Consumers (consumer.c); callers hold config. */
 /* The levels of c's chain, c first; returns their number (1..QUOTA_MAX_DEPTH). */
-uint32_t quota__chain(quota_engine *e, const quota_ref *c, quota__level *lv);
+uint32_t quota__chain(quota_engine *e, const quota_ref *c, const size_t *len, quota__level *lv);
+/* The level of consumer c (checked), whose strings' lengths (api_group,
+ * kind, ns, name) are len, or measured here when len is NULL. */
+quota__level quota__level_of(const quota_ref *c, const size_t *len);
 /* Whether kind is an ancestor kind of of_kind through known parents. */
 int quota__kind_is_ancestor(const quota_engine *e, const char *kind, const char *of_kind);
 void quota__consumers_free(quota_engine *e);
@@ -447,14 +478,16 @@ static inline uint32_t quota__req_targets(const quota__claim_req *q, quota__buck
 	return n;
 }
 void quota__bucket_reset_limit(quota__bucket *b, int64_t now);
-/* Level key of (lv, type) into buf (QUOTA__KEY_MAX + 1); its length. */
-size_t quota__level_key(char *buf, const quota__level *lv, const char *type);
-/* The stripe of level lv's bucket for type, computing and keeping its hash. */
-uint32_t quota__level_stripe(quota_engine *e, quota__level *lv, const char *type);
-/* Find the bucket of level lv, or make a new one in *fresh and insert it;
- * caller holds config (read) and the level's stripe. NULL on no memory. */
+/* Level key of (lv, r's type) into buf (QUOTA__KEY_MAX + 1); its length. */
+size_t quota__level_key(char *buf, const quota__level *lv, const quota__reg *r);
+/* The stripe of level lv's bucket for r's type, computing and keeping its
+ * hash. */
+uint32_t quota__level_stripe(quota_engine *e, quota__level *lv, const quota__reg *r);
+/* Find the bucket of level lv for r's type, or with insert make a new one
+ * and insert it; caller holds config (read) and the level's stripe. NULL
+ * when missing, or on no memory. */
 quota__bucket *quota__level_bucket(quota_engine *e, const quota__reg *r, quota__level *lv,
-				   const char *type, int insert);
+				   int insert);
 /* Point base at the buckets above it (lv[1..n-1]); caller holds config
  * (read) and every stripe of the chain. -1 on no memory. */
 int quota__chain_link(quota_engine *e, quota__bucket *base, quota__bucket **above, uint32_t n);

@@ -156,10 +156,42 @@ static int check_registration(const quota_registration *r)
 	return QUOTA_OK;
 }
 
+/* The hint slot of a type, from its length, first, middle and last bytes
+ * mixed by a multiplication: cheap and unkeyed, since a collision only
+ * costs a lookup through the table. */
+static _Atomic(quota__reg *) *reg_hint(quota_engine *e, const char *type, size_t len)
+{
+	const unsigned char *p = (const unsigned char *)type;
+	uint32_t w = len ? (uint32_t)len | (uint32_t)p[len - 1] << 8 | (uint32_t)p[len / 2] << 16 |
+				   (uint32_t)p[0] << 24
+			 : 0;
+	return &e->reg_hint[(w * UINT32_C(0x9E3779B1)) >> 28];
+}
+
+quota__reg *quota__reg_find_len(quota_engine *e, const char *type, size_t len)
+{
+	_Atomic(quota__reg *) *hint = reg_hint(e, type, len);
+	quota__reg *r = atomic_load_explicit(hint, memory_order_relaxed);
+	if (r && r->node.key_len == len && memcmp(r->node.key, type, len) == 0)
+		return r;
+	r = (quota__reg *)quota__table_find(&e->regs, quota__hash(e, type, len), type, len);
+	if (r)
+		atomic_store_explicit(hint, r, memory_order_relaxed);
+	return r;
+}
+
 quota__reg *quota__reg_find(quota_engine *e, const char *type)
 {
-	size_t len = strlen(type);
-	return (quota__reg *)quota__table_find(&e->regs, quota__hash(e, type, len), type, len);
+	return quota__reg_find_len(e, type, strlen(type));
+}
+
+/* Take r out of the hints before it is freed; caller holds config for
+ * writing. */
+static void reg_forget(quota_engine *e, const quota__reg *r)
+{
+	_Atomic(quota__reg *) *hint = reg_hint(e, r->node.key, r->node.key_len);
+	if (atomic_load_explicit(hint, memory_order_relaxed) == r)
+		atomic_store_explicit(hint, NULL, memory_order_relaxed);
 }
 
 int quota__reg_check_consumer(const quota__reg *r, const quota_ref *consumer, const char *field)
@@ -325,6 +357,7 @@ void quota__txn_regs_abort(quota__txn *t)
 	for (uint32_t i = t->reg_count; i-- > 0;) {
 		quota__reg_op *op = &t->regs[i];
 		if (op->fresh) {
+			reg_forget(t->e, op->reg);
 			quota__table_remove(&t->e->regs, &op->reg->node);
 			quota__free(op->reg->pub);
 			quota__free(op->reg);
@@ -401,6 +434,7 @@ int quota__impl_registration_delete(quota_engine *e, const char *type)
 				}
 			}
 		}
+		reg_forget(e, r);
 		quota__table_remove(&e->regs, &r->node);
 	}
 	quota__unlock_all(e);

@@ -96,27 +96,63 @@ static const char *field_name(const field_ref *f, char *buf, size_t n)
 	return buf;
 }
 
-/* Whether the n bytes at p are all printable ASCII (0x20-0x7E), eight at a
- * time: names almost always are, and need no UTF-8 walk then. */
-static int printable_ascii(const unsigned char *p, size_t n)
+/* Whether any of the n bytes at p fails a test that bad() applies to eight
+ * bytes at once (a word with a high bit set in each failing byte). Words
+ * are read eight bytes at a time, the last one overlapping the one before;
+ * up to seven bytes are read as two overlapping halves, up to three as
+ * bytes repeated, and fill (a byte that passes, in every byte) stands in
+ * for the rest. Every byte read is one of the n. */
+static inline uint64_t any_fails(const unsigned char *p, size_t n, uint64_t fill,
+				 uint64_t (*bad)(uint64_t))
 {
-	const uint64_t ones = UINT64_C(0x0101010101010101), highs = ones * 0x80;
-	size_t i = 0;
-	for (; i + 8 <= n; i += 8) {
-		uint64_t w;
-		memcpy(&w, p + i, 8);
-		/* A byte below 0x20, or one at 0x7F or above (with the carry of
-		 * 0xFF + 1 only into a byte already caught). */
-		if (((w - ones * 0x20) & ~w & highs) | (((w + ones) | w) & highs))
-			return 0;
+	uint64_t w, fails = 0;
+	if (n >= 8) {
+		for (size_t i = 0; i + 8 < n; i += 8) {
+			memcpy(&w, p + i, 8);
+			fails |= bad(w);
+		}
+		memcpy(&w, p + n - 8, 8);
+		return fails | bad(w);
 	}
-	for (; i < n; i++)
-		if (p[i] < 0x20 || p[i] >= 0x7F)
-			return 0;
-	return 1;
+	if (n >= 4) {
+		uint32_t lo, hi;
+		memcpy(&lo, p, 4);
+		memcpy(&hi, p + n - 4, 4);
+		return bad((uint64_t)hi << 32 | lo);
+	}
+	if (n == 0)
+		return 0;
+	w = p[0] | (uint64_t)p[n / 2] << 8 | (uint64_t)p[n - 1] << 16;
+	return bad(w | (fill & ~UINT64_C(0xFFFFFF)));
 }
 
-static int check_text(const field_ref *f, const char *s, size_t min, size_t max)
+#define ONES UINT64_C(0x0101010101010101)
+#define HIGHS (ONES * 0x80)
+
+/* The bytes of w below 0x20 or at 0x7F and above (with the carry of
+ * 0xFF + 1 only into a byte already caught). */
+static inline uint64_t not_printable(uint64_t w)
+{
+	return ((w - ONES * 0x20) & ~w & HIGHS) | (((w + ONES) | w) & HIGHS);
+}
+
+/* The bytes of w that are not ASCII letters or digits: with the high bit
+ * clear, adding 0x80 - lo sets it from lo up, adding 0x7F - hi from past hi
+ * up, and no byte carries into the next. */
+static inline uint64_t not_alnum(uint64_t w)
+{
+	uint64_t x = w & ~HIGHS, lower = x | ONES * 0x20;
+	uint64_t alpha = (lower + ONES * (0x80 - 'a')) & ~(lower + ONES * (0x7F - 'z'));
+	uint64_t digit = (x + ONES * (0x80 - '0')) & ~(x + ONES * (0x7F - '9'));
+	return ((w & HIGHS) | ~(alpha | digit)) & HIGHS;
+}
+
+/* The rest of check_text() when s is not plain printable ASCII of a length
+ * in range (n: its length so far): NULL, a length out of range, or UTF-8
+ * to walk, which may be valid. Kept apart so that the common case stays a
+ * small function. */
+static __attribute__((noinline)) int check_text_rest(const field_ref *f, const char *s, size_t n,
+						     size_t min, size_t max)
 {
 	char name[160];
 	if (!s) {
@@ -125,7 +161,6 @@ static int check_text(const field_ref *f, const char *s, size_t min, size_t max)
 		return quota__fail(QUOTA_ERR_INVALID, "%s: must not be NULL",
 				   field_name(f, name, sizeof name));
 	}
-	size_t n = strnlen(s, max + 1);
 	if (n < min)
 		return quota__fail(QUOTA_ERR_INVALID, "%s: must not be empty",
 				   field_name(f, name, sizeof name));
@@ -133,8 +168,6 @@ static int check_text(const field_ref *f, const char *s, size_t min, size_t max)
 		return quota__fail(QUOTA_ERR_INVALID, "%s: longer than %zu bytes",
 				   field_name(f, name, sizeof name), max);
 	const unsigned char *p = (const unsigned char *)s;
-	if (printable_ascii(p, n))
-		return QUOTA_OK;
 	for (size_t i = 0; i < n;) {
 		if (p[i] < 0x20 || p[i] == 0x7F)
 			return quota__fail(QUOTA_ERR_INVALID, "%s: control character at byte %zu",
@@ -151,58 +184,96 @@ static int check_text(const field_ref *f, const char *s, size_t min, size_t max)
 	return QUOTA_OK;
 }
 
-static int check_kind(const field_ref *f, const char *s)
+static int check_text(const field_ref *f, const char *s, size_t min, size_t max, size_t *len)
+{
+	*len = 0;
+	if (!s && min == 0)
+		return QUOTA_OK;
+	size_t n = s ? strnlen(s, max + 1) : 0;
+	*len = n;
+	/* Names are almost always printable ASCII, and need no UTF-8 walk then. */
+	if (s && n >= min && n <= max && !any_fails((const unsigned char *)s, n, ONES * ' ',
+						    not_printable))
+		return QUOTA_OK;
+	return check_text_rest(f, s, n, min, max);
+}
+
+/* The failure of check_kind() for s of length n (so far). */
+static __attribute__((noinline)) int check_kind_fault(const field_ref *f, const char *s, size_t n)
 {
 	char name[160];
 	if (quota__empty(s))
 		return quota__fail(QUOTA_ERR_INVALID, "%s: must not be empty",
 				   field_name(f, name, sizeof name));
-	size_t n = strnlen(s, QUOTA__KIND_MAX + 1);
 	if (n > QUOTA__KIND_MAX)
 		return quota__fail(QUOTA_ERR_INVALID, "%s: longer than %d bytes",
 				   field_name(f, name, sizeof name), QUOTA__KIND_MAX);
-	for (size_t i = 0; i < n; i++) {
-		char c = s[i];
-		int alpha = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
-		int digit = c >= '0' && c <= '9';
-		if (!(alpha || (i > 0 && digit)))
-			return quota__fail(QUOTA_ERR_INVALID,
-					   "%s: \"%.63s\" is not a kind ([A-Za-z][A-Za-z0-9]*)",
-					   field_name(f, name, sizeof name), s);
-	}
-	return QUOTA_OK;
+	return quota__fail(QUOTA_ERR_INVALID, "%s: \"%.63s\" is not a kind ([A-Za-z][A-Za-z0-9]*)",
+			   field_name(f, name, sizeof name), s);
+}
+
+static int check_kind(const field_ref *f, const char *s, size_t *len)
+{
+	size_t n = s ? strnlen(s, QUOTA__KIND_MAX + 1) : 0;
+	*len = n;
+	const unsigned char *p = (const unsigned char *)s;
+	if (n && n <= QUOTA__KIND_MAX && (p[0] | 0x20) >= 'a' && (p[0] | 0x20) <= 'z' &&
+	    !any_fails(p, n, ONES * 'a', not_alnum))
+		return QUOTA_OK;
+	return check_kind_fault(f, s, n);
+}
+
+int quota__check_text_len(const char *name, const char *s, size_t min, size_t max, size_t *len)
+{
+	field_ref f = {name, -1, ""};
+	return check_text(&f, s, min, max, len);
 }
 
 int quota__check_text(const char *name, const char *s, size_t min, size_t max)
 {
-	field_ref f = {name, -1, ""};
-	return check_text(&f, s, min, max);
+	size_t len;
+	return quota__check_text_len(name, s, min, max, &len);
+}
+
+int quota__check_text_at_len(const char *prefix, long idx, const char *suffix, const char *s,
+			     size_t min, size_t max, size_t *len)
+{
+	field_ref f = {prefix, idx, suffix};
+	return check_text(&f, s, min, max, len);
 }
 
 int quota__check_text_at(const char *prefix, long idx, const char *suffix, const char *s,
 			 size_t min, size_t max)
 {
-	field_ref f = {prefix, idx, suffix};
-	return check_text(&f, s, min, max);
+	size_t len;
+	return quota__check_text_at_len(prefix, idx, suffix, s, min, max, &len);
 }
 
 int quota__check_kind(const char *name, const char *s)
 {
 	field_ref f = {name, -1, ""};
-	return check_kind(&f, s);
+	size_t len;
+	return check_kind(&f, s, &len);
 }
 
-int quota__check_ref(const char *name, const quota_ref *r)
+int quota__check_ref_len(const char *name, const quota_ref *r, size_t len[4])
 {
 	int rc;
 	if (!r)
 		return quota__fail(QUOTA_ERR_INVALID, "%s: must not be NULL", name);
 	field_ref group = {name, -1, ".apiGroup"}, kind = {name, -1, ".kind"},
 		  ns = {name, -1, ".namespace"}, nm = {name, -1, ".name"};
-	if ((rc = check_text(&group, r->api_group, 0, QUOTA__GROUP_MAX)) ||
-	    (rc = check_kind(&kind, r->kind)) || (rc = check_text(&ns, r->ns, 0, QUOTA__NS_MAX)))
+	if ((rc = check_text(&group, r->api_group, 0, QUOTA__GROUP_MAX, &len[0])) ||
+	    (rc = check_kind(&kind, r->kind, &len[1])) ||
+	    (rc = check_text(&ns, r->ns, 0, QUOTA__NS_MAX, &len[2])))
 		return rc;
-	return check_text(&nm, r->name, 1, QUOTA__NAME_MAX);
+	return check_text(&nm, r->name, 1, QUOTA__NAME_MAX, &len[3]);
+}
+
+int quota__check_ref(const char *name, const quota_ref *r)
+{
+	size_t len[4];
+	return quota__check_ref_len(name, r, len);
 }
 
 int quota__streq(const char *a, const char *b)
@@ -220,8 +291,10 @@ int quota__copy_in(const char *field, void *dst, size_t dst_size, const void *sr
 			QUOTA_ERR_INVALID,
 			"%s.size: %zu is too small (initialise it with its _init function)", field,
 			size);
-	memset(dst, 0, dst_size);
-	memcpy(dst, src, size < dst_size ? size : dst_size);
+	size_t n = size < dst_size ? size : dst_size;
+	memcpy(dst, src, n);
+	if (n < dst_size)
+		memset((char *)dst + n, 0, dst_size - n);
 	return QUOTA_OK;
 }
 
@@ -259,12 +332,17 @@ int quota__limit_sum(const int64_t *v, size_t n, size_t stride, int64_t *out)
 	return QUOTA_OK;
 }
 
+size_t quota__name_key_len(char *buf, const char *ns, size_t ns_len, const char *name,
+			  size_t name_len)
+{
+	memcpy(buf, quota__str(ns), ns_len);
+	buf[ns_len] = '\0';
+	memcpy(buf + ns_len + 1, name, name_len);
+	buf[ns_len + 1 + name_len] = '\0'; /* so that the name part reads as a string too */
+	return ns_len + 1 + name_len;
+}
+
 size_t quota__name_key(char *buf, const char *ns, const char *name)
 {
-	size_t a = strlen(quota__str(ns)), b = strlen(name);
-	memcpy(buf, quota__str(ns), a);
-	buf[a] = '\0';
-	memcpy(buf + a + 1, name, b);
-	buf[a + 1 + b] = '\0'; /* so that the name part reads as a string too */
-	return a + 1 + b;
+	return quota__name_key_len(buf, ns, strlen(quota__str(ns)), name, strlen(name));
 }

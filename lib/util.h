@@ -17,14 +17,22 @@
 /* A string of min..max bytes of valid UTF-8 without control characters.
  * NULL counts as "" (so min 0 makes the field optional). */
 int quota__check_text(const char *field, const char *s, size_t min, size_t max);
+/* The same, giving the length of s (0 for NULL) in *len: callers that go
+ * on to copy or hash s measure it once. */
+int quota__check_text_len(const char *field, const char *s, size_t min, size_t max, size_t *len);
 /* The same for the field "prefix[idx]suffix", whose name is only put
  * together when the check fails (validation must not cost a printf). */
 int quota__check_text_at(const char *prefix, long idx, const char *suffix, const char *s,
 			 size_t min, size_t max);
+int quota__check_text_at_len(const char *prefix, long idx, const char *suffix, const char *s,
+			     size_t min, size_t max, size_t *len);
 /* A kind: [A-Za-z][A-Za-z0-9]*, 1-63. */
 int quota__check_kind(const char *field, const char *s);
 /* A ref: api_group optional, kind, ns optional, name. */
 int quota__check_ref(const char *field, const quota_ref *r);
+/* The same, giving the lengths of api_group, kind, ns and name (NULL
+ * counts as "") in len. */
+int quota__check_ref_len(const char *field, const quota_ref *r, size_t len[4]);
 /* The length of the valid UTF-8 sequence at s, of which avail >= 1 bytes
  * may be read (no overlongs, no surrogates, at most U+10FFFF), or 0 when
  * it is invalid. */
@@ -71,6 +79,9 @@ int quota__check_array(const char *field, const void *arr, uint32_t count, size_
  * QUOTA__NS_MAX + QUOTA__NAME_MAX + 2); returns its length without the
  * final NUL. */
 size_t quota__name_key(char *buf, const char *ns, const char *name);
+/* The same with the lengths of ns (NULL counts as "") and name known. */
+size_t quota__name_key_len(char *buf, const char *ns, size_t ns_len, const char *name,
+			  size_t name_len);
 /* The sum of n amounts found stride bytes apart, where -1 means unlimited:
  * -1 if any is -1 (whatever the order), else the sum. The finite ones must
  * add up within int64 either way (QUOTA_ERR_OVERFLOW if not), so that
