@@ -374,24 +374,18 @@ static int contribs_rebuild(const quota__contrib *old, uint32_t old_n, const cha
 }
 
 /* The limit contributions make: -1 if any grant bucket gives -1, else the
- * sum. Every finite amount of every grant bucket must fit in the sum (not
- * only those of the contributions without a -1), so that any change that
- * takes a -1 away leaves a limit that fits. */
+ * sum. Every finite amount of every grant bucket counts (not only those of
+ * the contributions without a -1), so that any change that takes a -1
+ * away leaves a limit that fits. */
 static int contribs_limit(const quota__contrib *c, uint32_t n, int64_t *limit)
 {
-	int64_t sum = 0;
-	int unlimited = 0;
+	quota__limit_acc a = {0, 0};
 	for (uint32_t i = 0; i < n; i++)
-		for (uint32_t j = 0; j < c[i].allowance->bucket_count; j++) {
-			int64_t x = c[i].allowance->buckets[j].amount;
-			if (!(c[i].mask & (1u << j)))
-				continue;
-			if (x == QUOTA_UNLIMITED)
-				unlimited = 1;
-			else if (__builtin_add_overflow(sum, x, &sum))
+		for (uint32_t j = 0; j < c[i].allowance->bucket_count; j++)
+			if ((c[i].mask & (1u << j)) &&
+			    quota__limit_add(&a, c[i].allowance->buckets[j].amount))
 				return QUOTA_ERR_OVERFLOW;
-		}
-	*limit = unlimited ? QUOTA_UNLIMITED : sum;
+	*limit = quota__limit_value(&a);
 	return QUOTA_OK;
 }
 
@@ -417,17 +411,15 @@ static void limiter_add(quota__limiter *l, const quota_grant_bucket *g)
  * absorbs them, so that taking an unlimited grant away always fits. */
 static int limiter_fits(const quota__contrib *c, uint32_t n, const quota__limiter *key)
 {
-	int64_t amount = 0, burst = 0;
+	quota__limit_acc amount = {0, 0}, burst = {0, 0};
 	for (uint32_t i = 0; i < n; i++)
 		for (uint32_t j = 0; j < c[i].allowance->bucket_count; j++) {
 			const quota_grant_bucket *g = &c[i].allowance->buckets[j];
-			int64_t b = bucket_burst(g);
 			if (!(c[i].mask & (1u << j)) || g->period_ms * 1000000 != key->period_ns ||
 			    g->window != key->window)
 				continue;
-			if ((g->amount != QUOTA_UNLIMITED &&
-			     __builtin_add_overflow(amount, g->amount, &amount)) ||
-			    (b != QUOTA_UNLIMITED && __builtin_add_overflow(burst, b, &burst)))
+			if (quota__limit_add(&amount, g->amount) ||
+			    quota__limit_add(&burst, bucket_burst(g)))
 				return 0;
 		}
 	return 1;

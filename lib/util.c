@@ -319,16 +319,11 @@ int quota__check_array(const char *field, const void *arr, uint32_t count, size_
 
 int quota__limit_sum(const int64_t *v, size_t n, size_t stride, int64_t *out)
 {
-	int64_t sum = 0;
-	int unlimited = 0;
-	for (size_t i = 0; i < n; i++) {
-		int64_t x = *(const int64_t *)((const char *)v + i * stride);
-		if (x == QUOTA_UNLIMITED)
-			unlimited = 1;
-		else if (__builtin_add_overflow(sum, x, &sum))
+	quota__limit_acc a = {0, 0};
+	for (size_t i = 0; i < n; i++)
+		if (quota__limit_add(&a, *(const int64_t *)((const char *)v + i * stride)))
 			return QUOTA_ERR_OVERFLOW;
-	}
-	*out = unlimited ? QUOTA_UNLIMITED : sum;
+	*out = quota__limit_value(&a);
 	return QUOTA_OK;
 }
 

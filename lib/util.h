@@ -82,11 +82,31 @@ size_t quota__name_key(char *buf, const char *ns, const char *name);
 /* The same with the lengths of ns (NULL counts as "") and name known. */
 size_t quota__name_key_len(char *buf, const char *ns, size_t ns_len, const char *name,
 			  size_t name_len);
-/* The sum of n amounts found stride bytes apart, where -1 means unlimited:
- * -1 if any is -1 (whatever the order), else the sum. The finite ones must
- * add up within int64 either way (QUOTA_ERR_OVERFLOW if not), so that
- * taking any of them away, an unlimited one included, leaves a sum that
- * fits. */
+/* A limit being summed from amounts where -1 means unlimited: the finite
+ * ones add up (and must fit in int64 even beside a -1, so that taking any
+ * amount away, an unlimited one included, leaves a sum that fits). */
+typedef struct quota__limit_acc {
+	int64_t finite;
+	int unlimited;
+} quota__limit_acc;
+
+/* Add x to a; nonzero when the finite part would overflow. */
+static inline int quota__limit_add(quota__limit_acc *a, int64_t x)
+{
+	if (x == QUOTA_UNLIMITED) {
+		a->unlimited = 1;
+		return 0;
+	}
+	return __builtin_add_overflow(a->finite, x, &a->finite);
+}
+
+static inline int64_t quota__limit_value(const quota__limit_acc *a)
+{
+	return a->unlimited ? QUOTA_UNLIMITED : a->finite;
+}
+
+/* The limit n amounts found stride bytes apart make, summed as by
+ * quota__limit_add: QUOTA_ERR_OVERFLOW when the finite ones do not fit. */
 int quota__limit_sum(const int64_t *v, size_t n, size_t stride, int64_t *out);
 
 #endif

@@ -920,12 +920,35 @@ static void test_failures_leave_no_record(void)
 	(void)rc;
 }
 
+/* Changes through a handle are recorded as the same changes by name:
+ * recovery holds them. Fails when a handle's journaled path records
+ * nothing, or records a refused change. */
+static void test_handle_changes_recorded(void)
+{
+	struct test_clock clk;
+	quota_engine *d = fresh_setup(&clk);
+	if (!d)
+		return;
+	quota_bucket_handle *h = NULL;
+	CHECK_RC(quota_bucket_handle_open(d, &projects[0], CPU, &h), QUOTA_OK);
+	CHECK_RC(quota_handle_consume(h, 3, NULL), QUOTA_OK);
+	CHECK_RC(quota_handle_give_back(h, 1), QUOTA_OK);
+	CHECK_RC(quota_handle_consume(h, 100, NULL), QUOTA_ERR_EXCEEDED);
+	CHECK_RC(quota_handle_give_back(h, 5), QUOTA_ERR_INVALID);
+	quota_bucket_handle_close(h);
+	d = reopen_same(d, &clk, QUOTA_SYNC_ALWAYS, "after changes through a handle");
+	if (d)
+		CHECK_BUCKET(d, &projects[0], CPU, 8, 2, 0, 6);
+	quota_engine_free(d);
+}
+
 int main(void)
 {
 	const char *tmp = getenv("TMPDIR");
 	snprintf(dir, sizeof dir, "%s/quota-journal-%d", tmp ? tmp : "/tmp", (int)getpid());
 	snprintf(path, sizeof path, "%s/journal", dir);
 	RUN(test_replay_matches_memory);
+	RUN(test_handle_changes_recorded);
 	RUN(test_torn_tail_cut);
 	RUN(test_mapped_tail);
 	RUN(test_mapped_hole);
