@@ -24,33 +24,50 @@ QUOTA_API int quota_answer_init(quota_answer *a, size_t size)
 	return QUOTA_OK;
 }
 
+/* The n bytes at s and their NUL at p; returns where the next part goes.
+ * Parts are short: eight bytes at a time, the last eight ending at the NUL
+ * (overlapping the ones before), and shorter parts as two overlapping
+ * halves or single bytes, so that no byte outside the n + 1 is touched. */
+static inline char *key_part(char *p, const char *s, size_t n)
+{
+	size_t m = n + 1;
+	if (m >= 8) {
+		for (size_t i = 0; i + 8 < m; i += 8)
+			memcpy(p + i, s + i, 8);
+		memcpy(p + m - 8, s + m - 8, 8);
+	} else if (m >= 4) {
+		memcpy(p, s, 4);
+		memcpy(p + m - 4, s + m - 4, 4);
+	} else {
+		p[0] = s[0];
+		p[m / 2] = s[m / 2];
+		p[m - 1] = s[m - 1];
+	}
+	return p + m;
+}
+
 size_t quota__bucket_key(char *buf, const quota_ref *c, const char *type)
 {
 	const char *kind = c->kind, *ns = quota__str(c->ns), *name = c->name;
 	if (!kind || !name || !type)
 		return 0;
-	size_t a = strnlen(kind, QUOTA__KIND_MAX + 1), b = strnlen(ns, QUOTA__NS_MAX + 1);
+	size_t a = strnlen(kind, QUOTA__KIND_MAX + 1), b = *ns ? strnlen(ns, QUOTA__NS_MAX + 1) : 0;
 	size_t n = strnlen(name, QUOTA__NAME_MAX + 1), t = strnlen(type, QUOTA__NAME_MAX + 1);
 	/* Unsigned: a length of 0 wraps around and fails too. */
 	if (a - 1 >= QUOTA__KIND_MAX || b > QUOTA__NS_MAX || n - 1 >= QUOTA__NAME_MAX ||
 	    t - 1 >= QUOTA__NAME_MAX)
 		return 0;
 	/* Each part with its terminating zero byte, the separator. */
-	char *p = buf;
-	memcpy(p, kind, a + 1);
-	p += a + 1;
-	memcpy(p, ns, b + 1);
-	p += b + 1;
-	memcpy(p, name, n + 1);
-	p += n + 1;
-	memcpy(p, type, t + 1);
-	return (size_t)(p - buf) + t;
+	char *p = key_part(buf, kind, a);
+	p = key_part(p, ns, b);
+	p = key_part(p, name, n);
+	return (size_t)(key_part(p, type, t) - buf) - 1;
 }
 
 quota__bucket *quota__bucket_find(quota_engine *e, const char *key, size_t len, uint64_t hash)
 {
 	quota__stripe *s = &e->stripes[quota__stripe_of(e, hash)];
-	return (quota__bucket *)quota__table_find(&s->buckets, hash, key, len);
+	return quota__bucket_lookup(&s->buckets, hash, key, len);
 }
 
 /* Point b's identity at key (kind \0 ns \0 name \0 type). */
@@ -605,13 +622,6 @@ static int group_fits(const quota__bucket *b, const quota_ref *c)
 	return quota__empty(c->api_group) || !*want || strcmp(c->api_group, want) == 0;
 }
 
-/* The n bytes at s and their NUL at p; returns where the next part goes. */
-static char *key_part(char *p, const char *s, size_t n)
-{
-	memcpy(p, s, n + 1);
-	return p + n + 1;
-}
-
 size_t quota__level_key(char *buf, const quota__level *lv, const quota__reg *r)
 {
 	/* Each part with its terminating zero byte, the separator. */
@@ -755,7 +765,7 @@ static int anon_keyed(quota_engine *e, const quota_ref *c, const char *type, ano
 		uint64_t hash = quota__hash(e, key, len);
 		quota__stripe *s = &e->stripes[quota__stripe_of(e, hash)];
 		quota__lock_take(&s->lock);
-		quota__bucket *b = (quota__bucket *)quota__table_find(&s->buckets, hash, key, len);
+		quota__bucket *b = quota__bucket_lookup(&s->buckets, hash, key, len);
 		if (b && single_level(e, b)) {
 			int rc = group_fits(b, c)
 					 ? anon_apply_hot(e, b, op)
@@ -1054,7 +1064,7 @@ static int bucket_get(quota_engine *e, const quota_ref *c, const char *type, con
 	quota__stripe *s = &e->stripes[quota__stripe_of(e, hash)];
 	int64_t now = quota__now(e);
 	quota__lock_take(&s->lock);
-	const quota__bucket *b = (quota__bucket *)quota__table_find(&s->buckets, hash, key, len);
+	const quota__bucket *b = quota__bucket_lookup(&s->buckets, hash, key, len);
 	const quota__bucket *sb = b && *selector ? quota__selector_bucket_find(b, selector) : b;
 	if (b && !group_fits(b, c))
 		rc = quota__reg_check_consumer(b->reg, c, "consumer");
@@ -1167,7 +1177,7 @@ QUOTA_API int quota_bucket_handle_open(quota_engine *e, const quota_ref *consume
 	uint64_t hash = quota__hash(e, key, len);
 	quota__stripe *s = &e->stripes[quota__stripe_of(e, hash)];
 	quota__lock_take(&s->lock);
-	h->b = (quota__bucket *)quota__table_find(&s->buckets, hash, key, len);
+	h->b = quota__bucket_lookup(&s->buckets, hash, key, len);
 	quota__lock_release(&s->lock);
 	*out = h;
 	return QUOTA_OK;

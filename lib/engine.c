@@ -28,11 +28,6 @@ QUOTA_API int quota_engine_options_init(quota_engine_options *o, size_t size)
 	return QUOTA_OK;
 }
 
-uint64_t quota__hash(const quota_engine *e, const char *key, size_t len)
-{
-	return quota__siphash(e->hash_key, key, len);
-}
-
 static int64_t realtime_ns(void)
 {
 	struct timespec ts;
@@ -203,12 +198,10 @@ QUOTA_API int quota_engine_new(quota_engine **out, const quota_engine_options *o
 
 	e->stripe_count = stripes;
 	e->stripe_shift = 64 - (uint32_t)__builtin_ctz(stripes);
-	if (o.hash_key[0] || o.hash_key[1]) {
-		e->hash_key[0] = o.hash_key[0];
-		e->hash_key[1] = o.hash_key[1];
-	} else {
-		quota__random_key(e->hash_key);
-	}
+	uint64_t key[2] = {o.hash_key[0], o.hash_key[1]};
+	if (!key[0] && !key[1])
+		quota__random_key(key);
+	quota__hash_keys_init(&e->hash, key);
 	e->clock = o.clock;
 	e->clock_payload = o.clock_payload;
 	e->retention_ns = o.released_retention_ms * 1000000;

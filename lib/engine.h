@@ -32,6 +32,7 @@
 #include <quota/quota.h>
 #include <stdatomic.h>
 
+#include "hash.h"
 #include "lock.h"
 #include "rate.h"
 #include "selector.h"
@@ -119,6 +120,19 @@ typedef struct quota__bucket {
 
 _Static_assert(QUOTA__KIND_MAX + QUOTA__NS_MAX + 2 <= UINT8_MAX, "name_at is a byte");
 _Static_assert(QUOTA__KEY_MAX <= UINT16_MAX, "type_at fits 16 bits");
+
+/* The bucket of key in a stripe's table. A bucket's key lies right after
+ * it, so the compare does not wait for node.key to load: on a cold bucket
+ * that is one cache miss fewer in a row. */
+static inline struct quota__bucket *quota__bucket_lookup(const quota__table *t, uint64_t hash,
+							  const char *key, size_t len)
+{
+	for (quota__node *n = t->slots[hash & t->mask]; n; n = n->next)
+		if (n->hash == hash && n->key_len == len &&
+		    memcmp((const struct quota__bucket *)n + 1, key, len) == 0)
+			return (struct quota__bucket *)n;
+	return NULL;
+}
 
 /* The parts of a bucket's key. */
 static inline const char *quota__bucket_kind(const quota__bucket *b)
@@ -293,7 +307,7 @@ struct quota_engine {
 	quota__kind_edge *kind_edges;
 	uint32_t kind_edge_count, kind_edge_cap;
 	_Atomic uint64_t chain_version; /* bumped whenever a parent changes */
-	uint64_t hash_key[2];
+	quota__hash_keys hash; /* of every table */
 	uint32_t stripe_count;
 	uint32_t stripe_shift;
 	quota__stripe *stripes; /* aligned within stripes_block */
@@ -336,7 +350,10 @@ struct quota_engine {
 
 #define QUOTA__NO_DEADLINE INT64_MAX
 
-uint64_t quota__hash(const quota_engine *e, const char *key, size_t len);
+static inline uint64_t quota__hash(const quota_engine *e, const char *key, size_t len)
+{
+	return quota__hash_with(&e->hash, key, len);
+}
 static inline uint32_t quota__stripe_of(const quota_engine *e, uint64_t hash)
 {
 	return e->stripe_shift >= 64 ? 0 : (uint32_t)(hash >> e->stripe_shift);

@@ -85,3 +85,68 @@ void quota__random_key(uint64_t key[2])
 	key[0] = quota__siphash(seed, "k0", 2);
 	key[1] = quota__siphash(seed, "k1", 2);
 }
+
+int quota__hash_no_aes;
+
+void quota__hash_keys_init(quota__hash_keys *k, const uint64_t key[2])
+{
+	k->sip[0] = key[0];
+	k->sip[1] = key[1];
+	/* Round keys drawn from the key; the tag keeps them apart from any
+	 * table hash under it. */
+	for (int i = 0; i < 8; i++) {
+		unsigned char tag[8] = {'a', 'e', 's', 'r', 'o', 'u', 'n', (unsigned char)('0' + i)};
+		k->round[i] = quota__siphash(key, tag, sizeof tag);
+	}
+	k->aes = 0;
+#ifdef QUOTA__AES_HASH
+	__builtin_cpu_init();
+	k->aes = __builtin_cpu_supports("aes") && !quota__hash_no_aes;
+#endif
+}
+
+#ifdef QUOTA__AES_HASH
+#include <immintrin.h>
+
+static inline uint64_t load64(const unsigned char *p)
+{
+	uint64_t v;
+	memcpy(&v, p, 8);
+	return v;
+}
+
+static inline uint32_t load32(const unsigned char *p)
+{
+	uint32_t v;
+	memcpy(&v, p, 4);
+	return v;
+}
+
+__attribute__((target("aes"))) uint64_t quota__aeshash(const quota__hash_keys *k,
+							const void *data, size_t len)
+{
+	const unsigned char *p = data;
+	const __m128i *rk = (const __m128i *)k->round;
+	__m128i k0 = _mm_loadu_si128(rk), k1 = _mm_loadu_si128(rk + 1);
+	__m128i k2 = _mm_loadu_si128(rk + 2), k3 = _mm_loadu_si128(rk + 3);
+	__m128i s = _mm_xor_si128(k0, _mm_cvtsi64_si128((long long)len)), m;
+	if (len > 16) {
+		for (size_t i = 0; i + 16 < len; i += 16) {
+			m = _mm_loadu_si128((const __m128i *)(p + i));
+			s = _mm_aesenc_si128(_mm_aesenc_si128(_mm_xor_si128(s, m), k1), k2);
+		}
+		m = _mm_loadu_si128((const __m128i *)(p + len - 16));
+	} else if (len >= 8) {
+		m = _mm_set_epi64x((long long)load64(p + len - 8), (long long)load64(p));
+	} else if (len >= 4) {
+		m = _mm_cvtsi64_si128((long long)((uint64_t)load32(p + len - 4) << 32 | load32(p)));
+	} else if (len) {
+		m = _mm_cvtsi32_si128(p[0] | p[len / 2] << 8 | p[len - 1] << 16);
+	} else {
+		m = _mm_setzero_si128();
+	}
+	s = _mm_aesenc_si128(_mm_aesenc_si128(_mm_xor_si128(s, m), k1), k2);
+	s = _mm_aesenc_si128(_mm_aesenc_si128(s, k3), k0);
+	return (uint64_t)_mm_cvtsi128_si64(s) ^ (uint64_t)_mm_cvtsi128_si64(_mm_unpackhi_epi64(s, s));
+}
+#endif

@@ -5,7 +5,8 @@
  * under that hash they make one chain of 4096; under the engine's keyed
  * hash they spread like any other names, and the engine serves them as
  * fast as random names (compared within this run, best of several
- * rounds, never against a fixed time).
+ * rounds, never against a fixed time). Both keyed hashes are tried: the
+ * AES-round one (where the CPU has AES) and SipHash-1-3.
  * SPDX-License-Identifier: MIT
  */
 #include <time.h>
@@ -92,12 +93,34 @@ static double pass(quota_engine *e, char (*names)[2 * BLOCKS + 1])
 	return seconds() - t0;
 }
 
+static int cpu_has_aes(void)
+{
+#ifdef QUOTA__AES_HASH
+	__builtin_cpu_init();
+	return !!__builtin_cpu_supports("aes");
+#else
+	return 0;
+#endif
+}
+
+/* The hash of the engine under test: 1 the AES-round one, 0 SipHash. */
+static int want_aes;
+
+static quota_engine *engine(void)
+{
+	quota__hash_no_aes = !want_aes;
+	quota_engine *e = test_engine(NULL, 0);
+	quota__hash_no_aes = 0;
+	CHECK_EQ_INT(e->hash.aes, want_aes);
+	return e;
+}
+
 static void test_collisions_are_real(void)
 {
 	/* The construction: every name hashes alike without a key. */
 	for (int k = 1; k < KEYS; k++)
 		CHECK_EQ_INT(java_hash(colliding[k], 2 * BLOCKS), java_hash(colliding[0], 2 * BLOCKS));
-	quota_engine *e = test_engine(NULL, 0);
+	quota_engine *e = engine();
 	/* Unkeyed, the whole set is one chain: the attack works on it. */
 	CHECK_EQ_INT(longest_chain(e, colliding, 0), KEYS);
 	/* Keyed, the same names spread like random ones. */
@@ -109,7 +132,7 @@ static void test_collisions_are_real(void)
 
 static void test_speed_on_colliding_names(void)
 {
-	quota_engine *e = test_engine(NULL, 0);
+	quota_engine *e = engine();
 	CHECK_RC(test_register(e, TYPE, NULL, "Organization", 10), QUOTA_OK);
 	double best_flood = 1e9, best_plain = 1e9;
 	for (int r = 0; r < ROUNDS; r++) {
@@ -130,7 +153,10 @@ static void test_speed_on_colliding_names(void)
 int main(void)
 {
 	make_names();
-	RUN(test_collisions_are_real);
-	RUN(test_speed_on_colliding_names);
+	for (want_aes = cpu_has_aes(); want_aes >= 0; want_aes--) {
+		printf("hash: %s\n", want_aes ? "AES rounds" : "SipHash-1-3");
+		RUN(test_collisions_are_real);
+		RUN(test_speed_on_colliding_names);
+	}
 	return check_exit();
 }
