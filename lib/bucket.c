@@ -24,28 +24,6 @@ QUOTA_API int quota_answer_init(quota_answer *a, size_t size)
 	return QUOTA_OK;
 }
 
-/* The n bytes at s and their NUL at p; returns where the next part goes.
- * Parts are short: eight bytes at a time, the last eight ending at the NUL
- * (overlapping the ones before), and shorter parts as two overlapping
- * halves or single bytes, so that no byte outside the n + 1 is touched. */
-static inline char *key_part(char *p, const char *s, size_t n)
-{
-	size_t m = n + 1;
-	if (m >= 8) {
-		for (size_t i = 0; i + 8 < m; i += 8)
-			memcpy(p + i, s + i, 8);
-		memcpy(p + m - 8, s + m - 8, 8);
-	} else if (m >= 4) {
-		memcpy(p, s, 4);
-		memcpy(p + m - 4, s + m - 4, 4);
-	} else {
-		p[0] = s[0];
-		p[m / 2] = s[m / 2];
-		p[m - 1] = s[m - 1];
-	}
-	return p + m;
-}
-
 size_t quota__bucket_key(char *buf, const quota_ref *c, const char *type)
 {
 	const char *kind = c->kind, *ns = quota__str(c->ns), *name = c->name;
@@ -58,10 +36,10 @@ size_t quota__bucket_key(char *buf, const quota_ref *c, const char *type)
 	    t - 1 >= QUOTA__NAME_MAX)
 		return 0;
 	/* Each part with its terminating zero byte, the separator. */
-	char *p = key_part(buf, kind, a);
-	p = key_part(p, ns, b);
-	p = key_part(p, name, n);
-	return (size_t)(key_part(p, type, t) - buf) - 1;
+	char *p = quota__put_part(buf, kind, a);
+	p = quota__put_part(p, ns, b);
+	p = quota__put_part(p, name, n);
+	return (size_t)(quota__put_part(p, type, t) - buf) - 1;
 }
 
 quota__bucket *quota__bucket_find(quota_engine *e, const char *key, size_t len, uint64_t hash)
@@ -625,10 +603,10 @@ static int group_fits(const quota__bucket *b, const quota_ref *c)
 size_t quota__level_key(char *buf, const quota__level *lv, const quota__reg *r)
 {
 	/* Each part with its terminating zero byte, the separator. */
-	char *p = key_part(buf, lv->kind, lv->kind_len);
-	p = key_part(p, lv->ns, lv->ns_len);
-	p = key_part(p, lv->name, lv->name_len);
-	return (size_t)(key_part(p, r->node.key, r->node.key_len) - buf) - 1;
+	char *p = quota__put_part(buf, lv->kind, lv->kind_len);
+	p = quota__put_part(p, lv->ns, lv->ns_len);
+	p = quota__put_part(p, lv->name, lv->name_len);
+	return (size_t)(quota__put_part(p, r->node.key, r->node.key_len) - buf) - 1;
 }
 
 uint32_t quota__level_stripe(quota_engine *e, quota__level *lv, const quota__reg *r)

@@ -146,10 +146,10 @@ int quota__reg_may_claim(const quota__reg *r, const quota_ref *res, uint32_t i)
 static const char *put_str(char **at, const char *s, size_t n)
 {
 	char *d = *at;
-	if (n) /* many are empty: no call then */
-		memcpy(d, s, n);
-	d[n] = '\0';
-	*at += n + 1;
+	if (n) /* s[n] is its NUL; many are empty (and may be NULL) */
+		*at = quota__put_part(d, s, n);
+	else
+		*d = '\0', *at += 1;
 	return d;
 }
 
@@ -358,6 +358,26 @@ static quota__claim *expire_held(quota_engine *e, quota__claim *c, int64_t now)
 	return gone;
 }
 
+/*
+ * With home held, take the stripes of ls below it without waiting; 1 when
+ * all were free, else 0 with none of them held. Safe against the stripe
+ * order: a thread only ever waits for a stripe above every one it holds,
+ * so no cycle of waiters can form.
+ */
+static int lock_below(quota_engine *e, const quota__lockset *ls, uint32_t home)
+{
+	uint32_t i = 0;
+	for (; i < ls->n && ls->idx[i] < home; i++)
+		if (!quota__lock_try(&e->stripes[ls->idx[i]].lock))
+			break;
+	if (i < ls->n && ls->idx[i] < home) {
+		while (i-- > 0)
+			quota__lock_release(&e->stripes[ls->idx[i]].lock);
+		return 0;
+	}
+	return 1;
+}
+
 int quota__claim_lock(quota_engine *e, const char *key, size_t len, int64_t now,
 		      quota__lockset *ls, quota__claim **out)
 {
@@ -380,10 +400,11 @@ int quota__claim_lock(quota_engine *e, const char *key, size_t len, int64_t now,
 				quota__lockset_add(ls, stripe);
 				below |= stripe < home;
 			}
-		if (!below) {
+		if (!below || lock_below(e, ls, home)) {
 			/* Everything else sorts after home: take it in order. */
-			for (uint32_t i = 1; i < ls->n; i++)
-				quota__lock_take(&e->stripes[ls->idx[i]].lock);
+			for (uint32_t i = 0; i < ls->n; i++)
+				if (ls->idx[i] > home)
+					quota__lock_take(&e->stripes[ls->idx[i]].lock);
 			*out = c;
 			return QUOTA_OK;
 		}

@@ -63,6 +63,22 @@ static inline void quota__lock_take(quota__lock *l)
 	__tsan_mutex_post_lock(l, 0, 0);
 }
 
+/* Take l only if it is free, and say whether it was taken. It never
+ * waits, so it may be used against the stripe order (see
+ * quota__claim_lock). */
+static inline int quota__lock_try(quota__lock *l)
+{
+	int unheld = 0;
+	__tsan_mutex_pre_lock(l, __tsan_mutex_try_lock);
+	int taken = atomic_compare_exchange_strong_explicit(&l->v, &unheld, 1, memory_order_acquire,
+							    memory_order_relaxed);
+	__tsan_mutex_post_lock(l,
+			       taken ? __tsan_mutex_try_lock
+				     : __tsan_mutex_try_lock | __tsan_mutex_try_lock_failed,
+			       0);
+	return taken;
+}
+
 static inline void quota__lock_release(quota__lock *l)
 {
 	__tsan_mutex_pre_unlock(l, 0);

@@ -330,11 +330,10 @@ int quota__limit_sum(const int64_t *v, size_t n, size_t stride, int64_t *out)
 size_t quota__name_key_len(char *buf, const char *ns, size_t ns_len, const char *name,
 			  size_t name_len)
 {
-	memcpy(buf, quota__str(ns), ns_len);
-	buf[ns_len] = '\0';
-	memcpy(buf + ns_len + 1, name, name_len);
-	buf[ns_len + 1 + name_len] = '\0'; /* so that the name part reads as a string too */
-	return ns_len + 1 + name_len;
+	/* Both measured, so each ends in its NUL; the name's NUL is kept so
+	 * that the name part reads as a string too. */
+	char *p = quota__put_part(buf, quota__str(ns), ns_len);
+	return (size_t)(quota__put_part(p, name, name_len) - buf) - 1;
 }
 
 size_t quota__name_key(char *buf, const char *ns, const char *name)

@@ -8,6 +8,7 @@
 
 #include <quota/common.h>
 #include <stdint.h>
+#include <string.h>
 
 #define QUOTA__NAME_MAX 253
 #define QUOTA__NS_MAX 63
@@ -57,6 +58,32 @@ static inline const char *quota__str(const char *s)
 {
 	return s ? s : "";
 }
+/* The n bytes at s and the NUL after them, copied to p; returns where the
+ * next part goes.
+ * Parts are short: sixteen bytes at a time, the last sixteen ending at the
+ * NUL (overlapping the ones before), and shorter parts as two overlapping
+ * halves or single bytes, so that no byte outside the n + 1 is touched. */
+static inline char *quota__put_part(char *p, const char *s, size_t n)
+{
+	size_t m = n + 1;
+	if (m > 16) {
+		for (size_t i = 0; i + 16 < m; i += 16)
+			memcpy(p + i, s + i, 16);
+		memcpy(p + m - 16, s + m - 16, 16);
+	} else if (m >= 8) {
+		memcpy(p, s, 8);
+		memcpy(p + m - 8, s + m - 8, 8);
+	} else if (m >= 4) {
+		memcpy(p, s, 4);
+		memcpy(p + m - 4, s + m - 4, 4);
+	} else {
+		p[0] = s[0];
+		p[m / 2] = s[m / 2];
+		p[m - 1] = s[m - 1];
+	}
+	return p + m;
+}
+
 /* Equal treating NULL as "". */
 int quota__streq(const char *a, const char *b);
 

@@ -2,12 +2,16 @@
  * The stripe lock (lib/lock.h) under more threads than cores: every
  * increment of a plain counter under it survives, whether the waiter got
  * the lock while spinning or slept on the futex, and sections that hold
- * the lock across a sleep make the waiters sleep.
+ * the lock across a sleep make the waiters sleep. quota__lock_try takes
+ * only a free lock; a claim's release, which tries the stripes below its
+ * home stripe that way, falls back to taking them in order when one is
+ * busy.
  * SPDX-License-Identifier: MIT
  */
 #include <pthread.h>
 #include <time.h>
 
+#include "../lib/engine.h"
 #include "../lib/lock.h"
 #include "check.h"
 
@@ -34,8 +38,92 @@ static void *worker(void *arg)
 	return NULL;
 }
 
+static void test_try(void)
+{
+	quota__lock l;
+	quota__lock_init(&l);
+	CHECK(quota__lock_try(&l));
+	CHECK_EQ_INT(atomic_load(&l.v), 1);
+	CHECK(!quota__lock_try(&l));
+	CHECK_EQ_INT(atomic_load(&l.v), 1);
+	quota__lock_release(&l);
+	CHECK(quota__lock_try(&l));
+	quota__lock_release(&l);
+	CHECK_EQ_INT(atomic_load(&l.v), 0);
+	quota__lock_destroy(&l);
+}
+
+/* ---- a release whose bucket's stripe sorts below the claim's ----------- */
+
+#define TYPE "compute.example.com/vcpus"
+
+struct release_job {
+	quota_engine *e;
+	const char *name;
+	atomic_int done;
+	int rc;
+};
+
+static void *release_worker(void *arg)
+{
+	struct release_job *j = arg;
+	j->rc = quota_claim_release(j->e, "ns", j->name);
+	atomic_store(&j->done, 1);
+	return NULL;
+}
+
+static uint32_t stripe_of_key(quota_engine *e, const char *key, size_t len)
+{
+	return quota__stripe_of(e, quota__hash(e, key, len));
+}
+
+static void test_release_below_busy(void)
+{
+	quota_engine *e = test_engine(NULL, 0);
+	quota_ref org = {NULL, "Organization", NULL, "acme"};
+	CHECK_RC(test_register(e, TYPE, NULL, "Organization", 0), QUOTA_OK);
+	CHECK_RC(test_grant(e, "", "g", &org, TYPE, 10, NULL), QUOTA_OK);
+	char key[QUOTA__KEY_MAX + 1], name[32];
+	uint32_t low = stripe_of_key(e, key, quota__bucket_key(key, &org, TYPE));
+	/* A claim name whose home stripe is above the bucket's. */
+	int found = 0;
+	for (int i = 0; i < 10000 && !found; i++) {
+		snprintf(name, sizeof name, "c%d", i);
+		found = stripe_of_key(e, key, quota__name_key(key, "ns", name)) > low;
+	}
+	CHECK(found);
+	struct test_claim tc;
+	test_claim_init(&tc, "ns", name, &org);
+	test_claim_add(&tc, TYPE, 4);
+	CHECK_RC(quota_claim_acquire(e, &tc.c, NULL), QUOTA_OK);
+	CHECK_BUCKET(e, &org, TYPE, 10, 4, 0, 6);
+
+	/* The bucket's stripe is busy: the release must wait for it. */
+	struct release_job j = {e, name, 0, -1};
+	pthread_t t;
+	quota__lock_take(&e->stripes[low].lock);
+	CHECK_EQ_INT(pthread_create(&t, NULL, release_worker, &j), 0);
+	struct timespec ts = {0, 50000000};
+	nanosleep(&ts, NULL);
+	CHECK_EQ_INT(atomic_load(&j.done), 0);
+	quota__lock_release(&e->stripes[low].lock);
+	pthread_join(t, NULL);
+	CHECK_RC(j.rc, QUOTA_OK);
+	CHECK_BUCKET(e, &org, TYPE, 10, 0, 0, 10);
+
+	/* Free, the same release takes it at once. */
+	CHECK_RC(quota_claim_acquire(e, &tc.c, NULL), QUOTA_OK);
+	CHECK_RC(quota_claim_release(e, "ns", name), QUOTA_OK);
+	CHECK_BUCKET(e, &org, TYPE, 10, 0, 0, 10);
+	for (uint32_t i = 0; i < e->stripe_count; i++)
+		CHECK_EQ_INT(atomic_load(&e->stripes[i].lock.v), 0);
+	quota_engine_free(e);
+}
+
 int main(void)
 {
+	RUN(test_try);
+	RUN(test_release_below_busy);
 	pthread_t t[THREADS];
 	quota__lock_init(&lock);
 	for (long i = 0; i < THREADS; i++)
