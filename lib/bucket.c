@@ -550,7 +550,10 @@ static inline int anon_apply_hot(quota_engine *e, quota__bucket *base, anon_op *
 {
 	if (anon_is_flat(base, op) && anon_flat(e, base, op) == QUOTA_OK) {
 		if (op->kind == ANON_CONSUME)
-			op->counted = quota__count_locked(e, base->stripe, QC_ALLOWED);
+		{
+			quota__count_allowed_locked(&e->stripes[base->stripe]);
+			op->counted = 1;
+		}
 		return QUOTA_OK;
 	}
 	return anon_apply(e, base, op);

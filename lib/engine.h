@@ -233,19 +233,20 @@ enum quota__counter {
 #define QUOTA__CACHE_LINE 64
 typedef struct quota__stripe {
 	quota__lock lock; /* lock.h: spins briefly, then sleeps */
+	/* Allowances the flat fast path counted here (QC_ALLOWED): only the
+	 * holder of the lock writes it, with a plain load and store, and it
+	 * shares the lock's cache line, so counting moves no other line
+	 * between cores. Readers add it up with the counter slots. */
+	_Atomic uint64_t allowed;
 	quota__table buckets;
 	quota__table claims;
 	int64_t next_deadline; /* earliest expires_ns / purge_ns here */
 } __attribute__((aligned(QUOTA__CACHE_LINE))) quota__stripe;
 
-/* Counter slots, which readers add up. First the shared slots: a thread
- * adds atomically to the one its stack address picks, so threads rarely
- * share a line. Then, in an engine of at most QUOTA__STRIPE_SLOTS stripes,
- * a slot per stripe that only the holder of the stripe's lock writes, with
- * a plain load and store: the hot path counts without a locked instruction. */
-#define QUOTA__COUNTER_SHARED 16
-#define QUOTA__STRIPE_SLOTS 64
-#define QUOTA__COUNTER_SLOTS (QUOTA__COUNTER_SHARED + QUOTA__STRIPE_SLOTS)
+/* Counter slots, which readers add up (quota__counters_sum), with the
+ * stripes' allowances: a thread adds atomically to the slot its stack
+ * address picks, so threads rarely share a line. */
+#define QUOTA__COUNTER_SLOTS 16
 typedef struct quota__counters {
 	_Atomic uint64_t c[QC_COUNT];
 } __attribute__((aligned(QUOTA__CACHE_LINE))) quota__counters;
@@ -579,20 +580,20 @@ static inline void quota__count(quota_engine *e, enum quota__counter c)
 {
 	uintptr_t sp = (uintptr_t)__builtin_frame_address(0);
 	uint32_t slot = (uint32_t)(((sp >> 20) * UINT64_C(0x9E3779B97F4A7C15)) >> 60) %
-			QUOTA__COUNTER_SHARED;
+			QUOTA__COUNTER_SLOTS;
 	atomic_fetch_add_explicit(&e->counters[slot].c[c], 1, memory_order_relaxed);
 }
-/* Count c in the slot of stripe, whose lock the caller holds; 0 (nothing
- * counted) when the engine has more stripes than slots. */
-static inline int quota__count_locked(quota_engine *e, uint32_t stripe, enum quota__counter c)
+/* Count an allowance in stripe s, whose lock the caller holds. */
+static inline void quota__count_allowed_locked(quota__stripe *s)
 {
-	if (e->stripe_count > QUOTA__STRIPE_SLOTS)
-		return 0;
-	_Atomic uint64_t *n = &e->counters[QUOTA__COUNTER_SHARED + stripe].c[c];
-	atomic_store_explicit(n, atomic_load_explicit(n, memory_order_relaxed) + 1,
+	atomic_store_explicit(&s->allowed,
+			      atomic_load_explicit(&s->allowed, memory_order_relaxed) + 1,
 			      memory_order_relaxed);
-	return 1;
 }
+/* Every counter: the slots and the stripes' allowances added up. */
+void quota__counters_sum(quota_engine *e, uint64_t sum[QC_COUNT]);
+/* Set the counters to v (a snapshot's): slot 0 holds them, the rest is 0. */
+void quota__counters_set(quota_engine *e, const uint64_t v[QC_COUNT]);
 /* quota__count_decision() for every outcome but a plain allowance. */
 void quota__count_other(quota_engine *e, int rc, const quota_answer *a, const char *claim_key);
 /* Count a decision's outcome from its status and answer, and record a

@@ -20,12 +20,23 @@ QUOTA_API int quota_stats_init(quota_stats *s, size_t size)
 	return QUOTA_OK;
 }
 
-static void sum_counters(quota_engine *e, uint64_t *sum)
+void quota__counters_sum(quota_engine *e, uint64_t sum[QC_COUNT])
 {
 	memset(sum, 0, QC_COUNT * sizeof *sum);
 	for (uint32_t i = 0; i < QUOTA__COUNTER_SLOTS; i++)
 		for (int c = 0; c < QC_COUNT; c++)
 			sum[c] += atomic_load_explicit(&e->counters[i].c[c], memory_order_relaxed);
+	for (uint32_t i = 0; i < e->stripe_count; i++)
+		sum[QC_ALLOWED] += atomic_load_explicit(&e->stripes[i].allowed, memory_order_relaxed);
+}
+
+void quota__counters_set(quota_engine *e, const uint64_t v[QC_COUNT])
+{
+	for (uint32_t i = 0; i < QUOTA__COUNTER_SLOTS; i++)
+		for (int c = 0; c < QC_COUNT; c++)
+			atomic_store_explicit(&e->counters[i].c[c], i ? 0 : v[c], memory_order_relaxed);
+	for (uint32_t i = 0; i < e->stripe_count; i++)
+		atomic_store_explicit(&e->stripes[i].allowed, 0, memory_order_relaxed);
 }
 
 QUOTA_API int quota_stats_get(quota_engine *e, quota_stats *out)
@@ -37,7 +48,7 @@ QUOTA_API int quota_stats_get(quota_engine *e, quota_stats *out)
 		return quota__fail(QUOTA_ERR_INVALID,
 				   "stats.size: %zu is too small (initialise it with quota_stats_init)",
 				   out->size);
-	sum_counters(e, sum);
+	quota__counters_sum(e, sum);
 	out->decisions = sum[QC_ALLOWED] + sum[QC_DENIED_EXCEEDED] + sum[QC_DENIED_RATE] +
 			 sum[QC_THROTTLED] + sum[QC_QUEUED];
 	out->allowed = sum[QC_ALLOWED];
@@ -210,7 +221,7 @@ QUOTA_API int quota_metrics_prometheus(quota_engine *e, char **out, size_t *len)
 		return quota__fail(QUOTA_ERR_INVALID, "%s: must not be NULL", e ? "text" : "engine");
 	*out = NULL;
 	quota__text t = {0};
-	sum_counters(e, sum);
+	quota__counters_sum(e, sum);
 	quota__text_put(&t, "# HELP quota_decisions_total Admission decisions by result.\n"
 		"# TYPE quota_decisions_total counter\n");
 	static const struct {

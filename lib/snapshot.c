@@ -216,12 +216,10 @@ static void write_state(quota_engine *e, writer *x)
 	quota__put_i64(x->w, atomic_load(&e->rate_wake));
 	quota__put_u64(x->w, atomic_load(&e->next_claim_id));
 	quota__put_u32(x->w, QC_COUNT);
-	for (int c = 0; c < QC_COUNT; c++) {
-		uint64_t sum = 0;
-		for (uint32_t i = 0; i < QUOTA__COUNTER_SLOTS; i++)
-			sum += atomic_load_explicit(&e->counters[i].c[c], memory_order_relaxed);
-		quota__put_u64(x->w, sum);
-	}
+	uint64_t sum[QC_COUNT];
+	quota__counters_sum(e, sum);
+	for (int c = 0; c < QC_COUNT; c++)
+		quota__put_u64(x->w, sum[c]);
 	rec_end(x);
 }
 
@@ -385,9 +383,7 @@ static int apply_engine(quota_engine *e, quota__rbuf *r)
 	atomic_store(&e->rate_wake, rate_wake);
 	if (next_id > atomic_load(&e->next_claim_id))
 		atomic_store(&e->next_claim_id, next_id);
-	for (uint32_t i = 0; i < QUOTA__COUNTER_SLOTS; i++)
-		for (int c = 0; c < QC_COUNT; c++)
-			atomic_store(&e->counters[i].c[c], i ? 0 : v[c]);
+	quota__counters_set(e, v);
 	return QUOTA_OK;
 }
 
