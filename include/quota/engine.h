@@ -68,7 +68,9 @@ typedef void (*quota_event_fn)(const quota_event *ev, void *payload);
  *   no-op and a late commit is told QUOTA_ERR_WRONG_STATE; after that the
  *   name is unknown. Default 60000; 0 forgets at once.
  * - hash_key: two 64-bit words keying the table hash. Zero (the default)
- *   means a random key per engine; set it only for reproducible tests.
+ *   means a random key per engine; set it only for reproducible tests
+ *   (the hash depends on whether the CPU has AES instructions, so the
+ *   layout repeats on machines of the same kind).
  * - event_fn, event_payload: the claim event callback, or NULL. Fixed for
  *   the engine's life. With a callback, every transition's event record is
  *   allocated before the transition, so none is ever dropped.
