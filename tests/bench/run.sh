@@ -21,7 +21,9 @@
 # Builds build-bench/ (release) if needed and writes the results to
 # build-bench/bench-results/: machine.json, redis.jsonl, bench.jsonl,
 # callgrind.jsonl, callgrind/ (profiles), plot.dat; the chart goes to
-# doc/performance.png. Timings are never judged: the goal table states them.
+# doc/performance.png (with "-- --only ...", a partial run, the chart goes
+# to build-bench/bench-results/performance.png and the page is not
+# rewritten). Timings are never judged: the goal table states them.
 #
 # The machine should be otherwise idle: the run starts by waiting (up to
 # BENCH_WAIT_QUIET seconds, default 300) for the 1-minute load average to
@@ -45,7 +47,7 @@ while [ $# -gt 0 ]; do
 	--update-doc) update_doc=1 ;;
 	--runs) runs=$2; shift ;;
 	--) shift; bench_args=("$@"); break ;;
-	-h|--help) sed -n '2,23p' "$0"; exit 0 ;;
+	-h|--help) sed -n '2,30p' "$0"; exit 0 ;;
 	*) echo "run.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
 	esac
 	shift
@@ -53,6 +55,13 @@ done
 
 bench_build
 export BENCH_SKIP_BUILD=1
+
+# Whether the benchmark runs only some scenarios (--only): then the chart
+# goes to the results directory and doc/performance.md is not rewritten.
+partial=0
+for a in "${bench_args[@]}"; do
+	case "$a" in --only|--only=*) partial=1 ;; esac
+done
 
 if [ "$mode" = quick ]; then
 	exec "$bench_exe" --quick "${bench_args[@]}"
@@ -120,7 +129,12 @@ if [ "$mode" = timed ] || [ "$mode" = all ]; then
 	done
 	python3 "$bench_src/report.py" merge "$bench_results/bench.jsonl" "${runs_json[@]}"
 	if command -v gnuplot >/dev/null; then
-		"$bench_src/plot.sh"
+		if [ "$partial" -eq 1 ]; then
+			# A part of the scenarios: the published chart stays.
+			"$bench_src/plot.sh" "$bench_results/performance.png"
+		else
+			"$bench_src/plot.sh"
+		fi
 	else
 		echo "run.sh: gnuplot not installed; no chart" >&2
 	fi
@@ -144,7 +158,9 @@ fi
 
 echo
 python3 "$bench_src/report.py" --results "$bench_results" table
-if [ "$update_doc" -eq 1 ] || [ "$mode" = all ]; then
+if [ "$partial" -eq 1 ] && { [ "$update_doc" -eq 1 ] || [ "$mode" = all ]; }; then
+	echo "run.sh: --only ran a part of the scenarios; doc/performance.md left as it is" >&2
+elif [ "$update_doc" -eq 1 ] || [ "$mode" = all ]; then
 	python3 "$bench_src/report.py" --results "$bench_results" update-doc "$bench_root/doc/performance.md"
 	echo "run.sh: updated the generated sections of doc/performance.md" >&2
 fi
