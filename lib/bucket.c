@@ -549,8 +549,7 @@ static int anon_apply(quota_engine *e, quota__bucket *base, const anon_op *op)
 static inline int anon_apply_hot(quota_engine *e, quota__bucket *base, anon_op *op)
 {
 	if (anon_is_flat(base, op) && anon_flat(e, base, op) == QUOTA_OK) {
-		if (op->kind == ANON_CONSUME)
-		{
+		if (op->kind == ANON_CONSUME) {
 			quota__count_allowed_locked(&e->stripes[base->stripe]);
 			op->counted = 1;
 		}

@@ -100,7 +100,6 @@ void quota__hash_keys_init(quota__hash_keys *k, const uint64_t key[2])
 	}
 	k->aes = 0;
 #ifdef QUOTA__AES_HASH
-	__builtin_cpu_init();
 	k->aes = __builtin_cpu_supports("aes") && !quota__hash_no_aes;
 #endif
 }

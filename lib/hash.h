@@ -15,8 +15,9 @@ void quota__random_key(uint64_t key[2]);
  * The table hash of an engine. On a CPU with the AES instructions it is a
  * chain of AES rounds under four 128-bit round keys drawn from the
  * engine's key (quota__aeshash); elsewhere it is SipHash-1-3 under that
- * key. Either way an attacker who picks names but not the key cannot make
- * them collide.
+ * key. Either way the value depends on a key that whoever picks the names
+ * does not know, so names cannot be picked to collide
+ * (tests/test-hashflood.c tries with names that collide without a key).
  */
 typedef struct quota__hash_keys {
 	uint64_t round[8]; /* four round keys, low word first */

@@ -106,7 +106,8 @@ int quota__check_array(const char *field, const void *arr, uint32_t count, size_
  * QUOTA__NS_MAX + QUOTA__NAME_MAX + 2); returns its length without the
  * final NUL. */
 size_t quota__name_key(char *buf, const char *ns, const char *name);
-/* The same with the lengths of ns (NULL counts as "") and name known. */
+/* The same with the lengths of ns (NULL counts as "") and name known:
+ * each string ends at its length (the lengths a check measured). */
 size_t quota__name_key_len(char *buf, const char *ns, size_t ns_len, const char *name,
 			  size_t name_len);
 /* A limit being summed from amounts where -1 means unlimited: the finite

@@ -166,7 +166,6 @@ static void test_siphash(void)
 static int cpu_has_aes(void)
 {
 #ifdef QUOTA__AES_HASH
-	__builtin_cpu_init();
 	return !!__builtin_cpu_supports("aes");
 #else
 	return 0;

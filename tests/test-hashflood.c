@@ -96,7 +96,6 @@ static double pass(quota_engine *e, char (*names)[2 * BLOCKS + 1])
 static int cpu_has_aes(void)
 {
 #ifdef QUOTA__AES_HASH
-	__builtin_cpu_init();
 	return !!__builtin_cpu_supports("aes");
 #else
 	return 0;
