@@ -691,6 +691,22 @@ void quota__claim_attach(quota__claim *rec, const quota_claim *c, const target *
 	}
 }
 
+/* Before a claim joins the queue, once per call: when a deadline is due
+ * (or a sweep is running), let go of the buckets and stripes, sweep, and
+ * return 1 so that the caller decides again; else 0. */
+static int sweep_first(quota_engine *e, charge_set *cs, quota__lockset *ls, quota_answer *ans,
+		       int64_t now, int *swept)
+{
+	if (*swept || !(quota__deadline_due(e, now) || atomic_load(&e->sweeping)))
+		return 0;
+	quota__claim_unbind(e, cs);
+	quota__lockset_unlock(e, ls);
+	quota__sweep(e, now);
+	quota__answer_reset(ans);
+	*swept = 1;
+	return 1;
+}
+
 static int claim_admit(quota_engine *e, const quota_claim *in, enum admit_mode mode,
 		       quota_answer *ans)
 {
@@ -798,9 +814,12 @@ static int claim_admit(quota_engine *e, const quota_claim *in, enum admit_mode m
 		int to_queue = 0;
 		quota__verdict fail = {0};
 		/* A claim above a limit is denied, never queued behind others. */
-		if (!rc && queued && !above_a_limit(&c, t, &cs) && others_waiting(&c, t, &cs, ans))
+		if (!rc && queued && !above_a_limit(&c, t, &cs) && others_waiting(&c, t, &cs, ans)) {
+			/* Those it would wait behind may have timed out. */
+			if (sweep_first(e, &cs, &ls, ans, now, &swept))
+				continue;
 			to_queue = 1;
-		else if (!rc)
+		} else if (!rc)
 			rc = quota__claim_decide_all(&c, t, &cs, now, ans, &fail);
 		/* A denial that time or releases can lift; a request above a rate
 		 * limit's burst never fits and is not worth waiting for. */
@@ -823,15 +842,9 @@ static int claim_admit(quota_engine *e, const quota_claim *in, enum admit_mode m
 		}
 		if (denied && queued) {
 			note_rate_wake(e, rc, &fail, now);
-			if (!swept && (quota__deadline_due(e, now) || atomic_load(&e->sweeping))) {
-				/* Expired reservations may make room: sweep first. */
-				quota__claim_unbind(e, &cs);
-				quota__lockset_unlock(e, &ls);
-				quota__sweep(e, now);
-				quota__answer_reset(ans);
-				swept = 1;
+			/* Expired reservations may make room. */
+			if (sweep_first(e, &cs, &ls, ans, now, &swept))
 				continue;
-			}
 			to_queue = 1;
 			rc = QUOTA_OK;
 		}

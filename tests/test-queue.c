@@ -291,6 +291,38 @@ static void test_deadline_and_dequeue(void)
 	quota_engine_free(e);
 }
 
+/* A queued claim whose deadline has passed, not yet swept, holds nobody
+ * back: a new queued claim that finds it waiting sweeps first, and then
+ * fits, instead of queueing behind it. */
+static void test_timed_out_waiter_holds_nobody_back(void)
+{
+	struct test_clock clk;
+	quota_engine *e = setup(&clk, NULL, 10);
+	struct test_claim c;
+	test_claim_init(&c, "ns", "holder", &acme);
+	test_claim_add(&c, VCPUS, 10);
+	c.c.ttl_ms = 5;
+	CHECK_RC(quota_claim_reserve(e, &c.c, NULL), QUOTA_OK);
+	c.c.name = "waiter";
+	c.r[0].amount = 5;
+	c.c.flags = QUOTA_CLAIM_QUEUE;
+	c.c.queue_timeout_ms = 1;
+	quota_answer a;
+	quota_answer_init(&a, sizeof a);
+	CHECK_RC(quota_claim_reserve(e, &c.c, &a), QUOTA_OK);
+	CHECK_EQ_INT(a.state, QUOTA_CLAIM_PENDING);
+	/* Both deadlines pass, and no tick comes. */
+	test_clock_advance_ms(&clk, 100);
+	CHECK_EQ_INT(pending_of(e), 1);
+	CHECK_RC(claim(e, "new", 5, QUOTA_CLAIM_QUEUE, 0, &a), QUOTA_OK);
+	CHECK_EQ_INT(a.state, QUOTA_CLAIM_RESERVED);
+	CHECK_EQ_INT(test_claim_state(e, "ns", "waiter"), QUOTA_CLAIM_RELEASED);
+	CHECK_EQ_INT(test_claim_state(e, "ns", "holder"), QUOTA_CLAIM_RELEASED);
+	CHECK_EQ_INT(pending_of(e), 0);
+	CHECK_BUCKET(e, &acme, VCPUS, 10, 0, 5, 5);
+	quota_engine_free(e);
+}
+
 static void test_queued_across_levels(void)
 {
 	struct test_clock clk;
@@ -539,5 +571,6 @@ int main(void)
 	RUN(test_no_memory_to_expire_the_old_claim);
 	RUN(test_callback_keeps_detail);
 	RUN(test_never_fits_and_auto_commit);
+	RUN(test_timed_out_waiter_holds_nobody_back);
 	return check_exit();
 }
