@@ -98,9 +98,15 @@ void quota__hash_keys_init(quota__hash_keys *k, const uint64_t key[2])
 		unsigned char tag[8] = {'a', 'e', 's', 'r', 'o', 'u', 'n', (unsigned char)('0' + i)};
 		k->round[i] = quota__siphash(key, tag, sizeof tag);
 	}
-	k->aes = 0;
+	k->aes = quota__hash_aes_available() && !quota__hash_no_aes;
+}
+
+int quota__hash_aes_available(void)
+{
 #ifdef QUOTA__AES_HASH
-	k->aes = __builtin_cpu_supports("aes") && !quota__hash_no_aes;
+	return __builtin_cpu_supports("aes") != 0;
+#else
+	return 0;
 #endif
 }
 

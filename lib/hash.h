@@ -33,6 +33,9 @@ void quota__hash_keys_init(quota__hash_keys *k, const uint64_t key[2]);
  * CPU with AES; never set by the library. */
 extern int quota__hash_no_aes;
 
+/* 1 when this CPU has the AES instructions the AES-round hash needs. */
+int quota__hash_aes_available(void);
+
 #if defined(__x86_64__)
 #define QUOTA__AES_HASH 1
 /* The AES-round hash of data: each 16-byte block (the last one ending at

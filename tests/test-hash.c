@@ -163,6 +163,8 @@ static void test_siphash(void)
 			      reference(key, buf + off, len));
 }
 
+/* Asked of the CPU here rather than of quota__hash_aes_available(), so
+ * that test_choice checks the library's answer. */
 static int cpu_has_aes(void)
 {
 #ifdef QUOTA__AES_HASH

@@ -93,15 +93,6 @@ static double pass(quota_engine *e, char (*names)[2 * BLOCKS + 1])
 	return seconds() - t0;
 }
 
-static int cpu_has_aes(void)
-{
-#ifdef QUOTA__AES_HASH
-	return !!__builtin_cpu_supports("aes");
-#else
-	return 0;
-#endif
-}
-
 /* The hash of the engine under test: 1 the AES-round one, 0 SipHash. */
 static int want_aes;
 
@@ -152,7 +143,7 @@ static void test_speed_on_colliding_names(void)
 int main(void)
 {
 	make_names();
-	for (want_aes = cpu_has_aes(); want_aes >= 0; want_aes--) {
+	for (want_aes = quota__hash_aes_available(); want_aes >= 0; want_aes--) {
 		printf("hash: %s\n", want_aes ? "AES rounds" : "SipHash-1-3");
 		RUN(test_collisions_are_real);
 		RUN(test_speed_on_colliding_names);

@@ -322,6 +322,15 @@ static void test_replay_matches_memory(void)
 	}
 }
 
+/* The journal counters of d. */
+static quota_journal_stats journal_stats(quota_engine *d)
+{
+	quota_journal_stats st;
+	quota_journal_stats_init(&st, sizeof st);
+	CHECK_RC(quota_journal_stats_get(d, &st), QUOTA_OK);
+	return st;
+}
+
 static off_t file_size(const char *p)
 {
 	struct stat st;
@@ -378,10 +387,7 @@ static void test_torn_tail_cut(void)
 		if (!d)
 			return;
 		check_same_state(m, d, "after a torn tail");
-		quota_journal_stats st;
-		quota_journal_stats_init(&st, sizeof st);
-		quota_journal_stats_get(d, &st);
-		CHECK_EQ_INT(st.cut_bytes, cut - before);
+		CHECK_EQ_INT(journal_stats(d).cut_bytes, cut - before);
 		quota_engine_free(d);
 		CHECK_EQ_INT(file_size(path), before);
 	}
@@ -424,10 +430,7 @@ static void recover_to(struct test_clock *clk, const unsigned char *img, size_t 
 	if (!d)
 		return;
 	check_same_state(want, d, when);
-	quota_journal_stats st;
-	quota_journal_stats_init(&st, sizeof st);
-	quota_journal_stats_get(d, &st);
-	CHECK_EQ_INT(st.cut_bytes, (off_t)n - end);
+	CHECK_EQ_INT(journal_stats(d).cut_bytes, (off_t)n - end);
 	quota_engine_free(d);
 	CHECK_EQ_INT(file_size(path), end);
 }
@@ -446,15 +449,11 @@ static void test_mapped_tail(void)
 	struct test_clock clk;
 	quota_engine *m, *d = with_claim_a(&clk, QUOTA_SYNC_NONE, &m);
 	struct test_claim t;
-	quota_journal_stats st;
-	quota_journal_stats_init(&st, sizeof st);
-	quota_journal_stats_get(d, &st);
-	off_t before = (off_t)st.bytes;
+	off_t before = (off_t)journal_stats(d).bytes;
 	test_claim_init(&t, "acme", "b", &projects[1]);
 	test_claim_add(&t, CPU, 4);
 	CHECK_RC(quota_claim_acquire(d, &t.c, NULL), QUOTA_OK);
-	quota_journal_stats_get(d, &st);
-	off_t after = (off_t)st.bytes;
+	off_t after = (off_t)journal_stats(d).bytes;
 	/* The file runs ahead of the records, in zeros: the killed image. */
 	size_t n;
 	unsigned char *img = read_whole(path, &n);
@@ -517,10 +516,7 @@ static void test_mapped_hole(void)
 		struct test_clock clk;
 		quota_engine *m, *d = with_claim_a(&clk, mode, &m);
 		struct test_claim t;
-		quota_journal_stats st;
-		quota_journal_stats_init(&st, sizeof st);
-		quota_journal_stats_get(d, &st);
-		off_t before = (off_t)st.bytes;
+		off_t before = (off_t)journal_stats(d).bytes;
 		for (int i = 0; i < 2; i++) {
 			test_claim_init(&t, "acme", i ? "c" : "b", &projects[1]);
 			test_claim_add(&t, CPU, 1);

@@ -80,11 +80,18 @@ static uint32_t stripe_of_key(quota_engine *e, const char *key, size_t len)
 static void test_release_below_busy(void)
 {
 	quota_engine *e = test_engine(NULL, 0);
-	quota_ref org = {NULL, "Organization", NULL, "acme"};
+	char key[QUOTA__KEY_MAX + 1], name[32], org_name[32];
+	quota_ref org = {NULL, "Organization", NULL, org_name};
+	/* The key is random: pick a consumer whose bucket is not in the top
+	 * stripe, so that some claim's stripe sorts above it. */
+	uint32_t low = e->stripe_count - 1;
+	for (int i = 0; i < 10000 && low == e->stripe_count - 1; i++) {
+		snprintf(org_name, sizeof org_name, "acme%d", i);
+		low = stripe_of_key(e, key, quota__bucket_key(key, &org, TYPE));
+	}
+	CHECK(low < e->stripe_count - 1);
 	CHECK_RC(test_register(e, TYPE, NULL, "Organization", 0), QUOTA_OK);
 	CHECK_RC(test_grant(e, "", "g", &org, TYPE, 10, NULL), QUOTA_OK);
-	char key[QUOTA__KEY_MAX + 1], name[32];
-	uint32_t low = stripe_of_key(e, key, quota__bucket_key(key, &org, TYPE));
 	/* A claim name whose home stripe is above the bucket's. */
 	int found = 0;
 	for (int i = 0; i < 10000 && !found; i++) {
