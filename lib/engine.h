@@ -316,7 +316,15 @@ struct quota_engine {
 	quota_clock_fn clock;
 	void *clock_payload;
 	int64_t retention_ns;
+	/* Written by most calls: the clock's high-water mark (quota__now) by
+	 * every call that reads the clock, the next id by every new claim. A
+	 * write makes the line miss in every other thread, so nothing else may
+	 * share it: the padding covers a line on either side however the engine
+	 * lies (its memory is aligned for any type, to 8 bytes at least). */
+	char hot_before[QUOTA__CACHE_LINE - 8];
 	_Atomic int64_t last_now;
+	_Atomic uint64_t next_claim_id;
+	char hot_after[QUOTA__CACHE_LINE - 8];
 	_Atomic int64_t rate_wake;     /* when a rate that holds a pending claim
 					* back lets it pass; QUOTA__NO_DEADLINE */
 	_Atomic int64_t next_deadline; /* never later than any stripe's, but
@@ -342,7 +350,6 @@ struct quota_engine {
 	pthread_mutex_t event_lock;
 	quota__event *event_head, **event_tail;
 	int delivering;
-	_Atomic uint64_t next_claim_id;
 	struct quota__policies *policies; /* lib/policy.h */
 	/* The journal of a durable engine (lib/journal.h), or NULL. Its
 	 * change lock comes before every lock above. */
