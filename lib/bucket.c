@@ -697,7 +697,7 @@ static int anon_slow(quota_engine *e, const quota_ref *c, const char *type, cons
 	int rc;
 	if ((rc = check_key_args(e, c, type)))
 		return rc;
-	pthread_rwlock_rdlock(&e->config);
+	quota__rw_read(&e->config);
 	if ((rc = find_reg(e, c, type, 0, &r)))
 		goto out;
 	uint32_t n = quota__chain(e, c, NULL, lv);
@@ -728,7 +728,7 @@ static int anon_slow(quota_engine *e, const quota_ref *c, const char *type, cons
 		drop_fresh(e, b, fresh, n);
 	quota__lockset_unlock(e, &ls);
 out:
-	pthread_rwlock_unlock(&e->config);
+	quota__rw_read_done(&e->config);
 	return rc;
 }
 
@@ -832,7 +832,7 @@ int quota__impl_usage_observe(quota_engine *e, const quota_ref *c, const char *t
 	if (value < 0)
 		return quota__fail(QUOTA_ERR_INVALID, "value: observed usage must be >= 0, got %lld",
 				   (long long)value);
-	pthread_rwlock_rdlock(&e->config);
+	quota__rw_read(&e->config);
 	if ((rc = find_reg(e, c, type, 1, &r)))
 		goto out;
 	quota__level lv = quota__level_of(c, NULL);
@@ -851,7 +851,7 @@ int quota__impl_usage_observe(quota_engine *e, const quota_ref *c, const char *t
 	}
 	quota__lock_release(&s->lock);
 out:
-	pthread_rwlock_unlock(&e->config);
+	quota__rw_read_done(&e->config);
 	quota__after(e);
 	return rc;
 }
@@ -889,9 +889,9 @@ int quota__bucket_restore(quota_engine *e, const quota_ref *consumer, const char
 		return rc;
 	if (s->anonymous < 0 || s->observed < 0)
 		return quota__fail(QUOTA_ERR_CORRUPT, "bucket: negative usage");
-	pthread_rwlock_rdlock(&e->config);
+	quota__rw_read(&e->config);
 	if (!(r = quota__reg_find(e, type))) {
-		pthread_rwlock_unlock(&e->config);
+		quota__rw_read_done(&e->config);
 		return quota__fail(QUOTA_ERR_CORRUPT, "bucket: type %s is not registered", type);
 	}
 	quota__level lv = quota__level_of(consumer, NULL);
@@ -920,7 +920,7 @@ int quota__bucket_restore(quota_engine *e, const quota_ref *consumer, const char
 		limiters_restore(b, s);
 	}
 	quota__lock_release(&st->lock);
-	pthread_rwlock_unlock(&e->config);
+	quota__rw_read_done(&e->config);
 	return rc;
 }
 
@@ -1060,13 +1060,13 @@ static int bucket_get(quota_engine *e, const quota_ref *c, const char *type, con
 
 	/* No bucket yet: report what the registration gives this consumer. */
 	quota__reg *r;
-	pthread_rwlock_rdlock(&e->config);
+	quota__rw_read(&e->config);
 	if (!(rc = find_reg(e, c, type, 1, &r))) {
 		quota__bucket *temp = quota__bucket_new(e, r, key, len, hash);
 		rc = temp ? get_packed(temp, now, out) : quota__fail(QUOTA_ERR_NOMEM, "bucket: out of memory");
 		quota__bucket_free(temp);
 	}
-	pthread_rwlock_unlock(&e->config);
+	quota__rw_read_done(&e->config);
 	return rc;
 }
 

@@ -739,7 +739,7 @@ static int claim_admit(quota_engine *e, const quota_claim *in, enum admit_mode m
 	quota__lockset_add(&ls, quota__stripe_of(e, khash));
 	int queued = mode != ADMIT_CHECK && (c.flags & QUOTA_CLAIM_QUEUE);
 
-	pthread_rwlock_rdlock(&e->config);
+	quota__rw_read(&e->config);
 	if ((rc = quota__claim_resolve(e, &c, &len, t, &ls)))
 		goto out_config;
 	for (uint32_t i = 0; i < c.request_count; i++)
@@ -900,7 +900,7 @@ static int claim_admit(quota_engine *e, const quota_claim *in, enum admit_mode m
 out_config:
 	if (queue_held)
 		pthread_mutex_unlock(&e->queue_lock);
-	pthread_rwlock_unlock(&e->config);
+	quota__rw_read_done(&e->config);
 	quota__free(rec);
 	quota__free(gone);
 	quota__free(ev);
@@ -953,7 +953,7 @@ int quota__claim_restore(quota_engine *e, const quota_claim *in, const quota__cl
 	/* A released claim charges nothing: its types may be gone. */
 	int held = s->state != QUOTA_CLAIM_RELEASED;
 	int pending = s->state == QUOTA_CLAIM_PENDING;
-	pthread_rwlock_rdlock(&e->config);
+	quota__rw_read(&e->config);
 	for (uint32_t i = 0; held && i < c.request_count; i++) {
 		const char *type =
 			((const quota_request *)quota__elem(c.requests, i))->resource_type;
@@ -1017,7 +1017,7 @@ int quota__claim_restore(quota_engine *e, const quota_claim *in, const quota__cl
 	if (pending)
 		pthread_mutex_unlock(&e->queue_lock);
 out_config:
-	pthread_rwlock_unlock(&e->config);
+	quota__rw_read_done(&e->config);
 	return rc;
 }
 

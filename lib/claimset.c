@@ -259,7 +259,7 @@ int quota__claim_set_decide(quota_engine *e, const quota_claim *in, uint32_t n,
 	if ((rc = check_members(e, in, n, m, &ls, which)))
 		goto out_free;
 
-	pthread_rwlock_rdlock(&e->config);
+	quota__rw_read(&e->config);
 	for (uint32_t i = 0; i < n && !rc; i++) {
 		if ((rc = quota__claim_resolve(e, &m[i].c, &m[i].len, m[i].t, &ls)))
 			rc = prefix(rc, i, which);
@@ -327,7 +327,7 @@ int quota__claim_set_decide(quota_engine *e, const quota_claim *in, uint32_t n,
 			quota__lockset_unlock(e, &ls);
 		break;
 	}
-	pthread_rwlock_unlock(&e->config);
+	quota__rw_read_done(&e->config);
 	ans->status = rc;
 	if (!(ans->flags & QUOTA_ANSWER_EXISTED))
 		quota__count_decision(e, rc, ans, m[ans->binding_claim > 0 ? ans->binding_claim : 0].key);

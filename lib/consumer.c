@@ -238,7 +238,7 @@ int quota__impl_consumer_set_parent(quota_engine *e, const quota_ref *child,
 
 	quota__consumer *fresh_child = NULL, *fresh_parent = NULL;
 	char *edge_child = NULL, *edge_parent = NULL;
-	pthread_rwlock_wrlock(&e->config);
+	quota__rw_write(&e->config);
 	quota__consumer *c = consumer_find(e, child->kind, child->ns, child->name);
 	quota__consumer *p = parent ? consumer_find(e, parent->kind, parent->ns, parent->name)
 				    : NULL;
@@ -312,7 +312,7 @@ int quota__impl_consumer_set_parent(quota_engine *e, const quota_ref *child,
 	consumer_drop_if_alone(e, old);
 	consumer_drop_if_alone(e, c);
 out:
-	pthread_rwlock_unlock(&e->config);
+	quota__rw_write_done(&e->config);
 	quota__free(fresh_child);
 	quota__free(fresh_parent);
 	quota__free(edge_child);
@@ -330,7 +330,7 @@ QUOTA_API int quota_consumer_get_parent(quota_engine *e, const quota_ref *child,
 	*parent = NULL;
 	if ((rc = quota__check_ref("child", child)))
 		return rc;
-	pthread_rwlock_rdlock(&e->config);
+	quota__rw_read(&e->config);
 	const quota__consumer *c = consumer_find(e, child->kind, child->ns, child->name);
 	const quota__consumer *p = c ? c->parent : NULL;
 	if (p) {
@@ -348,7 +348,7 @@ QUOTA_API int quota_consumer_get_parent(quota_engine *e, const quota_ref *child,
 			*parent = r;
 		}
 	}
-	pthread_rwlock_unlock(&e->config);
+	quota__rw_read_done(&e->config);
 	return rc;
 }
 

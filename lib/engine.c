@@ -181,12 +181,8 @@ QUOTA_API int quota_engine_new(quota_engine **out, const quota_engine_options *o
 		quota__table_destroy(&e->consumers);
 		goto nomem_stripes;
 	}
-	pthread_rwlockattr_t attr;
-	pthread_rwlockattr_init(&attr);
-	/* Config changes are rare; do not let a stream of claims starve them. */
-	pthread_rwlockattr_setkind_np(&attr, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
-	pthread_rwlock_init(&e->config, &attr);
-	pthread_rwlockattr_destroy(&attr);
+	/* Config changes are rare; a stream of claims does not starve them. */
+	quota__rw_init(&e->config);
 	pthread_mutex_init(&e->sweep_lock, NULL);
 	pthread_mutex_init(&e->queue_lock, NULL);
 	pthread_mutex_init(&e->audit_lock, NULL);
@@ -245,7 +241,7 @@ QUOTA_API void quota_engine_free(quota_engine *e)
 	quota__table_destroy(&e->grants);
 	quota__table_destroy(&e->consumers);
 	stripes_free(e, e->stripe_count);
-	pthread_rwlock_destroy(&e->config);
+	quota__rw_destroy(&e->config);
 	pthread_mutex_destroy(&e->sweep_lock);
 	pthread_mutex_destroy(&e->queue_lock);
 	pthread_mutex_destroy(&e->audit_lock);

@@ -9,7 +9,7 @@
  *     so no expression ever runs under config or a stripe lock. A grant
  *     policy sync evaluates under it, then begins a transaction (which
  *     takes config for writing, once) to apply what it rendered.
- *  1. config (rwlock): registrations and grants, with each grant's owner,
+ *  1. config (quota__rwlock, lib/lock.h): registrations and grants, with each grant's owner,
  *     and the record of which grants grant policies made
  *     (policies->owners). Writers: transactions (lib/txn.h: registration
  *     and grant changes, JSON loads, grant policy syncs), which hold it
@@ -229,8 +229,8 @@ enum quota__counter {
 	QC_COUNT
 };
 
-/* One cache line apart, so that two threads on two stripes do not share one. */
-#define QUOTA__CACHE_LINE 64
+/* One cache line apart (QUOTA__CACHE_LINE, lock.h), so that two threads on
+ * two stripes do not share one. */
 typedef struct quota__stripe {
 	quota__lock lock; /* lock.h: spins briefly, then sleeps */
 	/* Allowances the flat fast path counted here (QC_ALLOWED): only the
@@ -296,7 +296,7 @@ typedef struct quota__level {
 #define QUOTA__REG_HINTS 16
 
 struct quota_engine {
-	pthread_rwlock_t config;
+	quota__rwlock config;
 	quota__table regs;
 	/* Registrations found lately, by a digest of their type: a hint that
 	 * quota__reg_find() checks against the type, so that most lookups need

@@ -1113,13 +1113,13 @@ QUOTA_API int quota_grant_get(quota_engine *e, const char *ns, const char *name,
 	if ((rc = quota__check_text("namespace", ns, 0, QUOTA__NS_MAX)) ||
 	    (rc = quota__check_text("name", name, 1, QUOTA__NAME_MAX)))
 		return rc;
-	pthread_rwlock_rdlock(&e->config);
+	quota__rw_read(&e->config);
 	quota__grant *g = grant_find(e, ns, name);
 	if (!g)
 		rc = quota__fail(QUOTA_ERR_NOT_FOUND, "grant %s/%s: not found", quota__str(ns), name);
 	else if (!(*out = copy_grant(g->pub)))
 		rc = quota__fail(QUOTA_ERR_NOMEM, "grant: out of memory");
-	pthread_rwlock_unlock(&e->config);
+	quota__rw_read_done(&e->config);
 	return rc;
 }
 
@@ -1149,7 +1149,7 @@ QUOTA_API int quota_grant_list(quota_engine *e, const quota_ref *consumer, quota
 	*count = 0;
 	if (consumer && (rc = quota__check_ref("consumer", consumer)))
 		return rc;
-	pthread_rwlock_rdlock(&e->config);
+	quota__rw_read(&e->config);
 	quota__grant **sorted = quota__calloc(e->grants.count + 1, sizeof *sorted);
 	if (!sorted) {
 		rc = quota__fail(QUOTA_ERR_NOMEM, "grant list: out of memory");
@@ -1180,7 +1180,7 @@ QUOTA_API int quota_grant_list(quota_engine *e, const quota_ref *consumer, quota
 	}
 	quota__free(sorted);
 out:
-	pthread_rwlock_unlock(&e->config);
+	quota__rw_read_done(&e->config);
 	return rc;
 }
 

@@ -435,8 +435,8 @@ int quota__owner_restore(quota_engine *e, const char *identity, const quota__own
 	quota__owner_rec *rec = PACK_TWICE(&p, pack_owner(&p, identity, n, array_owned_at, g));
 	if (!rec)
 		return quota__fail(QUOTA_ERR_NOMEM, "policy: out of memory");
-	pthread_rwlock_wrlock(&e->config);
+	quota__rw_write(&e->config);
 	owner_swap(e, rec_find(e, identity), rec);
-	pthread_rwlock_unlock(&e->config);
+	quota__rw_write_done(&e->config);
 	return QUOTA_OK;
 }

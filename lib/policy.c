@@ -398,9 +398,9 @@ static int policy_apply(quota_engine *e, int kind, const void *in, int64_t *gene
 		return rc;
 	quota__policy_set *set = set_of(e, kind);
 	pthread_rwlock_wrlock(&e->policies->lock);
-	pthread_rwlock_rdlock(&e->config);
+	quota__rw_read(&e->config);
 	rc = policy_stage(e, NULL, p, &at, &changed, generation);
-	pthread_rwlock_unlock(&e->config);
+	quota__rw_read_done(&e->config);
 	if (!rc && changed && !(rc = set_reserve(set, set->n + 1))) {
 		gone = at < set->n ? set->v[at] : NULL;
 		set_put(set, at, p);

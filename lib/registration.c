@@ -393,7 +393,7 @@ int quota__impl_registration_delete(quota_engine *e, const char *type)
 		return quota__fail(QUOTA_ERR_INVALID, "engine: must not be NULL");
 	if ((rc = quota__check_text("resourceType", type, 1, QUOTA__NAME_MAX)))
 		return rc;
-	pthread_rwlock_wrlock(&e->config);
+	quota__rw_write(&e->config);
 	quota__reg *r = quota__reg_find(e, type);
 	if (!r) {
 		rc = quota__fail(QUOTA_ERR_NOT_FOUND, "registration %s: not registered", type);
@@ -443,7 +443,7 @@ int quota__impl_registration_delete(quota_engine *e, const char *type)
 		quota__free(r);
 	}
 out:
-	pthread_rwlock_unlock(&e->config);
+	quota__rw_write_done(&e->config);
 	return rc;
 }
 
@@ -455,13 +455,13 @@ QUOTA_API int quota_registration_get(quota_engine *e, const char *type, quota_re
 	*out = NULL;
 	if ((rc = quota__check_text("resourceType", type, 1, QUOTA__NAME_MAX)))
 		return rc;
-	pthread_rwlock_rdlock(&e->config);
+	quota__rw_read(&e->config);
 	quota__reg *r = quota__reg_find(e, type);
 	if (!r)
 		rc = quota__fail(QUOTA_ERR_NOT_FOUND, "registration %s: not registered", type);
 	else if (!(*out = copy_registration(r->pub)))
 		rc = quota__fail(QUOTA_ERR_NOMEM, "registration: out of memory");
-	pthread_rwlock_unlock(&e->config);
+	quota__rw_read_done(&e->config);
 	return rc;
 }
 
@@ -479,7 +479,7 @@ QUOTA_API int quota_registration_list(quota_engine *e, quota_registration ***out
 	*out = NULL;
 	*count = 0;
 	int rc = QUOTA_OK;
-	pthread_rwlock_rdlock(&e->config);
+	quota__rw_read(&e->config);
 	size_t n = e->regs.count;
 	quota__reg **sorted = quota__calloc(n ? n : 1, sizeof *sorted);
 	if (!sorted) {
@@ -511,7 +511,7 @@ QUOTA_API int quota_registration_list(quota_engine *e, quota_registration ***out
 	}
 	quota__free(sorted);
 out:
-	pthread_rwlock_unlock(&e->config);
+	quota__rw_read_done(&e->config);
 	return rc;
 }
 

@@ -236,13 +236,13 @@ int quota__snapshot_build(quota_engine *e, uint64_t seq, quota__wbuf *w)
 	/* Everything holds still: the store, config, the queue, every stripe
 	 * (lock order of engine.h). */
 	pthread_rwlock_rdlock(&e->policies->lock);
-	pthread_rwlock_rdlock(&e->config);
+	quota__rw_read(&e->config);
 	pthread_mutex_lock(&e->queue_lock);
 	quota__lock_all(e);
 	write_state(e, &x);
 	quota__unlock_all(e);
 	pthread_mutex_unlock(&e->queue_lock);
-	pthread_rwlock_unlock(&e->config);
+	quota__rw_read_done(&e->config);
 	pthread_rwlock_unlock(&e->policies->lock);
 	rec_begin(&x, JOP_SNAP_END);
 	quota__put_u64(w, x.seq);
@@ -514,9 +514,9 @@ int quota__snapshot_load(quota_engine *e, const char *path)
 {
 	uint64_t seq;
 	pthread_rwlock_rdlock(&e->policies->lock);
-	pthread_rwlock_rdlock(&e->config);
+	quota__rw_read(&e->config);
 	int empty = engine_empty(e);
-	pthread_rwlock_unlock(&e->config);
+	quota__rw_read_done(&e->config);
 	pthread_rwlock_unlock(&e->policies->lock);
 	if (!empty)
 		return quota__fail(QUOTA_ERR_WRONG_STATE,

@@ -14,7 +14,7 @@ void quota__txn_begin(quota_engine *e, quota__txn *t)
 {
 	memset(t, 0, sizeof *t);
 	t->e = e;
-	pthread_rwlock_wrlock(&e->config);
+	quota__rw_write(&e->config);
 }
 
 int quota__txn_reserve(void **arr, uint32_t *cap, uint32_t want, size_t each)
@@ -81,7 +81,7 @@ void quota__txn_commit(quota__txn *t)
 	quota__txn_policies_finish(t);
 	int after = !t->defer_after;
 	txn_free(t);
-	pthread_rwlock_unlock(&e->config);
+	quota__rw_write_done(&e->config);
 	if (after)
 		quota__after(e);
 }
@@ -94,7 +94,7 @@ void quota__txn_abort(quota__txn *t)
 	quota__txn_regs_abort(t);
 	int after = !t->defer_after;
 	txn_free(t);
-	pthread_rwlock_unlock(&e->config);
+	quota__rw_write_done(&e->config);
 	if (after)
 		quota__after(e);
 }

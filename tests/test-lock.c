@@ -6,6 +6,10 @@
  * only a free lock; a claim's release, which tries the stripes below its
  * home stripe that way, falls back to taking them in order when one is
  * busy.
+ * The config lock (quota__rwlock): readers hold it together, a writer
+ * waits for them and holds it alone, a reader that comes while a writer
+ * waits goes after it, and a mix of readers and writers on more threads
+ * than cores never lets a reader see a writer's change half done.
  * SPDX-License-Identifier: MIT
  */
 #include <pthread.h>
@@ -127,10 +131,173 @@ static void test_release_below_busy(void)
 	quota_engine_free(e);
 }
 
+/* ---- the config lock ---------------------------------------------------- */
+
+static quota__rwlock rw;
+static atomic_int step; /* what the threads of a test have done, in order */
+
+static void sleep_ms(long ms)
+{
+	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000};
+	nanosleep(&ts, NULL);
+}
+
+/* Wait (up to 10 s) until step reaches at least want. */
+static int wait_step(int want)
+{
+	for (int i = 0; i < 10000 && atomic_load(&step) < want; i++)
+		sleep_ms(1);
+	return atomic_load(&step) >= want;
+}
+
+static void *read_then_step(void *arg)
+{
+	(void)arg;
+	quota__rw_read(&rw);
+	atomic_fetch_add(&step, 1);
+	quota__rw_read_done(&rw);
+	return NULL;
+}
+
+static void test_rw_readers_share(void)
+{
+	quota__rw_init(&rw);
+	atomic_store(&step, 0);
+	quota__rw_read(&rw);
+	pthread_t t;
+	CHECK_EQ_INT(pthread_create(&t, NULL, read_then_step, NULL), 0);
+	/* The other reader gets in while this one holds the lock. */
+	CHECK(wait_step(1));
+	quota__rw_read_done(&rw);
+	pthread_join(t, NULL);
+	quota__rw_destroy(&rw);
+}
+
+static int order[2], order_n;
+
+static void *write_in_order(void *arg)
+{
+	long hold_ms = (long)(intptr_t)arg;
+	quota__rw_write(&rw);
+	order[order_n++] = 'w';
+	sleep_ms(hold_ms);
+	quota__rw_write_done(&rw);
+	return NULL;
+}
+
+static void *read_in_order(void *arg)
+{
+	(void)arg;
+	atomic_store(&step, 1);
+	quota__rw_read(&rw);
+	order[order_n++] = 'r';
+	quota__rw_read_done(&rw);
+	return NULL;
+}
+
+/* A writer waits for the reader that holds the lock, sleeping once it has
+ * spun; it gets the lock when that reader lets go. */
+static void test_rw_writer_waits_for_readers(void)
+{
+	quota__rw_init(&rw);
+	order_n = 0;
+	quota__rw_read(&rw);
+	pthread_t w;
+	CHECK_EQ_INT(pthread_create(&w, NULL, write_in_order, (void *)(intptr_t)0), 0);
+	sleep_ms(50);
+	CHECK_EQ_INT(order_n, 0);
+	CHECK_EQ_INT(atomic_load(&rw.writer), 1);
+	quota__rw_read_done(&rw);
+	pthread_join(w, NULL);
+	CHECK_EQ_INT(order_n, 1);
+	CHECK_EQ_INT(atomic_load(&rw.writer), 0);
+	for (int i = 0; i < QUOTA__RW_SLOTS; i++)
+		CHECK_EQ_INT(atomic_load(&rw.slot[i].readers), 0);
+	quota__rw_destroy(&rw);
+}
+
+/* A reader that comes while a writer waits goes after the writer, and
+ * sleeps (flag 2) while the writer holds the lock for a while. */
+static void test_rw_writer_goes_first(void)
+{
+	quota__rw_init(&rw);
+	order_n = 0;
+	atomic_store(&step, 0);
+	quota__rw_read(&rw);
+	pthread_t w, r;
+	CHECK_EQ_INT(pthread_create(&w, NULL, write_in_order, (void *)(intptr_t)100), 0);
+	for (int i = 0; i < 10000 && !atomic_load(&rw.writer); i++)
+		sleep_ms(1);
+	CHECK(atomic_load(&rw.writer) != 0);
+	CHECK_EQ_INT(pthread_create(&r, NULL, read_in_order, NULL), 0);
+	CHECK(wait_step(1));
+	sleep_ms(20);
+	/* Neither got in: the writer waits for this reader, the new reader
+	 * for the writer. */
+	CHECK_EQ_INT(order_n, 0);
+	quota__rw_read_done(&rw);
+	pthread_join(w, NULL);
+	pthread_join(r, NULL);
+	CHECK_EQ_INT(order_n, 2);
+	CHECK_EQ_INT(order[0], 'w');
+	CHECK_EQ_INT(order[1], 'r');
+	CHECK_EQ_INT(atomic_load(&rw.writer), 0);
+	quota__rw_destroy(&rw);
+}
+
+/* Readers and writers on more threads than cores: a writer changes two
+ * plain numbers one after the other, a reader checks they are equal. */
+#define RW_ROUNDS 20000
+static long rw_a, rw_b;
+static atomic_long rw_torn, rw_writes;
+
+static void *rw_worker(void *arg)
+{
+	long id = (long)(intptr_t)arg;
+	for (long i = 0; i < RW_ROUNDS; i++) {
+		if ((i + id) % 64 == 0) {
+			quota__rw_write(&rw);
+			rw_a++;
+			if (i % 4096 == 0)
+				sleep_ms(1); /* long enough that readers sleep */
+			rw_b++;
+			quota__rw_write_done(&rw);
+			atomic_fetch_add(&rw_writes, 1);
+		} else {
+			quota__rw_read(&rw);
+			if (rw_a != rw_b)
+				atomic_fetch_add(&rw_torn, 1);
+			quota__rw_read_done(&rw);
+		}
+	}
+	return NULL;
+}
+
+static void test_rw_mixed(void)
+{
+	quota__rw_init(&rw);
+	pthread_t t[THREADS];
+	for (long i = 0; i < THREADS; i++)
+		CHECK_EQ_INT(pthread_create(&t[i], NULL, rw_worker, (void *)(intptr_t)i), 0);
+	for (int i = 0; i < THREADS; i++)
+		pthread_join(t[i], NULL);
+	CHECK_EQ_INT(atomic_load(&rw_torn), 0);
+	CHECK_EQ_INT(rw_a, atomic_load(&rw_writes));
+	CHECK_EQ_INT(rw_b, rw_a);
+	CHECK_EQ_INT(atomic_load(&rw.writer), 0);
+	for (int i = 0; i < QUOTA__RW_SLOTS; i++)
+		CHECK_EQ_INT(atomic_load(&rw.slot[i].readers), 0);
+	quota__rw_destroy(&rw);
+}
+
 int main(void)
 {
 	RUN(test_try);
 	RUN(test_release_below_busy);
+	RUN(test_rw_readers_share);
+	RUN(test_rw_writer_waits_for_readers);
+	RUN(test_rw_writer_goes_first);
+	RUN(test_rw_mixed);
 	pthread_t t[THREADS];
 	quota__lock_init(&lock);
 	for (long i = 0; i < THREADS; i++)
