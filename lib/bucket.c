@@ -24,7 +24,8 @@ QUOTA_API int quota_answer_init(quota_answer *a, size_t size)
 	return QUOTA_OK;
 }
 
-size_t quota__bucket_key(char *buf, const quota_ref *c, const char *type)
+/* Inline in the hot path (anon_keyed), a call elsewhere. */
+static inline size_t bucket_key(char *buf, const quota_ref *c, const char *type)
 {
 	const char *kind = c->kind, *ns = quota__str(c->ns), *name = c->name;
 	if (!kind || !name || !type)
@@ -40,6 +41,11 @@ size_t quota__bucket_key(char *buf, const quota_ref *c, const char *type)
 	p = quota__put_part(p, ns, b);
 	p = quota__put_part(p, name, n);
 	return (size_t)(quota__put_part(p, type, t) - buf) - 1;
+}
+
+size_t quota__bucket_key(char *buf, const quota_ref *c, const char *type)
+{
+	return bucket_key(buf, c, type);
 }
 
 quota__bucket *quota__bucket_find(quota_engine *e, const char *key, size_t len, uint64_t hash)
@@ -740,7 +746,7 @@ static int anon_keyed(quota_engine *e, const quota_ref *c, const char *type, ano
 		      int must_exist)
 {
 	char key[QUOTA__KEY_MAX + 1];
-	size_t len = e && c && type ? quota__bucket_key(key, c, type) : 0;
+	size_t len = e && c && type ? bucket_key(key, c, type) : 0;
 	if (len) {
 		uint64_t hash = quota__hash(e, key, len);
 		quota__stripe *s = &e->stripes[quota__stripe_of(e, hash)];
@@ -758,12 +764,8 @@ static int anon_keyed(quota_engine *e, const quota_ref *c, const char *type, ano
 	return anon_slow(e, c, type, op, must_exist);
 }
 
-int quota__expired_may_help(quota_engine *e, int rc, uint64_t epoch)
+int quota__expired_recheck(quota_engine *e, uint64_t epoch)
 {
-	/* Expired reservations still counted can make a request not fit, or
-	 * make usage plus the request overflow. */
-	if (rc != QUOTA_ERR_EXCEEDED && rc != QUOTA_ERR_OVERFLOW)
-		return 0;
 	if (quota__epoch(e) != epoch)
 		return 1;
 	/* "No deadline" may only mean that another sweep is rebuilding it. */

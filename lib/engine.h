@@ -574,8 +574,16 @@ static inline uint64_t quota__epoch(quota_engine *e)
 }
 /* After a denial (rc QUOTA_ERR_EXCEEDED or _OVERFLOW): sweep what is due, waiting for a
  * sweep in progress, and say whether any reservation expired since epoch,
- * so that the decision is worth retrying. Hold no locks but config (read). */
-int quota__expired_may_help(quota_engine *e, int rc, uint64_t epoch);
+ * so that the decision is worth retrying. Hold no locks but config (read).
+ * The check of rc is inline, the rest (quota__expired_recheck) is not. */
+int quota__expired_recheck(quota_engine *e, uint64_t epoch);
+static inline int quota__expired_may_help(quota_engine *e, int rc, uint64_t epoch)
+{
+	/* Expired reservations still counted can make a request not fit, or
+	 * make usage plus the request overflow; nothing else is worth a look. */
+	return (rc == QUOTA_ERR_EXCEEDED || rc == QUOTA_ERR_OVERFLOW) &&
+	       quota__expired_recheck(e, epoch);
+}
 
 /* Metrics (metrics.c). */
 /*
