@@ -2,7 +2,7 @@
  * The engine's private structures.
  *
  * Locking, outermost first:
- *  0. policies->lock (rwlock, lib/policy.h): the claim and grant policies.
+ *  0. policies->lock (quota__rwlock, lib/policy.h): the claim and grant policies.
  *     Writers: policy apply and delete (which read the registrations under
  *     config while they hold it). Readers: admission, only while it
  *     evaluates and renders; it lets go before the claim set is decided,

@@ -67,7 +67,7 @@ static int evaluate(quota_engine *e, admission *st)
 {
 	quota__policies *s = e->policies;
 	int rc = QUOTA_OK;
-	pthread_rwlock_rdlock(&s->lock);
+	quota__rw_read(&s->lock);
 	uint32_t first,
 		count = quota__policy_range(&s->claims, st->t.api_version, st->t.kind, &first);
 	for (uint32_t i = first; i < first + count && !st->closed.rc && !rc; i++) {
@@ -98,7 +98,7 @@ static int evaluate(quota_engine *e, admission *st)
 			m->fail_open = (p->flags & QUOTA_POLICY_FAIL_OPEN) != 0;
 		}
 	}
-	pthread_rwlock_unlock(&s->lock);
+	quota__rw_read_done(&s->lock);
 	return rc;
 }
 

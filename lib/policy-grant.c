@@ -406,7 +406,7 @@ int quota__impl_grant_policies_sync(quota_engine *e, const quota_doc *trigger, i
 	    (rc = quota__trigger_need_identity(&st.t)))
 		return rc;
 	st.event = event;
-	pthread_rwlock_rdlock(&e->policies->lock);
+	quota__rw_read(&e->policies->lock);
 	if (event != QUOTA_TRIGGER_DELETED)
 		rc = evaluate(e, &st);
 	if (!rc) {
@@ -418,7 +418,7 @@ int quota__impl_grant_policies_sync(quota_engine *e, const quota_doc *trigger, i
 			rc = apply(&txn, &st, changes, count);
 		quota__txn_end(&txn, rc);
 	}
-	pthread_rwlock_unlock(&e->policies->lock);
+	quota__rw_read_done(&e->policies->lock);
 	state_free(&st);
 	quota__after(e);
 	return rc;

@@ -226,12 +226,8 @@ int quota__policies_new(quota_engine *e)
 		quota__free(s);
 		return QUOTA_ERR_NOMEM;
 	}
-	pthread_rwlockattr_t attr;
-	pthread_rwlockattr_init(&attr);
-	/* Policy changes are rare; do not let a stream of admissions starve them. */
-	pthread_rwlockattr_setkind_np(&attr, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
-	pthread_rwlock_init(&s->lock, &attr);
-	pthread_rwlockattr_destroy(&attr);
+	/* Policy changes are rare; a stream of admissions does not starve them. */
+	quota__rw_init(&s->lock);
 	e->policies = s;
 	return QUOTA_OK;
 }
@@ -252,7 +248,7 @@ void quota__policies_free(quota_engine *e)
 	set_free(&s->grants);
 	quota__table_clear(&s->owners, quota__node_free);
 	quota__table_destroy(&s->owners);
-	pthread_rwlock_destroy(&s->lock);
+	quota__rw_destroy(&s->lock);
 	quota__free(s);
 }
 
@@ -397,7 +393,7 @@ static int policy_apply(quota_engine *e, int kind, const void *in, int64_t *gene
 	if ((rc = policy_make(kind, in, &p)))
 		return rc;
 	quota__policy_set *set = set_of(e, kind);
-	pthread_rwlock_wrlock(&e->policies->lock);
+	quota__rw_write(&e->policies->lock);
 	quota__rw_read(&e->config);
 	rc = policy_stage(e, NULL, p, &at, &changed, generation);
 	quota__rw_read_done(&e->config);
@@ -406,7 +402,7 @@ static int policy_apply(quota_engine *e, int kind, const void *in, int64_t *gene
 		set_put(set, at, p);
 		p = NULL;
 	}
-	pthread_rwlock_unlock(&e->policies->lock);
+	quota__rw_write_done(&e->policies->lock);
 	quota__policy_free(p);
 	quota__policy_free(gone);
 	return rc;
@@ -491,7 +487,7 @@ static int policy_delete(quota_engine *e, int kind, const char *name)
 	if ((rc = check_name(name)))
 		return rc;
 	quota__policy_set *set = set_of(e, kind);
-	pthread_rwlock_wrlock(&e->policies->lock);
+	quota__rw_write(&e->policies->lock);
 	uint32_t at = find_name(set, name);
 	if (at == set->n) {
 		rc = quota__fail(QUOTA_ERR_NOT_FOUND, "policy %s: not found", name);
@@ -500,7 +496,7 @@ static int policy_delete(quota_engine *e, int kind, const char *name)
 		set_put(set, at, NULL);
 		set_trim(set);
 	}
-	pthread_rwlock_unlock(&e->policies->lock);
+	quota__rw_write_done(&e->policies->lock);
 	quota__policy_free(gone);
 	return rc;
 }
@@ -514,13 +510,13 @@ static int policy_get(quota_engine *e, int kind, const char *name, void **out)
 	if ((rc = check_name(name)))
 		return rc;
 	quota__policy_set *set = set_of(e, kind);
-	pthread_rwlock_rdlock(&e->policies->lock);
+	quota__rw_read(&e->policies->lock);
 	uint32_t at = find_name(set, name);
 	if (at == set->n)
 		rc = quota__fail(QUOTA_ERR_NOT_FOUND, "policy %s: not found", name);
 	else if (!(*out = pack_policy(kind, set->v[at]->pub.claim)))
 		rc = quota__fail(QUOTA_ERR_NOMEM, "policy: out of memory");
-	pthread_rwlock_unlock(&e->policies->lock);
+	quota__rw_read_done(&e->policies->lock);
 	return rc;
 }
 
@@ -540,10 +536,10 @@ static int policy_list(quota_engine *e, int kind, void ***out, size_t *count)
 	*out = NULL;
 	*count = 0;
 	quota__policy_set *set = set_of(e, kind);
-	pthread_rwlock_rdlock(&e->policies->lock);
+	quota__rw_read(&e->policies->lock);
 	quota__policy **sorted = quota__malloc((set->n + 1) * sizeof *sorted);
 	if (!sorted) {
-		pthread_rwlock_unlock(&e->policies->lock);
+		quota__rw_read_done(&e->policies->lock);
 		return quota__fail(QUOTA_ERR_NOMEM, "policy list: out of memory");
 	}
 	if (set->n) {
@@ -569,7 +565,7 @@ static int policy_list(quota_engine *e, int kind, void ***out, size_t *count)
 			*count = set->n;
 		}
 	}
-	pthread_rwlock_unlock(&e->policies->lock);
+	quota__rw_read_done(&e->policies->lock);
 	quota__free(sorted);
 	return rc;
 }

@@ -16,6 +16,7 @@
 #include <pthread.h>
 #include <quota/quota.h>
 
+#include "lock.h"
 #include "table.h"
 #include "util.h"
 
@@ -74,7 +75,7 @@ typedef struct quota__policy_set {
 } quota__policy_set;
 
 typedef struct quota__policies {
-	pthread_rwlock_t lock;
+	quota__rwlock lock; /* lib/lock.h */
 	quota__policy_set claims, grants;
 	/* Trigger identity -> the grants its grant policies made (policy-grant.c);
 	 * guarded by the engine's config lock, not by lock. */

@@ -235,7 +235,7 @@ int quota__snapshot_build(quota_engine *e, uint64_t seq, quota__wbuf *w)
 		quota__put_u32(w, quota__crc32c(0, w->p, 28));
 	/* Everything holds still: the store, config, the queue, every stripe
 	 * (lock order of engine.h). */
-	pthread_rwlock_rdlock(&e->policies->lock);
+	quota__rw_read(&e->policies->lock);
 	quota__rw_read(&e->config);
 	pthread_mutex_lock(&e->queue_lock);
 	quota__lock_all(e);
@@ -243,7 +243,7 @@ int quota__snapshot_build(quota_engine *e, uint64_t seq, quota__wbuf *w)
 	quota__unlock_all(e);
 	pthread_mutex_unlock(&e->queue_lock);
 	quota__rw_read_done(&e->config);
-	pthread_rwlock_unlock(&e->policies->lock);
+	quota__rw_read_done(&e->policies->lock);
 	rec_begin(&x, JOP_SNAP_END);
 	quota__put_u64(w, x.seq);
 	rec_end(&x);
@@ -273,7 +273,7 @@ static int txn_restore(quota_engine *e, int op, const void *obj, const char *own
 	if (!obj)
 		return unreadable();
 	if (policy)
-		pthread_rwlock_wrlock(&e->policies->lock);
+		quota__rw_write(&e->policies->lock);
 	quota__txn_begin(e, &t);
 	t.restoring = 1;
 	t.defer_after = 1; /* nothing to deliver, and no queue kick mid-restore */
@@ -284,7 +284,7 @@ static int txn_restore(quota_engine *e, int op, const void *obj, const char *own
 			 : quota__txn_policy(&t, QUOTA__GRANT_POLICY, obj, NULL);
 	rc = quota__txn_end(&t, rc);
 	if (policy)
-		pthread_rwlock_unlock(&e->policies->lock);
+		quota__rw_write_done(&e->policies->lock);
 	return rc;
 }
 
@@ -513,11 +513,11 @@ static int engine_empty(quota_engine *e)
 int quota__snapshot_load(quota_engine *e, const char *path)
 {
 	uint64_t seq;
-	pthread_rwlock_rdlock(&e->policies->lock);
+	quota__rw_read(&e->policies->lock);
 	quota__rw_read(&e->config);
 	int empty = engine_empty(e);
 	quota__rw_read_done(&e->config);
-	pthread_rwlock_unlock(&e->policies->lock);
+	quota__rw_read_done(&e->policies->lock);
 	if (!empty)
 		return quota__fail(QUOTA_ERR_WRONG_STATE,
 				   "engine: a snapshot loads into an engine that holds nothing");

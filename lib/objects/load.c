@@ -495,7 +495,7 @@ static int load(quota_engine *e, const quota_doc *doc, const quota_json_options 
 			    ld.items[i].kind->slot == QUOTA__SLOT_GRANT_POLICY;
 	if (!rc) {
 		if (policies)
-			pthread_rwlock_wrlock(&e->policies->lock);
+			quota__rw_write(&e->policies->lock);
 		quota__txn_begin(e, &ld.txn);
 		ld.txn.defer_after = policies;
 		for (size_t i = 0; i < ld.count && !rc; i++)
@@ -518,7 +518,7 @@ static int load(quota_engine *e, const quota_doc *doc, const quota_json_options 
 		else
 			quota__txn_commit(&ld.txn);
 		if (policies) {
-			pthread_rwlock_unlock(&e->policies->lock);
+			quota__rw_write_done(&e->policies->lock);
 			quota__after(e);
 		}
 	}
