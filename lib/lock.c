@@ -1,5 +1,6 @@
 /*
- * The contended halves of the stripe lock (lock.h).
+ * The contended halves of the stripe lock and of the readers-writer lock
+ * (lock.h).
  * SPDX-License-Identifier: MIT
  */
 #include "lock.h"
