@@ -22,6 +22,18 @@ static inline void cpu_relax(void)
 #endif
 }
 
+/* Sleep while the 32-bit word at w holds v (or until woken); wake n
+ * sleepers of w. Both locks sleep through these. */
+static void futex_wait(volatile void *w, unsigned v)
+{
+	syscall(SYS_futex, w, FUTEX_WAIT_PRIVATE, v, NULL, NULL, 0);
+}
+
+static void futex_wake(volatile void *w, int n)
+{
+	syscall(SYS_futex, w, FUTEX_WAKE_PRIVATE, n, NULL, NULL, 0);
+}
+
 void quota__lock_wait(quota__lock *l)
 {
 	for (int i = 0; i < SPINS; i++) {
@@ -35,7 +47,7 @@ void quota__lock_wait(quota__lock *l)
 	/* Mark the lock contended; whoever releases it then wakes a sleeper. */
 	int c = atomic_exchange_explicit(&l->v, 2, memory_order_acquire);
 	while (c != 0) {
-		syscall(SYS_futex, &l->v, FUTEX_WAIT_PRIVATE, 2, NULL, NULL, 0);
+		futex_wait(&l->v, 2);
 		c = atomic_exchange_explicit(&l->v, 2, memory_order_acquire);
 	}
 }
@@ -43,17 +55,7 @@ void quota__lock_wait(quota__lock *l)
 void quota__lock_wake(quota__lock *l)
 {
 	atomic_store_explicit(&l->v, 0, memory_order_release);
-	syscall(SYS_futex, &l->v, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
-}
-
-static void futex_wait(atomic_uint *w, unsigned v)
-{
-	syscall(SYS_futex, w, FUTEX_WAIT_PRIVATE, v, NULL, NULL, 0);
-}
-
-static void futex_wake(atomic_uint *w, int n)
-{
-	syscall(SYS_futex, w, FUTEX_WAKE_PRIVATE, n, NULL, NULL, 0);
+	futex_wake(&l->v, 1);
 }
 
 void quota__rw_init(quota__rwlock *l)
